@@ -1,0 +1,111 @@
+/**
+ * The etcd key layout. Every key Switchyard writes is built here, so the
+ * layout documented in docs/etcd-layout.md has exactly one implementation.
+ *
+ * Target state (what should be; written by the control plane, watched by
+ * every node) and runtime state (what is; written by nodes and control
+ * planes) sit under separate subtrees, so a node watches one range and is
+ * not woken by every other node's status writes.
+ *
+ *   {prefix}target/models/{model}                       ModelRecord
+ *   {prefix}target/versions/{model}/{version}           VersionRecord
+ *   {prefix}target/routes/{model}                       RouteRecord
+ *   {prefix}runtime/nodes/{nodeId}                      NodeRecord (bound to the node's lease)
+ *   {prefix}runtime/status/{nodeId}/{model}/{version}   VersionStatusRecord (bound to the node's lease)
+ *   {prefix}runtime/control-planes/{id}                 ControlPlaneRecord (bound to its lease)
+ */
+export const DEFAULT_PREFIX = '/switchyard/';
+
+/** Names of models and versions: safe in a key, a URL and a shell. */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+export type KeyKind = 'models' | 'versions' | 'routes' | 'nodes' | 'status' | 'control-planes';
+
+/** A key split back into its parts. */
+export type ParsedKey =
+  | { kind: 'models'; model: string }
+  | { kind: 'versions'; model: string; version: string }
+  | { kind: 'routes'; model: string }
+  | { kind: 'nodes'; nodeId: string }
+  | { kind: 'status'; nodeId: string; model: string; version: string }
+  | { kind: 'control-planes'; id: string };
+
+export class KeyLayout {
+  readonly prefix: string;
+
+  constructor(prefix: string = DEFAULT_PREFIX) {
+    this.prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  /** Everything a prediction node watches. */
+  targetPrefix(): string {
+    return `${this.prefix}target/`;
+  }
+  /** What nodes and control planes report about themselves. */
+  runtimePrefix(): string {
+    return `${this.prefix}runtime/`;
+  }
+
+  model(model: string): string {
+    return `${this.prefix}target/models/${model}`;
+  }
+  modelsPrefix(): string {
+    return `${this.prefix}target/models/`;
+  }
+  version(model: string, version: string): string {
+    return `${this.prefix}target/versions/${model}/${version}`;
+  }
+  versionsPrefix(model?: string): string {
+    return model === undefined ? `${this.prefix}target/versions/` : `${this.prefix}target/versions/${model}/`;
+  }
+  route(model: string): string {
+    return `${this.prefix}target/routes/${model}`;
+  }
+  routesPrefix(): string {
+    return `${this.prefix}target/routes/`;
+  }
+  node(nodeId: string): string {
+    return `${this.prefix}runtime/nodes/${nodeId}`;
+  }
+  nodesPrefix(): string {
+    return `${this.prefix}runtime/nodes/`;
+  }
+  status(nodeId: string, model: string, version: string): string {
+    return `${this.prefix}runtime/status/${nodeId}/${model}/${version}`;
+  }
+  statusPrefix(nodeId?: string): string {
+    return nodeId === undefined ? `${this.prefix}runtime/status/` : `${this.prefix}runtime/status/${nodeId}/`;
+  }
+  controlPlane(id: string): string {
+    return `${this.prefix}runtime/control-planes/${id}`;
+  }
+  controlPlanesPrefix(): string {
+    return `${this.prefix}runtime/control-planes/`;
+  }
+
+  /** Splits a key under this prefix; undefined for anything else. */
+  parse(key: string): ParsedKey | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
+    const [area, ...parts] = key.slice(this.prefix.length).split('/');
+    const [kind, a, b, c] = parts;
+    const expectedArea = kind === 'models' || kind === 'versions' || kind === 'routes' ? 'target' : 'runtime';
+    if (area !== expectedArea) return undefined;
+    if (a === undefined || a === '') return undefined;
+    switch (kind) {
+      case 'models':
+        return parts.length === 2 ? { kind, model: a } : undefined;
+      case 'versions':
+        return parts.length === 3 && b ? { kind, model: a, version: b } : undefined;
+      case 'routes':
+        return parts.length === 2 ? { kind, model: a } : undefined;
+      case 'nodes':
+        return parts.length === 2 ? { kind, nodeId: a } : undefined;
+      case 'status':
+        return parts.length === 4 && b && c ? { kind, nodeId: a, model: b, version: c } : undefined;
+      case 'control-planes':
+        return parts.length === 2 ? { kind, id: a } : undefined;
+      default:
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import { Buffer } from 'node:buffer';
+import { Tensor } from 'onnxruntime-node';
+import { elementBytes, fromOrtType, isDatatype, toOrtType, type Datatype } from './datatypes.js';
+import { internal, invalidArgument } from './errors.js';
+import type { InferInputTensor, InferTensorContents, Int64, ModelInferRequest } from './inference-types.js';
+import type { Signature, TensorSpec } from './schemas.js';
+
+/** Feeds for onnxruntime, keyed by input name. */
+export type Feeds = Record<string, Tensor>;
+
+type TypedArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+const ARRAY_OF: Record<Datatype, { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray }> = {
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+};
+
+function describe(spec: TensorSpec): string {
+  return `${spec.name} (${spec.datatype} [${spec.shape.join(',')}])`;
+}
+
+function toShape(input: InferInputTensor): number[] {
+  return input.shape.map((d) => Number(d));
+}
+
+function checkShape(input: InferInputTensor, spec: TensorSpec, shape: number[]): number {
+  if (shape.length !== spec.shape.length) {
+    throw invalidArgument(
+      `input '${input.name}' has shape [${shape.join(',')}] but the model expects rank ${spec.shape.length}: ${describe(spec)}`,
+    );
+  }
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const dim = shape[i]!;
+    const expected = spec.shape[i]!;
+    if (!Number.isSafeInteger(dim) || dim < 0) {
+      throw invalidArgument(`input '${input.name}' has an invalid dimension ${String(input.shape[i])} at axis ${i}`);
+    }
+    if (expected >= 0 && dim !== expected) {
+      throw invalidArgument(
+        `input '${input.name}' has shape [${shape.join(',')}] but axis ${i} must be ${expected}: ${describe(spec)}`,
+      );
+    }
+    count *= dim;
+  }
+  return count;
+}
+
+/** A typed view of raw little-endian bytes; copies only when the bytes are misaligned. */
+function viewRaw(datatype: Datatype, raw: Uint8Array): TypedArray {
+  const bytes = elementBytes(datatype);
+  const Ctor = ARRAY_OF[datatype];
+  if (raw.byteOffset % bytes === 0) return new Ctor(raw.buffer, raw.byteOffset, raw.byteLength / bytes);
+  const copy = new Uint8Array(raw.byteLength);
+  copy.set(raw);
+  return new Ctor(copy.buffer, 0, raw.byteLength / bytes);
+}
+
+function typedContents(datatype: Datatype, contents: InferTensorContents): ArrayLike<number | boolean | Int64> {
+  switch (datatype) {
+    case 'BOOL':
+      return contents.bool_contents ?? [];
+    case 'INT8':
+    case 'INT16':
+    case 'INT32':
+      return contents.int_contents ?? [];
+    case 'INT64':
+      return contents.int64_contents ?? [];
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+      return contents.uint_contents ?? [];
+    case 'UINT64':
+      return contents.uint64_contents ?? [];
+    case 'FP32':
+      return contents.fp32_contents ?? [];
+    case 'FP64':
+      return contents.fp64_contents ?? [];
+  }
+}
+
+function fromContents(datatype: Datatype, values: ArrayLike<number | boolean | Int64>): TypedArray {
+  const out = new ARRAY_OF[datatype](values.length);
+  const big = datatype === 'INT64' || datatype === 'UINT64';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    (out as unknown as unknown[])[i] = big ? BigInt(v as Int64) : typeof v === 'boolean' ? Number(v) : Number(v);
+  }
+  return out;
+}
+
+/**
+ * Turns the inputs of a ModelInferRequest into onnxruntime feeds, checking
+ * them against the version's signature. Every rejection is INVALID_ARGUMENT
+ * naming the offending input and what the model expects.
+ */
+export function decodeInputs(request: ModelInferRequest, signature: Signature): Feeds {
+  const inputs = request.inputs;
+  const raw = request.raw_input_contents;
+  const useRaw = raw.length > 0;
+  if (useRaw && raw.length !== inputs.length) {
+    throw invalidArgument(
+      `raw_input_contents has ${raw.length} entries but the request names ${inputs.length} inputs; send one entry per input, in order`,
+    );
+  }
+  const feeds: Feeds = {};
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    const spec = signature.inputs.find((s) => s.name === input.name);
+    if (!spec) {
+      throw invalidArgument(
+        `unknown input '${input.name}'; the model takes ${signature.inputs.map(describe).join(', ')}`,
+      );
+    }
+    if (feeds[input.name]) throw invalidArgument(`input '${input.name}' is given twice`);
+    if (input.datatype !== spec.datatype) {
+      const served = isDatatype(input.datatype) ? '' : ' (not a datatype Switchyard serves)';
+      throw invalidArgument(`input '${input.name}' has datatype '${input.datatype}'${served} but the model expects ${describe(spec)}`);
+    }
+    const shape = toShape(input);
+    const count = checkShape(input, spec, shape);
+    let data: TypedArray;
+    if (useRaw) {
+      if (input.contents && Object.values(input.contents).some((v) => Array.isArray(v) && v.length > 0)) {
+        throw invalidArgument(`input '${input.name}' has typed contents and raw_input_contents is also set; use one of the two`);
+      }
+      const bytes = raw[i]!;
+      const expected = count * elementBytes(spec.datatype);
+      if (bytes.byteLength !== expected) {
+        throw invalidArgument(
+          `input '${input.name}' has ${bytes.byteLength} raw bytes but shape [${shape.join(',')}] of ${spec.datatype} needs ${expected}`,
+        );
+      }
+      data = viewRaw(spec.datatype, bytes);
+    } else {
+      const values = typedContents(spec.datatype, input.contents ?? {});
+      if (values.length !== count) {
+        throw invalidArgument(
+          `input '${input.name}' has ${values.length} values in contents but shape [${shape.join(',')}] needs ${count}`,
+        );
+      }
+      data = fromContents(spec.datatype, values);
+    }
+    feeds[input.name] = new Tensor(toOrtType(spec.datatype), data as never, shape);
+  }
+  for (const spec of signature.inputs) {
+    if (!feeds[spec.name]) throw invalidArgument(`missing input ${describe(spec)}`);
+  }
+  return feeds;
+}
+
+/** Output names to fetch: the requested ones (checked), or all. */
+export function requestedOutputs(request: ModelInferRequest, signature: Signature): string[] {
+  const requested = request.outputs ?? [];
+  if (requested.length === 0) return signature.outputs.map((o) => o.name);
+  return requested.map((o) => {
+    if (!signature.outputs.some((s) => s.name === o.name)) {
+      throw invalidArgument(
+        `unknown output '${o.name}'; the model produces ${signature.outputs.map(describe).join(', ')}`,
+      );
+    }
+    return o.name;
+  });
+}
+
+/** One encoded output: its metadata and its raw little-endian bytes. */
+export interface EncodedOutput {
+  tensor: { name: string; datatype: Datatype; shape: number[] };
+  raw: Buffer;
+}
+
+/** Encodes an onnxruntime output tensor as raw contents without copying its data. */
+export function encodeOutput(name: string, tensor: Tensor): EncodedOutput {
+  const datatype = fromOrtType(tensor.type);
+  if (!datatype) throw internal(`output '${name}' has type ${tensor.type}, which Switchyard cannot return yet`);
+  const data = tensor.data as TypedArray;
+  return {
+    tensor: { name, datatype, shape: tensor.dims.slice() },
+    raw: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  };
+}
+
+/** Decodes raw output bytes back to a typed array (clients and tests). */
+export function decodeRaw(datatype: Datatype, raw: Uint8Array): TypedArray {
+  return viewRaw(datatype, raw);
+}
+
+/** Encodes a typed array as raw little-endian bytes (clients and tests). */
+export function encodeRaw(data: TypedArray): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export type { TypedArray };

@@ -1,0 +1,193 @@
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Etcd3 } from 'etcd3';
+import {
+  adminService,
+  createEtcdClient,
+  decodeRaw,
+  encodeRaw,
+  inferenceService,
+  KeyLayout,
+  sha256Hex,
+  silentLogger,
+  type Datatype,
+  type ModelInferResponse,
+  type TypedArray,
+} from '@switchyard/core';
+import { ControlPlane } from '@switchyard/control-plane';
+import { PredictionNode, type PredictionNodeOptions } from '@switchyard/prediction-node';
+import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
+import { unary } from './grpc-call.js';
+
+let prefixCounter = 0;
+
+/** Options for {@link TestCluster.start}. */
+export interface TestClusterOptions {
+  nodes?: number;
+  /** Reuse an etcd started by the test file. */
+  etcd?: EtcdProcess;
+  /** Extra options for every node. */
+  nodeOptions?: Partial<PredictionNodeOptions>;
+  /** Endpoint the nodes use for etcd (e.g. through a proxy); defaults to etcd's. */
+  nodeEtcdEndpoint?: string;
+}
+
+/**
+ * A real cluster in the test process: an etcd child process, one control
+ * plane and N prediction nodes, each on free loopback ports, all under one
+ * fresh key prefix so test files can share an etcd.
+ */
+export class TestCluster {
+  readonly nodes: PredictionNode[] = [];
+  readonly nodeClients: grpc.Client[] = [];
+  private readonly nodeEtcds: Etcd3[] = [];
+
+  private constructor(
+    readonly etcd: EtcdProcess,
+    private readonly ownsEtcd: boolean,
+    readonly client: Etcd3,
+    readonly keys: KeyLayout,
+    readonly controlPlane: ControlPlane,
+    readonly admin: grpc.Client,
+    readonly dir: string,
+    private readonly options: TestClusterOptions,
+  ) {}
+
+  static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
+    const etcd = options.etcd ?? (await startEtcd());
+    const client = createEtcdClient({ endpoints: etcd.endpoint });
+    const keys = new KeyLayout(`/test-${process.pid}-${++prefixCounter}/`);
+    const dir = await makeTempDir('switchyard-e2e-');
+    const controlPlane = await ControlPlane.create({ etcd: client, keys, dataDir: join(dir, 'control-plane'), logger: silentLogger() });
+    const Admin = adminService();
+    const admin = new Admin(controlPlane.address, grpc.credentials.createInsecure());
+    const cluster = new TestCluster(etcd, !options.etcd, client, keys, controlPlane, admin, dir, options);
+    for (let i = 0; i < (options.nodes ?? 2); i++) await cluster.addNode();
+    return cluster;
+  }
+
+  /** Starts another node (or restarts node `index` under its old id and data dir). */
+  async addNode(index = this.nodes.length): Promise<PredictionNode> {
+    const etcd = createEtcdClient({ endpoints: this.options.nodeEtcdEndpoint ?? this.etcd.endpoint });
+    const node = await PredictionNode.create({
+      etcd,
+      keys: this.keys,
+      id: `node-${index + 1}`,
+      dataDir: join(this.dir, `node-${index + 1}`),
+      logger: silentLogger(),
+      leaseTtlSeconds: 5,
+      loadRetryMinMs: 200,
+      ...this.options.nodeOptions,
+    });
+    const Inference = inferenceService();
+    this.nodes[index] = node;
+    this.nodeEtcds[index] = etcd;
+    this.nodeClients[index]?.close();
+    this.nodeClients[index] = new Inference(node.address, grpc.credentials.createInsecure());
+    return node;
+  }
+
+  /** Stops node `index` (drain) and closes its etcd client. */
+  async stopNode(index: number): Promise<void> {
+    await this.nodes[index]?.stop(1000);
+    this.nodeEtcds[index]?.close();
+  }
+
+  adminCall<Res>(method: string, request: object): Promise<Res> {
+    return unary<Res>(this.admin, method, request);
+  }
+
+  /** Uploads model bytes through the admin API; returns the sha256. */
+  upload(bytes: Uint8Array): Promise<{ sha256: string; size: string }> {
+    return new Promise((resolve, reject) => {
+      const call = (this.admin as unknown as { UploadArtifact: Function }).UploadArtifact(
+        (err: grpc.ServiceError | null, res: { sha256: string; size: string }) => (err ? reject(err) : resolve(res)),
+      ) as grpc.ClientWritableStream<object>;
+      call.write({ header: { sha256: sha256Hex(bytes), size: bytes.byteLength, filename: 'model.onnx' } });
+      for (let off = 0; off < bytes.byteLength; off += 64 * 1024) call.write({ chunk: Buffer.from(bytes.subarray(off, off + 64 * 1024)) });
+      call.end();
+    });
+  }
+
+  /** Uploads and creates a version; returns its name. */
+  async createVersion(model: string, bytes: Uint8Array): Promise<string> {
+    const { sha256 } = await this.upload(bytes);
+    const version = await this.adminCall<{ version: string }>('CreateVersion', { model, artifact_sha256: sha256 });
+    return version.version;
+  }
+
+  async setRoute(model: string, splits: Record<string, number>): Promise<void> {
+    await this.adminCall('SetRoute', {
+      model,
+      splits: Object.entries(splits).map(([version, weight]) => ({ version, weight })),
+    });
+  }
+
+  /** Creates a version, routes all traffic to it and waits until every node serves it. */
+  async deploy(model: string, bytes: Uint8Array): Promise<string> {
+    const version = await this.createVersion(model, bytes);
+    await this.setRoute(model, { [version]: 10_000 });
+    await this.waitServing(model, version);
+    return version;
+  }
+
+  /** Waits until every running node routes unversioned requests of `model` only to `version`. */
+  async waitServing(model: string, version: string, timeoutMs = 15_000): Promise<void> {
+    await waitFor(
+      () =>
+        this.runningNodes().every((n) => {
+          const route = n.table.routes.get(model);
+          return route !== undefined && route.entries.length === 1 && route.entries[0]!.loaded.version === version;
+        }),
+      { timeoutMs, message: `every node serving ${model}:${version}` },
+    );
+  }
+
+  runningNodes(): PredictionNode[] {
+    return this.nodes.filter((n) => n.state === 'SERVING' || n.state === 'STARTING');
+  }
+
+  /** The status record a node wrote for a version, read from etcd. */
+  async status(nodeId: string, model: string, version: string): Promise<{ state: string; error: string } | undefined> {
+    const raw = await this.client.get(this.keys.status(nodeId, model, version)).string();
+    return raw ? (JSON.parse(raw) as { state: string; error: string }) : undefined;
+  }
+
+  /** ModelInfer with raw contents against node `index`. */
+  infer(
+    index: number,
+    model: string,
+    inputs: { name: string; datatype: Datatype; shape: number[]; data: TypedArray }[],
+    extra: { version?: string; deadlineMs?: number } = {},
+  ): Promise<ModelInferResponse> {
+    return unary<ModelInferResponse>(
+      this.nodeClients[index]!,
+      'ModelInfer',
+      {
+        model_name: model,
+        model_version: extra.version ?? '',
+        inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape })),
+        raw_input_contents: inputs.map((i) => encodeRaw(i.data)),
+      },
+      extra.deadlineMs ?? 10_000,
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (let i = 0; i < this.nodes.length; i++) await this.stopNode(i).catch(() => undefined);
+    for (const c of this.nodeClients) c.close();
+    this.admin.close();
+    await this.controlPlane.stop().catch(() => undefined);
+    this.client.close();
+    if (this.ownsEtcd) await this.etcd.destroy();
+    await removeDir(this.dir);
+  }
+}
+
+/** The FP32 values of a response's output `name`. */
+export function outputValues(response: ModelInferResponse, name: string): number[] {
+  const i = response.outputs.findIndex((o) => o.name === name);
+  if (i < 0) throw new Error(`no output ${name}`);
+  const datatype = response.outputs[i]!.datatype as Datatype;
+  return Array.from(decodeRaw(datatype, response.raw_output_contents[i]!) as ArrayLike<number | bigint>, Number);
+}

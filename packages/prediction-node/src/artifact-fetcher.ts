@@ -1,0 +1,96 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Etcd3 } from 'etcd3';
+import {
+  artifactService,
+  ControlPlaneRecordSchema,
+  parseStored,
+  unavailable,
+  SwitchyardError,
+  type KeyLayout,
+  type Logger,
+} from '@switchyard/core';
+
+/** Where artifact bytes come from. */
+export interface ArtifactSource {
+  /** Streams the artifact's bytes. Rejects with NOT_FOUND or UNAVAILABLE. */
+  fetch(sha256: string): AsyncIterable<Uint8Array>;
+}
+
+/** Options for {@link ControlPlaneArtifactSource}. */
+export interface ControlPlaneArtifactSourceOptions {
+  etcd: Etcd3;
+  keys: KeyLayout;
+  logger: Logger;
+  /** Fixed control-plane addresses; empty to discover them in etcd. */
+  addresses?: string[];
+  /** Deadline for one whole fetch. @default 120000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Fetches artifacts from a control plane's ArtifactService. Control planes
+ * are found through their registrations in etcd, so a node needs no other
+ * address than etcd's; each is tried in turn.
+ */
+export class ControlPlaneArtifactSource implements ArtifactSource {
+  private readonly clients = new Map<string, grpc.Client>();
+
+  constructor(private readonly options: ControlPlaneArtifactSourceOptions) {}
+
+  async *fetch(sha256: string): AsyncIterable<Uint8Array> {
+    const addresses = await this.addresses();
+    if (addresses.length === 0) {
+      throw unavailable('no control plane is registered in etcd; start one (switchyard control-plane) so nodes can fetch artifacts');
+    }
+    let lastError: unknown;
+    for (const address of addresses) {
+      let yielded = false;
+      try {
+        for await (const chunk of this.fetchFrom(address, sha256)) {
+          yielded = true;
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        // Half a stream cannot be resumed elsewhere; the caller retries the whole load.
+        if (yielded) throw err;
+        lastError = err;
+        this.options.logger.warn('artifact fetch failed; trying the next control plane', { address, sha256, error: (err as Error).message });
+      }
+    }
+    throw SwitchyardError.from(lastError);
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private async addresses(): Promise<string[]> {
+    if (this.options.addresses && this.options.addresses.length > 0) return this.options.addresses;
+    const values = await this.options.etcd.getAll().prefix(this.options.keys.controlPlanesPrefix()).strings();
+    const out: string[] = [];
+    for (const [key, raw] of Object.entries(values)) {
+      const parsed = parseStored(ControlPlaneRecordSchema, raw);
+      if (parsed.ok) out.push(parsed.value.address);
+      else this.options.logger.error('ignoring invalid control-plane record', { key, error: parsed.error });
+    }
+    // Spread fetches of many nodes over the control planes.
+    return out.sort(() => Math.random() - 0.5);
+  }
+
+  private async *fetchFrom(address: string, sha256: string): AsyncIterable<Uint8Array> {
+    let client = this.clients.get(address);
+    if (!client) {
+      const Ctor = artifactService();
+      client = new Ctor(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+      this.clients.set(address, client);
+    }
+    const deadline = Date.now() + (this.options.timeoutMs ?? 120_000);
+    const call = (client as unknown as { FetchArtifact: (req: object, opts: grpc.CallOptions) => grpc.ClientReadableStream<{ data: Buffer }> }).FetchArtifact(
+      { sha256 },
+      { deadline },
+    );
+    for await (const chunk of call as AsyncIterable<{ data: Buffer }>) yield chunk.data;
+  }
+}

@@ -1,0 +1,59 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import type { Histogram, Counter } from 'prom-client';
+import type { VersionRecord } from '@switchyard/core';
+
+/** Per-version metric children, resolved once so the hot path does no label lookups. */
+export interface VersionMetrics {
+  requests: Counter.Internal;
+  latency: Histogram.Internal<'model' | 'version'>;
+}
+
+/**
+ * A model version held in memory with its onnxruntime session. It counts the
+ * requests that hold it, so an unload can wait for them before releasing the
+ * native session (dropping the reference alone keeps native memory for a
+ * long time).
+ */
+export class LoadedVersion {
+  private inFlight = 0;
+  private closing: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    readonly record: VersionRecord,
+    readonly session: InferenceSession,
+    readonly metrics: VersionMetrics,
+    readonly loadMs: number,
+  ) {}
+
+  get model(): string {
+    return this.record.model;
+  }
+  get version(): string {
+    return this.record.version;
+  }
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Marks a request as using the session. False once the version is unloading. */
+  acquire(): boolean {
+    if (this.closing) return false;
+    this.inFlight++;
+    return true;
+  }
+
+  release(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.drained?.();
+  }
+
+  /** Refuses new requests, waits for the running ones, then frees the session. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      await this.session.release();
+    })();
+    return this.closing;
+  }
+}

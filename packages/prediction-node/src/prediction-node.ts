@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Etcd3 } from 'etcd3';
+import {
+  BUILD_VERSION,
+  createLogger,
+  inferenceService,
+  KeyLayout,
+  splitHostPort,
+  type Logger,
+  type NodeRecord,
+  type VersionStatusRecord,
+} from '@switchyard/core';
+import { ArtifactCache } from './artifact-cache.js';
+import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
+import { inferenceHandlers } from './inference-service.js';
+import { ModelLoader } from './model-loader.js';
+import { startMetricsServer } from './metrics-server.js';
+import { NodeMetrics } from './node-metrics.js';
+import { Reconciler, type StatusSink } from './reconciler.js';
+import { RuntimeReporter } from './runtime-reporter.js';
+import { TargetStateMirror } from './target-state-mirror.js';
+
+/** Options for {@link PredictionNode.create}. */
+export interface PredictionNodeOptions {
+  etcd: Etcd3;
+  /** @default new KeyLayout() (prefix /switchyard/) */
+  keys?: KeyLayout;
+  /** Unique node name. @default "node-" + random hex */
+  id?: string;
+  /** host:port for the inference gRPC server; port 0 picks a free one. @default 127.0.0.1:0 */
+  listen?: string;
+  /** The address other processes should use, when it differs from `listen`. @default the bound address */
+  advertise?: string;
+  /** host:port for the Prometheus /metrics endpoint; omit for none. */
+  metricsListen?: string;
+  /** Folder for the artifact cache. */
+  dataDir: string;
+  logger?: Logger;
+  /** Largest request or response message. @default 64 MiB */
+  maxMessageBytes?: number;
+  /** Fixed control-plane addresses for artifact fetches; empty to discover them in etcd. */
+  controlPlanes?: string[];
+  /** onnxruntime intra-op threads per session. @default 1 */
+  intraOpThreads?: number;
+  /** Lease TTL of the node's registration. @default 10 */
+  leaseTtlSeconds?: number;
+  /** First retry delay after a failed load. @default 1000 */
+  loadRetryMinMs?: number;
+  /** Register process-wide metrics (memory, event loop). Only one node per process should. @default false */
+  processMetrics?: boolean;
+}
+
+export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
+
+/**
+ * A prediction node: serves the KServe v2 protocol for whatever the target
+ * state in etcd says, and reports what it has loaded. Stateless: everything
+ * it serves comes from etcd and the control plane's artifact store.
+ */
+export class PredictionNode {
+  private nodeState: NodeState = 'STARTING';
+
+  private constructor(
+    readonly id: string,
+    /** The bound host:port of the inference server. */
+    readonly address: string,
+    /** The bound host:port of /metrics, when enabled. */
+    readonly metricsAddress: string | undefined,
+    readonly metrics: NodeMetrics,
+    private readonly server: grpc.Server,
+    private readonly health: HealthImplementation,
+    private readonly mirror: TargetStateMirror,
+    private readonly reconciler: Reconciler,
+    private readonly reporter: RuntimeReporter,
+    private readonly source: ControlPlaneArtifactSource,
+    private readonly metricsServer: HttpServer | undefined,
+    private readonly logger: Logger,
+    private readonly initialState: Promise<unknown>,
+  ) {}
+
+  static async create(options: PredictionNodeOptions): Promise<PredictionNode> {
+    const keys = options.keys ?? new KeyLayout();
+    const id = options.id ?? `node-${randomBytes(4).toString('hex')}`;
+    const logger = (options.logger ?? createLogger({ component: 'prediction-node' })).child({ nodeId: id });
+    const metrics = new NodeMetrics({ node: id });
+    if (options.processMetrics) metrics.collectProcessMetrics();
+
+    const reporter = new RuntimeReporter({ etcd: options.etcd, logger, ttlSeconds: options.leaseTtlSeconds ?? 10 });
+    const status: StatusSink = {
+      report: (s) => {
+        const record: VersionStatusRecord = { ...s, nodeId: id, updatedAt: new Date().toISOString() };
+        reporter.set(keys.status(id, s.model, s.version), JSON.stringify(record));
+      },
+      clear: (model, version) => reporter.remove(keys.status(id, model, version)),
+    };
+    const source = new ControlPlaneArtifactSource({
+      etcd: options.etcd,
+      keys,
+      logger,
+      ...(options.controlPlanes ? { addresses: options.controlPlanes } : {}),
+    });
+    const cache = new ArtifactCache({ dir: join(options.dataDir, 'artifacts'), source, logger });
+    const loader = new ModelLoader({
+      cache,
+      intraOpThreads: options.intraOpThreads ?? 1,
+      metricsFor: (record) => ({
+        requests: metrics.requests.labels(record.model, record.version),
+        latency: metrics.latency.labels(record.model, record.version),
+      }),
+    });
+    const reconciler = new Reconciler({
+      loader: {
+        load: async (record) => {
+          try {
+            const loaded = await loader.load(record);
+            metrics.loadSeconds.observe({ model: record.model }, loaded.loadMs / 1000);
+            return loaded;
+          } catch (err) {
+            metrics.loadFailures.inc({ model: record.model });
+            throw err;
+          }
+        },
+      },
+      status,
+      logger,
+      retryMinMs: options.loadRetryMinMs ?? 1000,
+      onTable: (table) => metrics.loadedVersions.set(table.versions.size),
+    });
+    const mirror = new TargetStateMirror({ etcd: options.etcd, keys, logger, onChange: (state) => reconciler.update(state) });
+
+    const health = new HealthImplementation({ '': 'NOT_SERVING', 'inference.GRPCInferenceService': 'NOT_SERVING' });
+    const maxMessageBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': maxMessageBytes,
+      'grpc.max_send_message_length': maxMessageBytes,
+    });
+    let node: PredictionNode | undefined;
+    server.addService(
+      inferenceService().service,
+      inferenceHandlers({
+        nodeId: id,
+        logger,
+        metrics,
+        table: () => reconciler.table,
+        ready: () => node?.state === 'SERVING',
+      }),
+    );
+    health.addToServer(server);
+    const listen = options.listen ?? '127.0.0.1:0';
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const address = options.advertise ?? `${splitHostPort(listen).host}:${port}`;
+    const metricsServer = options.metricsListen ? await startMetricsServer(metrics.registry, options.metricsListen) : undefined;
+
+    const record: NodeRecord = {
+      id,
+      address,
+      metricsAddress: metricsServer?.address ?? '',
+      buildVersion: BUILD_VERSION,
+      startedAt: new Date().toISOString(),
+    };
+    reporter.set(keys.node(id), JSON.stringify(record));
+
+    node = new PredictionNode(
+      id,
+      address,
+      metricsServer?.address,
+      metrics,
+      server,
+      health,
+      mirror,
+      reconciler,
+      reporter,
+      source,
+      metricsServer?.server,
+      logger,
+      mirror.start(),
+    );
+    node.becomeReadyWhenSettled();
+    logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION });
+    return node;
+  }
+
+  get state(): NodeState {
+    return this.nodeState;
+  }
+
+  /** What the node serves right now (tests and diagnostics). */
+  get table() {
+    return this.reconciler.table;
+  }
+
+  /** Resolves once the initial target state is read and every version in it loaded or failed once. */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.nodeState !== 'SERVING') {
+      if (Date.now() > deadline) throw new Error(`node ${this.id} did not become ready within ${timeoutMs} ms`);
+      if (this.nodeState === 'STOPPED' || this.nodeState === 'DRAINING') throw new Error(`node ${this.id} is ${this.nodeState}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
+   * Drains and stops: health NOT_SERVING at once, registration removed, new
+   * calls refused, in-flight calls finished (up to `graceMs`), sessions freed.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.nodeState === 'STOPPED') return;
+    this.nodeState = 'DRAINING';
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus('inference.GRPCInferenceService', 'NOT_SERVING');
+    this.mirror.stop();
+    await this.reporter.close();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.reconciler.stop();
+    this.source.close();
+    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+    this.nodeState = 'STOPPED';
+    this.logger.info('prediction node stopped');
+  }
+
+  private becomeReadyWhenSettled(): void {
+    void this.initialState.then(async () => {
+      while (this.nodeState === 'STARTING' && !this.reconciler.settled()) await new Promise((r) => setTimeout(r, 20));
+      if (this.nodeState !== 'STARTING') return;
+      this.nodeState = 'SERVING';
+      this.health.setStatus('', 'SERVING');
+      this.health.setStatus('inference.GRPCInferenceService', 'SERVING');
+      this.logger.info('prediction node ready');
+    });
+  }
+}

@@ -1,0 +1,232 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Logger, VersionRecord, VersionStatusRecord, LoadState } from '@switchyard/core';
+import type { LoadedVersion } from './loaded-version.js';
+import { ModelRoute, EMPTY_TABLE, type RoutingTable } from './routing-table.js';
+import { versionKey, type TargetState } from './target-state.js';
+
+/** Loads a version; the reconciler does not care how. */
+export interface VersionLoader {
+  load(record: VersionRecord): Promise<LoadedVersion>;
+}
+
+/** Where the reconciler reports each version's state (etcd status keys, in production). */
+export interface StatusSink {
+  report(status: Omit<VersionStatusRecord, 'nodeId' | 'updatedAt'>): void;
+  clear(model: string, version: string): void;
+}
+
+/** Options for {@link Reconciler}. */
+export interface ReconcilerOptions {
+  loader: VersionLoader;
+  status: StatusSink;
+  logger: Logger;
+  /** Called with every new routing table. */
+  onTable?: (table: RoutingTable) => void;
+  /** Loads running at once; each holds a model's bytes twice while it loads. @default 2 */
+  loadConcurrency?: number;
+  /** First retry delay after a failed load, doubled per failure. @default 1000 */
+  retryMinMs?: number;
+  /** @default 60000 */
+  retryMaxMs?: number;
+  now?: () => number;
+}
+
+interface Failure {
+  attempts: number;
+  error: string;
+  retryAt: number;
+  sha256: string;
+}
+
+/**
+ * Makes the node serve the target state. Every version a route references is
+ * loaded; when a model's new versions are not ready yet (still loading, or
+ * failed) the model keeps the split it was served with, so a route change
+ * never leaves a gap; versions nothing references any more are unloaded after
+ * their in-flight requests finish.
+ *
+ * A pass is synchronous and starts loads and unloads in the background, so
+ * passes never interleave; every load that ends triggers another pass.
+ */
+export class Reconciler {
+  private readonly options: Required<Omit<ReconcilerOptions, 'onTable'>> & Pick<ReconcilerOptions, 'onTable'>;
+  private readonly limit: LimitFunction;
+  private target: TargetState | undefined;
+  private readonly loaded = new Map<string, LoadedVersion>();
+  private readonly loading = new Set<string>();
+  private readonly failures = new Map<string, Failure>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private routingTable: RoutingTable = EMPTY_TABLE;
+  private stopped = false;
+
+  constructor(options: ReconcilerOptions) {
+    this.options = { loadConcurrency: 2, retryMinMs: 1000, retryMaxMs: 60_000, now: Date.now, ...options };
+    this.limit = pLimit(this.options.loadConcurrency);
+  }
+
+  /** What requests are served with right now. */
+  get table(): RoutingTable {
+    return this.routingTable;
+  }
+
+  /** Takes a new target state and acts on it. */
+  update(target: TargetState): void {
+    this.target = target;
+    this.pass();
+  }
+
+  /** True once every wanted version is loaded or has failed at least once. */
+  settled(): boolean {
+    if (!this.target) return false;
+    for (const key of this.desired().keys()) {
+      if (!this.loaded.has(key) && !this.failures.has(key)) return false;
+    }
+    return true;
+  }
+
+  /** Stops acting and frees every session, after their in-flight requests. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    const all = [...this.loaded.values()];
+    this.loaded.clear();
+    this.publish(EMPTY_TABLE);
+    await Promise.all(all.map((v) => v.close()));
+  }
+
+  private desired(): Map<string, VersionRecord> {
+    const wanted = new Map<string, VersionRecord>();
+    if (!this.target) return wanted;
+    for (const route of this.target.routes.values()) {
+      const versions = [...route.splits.map((s) => s.version), ...route.shadows.map((s) => s.version)];
+      for (const version of versions) {
+        const key = versionKey(route.model, version);
+        const record = this.target.versions.get(key);
+        if (record) wanted.set(key, record);
+      }
+    }
+    return wanted;
+  }
+
+  private pass(): void {
+    if (this.stopped || !this.target) return;
+    const desired = this.desired();
+    const now = this.options.now();
+
+    for (const [key, record] of desired) {
+      if (this.loaded.has(key) || this.loading.has(key)) continue;
+      const failure = this.failures.get(key);
+      if (failure && failure.sha256 === record.artifact.sha256 && failure.retryAt > now) continue;
+      this.startLoad(key, record);
+    }
+
+    const routes = new Map<string, ModelRoute>();
+    for (const route of this.target.routes.values()) {
+      const entries = route.splits
+        .filter((s) => s.weight > 0)
+        .map((s) => ({ loaded: this.loaded.get(versionKey(route.model, s.version)), weight: s.weight }))
+        .filter((e): e is { loaded: LoadedVersion; weight: number } => e.loaded !== undefined);
+      if (entries.length > 0) {
+        routes.set(route.model, new ModelRoute(route.model, entries));
+        continue;
+      }
+      // None of the new split can serve yet: keep serving the old one.
+      const previous = this.routingTable.routes.get(route.model);
+      if (previous?.usable()) routes.set(route.model, previous);
+    }
+
+    const referenced = new Set<string>();
+    for (const route of routes.values()) for (const e of route.entries) referenced.add(versionKey(e.loaded.model, e.loaded.version));
+    for (const [key, version] of this.loaded) {
+      if (desired.has(key) || referenced.has(key)) continue;
+      this.loaded.delete(key);
+      this.unload(version);
+    }
+    for (const key of this.failures.keys()) {
+      if (desired.has(key)) continue;
+      this.failures.delete(key);
+      const [model, version] = splitKey(key);
+      this.options.status.clear(model, version);
+    }
+
+    this.publish({ routes, versions: new Map(this.loaded) });
+  }
+
+  private startLoad(key: string, record: VersionRecord): void {
+    const { logger, status } = this.options;
+    const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
+    this.loading.add(key);
+    this.report(record, 'LOADING', attempts);
+    logger.info('loading model version', { model: record.model, version: record.version, attempt: attempts });
+    this.limit(() => (this.stopped ? Promise.reject(new Error('node stopping')) : this.options.loader.load(record))).then(
+      (loaded) => {
+        this.loading.delete(key);
+        this.failures.delete(key);
+        const stillWanted = this.desired().get(key);
+        if (this.stopped || !stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
+          void loaded.close();
+          if (!this.stopped) status.clear(record.model, record.version);
+        } else {
+          this.loaded.set(key, loaded);
+          this.report(record, 'READY', attempts, '', loaded.loadMs);
+          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs) });
+        }
+        this.pass();
+      },
+      (err: Error) => {
+        this.loading.delete(key);
+        if (this.stopped) return;
+        const delay = Math.min(this.options.retryMinMs * 2 ** (attempts - 1), this.options.retryMaxMs);
+        this.failures.set(key, { attempts, error: err.message, retryAt: this.options.now() + delay, sha256: record.artifact.sha256 });
+        this.report(record, 'FAILED', attempts, err.message);
+        logger.error('loading model version failed; the model keeps its current versions, will retry', {
+          model: record.model,
+          version: record.version,
+          attempt: attempts,
+          retryInMs: delay,
+          error: err.message,
+        });
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(timer);
+          this.pass();
+        }, delay);
+        this.retryTimers.add(timer);
+      },
+    );
+  }
+
+  private unload(version: LoadedVersion): void {
+    const { status, logger } = this.options;
+    this.report(version.record, 'UNLOADING', 0);
+    logger.info('unloading model version', { model: version.model, version: version.version });
+    version.close().then(
+      () => {
+        // A version can be wanted again while it was closing; only clear if not.
+        const key = versionKey(version.model, version.version);
+        if (!this.loaded.has(key) && !this.loading.has(key) && !this.failures.has(key)) status.clear(version.model, version.version);
+      },
+      (err: Error) => logger.error('releasing a session failed', { model: version.model, version: version.version, error: err.message }),
+    );
+  }
+
+  private report(record: VersionRecord, state: LoadState, attempts: number, error = '', loadMs?: number): void {
+    this.options.status.report({
+      model: record.model,
+      version: record.version,
+      state,
+      error,
+      attempts,
+      ...(loadMs === undefined ? {} : { loadMs }),
+    });
+  }
+
+  private publish(table: RoutingTable): void {
+    this.routingTable = table;
+    this.options.onTable?.(table);
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

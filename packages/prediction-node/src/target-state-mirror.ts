@@ -1,0 +1,130 @@
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import type { KeyLayout, Logger } from '@switchyard/core';
+import { TargetStateBuilder, type TargetState } from './target-state.js';
+
+/** Options for {@link TargetStateMirror}. */
+export interface TargetStateMirrorOptions {
+  etcd: Etcd3;
+  keys: KeyLayout;
+  logger: Logger;
+  /** Called with every new state; must not throw. */
+  onChange: (state: TargetState) => void;
+  /** First retry delay after a failed read. @default 200 */
+  retryMinMs?: number;
+  /** @default 5000 */
+  retryMaxMs?: number;
+}
+
+/**
+ * Keeps an in-memory copy of the target subtree: one range read at a
+ * revision, then a watch from the next revision. When the watch is cancelled
+ * (its revision was compacted) the subtree is read again from scratch, so
+ * changes made meanwhile, deletions included, are never lost. While etcd is
+ * unreachable the last state stays in place; nothing here clears it.
+ */
+export class TargetStateMirror {
+  private readonly options: Required<TargetStateMirrorOptions>;
+  private watcher: Watcher | undefined;
+  private builder: TargetStateBuilder | undefined;
+  private stopped = false;
+  private resyncing = false;
+  private state: TargetState | undefined;
+  private readonly firstState: Promise<TargetState>;
+  private resolveFirst!: (state: TargetState) => void;
+
+  constructor(options: TargetStateMirrorOptions) {
+    this.options = { retryMinMs: 200, retryMaxMs: 5000, ...options };
+    this.firstState = new Promise((resolve) => (this.resolveFirst = resolve));
+  }
+
+  /** Starts reading and watching; resolves once the first full read has succeeded. */
+  start(): Promise<TargetState> {
+    void this.resync();
+    return this.firstState;
+  }
+
+  current(): TargetState | undefined {
+    return this.state;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.dropWatcher();
+  }
+
+  private async resync(): Promise<void> {
+    if (this.resyncing || this.stopped) return;
+    this.resyncing = true;
+    this.dropWatcher();
+    let delay = this.options.retryMinMs;
+    try {
+      while (!this.stopped) {
+        try {
+          await this.readAndWatch();
+          return;
+        } catch (err) {
+          this.options.logger.warn('reading target state from etcd failed; serving the last known state and retrying', {
+            error: (err as Error).message,
+            retryInMs: delay,
+          });
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, this.options.retryMaxMs);
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private async readAndWatch(): Promise<void> {
+    const { etcd, keys, logger } = this.options;
+    const response = await etcd.getAll().prefix(keys.targetPrefix()).exec();
+    const revision = Number(response.header.revision);
+    const builder = new TargetStateBuilder(keys, logger);
+    for (const kv of response.kvs) builder.apply(kv.key.toString(), kv.value.toString());
+    if (this.stopped) return;
+    this.builder = builder;
+    this.publish(builder.snapshot(revision));
+    logger.info('read target state', { revision, keys: response.kvs.length });
+
+    const watcher = await etcd.watch().prefix(keys.targetPrefix()).startRevision(String(revision + 1)).create();
+    if (this.stopped) return void watcher.cancel().catch(() => undefined);
+    this.watcher = watcher;
+    watcher.on('data', (res) => {
+      if (this.watcher !== watcher || !this.builder) return;
+      for (const event of res.events) {
+        const key = event.kv.key.toString();
+        this.builder.apply(key, event.type === 'Put' ? (event.kv as IKeyValue).value.toString() : undefined);
+      }
+      if (res.events.length > 0) this.publish(this.builder.snapshot(Number(res.header.revision)));
+    });
+    watcher.on('disconnected', (err: Error) =>
+      logger.warn('target state watch disconnected; serving the last known state', { error: err.message }),
+    );
+    watcher.on('connected', () => logger.debug('target state watch connected'));
+    watcher.on('error', (err: Error) => {
+      // Typically "Watcher canceled" after compaction. Awaiting cancel() on a
+      // cancelled etcd3 watcher never resolves, so it is dropped, not awaited.
+      if (this.watcher !== watcher) return;
+      logger.warn('target state watch ended; reading the whole state again', { error: err.message });
+      void this.resync();
+    });
+  }
+
+  private publish(state: TargetState): void {
+    this.state = state;
+    this.resolveFirst(state);
+    this.options.onChange(state);
+  }
+
+  private dropWatcher(): void {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher) {
+      watcher.removeAllListeners();
+      // Swallow late errors from the dropped stream.
+      watcher.on('error', () => undefined);
+      void watcher.cancel().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import {
+  parseStored,
+  RouteRecordSchema,
+  VersionRecordSchema,
+  type KeyLayout,
+  type Logger,
+  type RouteRecord,
+  type VersionRecord,
+} from '@switchyard/core';
+
+/** What the control plane wants served, as a node last read it from etcd. */
+export interface TargetState {
+  /** etcd revision this state reflects. */
+  readonly revision: number;
+  /** Keyed by `model/version`. */
+  readonly versions: ReadonlyMap<string, VersionRecord>;
+  /** Keyed by model name. */
+  readonly routes: ReadonlyMap<string, RouteRecord>;
+}
+
+export const versionKey = (model: string, version: string): string => `${model}/${version}`;
+
+/** Mutable builder of {@link TargetState}, fed with etcd key/values. */
+export class TargetStateBuilder {
+  private readonly versions = new Map<string, VersionRecord>();
+  private readonly routes = new Map<string, RouteRecord>();
+
+  constructor(
+    private readonly keys: KeyLayout,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Applies one put (value set) or delete (value undefined). A value that
+   * fails its schema is logged and treated as absent: the last good value is
+   * not kept, because the key's owner meant to replace it; the node keeps
+   * serving what it has loaded through the route fallback instead.
+   */
+  apply(key: string, value: string | undefined): void {
+    const parsed = this.keys.parse(key);
+    if (!parsed) return;
+    if (parsed.kind === 'versions') {
+      const id = versionKey(parsed.model, parsed.version);
+      if (value === undefined) return void this.versions.delete(id);
+      const result = parseStored(VersionRecordSchema, value);
+      if (result.ok && result.value.model === parsed.model && result.value.version === parsed.version) {
+        this.versions.set(id, result.value);
+      } else {
+        this.versions.delete(id);
+        this.logger.error('ignoring invalid version record', { key, error: result.ok ? 'model/version differ from the key' : result.error });
+      }
+    } else if (parsed.kind === 'routes') {
+      if (value === undefined) return void this.routes.delete(parsed.model);
+      const result = parseStored(RouteRecordSchema, value);
+      if (result.ok && result.value.model === parsed.model) {
+        this.routes.set(parsed.model, result.value);
+      } else {
+        // Keep the last good route: a hand-edited typo must not take a model offline.
+        this.logger.error('ignoring invalid route record; keeping the last valid one', {
+          key,
+          error: result.ok ? 'model differs from the key' : result.error,
+        });
+      }
+    }
+  }
+
+  snapshot(revision: number): TargetState {
+    return { revision, versions: new Map(this.versions), routes: new Map(this.routes) };
+  }
+}
