@@ -1,0 +1,187 @@
+import { hostname } from 'node:os';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { adminService, artifactService, unavailable, type ControlPlaneRecord, type Logger } from '@switchyard/core';
+import { AdminService } from './admin-service.js';
+import { FileArtifactStore } from './artifact-store-file.js';
+import type { ArtifactStore } from './artifact-store.js';
+import { ArtifactService } from './artifact-service.js';
+import { resolveControlPlaneOptions, type ControlPlaneOptions } from './control-plane-options.js';
+import { LeaseRegistration } from './lease-registration.js';
+import { TargetStateStore } from './target-state-store.js';
+
+/** How long stop() waits for etcd to revoke the registration lease. */
+const REVOKE_TIMEOUT_MS = 2000;
+
+const SERVICES = ['', 'switchyard.admin.v1.ModelAdmin', 'switchyard.artifacts.v1.ArtifactService'];
+
+/**
+ * - RUNNING: serving and registered (or retrying registration) in etcd.
+ * - STOPPING: stop() was called; deregistering and draining calls.
+ * - STOPPED: the server is shut down; the instance cannot be restarted.
+ */
+export type ControlPlaneState = 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+function bind(server: Server, listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+/** `listen` with its port replaced by the one actually bound. */
+function boundAddress(listen: string, port: number): string {
+  return `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
+}
+
+/** What prediction nodes should dial: a wildcard host is no address to them. */
+function defaultAdvertiseAddress(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  const wildcard = host === '0.0.0.0' || host === '[::]' || host === '::';
+  return wildcard ? `${hostname()}${address.slice(address.lastIndexOf(':'))}` : address;
+}
+
+function healthStatuses(status: ServingStatus): Record<string, ServingStatus> {
+  return Object.fromEntries(SERVICES.map((s) => [s, status]));
+}
+
+/**
+ * The control plane: one gRPC server with the ModelAdmin API, the
+ * ArtifactService nodes download from, and grpc.health.v1; registered in
+ * etcd under `keys.controlPlane(id)` (bound to a lease) so nodes can find it.
+ */
+export class ControlPlane {
+  /** host:port the server is bound to. */
+  readonly address: string;
+  /** host:port written to etcd for the nodes. */
+  readonly advertiseAddress: string;
+  /** Name of this instance in etcd. */
+  readonly id: string;
+  /** The artifact store behind UploadArtifact and FetchArtifact. */
+  readonly artifacts: ArtifactStore;
+
+  readonly #server: Server;
+  readonly #health: HealthImplementation;
+  readonly #registration: LeaseRegistration;
+  readonly #logger: Logger;
+  readonly #shutdownGraceMs: number;
+  #state: ControlPlaneState = 'RUNNING';
+  #stopping: Promise<void> | undefined;
+
+  protected constructor(parts: {
+    address: string;
+    advertiseAddress: string;
+    id: string;
+    artifacts: ArtifactStore;
+    server: Server;
+    health: HealthImplementation;
+    registration: LeaseRegistration;
+    logger: Logger;
+    shutdownGraceMs: number;
+  }) {
+    this.address = parts.address;
+    this.advertiseAddress = parts.advertiseAddress;
+    this.id = parts.id;
+    this.artifacts = parts.artifacts;
+    this.#server = parts.server;
+    this.#health = parts.health;
+    this.#registration = parts.registration;
+    this.#logger = parts.logger;
+    this.#shutdownGraceMs = parts.shutdownGraceMs;
+  }
+
+  /**
+   * Opens the artifact store, starts serving and registers in etcd. An etcd
+   * outage does not fail start-up: registration is retried in the background.
+   * @throws TypeError for invalid options; UNAVAILABLE when `listen` cannot be bound.
+   */
+  static async create(options: ControlPlaneOptions): Promise<ControlPlane> {
+    const o = resolveControlPlaneOptions(options);
+    const logger = o.logger.child({ controlPlaneId: o.id });
+    const artifacts = await FileArtifactStore.create({ dataDir: o.dataDir, logger, clock: o.clock });
+    const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger });
+
+    const server = new Server({
+      'grpc.max_receive_message_length': o.maxMessageBytes,
+      'grpc.max_send_message_length': o.maxMessageBytes,
+    });
+    const admin = new AdminService({ state, artifacts, logger, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
+    server.addService(adminService().service, admin.handlers());
+    server.addService(artifactService().service, new ArtifactService({ artifacts, logger }).handlers());
+    const health = new HealthImplementation(healthStatuses('SERVING'));
+    health.addToServer(server);
+
+    let port: number;
+    try {
+      port = await bind(server, o.listen);
+    } catch (err) {
+      server.forceShutdown();
+      throw unavailable(`could not listen on ${o.listen} (${(err as Error).message}); choose another address or port`, err);
+    }
+    const address = boundAddress(o.listen, port);
+    const advertiseAddress = o.advertiseAddress ?? defaultAdvertiseAddress(address);
+
+    const startedAt = new Date(o.clock.now()).toISOString();
+    const record: ControlPlaneRecord = { id: o.id, address: advertiseAddress, startedAt };
+    const registration = new LeaseRegistration({
+      etcd: o.etcd,
+      key: o.keys.controlPlane(o.id),
+      value: () => JSON.stringify(record),
+      ttlSeconds: o.leaseTtlSeconds,
+      logger,
+    });
+    await registration.start();
+    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix });
+    return new ControlPlane({
+      address,
+      advertiseAddress,
+      id: o.id,
+      artifacts,
+      server,
+      health,
+      registration,
+      logger,
+      shutdownGraceMs: o.shutdownGraceMs,
+    });
+  }
+
+  /** Where the instance is in its lifecycle. */
+  get state(): ControlPlaneState {
+    return this.#state;
+  }
+
+  /** Whether the registration key is written under a live lease, as far as this process knows. */
+  get registered(): boolean {
+    return this.#registration.registered;
+  }
+
+  /**
+   * Deregisters from etcd (bounded: etcd may be down) and shuts the server
+   * down, cancelling calls still running after the grace period. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#state = 'STOPPING';
+    for (const [service, status] of Object.entries(healthStatuses('NOT_SERVING'))) this.#health.setStatus(service, status);
+    await Promise.all([this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
+    this.#state = 'STOPPED';
+    this.#logger.info('control plane stopped');
+  }
+
+  #shutdownServer(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#logger.warn('calls still running after the shutdown grace period; cancelling them', { graceMs: this.#shutdownGraceMs });
+        this.#server.forceShutdown();
+        resolve();
+      }, this.#shutdownGraceMs);
+      this.#server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

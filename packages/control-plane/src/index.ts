@@ -1,0 +1,40 @@
+export { ControlPlane, type ControlPlaneState } from './control-plane.js';
+export {
+  DEFAULT_MAX_ARTIFACT_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  resolveControlPlaneOptions,
+  type ControlPlaneOptions,
+  type ResolvedControlPlaneOptions,
+} from './control-plane-options.js';
+export {
+  SHA256_PATTERN,
+  isSha256,
+  readArtifact,
+  type ArtifactPutOptions,
+  type ArtifactPutResult,
+  type ArtifactStore,
+  type OpenedArtifact,
+} from './artifact-store.js';
+export { FileArtifactStore, type FileArtifactStoreOptions } from './artifact-store-file.js';
+export { readOnnxSignature } from './onnx-signature.js';
+export {
+  TargetStateStore,
+  type CreateVersionOutcome,
+  type ModelCondition,
+  type NodeModelState,
+  type PutRouteOutcome,
+  type RouteRead,
+  type Stored,
+  type TargetStateStoreOptions,
+} from './target-state-store.js';
+export { AdminService, type AdminServiceOptions } from './admin-service.js';
+export {
+  ARTIFACT_CHUNK_BYTES,
+  ArtifactService,
+  type ArtifactChunk,
+  type ArtifactServiceOptions,
+  type FetchArtifactRequest,
+} from './artifact-service.js';
+export { LeaseRegistration, type LeaseRegistrationOptions } from './lease-registration.js';
+export { checkName, compareVersionNames, nextVersionName } from './version-names.js';
+export * from './admin-messages.js';
