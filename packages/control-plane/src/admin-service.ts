@@ -145,6 +145,8 @@ export class AdminService {
         createdBy: '',
         description: request.description ?? '',
         labels: { ...request.labels },
+        expiresAfterSeconds: 0,
+        samples: null,
       };
       const condition: ModelCondition = existingModel
         ? { createRevision: existingModel.createRevision }
@@ -291,7 +293,7 @@ export class AdminService {
 }
 
 function newModelRecord(name: string, now: string): ModelRecord {
-  return { name, owner: '', description: '', createdAt: now, updatedAt: now };
+  return { name, owner: '', description: '', defaultExpiresAfterSeconds: 0, createdAt: now, updatedAt: now };
 }
 
 /** Where a route sends traffic to a version, for an error message; empty when nowhere. */

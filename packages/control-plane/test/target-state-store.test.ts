@@ -22,6 +22,8 @@ function versionRecord(version: string): VersionRecord {
     createdBy: '',
     description: '',
     labels: {},
+    expiresAfterSeconds: 0,
+    samples: null,
   };
 }
 
@@ -31,7 +33,7 @@ function routeRecord(version: string): RouteRecord {
 
 async function storeWithVersions(): Promise<{ store: TargetStateStore; revisions: Map<string, string> }> {
   const store = newStore();
-  const created = await store.createVersion(versionRecord('v1'), { create: { name: 'm', owner: '', description: '', createdAt: now, updatedAt: now } });
+  const created = await store.createVersion(versionRecord('v1'), { create: { name: 'm', owner: '', description: '', defaultExpiresAfterSeconds: 0, createdAt: now, updatedAt: now } });
   if (created.status !== 'created') throw new Error(created.status);
   const model = await store.getModel('m');
   await store.createVersion(versionRecord('v2'), { createRevision: model!.createRevision });
@@ -74,7 +76,7 @@ test('creating a version that exists, or under a model that changed, reports why
   const { store } = await storeWithVersions();
   const model = await store.getModel('m');
   t.deepEqual(await store.createVersion(versionRecord('v1'), { createRevision: model!.createRevision }), { status: 'version-exists' });
-  t.deepEqual(await store.createVersion(versionRecord('v3'), { create: { name: 'm', owner: '', description: '', createdAt: now, updatedAt: now } }), {
+  t.deepEqual(await store.createVersion(versionRecord('v3'), { create: { name: 'm', owner: '', description: '', defaultExpiresAfterSeconds: 0, createdAt: now, updatedAt: now } }), {
     status: 'model-changed',
   });
   t.deepEqual(await store.listVersionNames('m'), ['v1', 'v2']);

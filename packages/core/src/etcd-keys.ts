@@ -13,13 +13,17 @@
  *   {prefix}runtime/nodes/{nodeId}                      NodeRecord (bound to the node's lease)
  *   {prefix}runtime/status/{nodeId}/{model}/{version}   VersionStatusRecord (bound to the node's lease)
  *   {prefix}runtime/control-planes/{id}                 ControlPlaneRecord (bound to its lease)
+ *   {prefix}audit/{model}/{entryId}                     HistoryEntryRecord
+ *
+ * Audit entry ids are a zero-padded millisecond time plus a random suffix, so
+ * a descending key sort lists a model's history newest first.
  */
 export const DEFAULT_PREFIX = '/switchyard/';
 
 /** Names of models and versions: safe in a key, a URL and a shell. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
-export type KeyKind = 'models' | 'versions' | 'routes' | 'nodes' | 'status' | 'control-planes';
+export type KeyKind = 'models' | 'versions' | 'routes' | 'nodes' | 'status' | 'control-planes' | 'audit';
 
 /** A key split back into its parts. */
 export type ParsedKey =
@@ -28,7 +32,8 @@ export type ParsedKey =
   | { kind: 'routes'; model: string }
   | { kind: 'nodes'; nodeId: string }
   | { kind: 'status'; nodeId: string; model: string; version: string }
-  | { kind: 'control-planes'; id: string };
+  | { kind: 'control-planes'; id: string }
+  | { kind: 'audit'; model: string; entryId: string };
 
 export class KeyLayout {
   readonly prefix: string;
@@ -73,8 +78,15 @@ export class KeyLayout {
   status(nodeId: string, model: string, version: string): string {
     return `${this.prefix}runtime/status/${nodeId}/${model}/${version}`;
   }
-  statusPrefix(nodeId?: string): string {
-    return nodeId === undefined ? `${this.prefix}runtime/status/` : `${this.prefix}runtime/status/${nodeId}/`;
+  statusPrefix(nodeId?: string, model?: string): string {
+    if (nodeId === undefined) return `${this.prefix}runtime/status/`;
+    return model === undefined ? `${this.prefix}runtime/status/${nodeId}/` : `${this.prefix}runtime/status/${nodeId}/${model}/`;
+  }
+  history(model: string, entryId: string): string {
+    return `${this.prefix}audit/${model}/${entryId}`;
+  }
+  historyPrefix(model: string): string {
+    return `${this.prefix}audit/${model}/`;
   }
   controlPlane(id: string): string {
     return `${this.prefix}runtime/control-planes/${id}`;
@@ -88,6 +100,9 @@ export class KeyLayout {
     if (!key.startsWith(this.prefix)) return undefined;
     const [area, ...parts] = key.slice(this.prefix.length).split('/');
     const [kind, a, b, c] = parts;
+    if (area === 'audit') {
+      return parts.length === 2 && parts[0] && parts[1] ? { kind: 'audit', model: parts[0], entryId: parts[1] } : undefined;
+    }
     const expectedArea = kind === 'models' || kind === 'versions' || kind === 'routes' ? 'target' : 'runtime';
     if (area !== expectedArea) return undefined;
     if (a === undefined || a === '') return undefined;

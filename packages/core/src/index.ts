@@ -11,3 +11,4 @@ export * from './inference-types.js';
 export * from './tensor-codec.js';
 export * from './etcd-client.js';
 export * from './listen-address.js';
+export * from './caller.js';

@@ -23,10 +23,15 @@ export const SignatureSchema = z.object({
 });
 export type Signature = z.infer<typeof SignatureSchema>;
 
+export const VALIDATION_STATES = ['PASSED', 'REJECTED'] as const;
+export type ValidationState = (typeof VALIDATION_STATES)[number];
+
 export const ModelRecordSchema = z.object({
   name: z.string().min(1),
   owner: z.string().default(''),
   description: z.string().default(''),
+  /** 0: the cluster default applies. */
+  defaultExpiresAfterSeconds: z.number().int().nonnegative().default(0),
   createdAt: isoTime,
   updatedAt: isoTime,
 });
@@ -44,8 +49,32 @@ export const VersionRecordSchema = z.object({
   createdBy: z.string().default(''),
   description: z.string().default(''),
   labels: z.record(z.string(), z.string()).default({}),
+  /** 0: the model's default applies. */
+  expiresAfterSeconds: z.number().int().nonnegative().default(0),
+  /** The samples document in the artifact store (docs/samples.md), golden outputs included. */
+  samples: z
+    .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative(), count: z.number().int().nonnegative() })
+    .nullable()
+    .default(null),
+  /**
+   * Deploy-time validation. Absent on records written before validation
+   * existed; nodes load a version whatever this says (the control plane
+   * refuses to route a version that is not PASSED).
+   */
+  validation: z
+    .object({
+      state: z.enum(VALIDATION_STATES),
+      reason: z.string().default(''),
+      samples: z.number().int().nonnegative().default(0),
+      goldenRecorded: z.boolean().default(false),
+      maxAbsDiff: z.number().nonnegative().default(0),
+      durationMs: z.number().nonnegative().default(0),
+      validatedAt: isoTime,
+    })
+    .optional(),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
+export type ValidationRecord = NonNullable<VersionRecord['validation']>;
 
 /** Weights are basis points; a route's weights add up to this. */
 export const TOTAL_WEIGHT = 10_000;
@@ -110,6 +139,20 @@ export const ControlPlaneRecordSchema = z.object({
   startedAt: isoTime,
 });
 export type ControlPlaneRecord = z.infer<typeof ControlPlaneRecordSchema>;
+
+/** One change made through the admin API, kept in the model's audit log. */
+export const HistoryEntryRecordSchema = z.object({
+  at: isoTime,
+  /** The token's name, or "anonymous" when auth is off. */
+  actor: z.string(),
+  action: z.string().min(1),
+  model: z.string().min(1),
+  version: z.string().default(''),
+  /** The record before and after, as stored; null when absent. */
+  before: z.unknown().nullable().default(null),
+  after: z.unknown().nullable().default(null),
+});
+export type HistoryEntryRecord = z.infer<typeof HistoryEntryRecordSchema>;
 
 /** Parses a stored JSON value; returns the zod error text instead of throwing. */
 export function parseStored<T>(
