@@ -2,13 +2,31 @@ import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import {
   artifactService,
+  clientCredentials,
   ControlPlaneRecordSchema,
+  GrpcStatus,
   parseStored,
   unavailable,
   SwitchyardError,
+  type ClientCredentials,
+  type ClientTlsOptions,
   type KeyLayout,
   type Logger,
 } from '@switchyard/core';
+
+/**
+ * The control plane's auth messages speak to CLI users (--token); a node's
+ * operator needs to know it is the node's token that was refused.
+ */
+function explainRefusal(err: unknown, address: string): unknown {
+  const error = SwitchyardError.from(err);
+  if (error.code !== GrpcStatus.UNAUTHENTICATED && error.code !== GrpcStatus.PERMISSION_DENIED) return err;
+  return new SwitchyardError(
+    error.code,
+    `control plane ${address} refused the node's artifact fetch (${error.rawMessage}); start the node with a valid token of role viewer or above (controlPlaneToken)`,
+    { cause: err },
+  );
+}
 
 /** Where artifact bytes come from. */
 export interface ArtifactSource {
@@ -25,6 +43,10 @@ export interface ControlPlaneArtifactSourceOptions {
   addresses?: string[];
   /** Deadline for one whole fetch. @default 120000 */
   timeoutMs?: number;
+  /** Bearer token for control planes with auth on; a viewer token is enough. */
+  token?: string;
+  /** TLS towards the control planes; omit for plaintext. */
+  tls?: ClientTlsOptions;
 }
 
 /**
@@ -34,8 +56,16 @@ export interface ControlPlaneArtifactSourceOptions {
  */
 export class ControlPlaneArtifactSource implements ArtifactSource {
   private readonly clients = new Map<string, grpc.Client>();
+  /** Built once, so a bad token or unreadable TLS file fails at start-up, not at the first fetch. */
+  private readonly access: ClientCredentials;
 
-  constructor(private readonly options: ControlPlaneArtifactSourceOptions) {}
+  /** @throws TypeError for a malformed token or incomplete TLS options. */
+  constructor(private readonly options: ControlPlaneArtifactSourceOptions) {
+    this.access = clientCredentials({
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    });
+  }
 
   async *fetch(sha256: string): AsyncIterable<Uint8Array> {
     const addresses = await this.addresses();
@@ -54,7 +84,7 @@ export class ControlPlaneArtifactSource implements ArtifactSource {
       } catch (err) {
         // Half a stream cannot be resumed elsewhere; the caller retries the whole load.
         if (yielded) throw err;
-        lastError = err;
+        lastError = explainRefusal(err, address);
         this.options.logger.warn('artifact fetch failed; trying the next control plane', { address, sha256, error: (err as Error).message });
       }
     }
@@ -83,7 +113,7 @@ export class ControlPlaneArtifactSource implements ArtifactSource {
     let client = this.clients.get(address);
     if (!client) {
       const Ctor = artifactService();
-      client = new Ctor(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+      client = new Ctor(address, this.access.credentials, { ...this.access.options, 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
       this.clients.set(address, client);
     }
     const deadline = Date.now() + (this.options.timeoutMs ?? 120_000);

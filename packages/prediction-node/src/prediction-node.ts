@@ -7,10 +7,14 @@ import type { Etcd3 } from 'etcd3';
 import {
   BUILD_VERSION,
   createLogger,
+  describeServerTls,
   inferenceService,
   KeyLayout,
+  serverCredentials,
   splitHostPort,
+  type ClientTlsOptions,
   type Logger,
+  type ServerTlsOptions,
   type NodeRecord,
   type VersionStatusRecord,
 } from '@switchyard/core';
@@ -52,6 +56,12 @@ export interface PredictionNodeOptions {
   loadRetryMinMs?: number;
   /** Register process-wide metrics (memory, event loop). Only one node per process should. @default false */
   processMetrics?: boolean;
+  /** TLS for the inference server (certFile + keyFile; clientCaFile for mutual TLS). @default plaintext */
+  tls?: ServerTlsOptions;
+  /** Bearer token for the control planes' ArtifactService when their auth is on; viewer is enough. */
+  controlPlaneToken?: string;
+  /** TLS towards the control planes; an empty object uses the system's roots. @default plaintext */
+  controlPlaneTls?: ClientTlsOptions;
 }
 
 export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
@@ -84,6 +94,11 @@ export class PredictionNode {
 
   static async create(options: PredictionNodeOptions): Promise<PredictionNode> {
     const keys = options.keys ?? new KeyLayout();
+    // Before anything starts: a bad certificate path should fail start-up cleanly.
+    if (options.tls && options.tls.certFile === undefined) {
+      throw new TypeError('tls needs certFile and keyFile (--tls-cert, --tls-key); omit tls for plaintext');
+    }
+    const credentials = serverCredentials(options.tls);
     const id = options.id ?? `node-${randomBytes(4).toString('hex')}`;
     const logger = (options.logger ?? createLogger({ component: 'prediction-node' })).child({ nodeId: id });
     const metrics = new NodeMetrics({ node: id });
@@ -102,6 +117,8 @@ export class PredictionNode {
       keys,
       logger,
       ...(options.controlPlanes ? { addresses: options.controlPlanes } : {}),
+      ...(options.controlPlaneToken !== undefined ? { token: options.controlPlaneToken } : {}),
+      ...(options.controlPlaneTls !== undefined ? { tls: options.controlPlaneTls } : {}),
     });
     const cache = new ArtifactCache({ dir: join(options.dataDir, 'artifacts'), source, logger });
     const loader = new ModelLoader({
@@ -152,7 +169,7 @@ export class PredictionNode {
     health.addToServer(server);
     const listen = options.listen ?? '127.0.0.1:0';
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = options.advertise ?? `${splitHostPort(listen).host}:${port}`;
     const metricsServer = options.metricsListen ? await startMetricsServer(metrics.registry, options.metricsListen) : undefined;
@@ -182,7 +199,7 @@ export class PredictionNode {
       mirror.start(),
     );
     node.becomeReadyWhenSettled();
-    logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION });
+    logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(options.tls) });
     return node;
   }
 

@@ -8,3 +8,4 @@ export * from './onnx-models.js';
 export * from './seeded-random.js';
 export * from './temp-dir.js';
 export * from './wait-for.js';
+export * from './test-certificates.js';

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import {
   adminService,
+  clientCredentials,
   createEtcdClient,
   decodeRaw,
   encodeRaw,
@@ -10,11 +11,12 @@ import {
   KeyLayout,
   sha256Hex,
   silentLogger,
+  type ClientCredentialsOptions,
   type Datatype,
   type ModelInferResponse,
   type TypedArray,
 } from '@switchyard/core';
-import { ControlPlane } from '@switchyard/control-plane';
+import { ControlPlane, type ControlPlaneOptions } from '@switchyard/control-plane';
 import { PredictionNode, type PredictionNodeOptions } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { unary } from './grpc-call.js';
@@ -30,6 +32,12 @@ export interface TestClusterOptions {
   nodeOptions?: Partial<PredictionNodeOptions>;
   /** Endpoint the nodes use for etcd (e.g. through a proxy); defaults to etcd's. */
   nodeEtcdEndpoint?: string;
+  /** Extra options for the control plane, e.g. `auth` and `tls`. @default auth disabled, plaintext */
+  controlPlaneOptions?: Partial<ControlPlaneOptions>;
+  /** Token and TLS of the test's admin client. @default none, plaintext */
+  adminAccess?: ClientCredentialsOptions;
+  /** TLS of the test's inference clients. @default plaintext */
+  inferenceAccess?: ClientCredentialsOptions;
 }
 
 /**
@@ -58,9 +66,17 @@ export class TestCluster {
     const client = createEtcdClient({ endpoints: etcd.endpoint });
     const keys = new KeyLayout(`/test-${process.pid}-${++prefixCounter}/`);
     const dir = await makeTempDir('switchyard-e2e-');
-    const controlPlane = await ControlPlane.create({ etcd: client, keys, dataDir: join(dir, 'control-plane'), logger: silentLogger() });
+    const controlPlane = await ControlPlane.create({
+      etcd: client,
+      keys,
+      dataDir: join(dir, 'control-plane'),
+      logger: silentLogger(),
+      auth: { disabled: true },
+      ...options.controlPlaneOptions,
+    });
     const Admin = adminService();
-    const admin = new Admin(controlPlane.address, grpc.credentials.createInsecure());
+    const adminAccess = clientCredentials(options.adminAccess);
+    const admin = new Admin(controlPlane.address, adminAccess.credentials, adminAccess.options);
     const cluster = new TestCluster(etcd, !options.etcd, client, keys, controlPlane, admin, dir, options);
     for (let i = 0; i < (options.nodes ?? 2); i++) await cluster.addNode();
     return cluster;
@@ -83,7 +99,8 @@ export class TestCluster {
     this.nodes[index] = node;
     this.nodeEtcds[index] = etcd;
     this.nodeClients[index]?.close();
-    this.nodeClients[index] = new Inference(node.address, grpc.credentials.createInsecure());
+    const access = clientCredentials(this.options.inferenceAccess);
+    this.nodeClients[index] = new Inference(node.address, access.credentials, access.options);
     return node;
   }
 

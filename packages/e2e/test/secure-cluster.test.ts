@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { createEtcdClient, generateToken, hashToken, inferenceService, silentLogger } from '@switchyard/core';
+import { PredictionNode } from '@switchyard/prediction-node';
+import { expectedLinear, generateTestCertificates, linearModel, removeDir, waitFor, type TestCertificates } from '@switchyard/testkit';
+import { TestCluster, outputValues } from './helpers/cluster.js';
+import { unary } from './helpers/grpc-call.js';
+
+const ADMIN_TOKEN = generateToken();
+const NODE_TOKEN = generateToken();
+const TOKENS_JSON = JSON.stringify({
+  tokens: [
+    { name: 'ops', role: 'admin', sha256: hashToken(ADMIN_TOKEN) },
+    { name: 'nodes', role: 'viewer', sha256: hashToken(NODE_TOKEN) },
+  ],
+});
+const W = [1, 2, 3];
+
+let certs: TestCertificates;
+let cluster: TestCluster;
+
+test.before(async () => {
+  certs = await generateTestCertificates();
+  const serverTls = { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile };
+  cluster = await TestCluster.start({
+    nodes: 2,
+    controlPlaneOptions: { auth: { tokensJson: TOKENS_JSON }, tls: serverTls },
+    adminAccess: { token: ADMIN_TOKEN, tls: { caFile: certs.caFile } },
+    inferenceAccess: { tls: { caFile: certs.caFile } },
+    nodeOptions: { tls: serverTls, controlPlaneToken: NODE_TOKEN, controlPlaneTls: { caFile: certs.caFile } },
+  });
+});
+test.after.always(async () => {
+  await cluster?.stop();
+  if (certs) await removeDir(certs.dir);
+});
+
+const x = (rows: number[][]) => ({ name: 'x', datatype: 'FP32' as const, shape: [rows.length, rows[0]!.length], data: Float32Array.from(rows.flat()) });
+
+test.serial('deployed with an admin token over TLS, nodes fetch with their own token and serve ModelInfer over TLS', async (t) => {
+  const version = await cluster.deploy('linear', linearModel({ weights: W, bias: 0.5 }));
+  for (const node of cluster.nodes) t.is((await cluster.status(node.id, 'linear', version))?.state, 'READY');
+  const rows = [[1, 1, 1], [0.5, -2, 4]];
+  for (let i = 0; i < cluster.nodes.length; i++) {
+    const res = await cluster.infer(i, 'linear', [x(rows)]);
+    t.is(res.model_version, version);
+    t.deepEqual(outputValues(res, 'y'), expectedLinear(W, 0.5, rows));
+  }
+
+  // The inference port speaks only TLS.
+  const plaintext = new (inferenceService())(cluster.nodes[0]!.address, grpc.credentials.createInsecure());
+  t.teardown(() => plaintext.close());
+  const err = await t.throwsAsync(unary(plaintext, 'ServerReady', {}, 3000));
+  t.is((err as grpc.ServiceError | undefined)?.code, grpc.status.UNAVAILABLE);
+});
+
+test.serial('a node without a token cannot fetch artifacts and reports why', async (t) => {
+  await cluster.deploy('tokenless', linearModel({ weights: W, bias: 0 }));
+  const etcd = createEtcdClient({ endpoints: cluster.etcd.endpoint });
+  const node = await PredictionNode.create({
+    etcd,
+    keys: cluster.keys,
+    id: 'node-without-token',
+    dataDir: join(cluster.dir, 'node-without-token'),
+    logger: silentLogger(),
+    leaseTtlSeconds: 5,
+    loadRetryMinMs: 200,
+    controlPlaneTls: { caFile: certs.caFile },
+  });
+  t.teardown(async () => {
+    await node.stop(500);
+    etcd.close();
+  });
+  await waitFor(async () => (await cluster.status(node.id, 'tokenless', 'v1'))?.state === 'FAILED', { timeoutMs: 15_000, message: 'the tokenless node to report FAILED' });
+  t.regex((await cluster.status(node.id, 'tokenless', 'v1'))!.error, /refused the node's artifact fetch \(missing or unknown token.*controlPlaneToken/);
+});
