@@ -1,132 +1,46 @@
 /**
- * The switchyard.admin.v1 messages as @grpc/proto-loader decodes them
- * (keepCase, longs as strings, defaults on, oneofs named), and the
- * conversions from stored records. Written by hand, like core's
- * inference-types: the API is small and a generator would be one more step.
+ * Conversions from stored records to the switchyard.admin.v1 messages. The
+ * message types themselves live in core (admin-types.ts) so the CLI shares
+ * them.
  */
-import type { Int64, RouteRecord, Signature, VersionRecord, VersionStatusRecord } from '@switchyard/core';
-
-/** The first message of an upload. */
-export interface UploadArtifactHeader {
-  sha256: string;
-  size: Int64;
-  filename: string;
-}
-
-/** One message of the UploadArtifact client stream. */
-export interface UploadArtifactRequest {
-  header?: UploadArtifactHeader | null;
-  chunk?: Uint8Array;
-  /** Which member of the `part` oneof is set. */
-  part?: 'header' | 'chunk';
-}
-
-/** What UploadArtifact stored. */
-export interface UploadArtifactResponse {
-  sha256: string;
-  size: Int64;
-  existed: boolean;
-}
-
-/** A tensor of a signature; -1 marks a variable-size dimension. */
-export interface TensorSpecMessage {
-  name: string;
-  datatype: string;
-  shape: Int64[];
-}
-
-/** A model version's inputs and outputs. */
-export interface SignatureMessage {
-  inputs: TensorSpecMessage[];
-  outputs: TensorSpecMessage[];
-}
-
-/** A model version as the API returns it. */
-export interface VersionMessage {
-  model: string;
-  version: string;
-  artifact_sha256: string;
-  artifact_size: Int64;
-  signature: SignatureMessage;
-  created_at: string;
-  created_by: string;
-  labels: Record<string, string>;
-  description: string;
-}
-
-/** CreateVersion's request; an empty version asks for the next free vN. */
-export interface CreateVersionRequest {
-  model: string;
-  artifact_sha256: string;
-  version: string;
-  labels: Record<string, string>;
-  description: string;
-}
-
-/** GetVersion's and DeleteVersion's request. */
-export interface VersionRef {
-  model: string;
-  version: string;
-}
-
-/** The request of the RPCs that name only a model. */
-export interface ModelRef {
-  model: string;
-}
-
-/** ListVersions' response, v2 before v10. */
-export interface ListVersionsResponse {
-  versions: VersionMessage[];
-}
-
-/** A version's share of a model's traffic, in basis points. */
-export interface RouteSplitMessage {
-  version: string;
-  weight: number;
-}
-
-/** A model's route as the API returns it, with the revision to pass back as expected_revision. */
-export interface RouteMessage {
-  model: string;
-  splits: RouteSplitMessage[];
-  updated_at: string;
-  revision: Int64;
-}
-
-/** SetRoute's request; expected_revision 0 means "whatever is current". */
-export interface SetRouteRequest {
-  model: string;
-  splits: RouteSplitMessage[];
-  expected_revision: Int64;
-}
-
-/** One node's state of one version. */
-export interface VersionStateMessage {
-  version: string;
-  state: string;
-  error: string;
-  updated_at: string;
-  load_ms: number;
-}
-
-/** One live node's states of a model's versions. */
-export interface NodeModelStatusMessage {
-  node_id: string;
-  address: string;
-  build_version: string;
-  versions: VersionStateMessage[];
-}
-
-/** GetModelStatus' response; route is null when the model has none. */
-export interface ModelStatusMessage {
-  model: string;
-  route: RouteMessage | null;
-  nodes: NodeModelStatusMessage[];
-}
+import type {
+  ControlPlaneInfoMessage,
+  ControlPlaneRecord,
+  HistoryEntryMessage,
+  HistoryEntryRecord,
+  ModelMessage,
+  ModelRecord,
+  NodeInfoMessage,
+  NodeRecord,
+  RouteMessage,
+  RouteRecord,
+  Signature,
+  SignatureMessage,
+  TensorSpecMessage,
+  ValidationMessage,
+  ValidationRecord,
+  VersionMessage,
+  VersionRecord,
+  VersionStateMessage,
+  VersionStatusRecord,
+} from '@switchyard/core';
 
 function signatureToMessage(signature: Signature): SignatureMessage {
   const spec = (t: Signature['inputs'][number]): TensorSpecMessage => ({ name: t.name, datatype: t.datatype, shape: t.shape });
   return { inputs: signature.inputs.map(spec), outputs: signature.outputs.map(spec) };
+}
+
+/** The API's view of a deploy-time validation result. */
+export function validationToMessage(record: ValidationRecord): ValidationMessage {
+  return {
+    state: record.state,
+    reason: record.reason,
+    samples: record.samples,
+    golden_recorded: record.goldenRecorded,
+    max_abs_diff: record.maxAbsDiff,
+    duration_ms: record.durationMs,
+    validated_at: record.validatedAt,
+  };
 }
 
 /** The API's view of a stored version. */
@@ -141,6 +55,9 @@ export function versionToMessage(record: VersionRecord): VersionMessage {
     created_by: record.createdBy,
     labels: record.labels,
     description: record.description,
+    expires_after_seconds: String(record.expiresAfterSeconds),
+    validation: record.validation ? validationToMessage(record.validation) : null,
+    samples_sha256: record.samples?.sha256 ?? '',
   };
 }
 
@@ -163,4 +80,48 @@ export function versionStateToMessage(record: VersionStatusRecord): VersionState
     updated_at: record.updatedAt,
     load_ms: record.loadMs ?? 0,
   };
+}
+
+/** The API's view of a stored model at a revision, with its version names (already sorted). */
+export function modelToMessage(record: ModelRecord, revision: string, versions: string[]): ModelMessage {
+  return {
+    name: record.name,
+    owner: record.owner,
+    description: record.description,
+    default_expires_after_seconds: String(record.defaultExpiresAfterSeconds),
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    revision,
+    versions,
+  };
+}
+
+/** The API's view of an audit log entry; absent records become empty strings. */
+export function historyEntryToMessage(record: HistoryEntryRecord): HistoryEntryMessage {
+  const json = (value: unknown): string => (value === null || value === undefined ? '' : JSON.stringify(value));
+  return {
+    at: record.at,
+    actor: record.actor,
+    action: record.action,
+    model: record.model,
+    version: record.version,
+    before_json: json(record.before),
+    after_json: json(record.after),
+  };
+}
+
+/** The API's view of a live node's registration. */
+export function nodeInfoToMessage(record: NodeRecord): NodeInfoMessage {
+  return {
+    node_id: record.id,
+    address: record.address,
+    build_version: record.buildVersion,
+    started_at: record.startedAt,
+    metrics_address: record.metricsAddress,
+  };
+}
+
+/** The API's view of a control plane's registration. */
+export function controlPlaneToMessage(record: ControlPlaneRecord): ControlPlaneInfoMessage {
+  return { id: record.id, address: record.address, started_at: record.startedAt };
 }

@@ -1,35 +1,51 @@
 import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
+  ANONYMOUS,
   RouteRecordSchema,
   aborted,
   alreadyExists,
   failedPrecondition,
+  getCaller,
   internal,
   invalidArgument,
   notFound,
+  type CallerIdentity,
   type Clock,
-  type Logger,
-  type ModelRecord,
-  type RouteRecord,
-  type VersionRecord,
-} from '@switchyard/core';
-import {
-  routeToMessage,
-  versionStateToMessage,
-  versionToMessage,
+  type ClusterStatusMessage,
+  type CreateModelRequest,
   type CreateVersionRequest,
+  type EmptyMessage,
+  type ListHistoryRequest,
+  type ListHistoryResponse,
+  type ListModelsRequest,
+  type ListModelsResponse,
   type ListVersionsResponse,
+  type Logger,
+  type ModelMessage,
+  type ModelNameRef,
+  type ModelRecord,
   type ModelRef,
   type ModelStatusMessage,
   type RouteMessage,
+  type RouteRecord,
   type SetRouteRequest,
+  type UpdateModelRequest,
   type UploadArtifactRequest,
   type UploadArtifactResponse,
   type VersionMessage,
+  type VersionRecord,
   type VersionRef,
-} from './admin-messages.js';
+  type WhoAmIResponse,
+} from '@switchyard/core';
+import { routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
 import { isSha256, readArtifact, type ArtifactStore } from './artifact-store.js';
+import { clusterStatusMessage } from './cluster-status.js';
+import { DeployValidation, readRequestSamples } from './deploy-validation.js';
 import { toReportedError, unaryHandler } from './grpc-handlers.js';
+import { historyEntry } from './history-entries.js';
+import { listHistory } from './history-listing.js';
+import { ModelAdmin } from './model-admin.js';
+import { checkSeconds } from './model-fields.js';
 import { readOnnxSignature } from './onnx-signature.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
@@ -46,12 +62,17 @@ export interface AdminServiceOptions {
   clock: Clock;
   /** Largest artifact UploadArtifact accepts, in bytes. */
   maxArtifactBytes: number;
+  /** The local file of an artifact, which deploy-time validation loads (FileArtifactStore.path). */
+  artifactPath: (sha256: string) => string;
+  /** Limit on validating one version (loading it and running its samples). @default 30000 */
+  validationTimeoutMs?: number;
 }
 
 /**
  * The ModelAdmin API: validates requests, then reads and writes the target
  * state through {@link TargetStateStore}. Each RPC is also a plain async
- * method of the decoded request, so it can be called without gRPC.
+ * method of the decoded request (and, for changes, the caller to record in
+ * the audit log), so it can be called without gRPC.
  */
 export class AdminService {
   readonly #state: TargetStateStore;
@@ -59,6 +80,8 @@ export class AdminService {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #maxArtifactBytes: number;
+  readonly #models: ModelAdmin;
+  readonly #validation: DeployValidation;
 
   constructor(options: AdminServiceOptions) {
     this.#state = options.state;
@@ -66,6 +89,13 @@ export class AdminService {
     this.#logger = options.logger;
     this.#clock = options.clock;
     this.#maxArtifactBytes = options.maxArtifactBytes;
+    this.#models = new ModelAdmin({ state: options.state, logger: options.logger, clock: options.clock });
+    this.#validation = new DeployValidation({
+      artifacts: options.artifacts,
+      artifactPath: options.artifactPath,
+      timeoutMs: options.validationTimeoutMs,
+      logger: options.logger.child({ component: 'validation' }),
+    });
   }
 
   /** grpc-js handlers for `server.addService(adminService().service, ...)`. */
@@ -74,14 +104,62 @@ export class AdminService {
     return {
       UploadArtifact: (call: ServerReadableStream<UploadArtifactRequest, UploadArtifactResponse>, callback: sendUnaryData<UploadArtifactResponse>) =>
         this.#handleUpload(call, callback),
-      CreateVersion: unaryHandler(log, 'CreateVersion', (r: CreateVersionRequest) => this.createVersion(r)),
+      CreateModel: unaryHandler(log, 'CreateModel', (r: CreateModelRequest, call) => this.createModel(r, getCaller(call))),
+      GetModel: unaryHandler(log, 'GetModel', (r: ModelNameRef) => this.getModel(r)),
+      ListModels: unaryHandler(log, 'ListModels', (r: ListModelsRequest) => this.listModels(r)),
+      UpdateModel: unaryHandler(log, 'UpdateModel', (r: UpdateModelRequest, call) => this.updateModel(r, getCaller(call))),
+      DeleteModel: unaryHandler(log, 'DeleteModel', (r: ModelNameRef, call) => this.deleteModel(r, getCaller(call))),
+      CreateVersion: unaryHandler(log, 'CreateVersion', (r: CreateVersionRequest, call) => this.createVersion(r, getCaller(call))),
       GetVersion: unaryHandler(log, 'GetVersion', (r: VersionRef) => this.getVersion(r)),
       ListVersions: unaryHandler(log, 'ListVersions', (r: ModelRef) => this.listVersions(r)),
-      DeleteVersion: unaryHandler(log, 'DeleteVersion', (r: VersionRef) => this.deleteVersion(r)),
-      SetRoute: unaryHandler(log, 'SetRoute', (r: SetRouteRequest) => this.setRoute(r)),
+      DeleteVersion: unaryHandler(log, 'DeleteVersion', (r: VersionRef, call) => this.deleteVersion(r, getCaller(call))),
+      SetRoute: unaryHandler(log, 'SetRoute', (r: SetRouteRequest, call) => this.setRoute(r, getCaller(call))),
       GetRoute: unaryHandler(log, 'GetRoute', (r: ModelRef) => this.getRoute(r)),
       GetModelStatus: unaryHandler(log, 'GetModelStatus', (r: ModelRef) => this.getModelStatus(r)),
+      GetClusterStatus: unaryHandler(log, 'GetClusterStatus', () => this.getClusterStatus()),
+      ListHistory: unaryHandler(log, 'ListHistory', (r: ListHistoryRequest) => this.listHistory(r)),
+      WhoAmI: unaryHandler(log, 'WhoAmI', (_r: EmptyMessage, call) => this.whoAmI(getCaller(call))),
     };
+  }
+
+  /** Creates an empty model. See {@link ModelAdmin.createModel}. */
+  createModel(request: CreateModelRequest, caller: CallerIdentity = ANONYMOUS): Promise<ModelMessage> {
+    return this.#models.createModel(request, caller);
+  }
+
+  /** One model with its version names. */
+  getModel(request: ModelNameRef): Promise<ModelMessage> {
+    return this.#models.getModel(request);
+  }
+
+  /** One page of models, sorted by name. See {@link ModelAdmin.listModels}. */
+  listModels(request: ListModelsRequest): Promise<ListModelsResponse> {
+    return this.#models.listModels(request);
+  }
+
+  /** Changes the fields named in update_mask. See {@link ModelAdmin.updateModel}. */
+  updateModel(request: UpdateModelRequest, caller: CallerIdentity = ANONYMOUS): Promise<ModelMessage> {
+    return this.#models.updateModel(request, caller);
+  }
+
+  /** Deletes a model without traffic, its versions and route. See {@link ModelAdmin.deleteModel}. */
+  deleteModel(request: ModelNameRef, caller: CallerIdentity = ANONYMOUS): Promise<EmptyMessage> {
+    return this.#models.deleteModel(request, caller);
+  }
+
+  /** Every live node with its state of every version, and every control plane. */
+  async getClusterStatus(): Promise<ClusterStatusMessage> {
+    return clusterStatusMessage(await this.#state.readCluster());
+  }
+
+  /** One page of a model's audit log, newest first. */
+  listHistory(request: ListHistoryRequest): Promise<ListHistoryResponse> {
+    return listHistory(this.#state, request);
+  }
+
+  /** Who the caller is, as the auth layer established it; anonymous with auth off. */
+  async whoAmI(caller: CallerIdentity = ANONYMOUS): Promise<WhoAmIResponse> {
+    return { name: caller.name, role: caller.role, auth_enabled: caller.authenticated };
   }
 
   /**
@@ -112,8 +190,12 @@ export class AdminService {
     return { sha256: result.sha256, size: String(result.size), existed: result.existed };
   }
 
-  /** Creates a version from an uploaded artifact, and its model if new. */
-  async createVersion(request: CreateVersionRequest): Promise<VersionMessage> {
+  /**
+   * Creates a version from an uploaded artifact, and its model if new, after
+   * deploy-time validation. A version that fails validation is still stored,
+   * REJECTED with the reason, so it can be read later; SetRoute refuses it.
+   */
+  async createVersion(request: CreateVersionRequest, caller: CallerIdentity = ANONYMOUS): Promise<VersionMessage> {
     const model = checkName('model', request.model);
     const explicit = request.version === '' ? undefined : checkName('version', request.version);
     const sha256 = request.artifact_sha256.toLowerCase();
@@ -123,6 +205,7 @@ export class AdminService {
     for (const key of Object.keys(request.labels ?? {})) {
       if (key === '') throw invalidArgument('a label has an empty key; every label needs a key');
     }
+    const expiresAfterSeconds = checkSeconds('expires_after_seconds', request.expires_after_seconds ?? 0);
     if (!(await this.#artifacts.has(sha256))) {
       throw notFound(`artifact ${sha256} is not in the store; upload it with UploadArtifact first`);
     }
@@ -131,6 +214,8 @@ export class AdminService {
 
     const bytes = await readArtifact(this.#artifacts, sha256);
     const signature = await readOnnxSignature(bytes);
+    const samples = readRequestSamples(request.samples_json, signature);
+    const validated = await this.#validation.run(sha256, signature, samples);
 
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const now = this.#now();
@@ -142,18 +227,29 @@ export class AdminService {
         artifact: { sha256, size: bytes.byteLength },
         signature,
         createdAt: now,
-        createdBy: '',
+        createdBy: caller.name,
         description: request.description ?? '',
         labels: { ...request.labels },
-        expiresAfterSeconds: 0,
-        samples: null,
+        expiresAfterSeconds,
+        samples: validated.samples,
+        validation: validated.validation,
       };
       const condition: ModelCondition = existingModel
         ? { createRevision: existingModel.createRevision }
         : { create: newModelRecord(model, now) };
-      const outcome = await this.#state.createVersion(record, condition);
+      // A model created on the way shows as this entry being the first of its history.
+      const history = historyEntry({ at: now, actor: caller.name, action: 'CreateVersion', model, version, before: null, after: record });
+      const outcome = await this.#state.createVersion(record, condition, history);
       if (outcome.status === 'created') {
-        this.#logger.info('version created', { model, version, sha256, modelCreated: !existingModel });
+        this.#logger.info('version created', {
+          model,
+          version,
+          sha256,
+          modelCreated: !existingModel,
+          actor: caller.name,
+          validation: validated.validation.state,
+          reason: validated.validation.reason || undefined,
+        });
         return versionToMessage(record);
       }
       if (outcome.status === 'version-exists' && explicit !== undefined) throw versionExists(model, explicit);
@@ -180,11 +276,11 @@ export class AdminService {
   }
 
   /** Deletes a version the route does not reference. Its artifact stays in the store. */
-  async deleteVersion(request: VersionRef): Promise<Record<string, never>> {
+  async deleteVersion(request: VersionRef, caller: CallerIdentity = ANONYMOUS): Promise<EmptyMessage> {
     const model = checkName('model', request.model);
     const version = checkName('version', request.version);
-    const versionRevision = await this.#state.versionRevision(model, version);
-    if (versionRevision === undefined) throw noSuchVersion(model, version);
+    const stored = await this.#state.readVersionRaw(model, version);
+    if (stored === undefined) throw noSuchVersion(model, version);
     const route = await this.#state.readRoute(model);
     if (route.invalid !== undefined) {
       throw failedPrecondition(
@@ -197,24 +293,36 @@ export class AdminService {
         `version ${version} is still in the route of model ${model} (${uses.join(', ')}); move its traffic to other versions with SetRoute first`,
       );
     }
-    const deleted = await this.#state.deleteVersion(model, version, { versionRevision, routeRevision: route.revision });
+    const history = historyEntry({ at: this.#now(), actor: caller.name, action: 'DeleteVersion', model, version, before: stored.value, after: null });
+    const deleted = await this.#state.deleteVersion(model, version, { versionRevision: stored.modRevision, routeRevision: route.revision }, history);
     if (!deleted) throw aborted(`the route of model ${model} or version ${version} changed while you were deleting it; re-read them and retry`);
-    this.#logger.info('version deleted', { model, version });
+    this.#logger.info('version deleted', { model, version, actor: caller.name });
     return {};
   }
 
-  /** Replaces a model's traffic split, conditionally on the route's revision. */
-  async setRoute(request: SetRouteRequest): Promise<RouteMessage> {
+  /**
+   * Replaces a model's traffic split, conditionally on the route's revision.
+   * Only versions that passed deploy-time validation (or predate it) can be
+   * in a route; an empty split list serves nothing.
+   */
+  async setRoute(request: SetRouteRequest, caller: CallerIdentity = ANONYMOUS): Promise<RouteMessage> {
     const model = checkName('model', request.model);
-    const splits = checkSplits(request.splits);
-    const expectedRevision = checkExpectedRevision(request.expected_revision);
+    const splits = checkSplits(request.splits ?? []);
+    const expectedRevision = checkExpectedRevision(request.expected_revision ?? 0);
 
-    const versions = new Map((await this.#state.listVersions(model)).map((v) => [v.value.version, v.createRevision]));
+    const versions = new Map((await this.#state.listVersions(model)).map((v) => [v.value.version, v]));
     const referenced = new Map<string, string>();
     for (const { version } of splits) {
-      const createRevision = versions.get(version);
-      if (createRevision === undefined) throw noSuchVersion(model, version);
-      referenced.set(version, createRevision);
+      const stored = versions.get(version);
+      if (stored === undefined) throw noSuchVersion(model, version);
+      const validation = stored.value.validation;
+      if (validation?.state === 'REJECTED') {
+        throw failedPrecondition(
+          `version ${version} of model ${model} failed deploy-time validation and cannot be routed: ${validation.reason}; fix the model or its samples and create a new version`,
+        );
+      }
+      // Versions are immutable, so the create revision pins the validation result just read.
+      referenced.set(version, stored.createRevision);
     }
 
     const route = await this.#state.readRoute(model);
@@ -224,7 +332,7 @@ export class AdminService {
       model,
       splits,
       updatedAt: this.#now(),
-      updatedBy: '',
+      updatedBy: caller.name,
       // Owned by the shadow and rollout features; a traffic change must not drop them.
       shadows: route.current?.shadows ?? [],
       rollout: route.current?.rollout ?? null,
@@ -232,12 +340,13 @@ export class AdminService {
     const checked = RouteRecordSchema.safeParse(candidate);
     if (!checked.success) throw internal(`the new route of model ${model} failed its own schema: ${checked.error.message}`);
 
-    const outcome = await this.#state.putRoute(checked.data, route.revision, referenced);
+    const history = historyEntry({ at: checked.data.updatedAt, actor: caller.name, action: 'SetRoute', model, before: route.current ?? null, after: checked.data });
+    const outcome = await this.#state.putRoute(checked.data, route.revision, referenced, history);
     if (outcome.status === 'route-changed') throw routeChanged(model);
     if (outcome.status === 'version-gone') {
       throw notFound(`version ${outcome.version} of model ${model} was deleted while you were editing the route; pick another version`);
     }
-    this.#logger.info('route set', { model, splits: splits.map((s) => `${s.version}=${s.weight}`).join(','), revision: outcome.revision });
+    this.#logger.info('route set', { model, splits: splits.map((s) => `${s.version}=${s.weight}`).join(','), revision: outcome.revision, actor: caller.name });
     return routeToMessage(checked.data, outcome.revision);
   }
 

@@ -1,6 +1,23 @@
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import { KeyLayout, NAME_PATTERN, createLogger, systemClock, type Clock, type Logger } from '@switchyard/core';
+import { KeyLayout, NAME_PATTERN, createLogger, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
+
+/**
+ * Access control for ModelAdmin and ArtifactService: bearer tokens, or an
+ * explicit `disabled: true`. Exactly one of the two is required, so a server
+ * never ends up open by omission.
+ */
+export interface ControlPlaneAuthOptions {
+  /** Path of a tokens file (`{"tokens":[{name, role, sha256}]}`). */
+  tokensFile?: string;
+  /** Tokens as JSON in the same format, e.g. the value of SWITCHYARD_TOKENS. */
+  tokensJson?: string;
+  /** Serve without access control; a warning is logged at start. @default false */
+  disabled?: boolean;
+}
+
+/** {@link ControlPlaneAuthOptions} after checking: tokens to load, or off. */
+export type ResolvedAuthOptions = { disabled: true } | { disabled: false; tokensFile?: string; tokensJson?: string };
 
 /** Options for {@link ControlPlane.create}. */
 export interface ControlPlaneOptions {
@@ -31,6 +48,12 @@ export interface ControlPlaneOptions {
   leaseTtlSeconds?: number;
   /** How long stop() lets in-flight calls finish before cancelling them. @default 5000 */
   shutdownGraceMs?: number;
+  /** Limit on deploy-time validation of one version (loading it and running its samples). @default 30000 */
+  validationTimeoutMs?: number;
+  /** Tokens for the admin and artifact APIs, or `{ disabled: true }`; required. */
+  auth: ControlPlaneAuthOptions;
+  /** TLS for the gRPC server (certFile + keyFile; clientCaFile for mutual TLS). @default plaintext */
+  tls?: ServerTlsOptions;
 }
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
@@ -47,6 +70,9 @@ export interface ResolvedControlPlaneOptions {
   maxMessageBytes: number;
   leaseTtlSeconds: number;
   shutdownGraceMs: number;
+  validationTimeoutMs: number;
+  auth: ResolvedAuthOptions;
+  tls: ServerTlsOptions | undefined;
 }
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -55,6 +81,40 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 function defaultId(): string {
   const host = hostname().toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   return `${host.slice(0, 50) || 'control-plane'}-${process.pid}`;
+}
+
+const NO_AUTH_CHOICE =
+  'pass tokens (auth.tokensFile / auth.tokensJson, i.e. --tokens-file or SWITCHYARD_TOKENS) or turn access control off explicitly (auth.disabled: true, i.e. --insecure-no-auth)';
+
+function resolveAuth(auth: ControlPlaneAuthOptions | undefined): ResolvedAuthOptions {
+  if (auth === undefined || auth === null || typeof auth !== 'object') throw new TypeError(`auth is required: ${NO_AUTH_CHOICE}`);
+  for (const field of ['tokensFile', 'tokensJson'] as const) {
+    const value = auth[field];
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) throw new TypeError(`auth.${field} must be a non-empty string`);
+  }
+  const hasTokens = auth.tokensFile !== undefined || auth.tokensJson !== undefined;
+  if (auth.disabled === true) {
+    if (hasTokens) throw new TypeError('auth.disabled cannot be combined with auth.tokensFile or auth.tokensJson; choose one');
+    return { disabled: true };
+  }
+  if (!hasTokens) throw new TypeError(`auth needs tokens or disabled: true: ${NO_AUTH_CHOICE}`);
+  return {
+    disabled: false,
+    ...(auth.tokensFile !== undefined ? { tokensFile: auth.tokensFile } : {}),
+    ...(auth.tokensJson !== undefined ? { tokensJson: auth.tokensJson } : {}),
+  };
+}
+
+function resolveTls(tls: ServerTlsOptions | undefined): ServerTlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  for (const field of ['certFile', 'keyFile', 'clientCaFile'] as const) {
+    const value = tls[field];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw new TypeError(`tls.${field} must be a path to a PEM file`);
+  }
+  if (tls.certFile === undefined || tls.keyFile === undefined) {
+    throw new TypeError('tls needs both certFile and keyFile (--tls-cert, --tls-key); omit tls for plaintext');
+  }
+  return { ...tls };
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -88,5 +148,8 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     maxMessageBytes: positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     leaseTtlSeconds: positiveInteger('leaseTtlSeconds', options.leaseTtlSeconds, 10),
     shutdownGraceMs: positiveInteger('shutdownGraceMs', options.shutdownGraceMs, 5000),
+    validationTimeoutMs: positiveInteger('validationTimeoutMs', options.validationTimeoutMs, 30_000),
+    auth: resolveAuth(options.auth),
+    tls: resolveTls(options.tls),
   };
 }

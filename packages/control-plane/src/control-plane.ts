@@ -1,7 +1,20 @@
 import { hostname } from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import { adminService, artifactService, unavailable, type ControlPlaneRecord, type Logger } from '@switchyard/core';
+import {
+  ADMIN_SERVICE_NAME,
+  ARTIFACT_SERVICE_NAME,
+  adminService,
+  artifactService,
+  describeServerTls,
+  invalidArgument,
+  serverCredentials,
+  TokenStore,
+  unavailable,
+  withAuth,
+  type ControlPlaneRecord,
+  type Logger,
+} from '@switchyard/core';
 import { AdminService } from './admin-service.js';
 import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -22,9 +35,9 @@ const SERVICES = ['', 'switchyard.admin.v1.ModelAdmin', 'switchyard.artifacts.v1
  */
 export type ControlPlaneState = 'RUNNING' | 'STOPPING' | 'STOPPED';
 
-function bind(server: Server, listen: string): Promise<number> {
+function bind(server: Server, listen: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(listen, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 
@@ -92,11 +105,19 @@ export class ControlPlane {
   /**
    * Opens the artifact store, starts serving and registers in etcd. An etcd
    * outage does not fail start-up: registration is retried in the background.
-   * @throws TypeError for invalid options; UNAVAILABLE when `listen` cannot be bound.
+   * @throws TypeError for invalid options; INVALID_ARGUMENT or FAILED_PRECONDITION for a bad
+   *   tokens file or unreadable TLS files; UNAVAILABLE when `listen` cannot be bound.
    */
   static async create(options: ControlPlaneOptions): Promise<ControlPlane> {
     const o = resolveControlPlaneOptions(options);
     const logger = o.logger.child({ controlPlaneId: o.id });
+    // Tokens and certificates first: a mistake in them should stop start-up
+    // before anything is opened or registered.
+    const tokens = o.auth.disabled ? null : await TokenStore.load(o.auth);
+    if (tokens?.size === 0) {
+      throw invalidArgument('no tokens were given (the tokens file or SWITCHYARD_TOKENS lists none), so every call would be refused; add a token first');
+    }
+    const credentials = serverCredentials(o.tls);
     const artifacts = await FileArtifactStore.create({ dataDir: o.dataDir, logger, clock: o.clock });
     const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger });
 
@@ -104,15 +125,25 @@ export class ControlPlane {
       'grpc.max_receive_message_length': o.maxMessageBytes,
       'grpc.max_send_message_length': o.maxMessageBytes,
     });
-    const admin = new AdminService({ state, artifacts, logger, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
-    server.addService(adminService().service, admin.handlers());
-    server.addService(artifactService().service, new ArtifactService({ artifacts, logger }).handlers());
+    const admin = new AdminService({
+      state,
+      artifacts,
+      logger,
+      clock: o.clock,
+      maxArtifactBytes: o.maxArtifactBytes,
+      artifactPath: (sha256) => artifacts.path(sha256),
+      validationTimeoutMs: o.validationTimeoutMs,
+    });
+    // Health stays outside withAuth: probes carry no token.
+    server.addService(adminService().service, withAuth(ADMIN_SERVICE_NAME, admin.handlers(), { store: tokens, logger }));
+    const artifactHandlers = new ArtifactService({ artifacts, logger }).handlers();
+    server.addService(artifactService().service, withAuth(ARTIFACT_SERVICE_NAME, artifactHandlers, { store: tokens, logger }));
     const health = new HealthImplementation(healthStatuses('SERVING'));
     health.addToServer(server);
 
     let port: number;
     try {
-      port = await bind(server, o.listen);
+      port = await bind(server, o.listen, credentials);
     } catch (err) {
       server.forceShutdown();
       throw unavailable(`could not listen on ${o.listen} (${(err as Error).message}); choose another address or port`, err);
@@ -130,7 +161,10 @@ export class ControlPlane {
       logger,
     });
     await registration.start();
-    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix });
+    if (tokens === null) logger.warn(`auth is disabled: anyone who can reach ${address} can change what is served`, { address });
+    const auth = tokens === null ? 'disabled' : tokens.describe().map((t) => `${t.name}:${t.role}`);
+    const tls = describeServerTls(o.tls);
+    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls });
     return new ControlPlane({
       address,
       advertiseAddress,

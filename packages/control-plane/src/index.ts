@@ -19,6 +19,12 @@ export { FileArtifactStore, type FileArtifactStoreOptions } from './artifact-sto
 export { readOnnxSignature } from './onnx-signature.js';
 export {
   TargetStateStore,
+  type ClusterRead,
+  type CreateModelOutcome,
+  type HistoryRange,
+  type ModelRange,
+  type ModelTree,
+  type RawRecord,
   type CreateVersionOutcome,
   type ModelCondition,
   type NodeModelState,
@@ -28,6 +34,12 @@ export {
   type TargetStateStoreOptions,
 } from './target-state-store.js';
 export { AdminService, type AdminServiceOptions } from './admin-service.js';
+export { MODEL_PAGE_LIMITS, ModelAdmin, type ModelAdminOptions } from './model-admin.js';
+export { HISTORY_PAGE_LIMITS, listHistory } from './history-listing.js';
+export { HISTORY_ENTRY_ID, historyEntry, historyEntryId, type Change } from './history-entries.js';
+export { clusterStatusMessage } from './cluster-status.js';
+export { DeployValidation, readRequestSamples, type DeployValidationOptions, type DeployValidationResult } from './deploy-validation.js';
+export { decodePageToken, encodePageToken, resolvePageSize, type PageLimits } from './page-tokens.js';
 export {
   ARTIFACT_CHUNK_BYTES,
   ArtifactService,

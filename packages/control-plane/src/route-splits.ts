@@ -1,19 +1,18 @@
-import { TOTAL_WEIGHT, invalidArgument, type Int64, type RouteSplit } from '@switchyard/core';
-import type { RouteSplitMessage } from './admin-messages.js';
+import { TOTAL_WEIGHT, invalidArgument, type Int64, type RouteSplit, type RouteSplitMessage } from '@switchyard/core';
 import { checkName } from './version-names.js';
 
 /** etcd caps a transaction at 128 operations by default, and SetRoute compares one per split. */
 export const MAX_SPLITS = 100;
 
 /**
- * Checks the splits of a SetRoute request: at least one, valid version names,
- * no version twice, integer basis-point weights adding up to TOTAL_WEIGHT.
+ * Checks the splits of a SetRoute request: valid version names, no version
+ * twice, integer basis-point weights adding up to TOTAL_WEIGHT. No splits at
+ * all is a route that serves nothing: how a model's traffic is taken away
+ * before DeleteModel, which refuses while any version carries weight.
  * @throws INVALID_ARGUMENT naming the offending split.
  */
 export function checkSplits(splits: readonly RouteSplitMessage[]): RouteSplit[] {
-  if (splits.length === 0) {
-    throw invalidArgument(`a route needs at least one split; give each version a weight in basis points, adding up to ${TOTAL_WEIGHT}`);
-  }
+  if (splits.length === 0) return [];
   if (splits.length > MAX_SPLITS) throw invalidArgument(`a route can have at most ${MAX_SPLITS} splits; this one has ${splits.length}`);
   const seen = new Set<string>();
   let total = 0;
@@ -37,12 +36,13 @@ export function checkSplits(splits: readonly RouteSplitMessage[]): RouteSplit[] 
 }
 
 /**
- * The expected revision of a SetRoute request as etcd3 wants it; '0' means
- * "whatever the current revision is".
+ * The expected revision of a conditional write as etcd3 wants it; '0' means
+ * "whatever the current revision is". `readWith` names the RPC that returns
+ * the revision to pass, for the error message.
  * @throws INVALID_ARGUMENT for a negative or non-integer revision.
  */
-export function checkExpectedRevision(value: Int64): string {
+export function checkExpectedRevision(value: Int64, readWith = 'GetRoute'): string {
   const text = String(value);
-  if (!/^\d+$/.test(text)) throw invalidArgument(`expected_revision ${text} is not a revision; pass 0 or the revision GetRoute returned`);
+  if (!/^\d+$/.test(text)) throw invalidArgument(`expected_revision ${text} is not a revision; pass 0 or the revision ${readWith} returned`);
   return BigInt(text).toString();
 }

@@ -1,7 +1,7 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
 import { linearModel } from '@switchyard/testkit';
-import type { RouteMessage } from '../src/index.js';
+import type { RouteMessage } from '@switchyard/core';
 import { rejectsWithCode, startControlPlane, unary, upload, useEtcd, type TestControlPlane } from './helpers/harness.js';
 
 const test = anyTest as TestFn;
@@ -37,7 +37,6 @@ test('SetRoute refuses weights that are not integer basis points adding up to 10
   const bad = [
     [split('v1', 5000), split('v2', 4000)],
     [split('v1', 10001)],
-    [],
     [split('v1', 5000), split('v1', 5000)],
     [split('V1', 10000)],
   ];
@@ -48,6 +47,14 @@ test('SetRoute refuses weights that are not integer basis points adding up to 10
   t.regex(details, /add up to 9000 .* 10000/);
   // A zero weight keeps a version in the route without traffic.
   await t.notThrowsAsync(unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 10000), split('v2', 0)] }));
+});
+
+test('SetRoute with no splits stores a route that serves nothing', async (t) => {
+  const { admin } = await withVersions(t, 1);
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 10000)] });
+  const empty = await unary<RouteMessage>(admin, 'SetRoute', { model: 'm', splits: [] });
+  t.deepEqual(empty.splits, []);
+  t.deepEqual((await unary<RouteMessage>(admin, 'GetRoute', { model: 'm' })).splits, []);
 });
 
 test('SetRoute refuses a version that does not exist, naming it', async (t) => {
@@ -133,4 +140,22 @@ test('an invalid stored route is reported by GetRoute, blocks DeleteVersion and 
   await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 10000)] });
   t.deepEqual((await unary<RouteMessage>(admin, 'GetRoute', { model: 'm' })).splits, [split('v1', 10000)]);
   t.true(logs.some((r) => r['level'] === 'warn' && r['key'] === keys.route('m')));
+});
+
+test('of ten concurrent SetRoute calls with the same expected revision exactly one wins, and its route is stored', async (t) => {
+  const { admin } = await withVersions(t, 2);
+  const base = await unary<RouteMessage>(admin, 'SetRoute', { model: 'm', splits: [split('v1', 10000)] });
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) =>
+      unary<RouteMessage>(admin, 'SetRoute', { model: 'm', splits: [split('v1', 1000 * i), split('v2', 10000 - 1000 * i)], expected_revision: base.revision }),
+    ),
+  );
+  const won = results.filter((r): r is PromiseFulfilledResult<RouteMessage> => r.status === 'fulfilled');
+  const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  t.is(won.length, 1);
+  t.is(lost.length, 9);
+  t.true(lost.every((r) => (r.reason as { code?: number }).code === status.ABORTED));
+  t.true(lost.every((r) => /re-read it and retry/.test((r.reason as { details?: string }).details ?? '')));
+  const stored = await unary<RouteMessage>(admin, 'GetRoute', { model: 'm' });
+  t.deepEqual(stored, won[0]!.value);
 });

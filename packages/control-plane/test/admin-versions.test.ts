@@ -1,8 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
-import { sha256Hex } from '@switchyard/core';
+import { sha256Hex, type ListVersionsResponse, type VersionMessage } from '@switchyard/core';
 import { corruptModelBytes, int64Model, linearModel, twoOutputModel } from '@switchyard/testkit';
-import type { ListVersionsResponse, VersionMessage } from '../src/index.js';
 import { rejectsWithCode, startControlPlane, unary, upload, useEtcd } from './helpers/harness.js';
 
 const test = anyTest as TestFn;

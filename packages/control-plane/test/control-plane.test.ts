@@ -42,7 +42,7 @@ test('the control plane registers {id, address, startedAt} under a lease and rem
   const keys = freshKeys();
   const dataDir = await makeTempDir('switchyard-cp-test-');
   t.teardown(() => removeDir(dataDir));
-  const cp = await ControlPlane.create({ etcd: etcd().client, keys, dataDir, id: 'cp-1', logger: capturingLogger().logger });
+  const cp = await ControlPlane.create({ etcd: etcd().client, keys, dataDir, id: 'cp-1', logger: capturingLogger().logger, auth: { disabled: true } });
   t.regex(cp.address, /^127\.0\.0\.1:\d+$/);
   t.not(cp.address, '127.0.0.1:0');
   t.is(cp.id, 'cp-1');
@@ -80,7 +80,7 @@ test('a lost lease is replaced and the registration written again', async (t) =>
 });
 
 test('options are checked up front', async (t) => {
-  const base = { etcd: etcd().client, dataDir: '/tmp/unused' };
+  const base = { etcd: etcd().client, dataDir: '/tmp/unused', auth: { disabled: true } };
   await t.throwsAsync(ControlPlane.create({ ...base, id: 'Bad/Id' }), { instanceOf: TypeError, message: /id/ });
   await t.throwsAsync(ControlPlane.create({ ...base, maxArtifactBytes: -1 }), { instanceOf: TypeError, message: /maxArtifactBytes/ });
   await t.throwsAsync(ControlPlane.create({ ...base, listen: 'nowhere' }), { instanceOf: TypeError, message: /listen/ });
@@ -91,7 +91,7 @@ test('an address already in use fails start-up with UNAVAILABLE', async (t) => {
   const dataDir = await makeTempDir('switchyard-cp-test-');
   t.teardown(() => removeDir(dataDir));
   await t.throwsAsync(
-    ControlPlane.create({ etcd: etcd().client, keys: freshKeys(), dataDir, listen: cp.address, logger: capturingLogger().logger }),
+    ControlPlane.create({ etcd: etcd().client, keys: freshKeys(), dataDir, listen: cp.address, logger: capturingLogger().logger, auth: { disabled: true } }),
     { message: /UNAVAILABLE: could not listen on/ },
   );
 });

@@ -48,7 +48,7 @@ test('start-up with etcd down succeeds, registers once etcd is up, and stop() st
   const keys = freshKeys();
 
   await etcdProcess.stop();
-  const cp = await ControlPlane.create({ etcd, keys, dataDir, id: 'cp-late', leaseTtlSeconds: 1, logger: capturingLogger().logger });
+  const cp = await ControlPlane.create({ etcd, keys, dataDir, id: 'cp-late', leaseTtlSeconds: 1, logger: capturingLogger().logger, auth: { disabled: true } });
   t.teardown(() => cp.stop());
   t.false(cp.registered);
 

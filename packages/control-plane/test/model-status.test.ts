@@ -1,7 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
 import { linearModel } from '@switchyard/testkit';
-import type { ModelStatusMessage } from '../src/index.js';
+import type { ModelStatusMessage } from '@switchyard/core';
 import { rejectsWithCode, startControlPlane, unary, upload, useEtcd } from './helpers/harness.js';
 
 const test = anyTest as TestFn;

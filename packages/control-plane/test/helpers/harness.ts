@@ -3,9 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { ExecutionContext, TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
 import winston from 'winston';
-import { KeyLayout, adminService, artifactService, createEtcdClient, sha256Hex, type Logger } from '@switchyard/core';
+import { KeyLayout, adminService, artifactService, createEtcdClient, sha256Hex, type Logger, type UploadArtifactResponse } from '@switchyard/core';
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
-import { ControlPlane, type ControlPlaneOptions, type UploadArtifactResponse } from '../../src/index.js';
+import { ControlPlane, type ControlPlaneOptions } from '../../src/index.js';
 
 /** A logger that keeps every record, so tests can assert on what was logged. */
 export interface CapturedLogger {
@@ -114,7 +114,7 @@ export async function startControlPlane(
   const keys = options.keys ?? freshKeys();
   const dataDir = options.dataDir ?? (await makeTempDir('switchyard-cp-test-'));
   const { logger, records } = capturingLogger();
-  const cp = await ControlPlane.create({ etcd, keys, dataDir, logger, ...options });
+  const cp = await ControlPlane.create({ etcd, keys, dataDir, logger, auth: { disabled: true }, ...options });
   const Admin = adminService();
   const Artifacts = artifactService();
   const admin = new Admin(cp.address, grpc.credentials.createInsecure()) as unknown as AnyClient;

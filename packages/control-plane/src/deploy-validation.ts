@@ -1,0 +1,89 @@
+import {
+  MAX_SAMPLES_DOCUMENT_BYTES,
+  checkSamplesAgainstSignature,
+  parseSamplesDocument,
+  resourceExhausted,
+  serializeSamplesDocument,
+  type Logger,
+  type SamplesDocument,
+  type Signature,
+  type ValidationRecord,
+  type VersionRecord,
+} from '@switchyard/core';
+import type { ArtifactStore } from './artifact-store.js';
+import { DEFAULT_VALIDATION_TIMEOUT_MS, validateVersion, type ValidateVersionOptions, type ValidationOutcome } from './validation/index.js';
+
+/**
+ * The samples document of a CreateVersion request, checked against the
+ * model's signature; null when the request has none. Run before validation,
+ * so a malformed document is the caller's error and not a rejected version.
+ * @throws RESOURCE_EXHAUSTED over the size limit; INVALID_ARGUMENT for a
+ *   document that is not valid or does not fit the model, naming the path.
+ */
+export function readRequestSamples(bytes: Uint8Array | undefined, signature: Signature): SamplesDocument | null {
+  if (!bytes || bytes.byteLength === 0) return null;
+  if (bytes.byteLength > MAX_SAMPLES_DOCUMENT_BYTES) {
+    const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+    throw resourceExhausted(
+      `samples_json is ${mib(bytes.byteLength)}; the limit is ${mib(MAX_SAMPLES_DOCUMENT_BYTES)}: use fewer or smaller samples`,
+    );
+  }
+  const doc = parseSamplesDocument(bytes);
+  checkSamplesAgainstSignature(doc, signature);
+  return doc;
+}
+
+/** What validation adds to a version record. */
+export interface DeployValidationResult {
+  validation: ValidationRecord;
+  /** The stored samples document; null when the version has none. */
+  samples: VersionRecord['samples'];
+}
+
+/** Options for {@link DeployValidation}. */
+export interface DeployValidationOptions {
+  /** Where the samples document is stored, next to the artifacts. */
+  artifacts: ArtifactStore;
+  /** The local file of an artifact, which the validation process loads. */
+  artifactPath: (sha256: string) => string;
+  /** @default DEFAULT_VALIDATION_TIMEOUT_MS (30 s) */
+  timeoutMs?: number;
+  logger: Logger;
+  /** @default validateVersion */
+  validate?: (options: ValidateVersionOptions) => Promise<ValidationOutcome>;
+}
+
+/**
+ * Deploy-time validation as CreateVersion needs it: runs the version's
+ * samples in a child process and keeps the samples document (with the golden
+ * outputs validation recorded) in the artifact store under its own sha256,
+ * PASSED or REJECTED alike, so what was checked can be read later.
+ */
+export class DeployValidation {
+  readonly #artifacts: ArtifactStore;
+  readonly #artifactPath: (sha256: string) => string;
+  readonly #timeoutMs: number;
+  readonly #logger: Logger;
+  readonly #validate: (options: ValidateVersionOptions) => Promise<ValidationOutcome>;
+
+  constructor(options: DeployValidationOptions) {
+    this.#artifacts = options.artifacts;
+    this.#artifactPath = options.artifactPath;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
+    this.#logger = options.logger;
+    this.#validate = options.validate ?? validateVersion;
+  }
+
+  /** Validates the artifact against its samples (or one run on zeros when null) and stores the samples. */
+  async run(sha256: string, signature: Signature, samples: SamplesDocument | null): Promise<DeployValidationResult> {
+    const outcome = await this.#validate({ artifactPath: this.#artifactPath(sha256), signature, samples, timeoutMs: this.#timeoutMs, logger: this.#logger });
+    if (!outcome.samples) return { validation: outcome.record, samples: null };
+    const bytes = serializeSamplesDocument(outcome.samples);
+    const stored = await this.#artifacts.put(oneChunk(bytes), { expectedSize: bytes.byteLength, maxBytes: bytes.byteLength });
+    return { validation: outcome.record, samples: { sha256: stored.sha256, size: stored.size, count: outcome.samples.samples.length } };
+  }
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}

@@ -1,0 +1,284 @@
+/**
+ * The switchyard.admin.v1 messages (proto/switchyard/admin/v1/admin.proto) as
+ * @grpc/proto-loader decodes them: keepCase, longs as strings, defaults on,
+ * oneofs named. Written by hand, like inference-types.ts: the API is small
+ * and a generator would be one more build step. Shared by the control plane
+ * (server) and the CLI (client); the conversions from stored records stay in
+ * the control plane.
+ */
+import type { Int64 } from './inference-types.js';
+
+/** The first message of an upload. */
+export interface UploadArtifactHeader {
+  sha256: string;
+  size: Int64;
+  filename: string;
+}
+
+/** One message of the UploadArtifact client stream. */
+export interface UploadArtifactRequest {
+  header?: UploadArtifactHeader | null;
+  chunk?: Uint8Array;
+  /** Which member of the `part` oneof is set. */
+  part?: 'header' | 'chunk';
+}
+
+/** What UploadArtifact stored. */
+export interface UploadArtifactResponse {
+  sha256: string;
+  size: Int64;
+  existed: boolean;
+}
+
+/** A tensor of a signature; -1 marks a variable-size dimension. */
+export interface TensorSpecMessage {
+  name: string;
+  datatype: string;
+  shape: Int64[];
+}
+
+/** A model version's inputs and outputs. */
+export interface SignatureMessage {
+  inputs: TensorSpecMessage[];
+  outputs: TensorSpecMessage[];
+}
+
+/** The result of deploy-time validation; only PASSED versions can be routed. */
+export interface ValidationMessage {
+  /** PASSED or REJECTED. */
+  state: string;
+  /** Why it was rejected: which sample, which output, expected vs got. */
+  reason: string;
+  /** Samples run; 0 when the version has none. */
+  samples: number;
+  /** True when the outputs computed at validation were recorded as the golden set. */
+  golden_recorded: boolean;
+  max_abs_diff: number;
+  duration_ms: number;
+  validated_at: string;
+}
+
+/** A model version as the API returns it. */
+export interface VersionMessage {
+  model: string;
+  version: string;
+  artifact_sha256: string;
+  artifact_size: Int64;
+  signature: SignatureMessage;
+  created_at: string;
+  created_by: string;
+  labels: Record<string, string>;
+  description: string;
+  /** 0: the model's default expiration applies. */
+  expires_after_seconds: Int64;
+  /** Null for versions created before deploy-time validation existed. */
+  validation: ValidationMessage | null;
+  /** sha256 of the stored samples document; empty when the version has none. */
+  samples_sha256: string;
+}
+
+/** CreateVersion's request; an empty version asks for the next free vN. */
+export interface CreateVersionRequest {
+  model: string;
+  artifact_sha256: string;
+  version: string;
+  labels: Record<string, string>;
+  description: string;
+  /** UTF-8 JSON samples document (docs/samples.md); empty for none. */
+  samples_json: Uint8Array;
+  /** 0: the model's default applies. */
+  expires_after_seconds: Int64;
+}
+
+/** GetVersion's and DeleteVersion's request. */
+export interface VersionRef {
+  model: string;
+  version: string;
+}
+
+/** The request of the RPCs that name only a model by its `model` field. */
+export interface ModelRef {
+  model: string;
+}
+
+/** ListVersions' response, v2 before v10. */
+export interface ListVersionsResponse {
+  versions: VersionMessage[];
+}
+
+/** A version's share of a model's traffic, in basis points. */
+export interface RouteSplitMessage {
+  version: string;
+  weight: number;
+}
+
+/** A model's route as the API returns it, with the revision to pass back as expected_revision. */
+export interface RouteMessage {
+  model: string;
+  splits: RouteSplitMessage[];
+  updated_at: string;
+  revision: Int64;
+}
+
+/** SetRoute's request; expected_revision 0 means "whatever is current". */
+export interface SetRouteRequest {
+  model: string;
+  splits: RouteSplitMessage[];
+  expected_revision: Int64;
+}
+
+/** One node's state of one version. */
+export interface VersionStateMessage {
+  version: string;
+  state: string;
+  error: string;
+  updated_at: string;
+  load_ms: number;
+}
+
+/** One live node's states of a model's versions. */
+export interface NodeModelStatusMessage {
+  node_id: string;
+  address: string;
+  build_version: string;
+  versions: VersionStateMessage[];
+}
+
+/** GetModelStatus' response; route is null when the model has none. */
+export interface ModelStatusMessage {
+  model: string;
+  route: RouteMessage | null;
+  nodes: NodeModelStatusMessage[];
+}
+
+/** A model as the API returns it. */
+export interface ModelMessage {
+  name: string;
+  owner: string;
+  description: string;
+  /** 0: the cluster default applies. */
+  default_expires_after_seconds: Int64;
+  created_at: string;
+  updated_at: string;
+  /** etcd mod revision of the model key; pass it back as UpdateModel's expected_revision. */
+  revision: Int64;
+  /** Version names, v2 before v10. */
+  versions: string[];
+}
+
+/** CreateModel's request. */
+export interface CreateModelRequest {
+  name: string;
+  owner: string;
+  description: string;
+  default_expires_after_seconds: Int64;
+}
+
+/** GetModel's and DeleteModel's request. */
+export interface ModelNameRef {
+  name: string;
+}
+
+/** ListModels' request; page_size 0 means 100, at most 1000. */
+export interface ListModelsRequest {
+  page_size: number;
+  /** next_page_token of the previous page; empty for the first page. */
+  page_token: string;
+  /** Only models whose name contains this text. */
+  name_filter: string;
+}
+
+/** One page of models, sorted by name. */
+export interface ListModelsResponse {
+  models: ModelMessage[];
+  /** Empty on the last page. */
+  next_page_token: string;
+}
+
+/** The fields UpdateModel can change, as named in update_mask. */
+export const UPDATABLE_MODEL_FIELDS = ['owner', 'description', 'default_expires_after_seconds'] as const;
+export type UpdatableModelField = (typeof UPDATABLE_MODEL_FIELDS)[number];
+
+/** UpdateModel's request: only the fields named in update_mask change. */
+export interface UpdateModelRequest {
+  name: string;
+  owner: string;
+  description: string;
+  default_expires_after_seconds: Int64;
+  update_mask: string[];
+  /** 0: unconditional; otherwise ABORTED unless the model is still at this revision. */
+  expected_revision: Int64;
+}
+
+/** ListHistory's request; page_size 0 means 50, at most 1000. */
+export interface ListHistoryRequest {
+  model: string;
+  page_size: number;
+  page_token: string;
+}
+
+/** One change made through the admin API. */
+export interface HistoryEntryMessage {
+  at: string;
+  /** The token's name, or "anonymous" when auth is off. */
+  actor: string;
+  /** The RPC that made the change, e.g. SetRoute. */
+  action: string;
+  model: string;
+  version: string;
+  /** The stored record before and after the change, as JSON; empty when absent. */
+  before_json: string;
+  after_json: string;
+}
+
+/** One page of a model's history, newest first. */
+export interface ListHistoryResponse {
+  entries: HistoryEntryMessage[];
+  /** Empty on the last page. */
+  next_page_token: string;
+}
+
+/** A control plane registered in etcd. */
+export interface ControlPlaneInfoMessage {
+  id: string;
+  address: string;
+  started_at: string;
+}
+
+/** A live prediction node. */
+export interface NodeInfoMessage {
+  node_id: string;
+  address: string;
+  build_version: string;
+  started_at: string;
+  metrics_address: string;
+}
+
+/** A node's state of one version of one model. */
+export interface ModelVersionStateMessage {
+  model: string;
+  state: VersionStateMessage;
+}
+
+/** A live node and its state of every version it reports. */
+export interface NodeStatusMessage {
+  node: NodeInfoMessage;
+  versions: ModelVersionStateMessage[];
+}
+
+/** GetClusterStatus' response. */
+export interface ClusterStatusMessage {
+  nodes: NodeStatusMessage[];
+  control_planes: ControlPlaneInfoMessage[];
+}
+
+/** WhoAmI's response. */
+export interface WhoAmIResponse {
+  name: string;
+  /** viewer, deployer or admin. */
+  role: string;
+  auth_enabled: boolean;
+}
+
+/** The response of the RPCs that return nothing (DeleteModel, DeleteVersion). */
+export type EmptyMessage = Record<string, never>;
