@@ -1,0 +1,72 @@
+/** Command-line flags of the bench. */
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  /** Measured seconds per throughput cell (split over the rounds) and per inference-thread phase. */
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  deploys: number;
+  concurrencies: number[];
+  heavyConcurrency: number;
+  slowIterations: number;
+  quick: boolean;
+  /** File to write the JSON to; "-" for stdout; undefined for none. */
+  json: string | undefined;
+}
+
+export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
+
+  --duration <s>          measured seconds per throughput cell and per inference-thread phase (default 4, --quick 1)
+  --warmup <s>            warm-up seconds before each measured segment (default 0.5, --quick 0.2)
+  --rounds <n>            alternations of bare/node per concurrency; the duration is split over them (default 6, --quick 2)
+  --deploys <n>           deploys timed for deploy-to-READY (default 20, --quick 5)
+  --concurrency <list>    client concurrencies for throughput (default 1,32)
+  --heavy-concurrency <n> client concurrency of the inference-thread phases (default 4)
+  --slow-iterations <n>   size of the slow model (default 400, ≈ 0.1 s per run here)
+  --quick                 a ~30 s smoke run
+  --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
+  --help`;
+
+function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
+  }
+  return value;
+}
+
+/** Parses argv (without node and the script); undefined for --help. */
+export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      deploys: { type: 'string' },
+      concurrency: { type: 'string' },
+      'heavy-concurrency': { type: 'string' },
+      'slow-iterations': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const quick = values.quick === true;
+  const concurrencies = (values.concurrency ?? '1,32').split(',').map((c) => positive('concurrency', c.trim(), 1, true));
+  return {
+    durationS: positive('duration', values.duration, quick ? 1 : 4),
+    warmupS: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.2 : 0.5),
+    rounds: positive('rounds', values.rounds, quick ? 2 : 6, true),
+    deploys: positive('deploys', values.deploys, quick ? 5 : 20, true),
+    concurrencies,
+    heavyConcurrency: positive('heavy-concurrency', values['heavy-concurrency'], 4, true),
+    slowIterations: positive('slow-iterations', values['slow-iterations'], 400, true),
+    quick,
+    json: values.json,
+  };
+}

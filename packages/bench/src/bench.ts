@@ -1,0 +1,125 @@
+/**
+ * One whole bench run: starts the system under test, runs (a)–(e) and stops
+ * everything it started, whatever happens. See docs/benchmarks.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, platform, release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import { linearModel, mlpModel, seededRandom, slowModel } from '@switchyard/testkit';
+import type { BenchArgs } from './args.js';
+import { startBareServer, type BareServer } from './bare-server.js';
+import { BenchCluster } from './bench-cluster.js';
+import { measureDeploys } from './deploy-latency.js';
+import { measureInferenceThread, type ThreadPhase } from './inference-thread.js';
+import { killLoadClients } from './load-runner.js';
+import { buildReport, type BenchReport } from './report.js';
+import { inferCall } from './requests.js';
+import { round } from './stats.js';
+import { measureThroughput } from './throughput.js';
+
+const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
+const LINEAR_INPUT = [1, 2, 3];
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+function randomInput(n: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
+}
+
+export async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchReport> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const warmupMs = args.warmupS * 1000;
+  const durationMs = args.durationS * 1000;
+  const linearBytes = linearModel(LINEAR);
+  const expected = LINEAR_INPUT.reduce((s, x, j) => s + x * LINEAR.weights[j]!, LINEAR.bias);
+  const linearCall = inferCall('infer', 'linear', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) });
+
+  let cluster: BenchCluster | undefined;
+  let bare: BareServer | undefined;
+  try {
+    log('starting etcd, control plane and 2 prediction nodes');
+    cluster = await BenchCluster.start(2);
+    bare = await startBareServer(linearBytes);
+    await cluster.deploy('linear', linearBytes);
+
+    log(`(a–c) throughput, ${args.rounds} alternating rounds per concurrency`);
+    const throughput = await measureThroughput({
+      targets: { bare: bare.address, node: cluster.nodes[0]!.address },
+      concurrencies: args.concurrencies,
+      call: linearCall,
+      expected: { output: 'y', values: [expected] },
+      warmupMs,
+      durationMs,
+      rounds: args.rounds,
+      log,
+    });
+    await bare.stop();
+    bare = undefined;
+
+    log(`(d) deploy-to-READY, ${args.deploys} deploys`);
+    const deploy = await measureDeploys(cluster, args.deploys, log);
+
+    log('(e) inference thread');
+    const mlp = { inputSize: 256, hidden: 1024, layers: 4, seed: 7 };
+    const phases: ThreadPhase[] = [
+      { name: 'idle', description: 'no inference load' },
+      {
+        name: 'linear',
+        description: `linear 3→1 at concurrency ${Math.max(...args.concurrencies)}`,
+        model: { name: 'linear', bytes: linearBytes, call: linearCall, concurrency: Math.max(...args.concurrencies), deployed: true },
+      },
+      {
+        name: 'mlp',
+        description: `mlpModel 256→1024×4 (13.6 MB), batch 1, at concurrency ${args.heavyConcurrency}`,
+        model: {
+          name: 'mlp',
+          bytes: mlpModel(mlp),
+          call: inferCall('infer', 'mlp', { name: 'x', shape: [1, 256], data: randomInput(256, 1) }),
+          concurrency: args.heavyConcurrency,
+        },
+      },
+      {
+        name: 'slow',
+        description: `slowModel ${args.slowIterations} iterations, at concurrency ${args.heavyConcurrency}`,
+        model: {
+          name: 'slow',
+          bytes: slowModel({ iterations: args.slowIterations }),
+          call: inferCall('infer', 'slow', { name: 'x', shape: [1, 256], data: randomInput(256, 2) }),
+          concurrency: args.heavyConcurrency,
+        },
+      },
+    ];
+    const thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
+
+    const cpuList = cpus();
+    const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
+    const settings =
+      `${args.durationS} s measured per cell (${args.rounds} rounds × ${round(args.durationS / args.rounds)} s, ` +
+      `${args.warmupS} s warm-up each), ${args.deploys} deploys, inference-thread phases ${args.durationS} s each${args.quick ? ' (--quick)' : ''}`;
+    const meta = {
+      startedAt: startedAt.toISOString(),
+      totalSeconds: round((performance.now() - t0) / 1000, 1),
+      gitCommit: gitCommit(),
+      machine,
+      settings,
+      cpus: cpuList.length,
+      node: process.version,
+      onnxruntimeNode: ort.env.versions.node,
+      args,
+    };
+    return buildReport(meta, throughput, deploy, thread);
+  } finally {
+    killLoadClients();
+    await bare?.stop().catch(() => undefined);
+    await cluster?.stop();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * (e) What running inference on the node's main thread costs the rest of
+ * the node: while one node serves a model under load from a client process,
+ * a second client process probes grpc.health.v1 Check and ServerLive every
+ * 20 ms, and this process (the node's) records its event-loop delay with
+ * perf_hooks.monitorEventLoopDelay. Phases: idle, the small linear model,
+ * a large dense MLP, and a deliberately slow model.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+import type { BenchCluster } from './bench-cluster.js';
+import type { CallSpec, LoadClientConfig } from './load-protocol.js';
+import { runClients } from './load-runner.js';
+import { healthCheckCall, serverLiveCall } from './requests.js';
+import { round, summarize } from './stats.js';
+
+export interface ThreadPhase {
+  /** Short name, e.g. "idle", "mlp". */
+  name: string;
+  description: string;
+  /** Model to drive, absent for the idle phase; deployed first unless `deployed`. */
+  model?: { name: string; bytes: Uint8Array; call: CallSpec; concurrency: number; deployed?: boolean };
+}
+
+export interface ThreadFigures {
+  name: string;
+  description: string;
+  loopLagP99Ms: number;
+  loopLagMaxMs: number;
+  healthP50Ms: number;
+  healthP99Ms: number;
+  healthMaxMs: number;
+  serverLiveP50Ms: number;
+  serverLiveP99Ms: number;
+  probes: number;
+  /** Present when the phase drives a model. */
+  load?: {
+    concurrency: number;
+    /** One run of the model in a bare session on an idle loop, median of 5. */
+    modelRunMs: number;
+    requestsPerSecond: number;
+    inferP50Ms: number;
+    inferP99Ms: number;
+  };
+}
+
+export interface ThreadOptions {
+  cluster: BenchCluster;
+  phases: ThreadPhase[];
+  warmupMs: number;
+  durationMs: number;
+  log: (line: string) => void;
+}
+
+const LAG_RESOLUTION_MS = 10;
+
+/** Median time of one run, on an idle event loop, of a fresh session with the node's options. */
+async function modelRunMs(bytes: Uint8Array): Promise<number> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  try {
+    const inputName = session.inputNames[0]!;
+    // The phases' models all take one FP32 [1, n] input; read n from the session.
+    const meta = session.inputMetadata[0] as { shape?: (number | string)[] } | undefined;
+    const n = Number(meta?.shape?.[1] ?? 256);
+    const feeds = { [inputName]: new ort.Tensor('float32', new Float32Array(n).fill(0.5), [1, n]) };
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - t);
+    }
+    return summarize(times).p50Ms;
+  } finally {
+    await session.release();
+  }
+}
+
+export async function measureInferenceThread(o: ThreadOptions): Promise<ThreadFigures[]> {
+  const node = o.cluster.nodes[0]!;
+  const out: ThreadFigures[] = [];
+  for (const phase of o.phases) {
+    let runMs = 0;
+    if (phase.model) {
+      if (!phase.model.deployed) await o.cluster.deploy(phase.model.name, phase.model.bytes);
+      runMs = await modelRunMs(phase.model.bytes);
+    }
+    const probe: Omit<LoadClientConfig, 'type'> = {
+      target: node.address,
+      mode: 'probe',
+      calls: [healthCheckCall(), serverLiveCall()],
+      concurrency: 1,
+      intervalMs: 20,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      deadlineMs: 30_000,
+    };
+    const clients = [probe];
+    if (phase.model) {
+      clients.push({
+        target: node.address,
+        mode: 'closed-loop',
+        calls: [phase.model.call],
+        concurrency: phase.model.concurrency,
+        intervalMs: 0,
+        warmupMs: o.warmupMs,
+        durationMs: o.durationMs,
+        deadlineMs: 30_000,
+      });
+    }
+    const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    // Record only the measured window: the clients start it warmupMs after "go".
+    const timers: NodeJS.Timeout[] = [];
+    const results = await runClients(clients, () => {
+      timers.push(setTimeout(() => lag.enable(), o.warmupMs));
+      timers.push(setTimeout(() => lag.disable(), o.warmupMs + o.durationMs));
+    });
+    for (const t of timers) clearTimeout(t);
+    lag.disable();
+    const probed = results[0]!.calls;
+    const health = probed['health']!;
+    const live = probed['serverLive']!;
+    if (health.errors + live.errors > 0) throw new Error(`${phase.name}: probes failed: ${health.firstError ?? live.firstError}`);
+    const h = summarize(health.latenciesMs);
+    const l = summarize(live.latenciesMs);
+    // The histogram holds how late each 10 ms timer fired; the resolution itself is not lag.
+    const lagMs = (ns: number): number => round(Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS));
+    const figures: ThreadFigures = {
+      name: phase.name,
+      description: phase.description,
+      loopLagP99Ms: lagMs(lag.percentile(99)),
+      loopLagMaxMs: lagMs(lag.max),
+      healthP50Ms: round(h.p50Ms),
+      healthP99Ms: round(h.p99Ms),
+      healthMaxMs: round(h.maxMs),
+      serverLiveP50Ms: round(l.p50Ms),
+      serverLiveP99Ms: round(l.p99Ms),
+      probes: h.count,
+    };
+    if (phase.model) {
+      const loadResult = results[1]!;
+      const calls = loadResult.calls[phase.model.call.label]!;
+      if (calls.errors > 0) throw new Error(`${phase.name}: ${calls.errors} failed inference calls, first: ${calls.firstError}`);
+      const s = summarize(calls.latenciesMs);
+      figures.load = {
+        concurrency: phase.model.concurrency,
+        modelRunMs: round(runMs),
+        requestsPerSecond: round(calls.completed / (loadResult.windowMs / 1000), 1),
+        inferP50Ms: round(s.p50Ms),
+        inferP99Ms: round(s.p99Ms),
+      };
+    }
+    o.log(
+      `  ${phase.name.padEnd(6)} loop lag p99 ${figures.loopLagP99Ms} ms, health p99 ${figures.healthP99Ms} ms` +
+        (figures.load ? `, model run ${figures.load.modelRunMs} ms, infer p99 ${figures.load.inferP99Ms} ms` : ''),
+    );
+    out.push(figures);
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+/**
+ * A load generator run as a child process (never in the process under test,
+ * so the server's event loop measures only the server).
+ *
+ * It speaks gRPC directly over node:http2 with pre-framed request bytes and
+ * keeps responses as raw bytes. A @grpc/grpc-js client spent ~430 µs of CPU
+ * per unary call here (its per-call machinery: interceptors, retry and
+ * deadline bookkeeping, async-context binding) against ~130–240 µs for the
+ * server, so on two cores it, not the server, set the pace; this client
+ * costs a fraction of that. Every response's grpc-status is checked.
+ *
+ * Protocol over the IPC channel: parent sends `config`; child connects and
+ * answers `ready`; parent sends `go`; child runs warm-up + window and answers
+ * `result`, then exits. Every loop ends at its deadline; every call has one.
+ */
+import http2 from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import type { CallResult, CallSpec, ChildMessage, LoadClientConfig, ParentMessage } from './load-protocol.js';
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+/** A gRPC message on the wire: 1 byte "not compressed", 4 bytes big-endian length, the bytes. */
+function frame(message: Buffer): Buffer {
+  const out = Buffer.alloc(5 + message.byteLength);
+  out.writeUInt32BE(message.byteLength, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+class Caller {
+  readonly result: CallResult = { completed: 0, total: 0, errors: 0, latenciesMs: [] };
+  private readonly body: Buffer;
+  private readonly headers: http2.OutgoingHttpHeaders;
+
+  constructor(
+    private readonly session: http2.ClientHttp2Session,
+    readonly spec: CallSpec,
+    deadlineMs: number,
+  ) {
+    this.body = frame(Buffer.from(spec.requestBase64, 'base64'));
+    this.headers = {
+      ':method': 'POST',
+      ':path': spec.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': `${deadlineMs}m`,
+    };
+  }
+
+  /** One call; recorded when it started at/after `measureFrom` (latency) and ended by `measureTo` (throughput). */
+  call(measureFrom: number, measureTo: number): Promise<void> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      let message: string | undefined;
+      let done = false;
+      const finish = (error?: string): void => {
+        if (done) return;
+        done = true;
+        const ended = performance.now();
+        const failure = error ?? (status === '0' ? undefined : `grpc-status ${status ?? 'missing'} ${message ?? ''}`.trim());
+        if (failure) {
+          this.result.errors++;
+          this.result.firstError ??= failure;
+        } else {
+          this.result.total++;
+          if (started >= measureFrom) this.result.latenciesMs.push(Math.round((ended - started) * 1000) / 1000);
+          if (ended >= measureFrom && ended <= measureTo) this.result.completed++;
+          if (this.result.sampleResponseBase64 === undefined) {
+            const body = Buffer.concat(chunks);
+            this.result.sampleResponseBase64 = body.subarray(5, 5 + body.readUInt32BE(1)).toString('base64');
+          }
+        }
+        resolve();
+      };
+      const stream = this.session.request(this.headers);
+      // Trailers-only responses (errors) carry grpc-status in the headers.
+      stream.on('response', (h) => {
+        if (h['grpc-status'] !== undefined) {
+          status = String(h['grpc-status']);
+          message = h['grpc-message'] === undefined ? undefined : String(h['grpc-message']);
+        }
+      });
+      stream.on('trailers', (h) => {
+        status = String(h['grpc-status']);
+        message = h['grpc-message'] === undefined ? undefined : String(h['grpc-message']);
+      });
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => finish());
+      stream.on('close', () => finish(status === undefined ? `stream closed (rst code ${stream.rstCode})` : undefined));
+      stream.on('error', (err: Error) => finish(err.message));
+      stream.end(this.body);
+    });
+  }
+}
+
+async function run(config: LoadClientConfig, go: Promise<void>): Promise<void> {
+  const session = http2.connect(`http://${config.target}`);
+  session.on('error', () => undefined); // surfaced per stream
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`could not connect to ${config.target} within 10 s`)), 10_000);
+      session.once('connect', () => (clearTimeout(timer), resolve()));
+      session.once('error', (err) => (clearTimeout(timer), reject(err)));
+    });
+    const callers = config.calls.map((spec) => new Caller(session, spec, config.deadlineMs));
+    const first = callers[0];
+    if (!first) throw new Error('no calls configured');
+    await send({ type: 'ready' });
+    await go;
+
+    const start = performance.now();
+    const measureFrom = start + config.warmupMs;
+    const measureTo = measureFrom + config.durationMs;
+    const cpuAtStart = process.cpuUsage();
+    const loops: Promise<void>[] = [];
+    if (config.mode === 'closed-loop') {
+      for (let i = 0; i < config.concurrency; i++) {
+        loops.push(
+          (async () => {
+            while (performance.now() < measureTo) await first.call(measureFrom, measureTo);
+          })(),
+        );
+      }
+    } else {
+      // One loop per kind of probe, each pausing a jittered interval, so no
+      // probe is always sent right after another one's answer (which would
+      // time it just after the server's loop came free).
+      for (const caller of callers) {
+        loops.push(
+          (async () => {
+            await new Promise((r) => setTimeout(r, Math.random() * config.intervalMs));
+            while (performance.now() < measureTo) {
+              await caller.call(measureFrom, measureTo);
+              await new Promise((r) => setTimeout(r, config.intervalMs * (0.5 + Math.random())));
+            }
+          })(),
+        );
+      }
+    }
+    await Promise.all(loops);
+    const cpu = process.cpuUsage(cpuAtStart);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const totalMs = performance.now() - start;
+    const windowMs = Math.min(performance.now(), measureTo) - measureFrom;
+    const calls: Record<string, CallResult> = {};
+    for (const c of callers) calls[c.spec.label] = c.result;
+    await send({ type: 'result', windowMs, totalMs, cpuMs, calls });
+  } finally {
+    session.destroy();
+  }
+}
+
+let resolveGo!: () => void;
+const go = new Promise<void>((resolve) => (resolveGo = resolve));
+let started = false;
+
+process.on('message', (message: ParentMessage) => {
+  if (message.type === 'go') return resolveGo();
+  if (message.type === 'config' && !started) {
+    started = true;
+    run(message, go).then(
+      () => process.disconnect?.(),
+      async (err: Error) => {
+        await send({ type: 'error', message: err.message });
+        process.exit(1);
+      },
+    );
+  }
+});
+// The parent going away ends this process too (no orphaned load).
+process.on('disconnect', () => process.exit(0));

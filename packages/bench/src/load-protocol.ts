@@ -1,0 +1,70 @@
+/** Messages between the bench (parent) and a load-client child process. */
+
+/** One kind of call a client makes: a gRPC method and its pre-encoded request. */
+export interface CallSpec {
+  /** Name used in the result, e.g. "infer" or "health". */
+  label: string;
+  /** Full method path, e.g. /inference.GRPCInferenceService/ModelInfer. */
+  path: string;
+  /** The serialised request message, base64. */
+  requestBase64: string;
+}
+
+export interface LoadClientConfig {
+  type: 'config';
+  /** host:port of the server under test. */
+  target: string;
+  /**
+   * closed-loop: `concurrency` loops each send calls[0] back to back.
+   * probe: one loop per call, each pausing ~`intervalMs` (jittered ±50 %) between calls.
+   */
+  mode: 'closed-loop' | 'probe';
+  calls: CallSpec[];
+  concurrency: number;
+  intervalMs: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Per-call deadline. */
+  deadlineMs: number;
+}
+
+/** Sent by the parent once every client of a phase is ready, so they start together. */
+export interface GoMessage {
+  type: 'go';
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+export interface CallResult {
+  /** Calls that completed OK inside the measured window. */
+  completed: number;
+  /** Calls that completed OK from "go" to the end, warm-up and tail included. */
+  total: number;
+  errors: number;
+  firstError?: string;
+  /** Latency in ms of every OK call started inside the measured window. */
+  latenciesMs: number[];
+  /** One response, base64, for the parent to check. */
+  sampleResponseBase64?: string;
+}
+
+export interface ResultMessage {
+  type: 'result';
+  /** Length of the measured window actually observed, in ms. */
+  windowMs: number;
+  /** Time from "go" until the last call ended, ms. */
+  totalMs: number;
+  /** CPU time this client process used over `totalMs` (a client near one core is a bottleneck). */
+  cpuMs: number;
+  calls: Record<string, CallResult>;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  message: string;
+}
+
+export type ChildMessage = ReadyMessage | ResultMessage | ErrorMessage;
+export type ParentMessage = LoadClientConfig | GoMessage;

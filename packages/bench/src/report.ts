@@ -1,0 +1,169 @@
+/** The bench's results: the JSON document and the human-readable table. */
+import type { DeployResult } from './deploy-latency.js';
+import type { ThreadFigures } from './inference-thread.js';
+import type { ThroughputCell, ThroughputResults } from './throughput.js';
+import { round } from './stats.js';
+
+export const RATIO_TARGET = 0.95;
+export const DEPLOY_P99_TARGET_MS = 300;
+/** Above this many cores of other work during the throughput segments, the table warns. */
+export const BUSY_MACHINE_CORES = 0.25;
+
+export interface LoadFigures {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU of the server process per request, µs. */
+  serverCpuUsPerRequest: number;
+}
+
+export interface ThreadPhaseFigures {
+  loopLagP99Ms: number;
+  loopLagMaxMs: number;
+  healthP50Ms: number;
+  healthP99Ms: number;
+  healthMaxMs: number;
+  serverLiveP99Ms: number;
+  modelRunMs?: number;
+  requestsPerSecond?: number;
+  inferP50Ms?: number;
+  inferP99Ms?: number;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  value: number;
+  met: boolean;
+}
+
+/** Everything a run produces. Every number under `figures` is a measurement (> 0); compare them across commits. */
+export interface BenchReport {
+  schema: 1;
+  meta: Record<string, unknown>;
+  figures: {
+    throughput: {
+      bare: Record<string, LoadFigures>;
+      node: Record<string, LoadFigures>;
+      /** node requests/s ÷ bare requests/s, per concurrency: median over the alternating rounds. */
+      ratio: Record<string, number>;
+      /** bare CPU per request ÷ node CPU per request (median over rounds): the same comparison in CPU instead of time. */
+      cpuRatio: Record<string, number>;
+    };
+    deployToReady: { p50Ms: number; p99Ms: number; maxMs: number };
+    inferenceThread: Record<string, ThreadPhaseFigures>;
+  };
+  targets: TargetCheck[];
+  details: { throughput: ThroughputResults; deploy: DeployResult; inferenceThread: ThreadFigures[] };
+}
+
+export function buildReport(
+  meta: Record<string, unknown>,
+  throughput: ThroughputResults,
+  deploy: DeployResult,
+  thread: ThreadFigures[],
+): BenchReport {
+  const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
+    Object.fromEntries(
+      cells.map((c) => [
+        `c${c.concurrency}`,
+        { requestsPerSecond: c.requestsPerSecond, p50Ms: c.p50Ms, p99Ms: c.p99Ms, serverCpuUsPerRequest: c.serverCpuUsPerRequest },
+      ]),
+    );
+  const bare = byConcurrency(throughput.bare);
+  const node = byConcurrency(throughput.node);
+  const ratio = Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.ratio]));
+  const cpuRatio = Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.cpuRatio]));
+  const inferenceThread = Object.fromEntries(
+    thread.map((p) => [
+      p.name,
+      {
+        loopLagP99Ms: p.loopLagP99Ms,
+        loopLagMaxMs: p.loopLagMaxMs,
+        healthP50Ms: p.healthP50Ms,
+        healthP99Ms: p.healthP99Ms,
+        healthMaxMs: p.healthMaxMs,
+        serverLiveP99Ms: p.serverLiveP99Ms,
+        ...(p.load
+          ? { modelRunMs: p.load.modelRunMs, requestsPerSecond: p.load.requestsPerSecond, inferP50Ms: p.load.inferP50Ms, inferP99Ms: p.load.inferP99Ms }
+          : {}),
+      } satisfies ThreadPhaseFigures,
+    ]),
+  );
+  const targets: TargetCheck[] = [
+    ...Object.entries(ratio).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
+    { name: 'deploy-to-READY p99', target: `<= ${DEPLOY_P99_TARGET_MS} ms`, value: deploy.p99Ms, met: deploy.p99Ms <= DEPLOY_P99_TARGET_MS },
+  ];
+  return {
+    schema: 1,
+    meta,
+    figures: {
+      throughput: { bare, node, ratio, cpuRatio },
+      deployToReady: { p50Ms: deploy.p50Ms, p99Ms: deploy.p99Ms, maxMs: deploy.maxMs },
+      inferenceThread,
+    },
+    targets,
+    details: { throughput, deploy, inferenceThread: thread },
+  };
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? '-' : v.toFixed(digits));
+
+export function formatReport(r: BenchReport): string {
+  const m = r.meta as { machine: string; settings: string; totalSeconds: number };
+  const { bare, node, ratio, cpuRatio } = r.figures.throughput;
+  const rows: (string | number)[][] = [];
+  const cells = (f: LoadFigures): string[] => [fmt(f.requestsPerSecond, 0), fmt(f.p50Ms, 3), fmt(f.p99Ms, 3), fmt(f.serverCpuUsPerRequest, 1)];
+  for (const k of Object.keys(bare)) {
+    rows.push(['bare grpc-js + ORT', k.slice(1), ...cells(bare[k]!), '', '']);
+    rows.push(['prediction node', k.slice(1), ...cells(node[k]!), fmt(ratio[k], 3), fmt(cpuRatio[k], 3)]);
+  }
+  const d = r.figures.deployToReady;
+  const threadRows = Object.entries(r.figures.inferenceThread).map(([name, p]) => [
+    name,
+    fmt(p.modelRunMs),
+    fmt(p.requestsPerSecond, 0),
+    fmt(p.inferP99Ms),
+    fmt(p.loopLagP99Ms),
+    fmt(p.loopLagMaxMs),
+    fmt(p.healthP50Ms),
+    fmt(p.healthP99Ms),
+    fmt(p.healthMaxMs),
+    fmt(p.serverLiveP99Ms),
+  ]);
+  const descriptions = r.details.inferenceThread.map((p) => `  ${p.name}: ${p.description}`).join('\n');
+  return [
+    `Switchyard bench — ${m.machine}`,
+    m.settings,
+    '',
+    'Throughput: linear model 3→1 FP32, batch 1, raw contents (load client in its own process)',
+    table(['server', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'node/bare req/s', 'bare/node CPU'], rows),
+    ...r.details.throughput.comparisons.map(
+      (c) =>
+        `  c=${c.concurrency}: per-round node/bare [${c.roundRatios.join(', ')}], pooled ${c.pooledRatio}` +
+        (c.otherCoresMean === undefined ? '' : `; other processes kept ${c.otherCoresMean} cores busy on average (max ${c.otherCoresMax})`),
+    ),
+    ...(r.details.throughput.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
+      ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable, run again on a quiet machine`]
+      : []),
+    '',
+    `Deploy-to-READY on ${r.details.deploy.count > 0 ? 'all nodes' : '-'} (SetRoute reply → last node's READY via etcd watch), ${r.details.deploy.count} deploys:`,
+    `  p50 ${fmt(d.p50Ms, 1)} ms   p99 ${fmt(d.p99Ms, 1)} ms   max ${fmt(d.maxMs, 1)} ms`,
+    '',
+    'Inference thread (node runs session.run on its main thread; health probes every 20 ms from another process)',
+    table(['phase', 'run ms', 'req/s', 'infer p99', 'lag p99', 'lag max', 'health p50', 'health p99', 'health max', 'live p99'], threadRows),
+    descriptions,
+    '',
+    'Targets:',
+    ...r.targets.map((t) => `  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.value} (target ${t.target})`),
+    '',
+    `Total ${m.totalSeconds} s`,
+  ].join('\n');
+}

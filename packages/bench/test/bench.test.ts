@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+
+// The compiled CLI, next to this file's compiled copy: dist/test → dist/src.
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+function runBench(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [MAIN, ...args], { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr }),
+    );
+  });
+}
+
+/** Every leaf under `value` as [path, leaf]. */
+function leaves(value: unknown, path = ''): [string, unknown][] {
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => leaves(v, path ? `${path}.${k}` : k));
+  }
+  return [[path, value]];
+}
+
+test('a minimal run reports every figure as a positive number in its JSON', async (t) => {
+  t.timeout(100_000);
+  const { stdout, stderr } = await runBench([
+    '--quick',
+    '--duration', '0.3',
+    '--warmup', '0.1',
+    '--rounds', '1',
+    '--deploys', '2',
+    '--slow-iterations', '50',
+    '--json', '-',
+  ]);
+  t.regex(stderr, /Deploy-to-READY/, 'the table goes to stderr when the JSON goes to stdout');
+  const report = JSON.parse(stdout) as { schema: number; figures: Record<string, unknown>; targets: { met: unknown; value: unknown }[] };
+  t.is(report.schema, 1);
+
+  const figures = Object.fromEntries(leaves(report.figures));
+  const expected = [
+    ...['bare', 'node'].flatMap((s) =>
+      ['c1', 'c32'].flatMap((c) => ['requestsPerSecond', 'p50Ms', 'p99Ms', 'serverCpuUsPerRequest'].map((f) => `throughput.${s}.${c}.${f}`)),
+    ),
+    'throughput.ratio.c1',
+    'throughput.ratio.c32',
+    'throughput.cpuRatio.c1',
+    'throughput.cpuRatio.c32',
+    'deployToReady.p50Ms',
+    'deployToReady.p99Ms',
+    'deployToReady.maxMs',
+    ...['idle', 'linear', 'mlp', 'slow'].flatMap((p) =>
+      ['loopLagP99Ms', 'loopLagMaxMs', 'healthP50Ms', 'healthP99Ms', 'healthMaxMs', 'serverLiveP99Ms'].map((f) => `inferenceThread.${p}.${f}`),
+    ),
+    ...['linear', 'mlp', 'slow'].flatMap((p) =>
+      ['modelRunMs', 'requestsPerSecond', 'inferP50Ms', 'inferP99Ms'].map((f) => `inferenceThread.${p}.${f}`),
+    ),
+  ];
+  for (const path of expected) t.true(path in figures, `figure ${path} is missing`);
+  for (const [path, value] of Object.entries(figures)) {
+    t.true(typeof value === 'number' && Number.isFinite(value) && value > 0, `figure ${path} = ${String(value)}`);
+  }
+  t.is(report.targets.length, 3);
+  for (const target of report.targets) {
+    t.is(typeof target.met, 'boolean');
+    t.is(typeof target.value, 'number');
+  }
+});

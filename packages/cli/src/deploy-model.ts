@@ -1,0 +1,135 @@
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256File, SwitchyardError, type ModelStatusMessage } from '@switchyard/core';
+import type { AdminClient } from './admin-client.js';
+import { failedError, timeoutError, usageError } from './exit-codes.js';
+
+/** Options for {@link deployModel}. */
+export interface DeployOptions {
+  admin: AdminClient;
+  model: string;
+  /** Path of the .onnx file. */
+  file: string;
+  /** Version name; empty or omitted for the next free "vN". */
+  version?: string;
+  /** Send all traffic to the new version and wait until it is READY everywhere. @default true */
+  route?: boolean;
+  /** How long to wait for READY. @default 60000 */
+  timeoutMs?: number;
+  /** GetModelStatus polling interval. @default 100 */
+  pollMs?: number;
+}
+
+/** One node's state of the deployed version. */
+export interface NodeReadiness {
+  id: string;
+  address: string;
+  state: string;
+  loadMs: number;
+}
+
+export interface DeployResult {
+  model: string;
+  version: string;
+  sha256: string;
+  size: number;
+  /** True when the store already held these bytes. */
+  existed: boolean;
+  routed: boolean;
+  nodes: NodeReadiness[];
+  /** From the route change to READY on every node; null with route: false. */
+  readyMs: number | null;
+}
+
+/**
+ * The whole deploy: upload, create the version, route all traffic to it and
+ * wait until every live node serves it. Used by `deploy` and by `up`'s demo.
+ */
+export async function deployModel(options: DeployOptions): Promise<DeployResult> {
+  const { admin, model, file } = options;
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new Error('not a regular file');
+    size = info.size;
+  } catch (err) {
+    throw usageError(`cannot read model file ${file}: ${(err as Error).message}`);
+  }
+  const sha256 = await sha256File(file);
+  const uploaded = await step(`uploading ${file}`, () => admin.uploadArtifact(file, { sha256, size }));
+  const created = await step(`creating a version of ${model} from ${file}`, () =>
+    admin.createVersion({ model, artifact_sha256: sha256, version: options.version ?? '' }),
+  );
+  const result: DeployResult = {
+    model,
+    version: created.version,
+    sha256,
+    size,
+    existed: uploaded.existed,
+    routed: false,
+    nodes: [],
+    readyMs: null,
+  };
+  // A control plane that validates versions at creation refuses to route a REJECTED one; say why now.
+  if (created.validation?.state === 'REJECTED') {
+    throw failedError(`${model}:${created.version} was created but REJECTED by validation: ${created.validation.reason}; fix the model and deploy again`);
+  }
+  // Nodes only load versions a route references, so without a route there is nothing to wait for.
+  if (options.route === false) return result;
+
+  const started = Date.now();
+  await step(`routing ${model} to ${created.version}`, () => admin.setRoute({ model, splits: [{ version: created.version, weight: 10_000 }] }));
+  result.routed = true;
+  result.nodes = await waitUntilReady(admin, model, created.version, options.timeoutMs ?? 60_000, options.pollMs ?? 100);
+  result.readyMs = Date.now() - started;
+  return result;
+}
+
+/** Runs one step of the deploy; a refusal says which step, keeping the gRPC code for the exit code. */
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const error = SwitchyardError.from(err);
+    throw new SwitchyardError(error.code, `${what} failed: ${error.rawMessage}`, { cause: err });
+  }
+}
+
+/** Polls until every node reports READY (at least one node), any reports FAILED, or time runs out. */
+async function waitUntilReady(admin: AdminClient, model: string, version: string, timeoutMs: number, pollMs: number): Promise<NodeReadiness[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: NodeReadiness[] = [];
+  for (;;) {
+    const status = await admin.getModelStatus(model);
+    last = readiness(status, version);
+    const failed = last.filter((n) => n.state === 'FAILED');
+    if (failed.length > 0) {
+      const errors = failed.map((n) => `  ${n.id} (${n.address}): ${errorOf(status, n.id, version)}`).join('\n');
+      throw failedError(
+        `${model}:${version} FAILED to load on ${failed.length}/${last.length} nodes:\n${errors}\n` +
+          `The version stays routed; fix the model and deploy again, or route back to a previous version.`,
+      );
+    }
+    if (last.length > 0 && last.every((n) => n.state === 'READY')) return last;
+    if (Date.now() >= deadline) {
+      const states = last.length === 0 ? 'no live prediction node reported anything' : last.map((n) => `${n.id}=${n.state}`).join(', ');
+      throw timeoutError(
+        `${model}:${version} was not READY on every node within ${timeoutMs} ms (${states}); ` +
+          `check 'switchyard status ${model}' and the node logs, or deploy with a longer --timeout`,
+      );
+    }
+    await sleep(pollMs);
+  }
+}
+
+function readiness(status: ModelStatusMessage, version: string): NodeReadiness[] {
+  return status.nodes.map((node) => {
+    const state = node.versions.find((v) => v.version === version);
+    return { id: node.node_id, address: node.address, state: state?.state ?? 'PENDING', loadMs: Math.round(state?.load_ms ?? 0) };
+  });
+}
+
+function errorOf(status: ModelStatusMessage, nodeId: string, version: string): string {
+  const node = status.nodes.find((n) => n.node_id === nodeId);
+  return node?.versions.find((v) => v.version === version)?.error || 'no error message reported';
+}

@@ -1,0 +1,128 @@
+import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Etcd3 } from 'etcd3';
+import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, type Logger } from '@switchyard/core';
+import type { ControlPlane } from '@switchyard/control-plane';
+import type { PredictionNode } from '@switchyard/prediction-node';
+import type { ClusterFile } from './cluster-file.js';
+import { EtcdChild } from './etcd-child.js';
+import { freePort, portIsFree } from './ports.js';
+
+/** The admin port people expect from the docs; any free port when taken. */
+export const PREFERRED_ADMIN_PORT = 7000;
+
+/**
+ * The local cluster is one developer's, on loopback by default: no access
+ * control, so the quick start needs no tokens. (Spread, not written inline,
+ * so this compiles whether or not the control plane's options have `auth`.)
+ */
+const LOCAL_ACCESS = { auth: { disabled: true } };
+
+/** Options for {@link LocalCluster.start}. */
+export interface LocalClusterOptions {
+  etcdBinary: string;
+  dataDir: string;
+  nodes: number;
+  /** etcd client port; 0 for a free one. */
+  etcdPort: number;
+  /** Host the control plane and nodes listen on. */
+  host: string;
+  logger: Logger;
+}
+
+/**
+ * etcd (a child process), one control plane and N prediction nodes in this
+ * process: everything `switchyard up` runs. Stops in reverse order so nodes
+ * deregister while etcd is still there.
+ */
+export class LocalCluster {
+  private constructor(
+    readonly info: ClusterFile,
+    private readonly etcd: EtcdChild,
+    private readonly clients: Etcd3[],
+    private readonly controlPlane: ControlPlane,
+    private readonly nodes: PredictionNode[],
+  ) {}
+
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const dataDir = resolve(options.dataDir);
+    await mkdir(dataDir, { recursive: true });
+    const clientPort = options.etcdPort || (await freePort());
+    let peerPort = await freePort();
+    while (peerPort === clientPort) peerPort = await freePort();
+    const etcd = await EtcdChild.start({
+      binary: options.etcdBinary,
+      dataDir: join(dataDir, 'etcd'),
+      logFile: join(dataDir, 'etcd.log'),
+      clientPort,
+      peerPort,
+    });
+    const parts = { clients: [] as Etcd3[], controlPlane: undefined as ControlPlane | undefined, nodes: [] as PredictionNode[] };
+    try {
+      // Loaded here so client commands do not pay for the server packages.
+      const [{ ControlPlane }, { PredictionNode }] = await Promise.all([import('@switchyard/control-plane'), import('@switchyard/prediction-node')]);
+      const keys = new KeyLayout(DEFAULT_PREFIX);
+      // One etcd client per component, as if each ran in its own process.
+      const client = (): Etcd3 => {
+        const c = createEtcdClient({ endpoints: etcd.endpoint });
+        parts.clients.push(c);
+        return c;
+      };
+      const adminPort = (await portIsFree(options.host, PREFERRED_ADMIN_PORT)) ? PREFERRED_ADMIN_PORT : 0;
+      parts.controlPlane = await ControlPlane.create({
+        ...LOCAL_ACCESS,
+        etcd: client(),
+        keys,
+        dataDir: join(dataDir, 'control-plane'),
+        listen: `${options.host}:${adminPort}`,
+        id: 'control-plane-1',
+        logger: options.logger,
+      });
+      for (let i = 1; i <= options.nodes; i++) {
+        parts.nodes.push(
+          await PredictionNode.create({
+            etcd: client(),
+            keys,
+            id: `node-${i}`,
+            listen: `${options.host}:0`,
+            metricsListen: `${options.host}:0`,
+            dataDir: join(dataDir, `node-${i}`),
+            logger: options.logger,
+            processMetrics: i === 1,
+          }),
+        );
+      }
+      await Promise.all(parts.nodes.map((n) => n.ready(30_000)));
+      const info: ClusterFile = {
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        dataDir,
+        prefix: keys.prefix,
+        etcd: etcd.endpoint,
+        etcdPid: etcd.pid,
+        etcdPeerPort: peerPort,
+        etcdDataDir: join(dataDir, 'etcd'),
+        etcdLog: etcd.logFile,
+        controlPlane: parts.controlPlane.address,
+        controlPlaneId: parts.controlPlane.id,
+        nodes: parts.nodes.map((n) => ({ id: n.id, address: n.address, metricsAddress: n.metricsAddress ?? '' })),
+      };
+      return new LocalCluster(info, etcd, parts.clients, parts.controlPlane, parts.nodes);
+    } catch (err) {
+      await stopAll(etcd, parts.clients, parts.controlPlane, parts.nodes);
+      throw err;
+    }
+  }
+
+  stop(): Promise<void> {
+    return stopAll(this.etcd, this.clients, this.controlPlane, this.nodes);
+  }
+}
+
+/** Nodes first (they revoke their leases), then the control plane, then etcd. */
+async function stopAll(etcd: EtcdChild, clients: Etcd3[], controlPlane: ControlPlane | undefined, nodes: PredictionNode[]): Promise<void> {
+  await Promise.allSettled(nodes.map((n) => n.stop(2000)));
+  await controlPlane?.stop().catch(() => undefined);
+  for (const client of clients) client.close();
+  await etcd.stop();
+}

@@ -1,0 +1,15 @@
+import type { Server } from 'node:http';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+/**
+ * Serves the process's own metrics (memory, CPU, event-loop lag) at
+ * /metrics. The control plane has no metrics registry of its own yet, so
+ * this is what its --metrics-listen exposes.
+ */
+export async function serveProcessMetrics(listen: string, labels: Record<string, string>): Promise<{ server: Server; address: string }> {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry, prefix: 'switchyard_control_plane_' });
+  const { startMetricsServer } = await import('@switchyard/prediction-node');
+  return startMetricsServer(registry, listen);
+}

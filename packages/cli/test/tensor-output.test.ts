@@ -1,0 +1,28 @@
+import test from 'ava';
+import { encodeRaw } from '@switchyard/core';
+import { decodeOutput, nest, shortestFloat32 } from '../src/tensor-output.js';
+import { jsonReplacer } from '../src/output-format.js';
+
+test('nest rebuilds row-major data; shape [] is a scalar', (t) => {
+  t.deepEqual(nest([1, 2, 3, 4, 5, 6], [2, 3]), [[1, 2, 3], [4, 5, 6]]);
+  t.deepEqual(nest([1, 2, 3, 4], [2, 1, 2]), [[[1, 2]], [[3, 4]]]);
+  t.is(nest([9], []), 9);
+});
+
+test('FP32 prints as the shortest decimal of the same float', (t) => {
+  t.is(shortestFloat32(Math.fround(0.1)), 0.1);
+  t.is(shortestFloat32(4.75), 4.75);
+  t.is(Math.fround(shortestFloat32(Math.fround(1 / 3))), Math.fround(1 / 3));
+});
+
+test('raw INT64 outputs stay exact and print as numbers or strings', (t) => {
+  const raw = encodeRaw(new BigInt64Array([5n, 2n ** 60n]));
+  const out = decodeOutput({ name: 'y', datatype: 'INT64', shape: ['2'] }, raw);
+  t.deepEqual(out.data, [5n, 2n ** 60n]);
+  t.is(JSON.stringify(out.data, jsonReplacer), '[5,"1152921504606846976"]');
+});
+
+test('typed contents are decoded when a server sends no raw bytes', (t) => {
+  const out = decodeOutput({ name: 'y', datatype: 'FP64', shape: [1, 2], contents: { fp64_contents: [1.5, 2.5] } }, undefined);
+  t.deepEqual(out.data, [[1.5, 2.5]]);
+});

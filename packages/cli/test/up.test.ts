@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import { makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
+import type { ClusterFile } from '../src/cluster-file.js';
+import { killRunning, runCli, spawnCli } from './helpers/run-cli.js';
+
+let dir: string | undefined;
+let etcdPid: number | undefined;
+
+test.after.always(async () => {
+  killRunning();
+  // up's etcd runs in its own process group, so a killed `up` could leave it behind.
+  if (etcdPid !== undefined && alive(etcdPid)) process.kill(etcdPid, 'SIGKILL');
+  if (dir) await removeDir(dir);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('up runs a cluster with the demo model, serves clients, and stops cleanly on SIGTERM', async (t) => {
+  dir = await makeTempDir('switchyard-up-test-');
+  const dataDir = join(dir, 'data');
+  const up = spawnCli(['up', '--data-dir', dataDir, '--nodes', '1'], { cwd: dir });
+  let stdout = '';
+  let stderr = '';
+  up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
+
+  await waitFor(() => stdout.includes('cluster is up') || up.exitCode !== null, { timeoutMs: 90_000, intervalMs: 100, message: '"cluster is up"' });
+  t.true(stdout.includes('cluster is up'), `stdout:\n${stdout}\nstderr:\n${stderr}`);
+  t.regex(stdout, /deployed demo:v1 .*READY on 1\/1 nodes/);
+  t.regex(stdout, /predicted demo x=\[\[1,2,3\]\] -> y=\[\[4\.75\]\] \(answered by demo:v1 on /);
+  t.regex(stdout, /switchyard predict demo --input x='\[\[1,2,3\]\]'/);
+
+  const cluster = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
+  etcdPid = cluster.etcdPid;
+  t.true(alive(etcdPid));
+  t.is(cluster.nodes.length, 1);
+
+  // Other commands find the cluster through cluster.json alone.
+  const status = await runCli(['status', 'demo', '--data-dir', dataDir, '-o', 'json'], { cwd: dir });
+  t.is(status.code, 0, status.stderr);
+
+  up.kill('SIGTERM');
+  t.is(await exited, 0, stderr);
+  await waitFor(() => !alive(etcdPid!), { timeoutMs: 5000, message: 'etcd to be gone' });
+  t.false(alive(etcdPid));
+  t.false(existsSync(join(dataDir, 'cluster.json')));
+});
