@@ -11,3 +11,4 @@ export * from './loaded-version.js';
 export * from './node-metrics.js';
 export * from './inference-service.js';
 export * from './metrics-server.js';
+export * from './version-stats.js';

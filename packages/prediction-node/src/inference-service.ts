@@ -94,8 +94,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
             response.outputs.push(encoded.tensor);
             response.raw_output_contents.push(encoded.raw);
           }
-          loaded.metrics.requests.inc();
-          loaded.metrics.latency.observe((performance.now() - started) / 1000);
+          loaded.stats.record((performance.now() - started) / 1000);
           callback(null, response);
         } catch (err) {
           ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(SwitchyardError.from(err).code) });

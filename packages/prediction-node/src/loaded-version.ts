@@ -1,12 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import type { Histogram, Counter } from 'prom-client';
 import type { VersionRecord } from '@switchyard/core';
 
-/** Per-version metric children, resolved once so the hot path does no label lookups. */
-export interface VersionMetrics {
-  requests: Counter.Internal;
-  latency: Histogram.Internal<'model' | 'version'>;
-}
+import type { VersionStats } from './version-stats.js';
 
 /**
  * A model version held in memory with its onnxruntime session. It counts the
@@ -22,7 +17,7 @@ export class LoadedVersion {
   constructor(
     readonly record: VersionRecord,
     readonly session: InferenceSession,
-    readonly metrics: VersionMetrics,
+    readonly stats: VersionStats,
     readonly loadMs: number,
   ) {}
 

@@ -1,14 +1,15 @@
 import ort from 'onnxruntime-node';
 import { elementBytes, failedPrecondition, invalidArgument, toOrtType, type Signature, type VersionRecord } from '@switchyard/core';
 import type { ArtifactCache } from './artifact-cache.js';
-import { LoadedVersion, type VersionMetrics } from './loaded-version.js';
+import { LoadedVersion } from './loaded-version.js';
+import type { VersionStats } from './version-stats.js';
 
 /** Options for {@link ModelLoader}. */
 export interface ModelLoaderOptions {
   cache: ArtifactCache;
   /** Threads onnxruntime may use inside one run. @default 1 */
   intraOpThreads?: number;
-  metricsFor: (record: VersionRecord) => VersionMetrics;
+  statsFor: (record: VersionRecord) => VersionStats;
 }
 
 /**
@@ -40,7 +41,7 @@ export class ModelLoader {
       await session.release().catch(() => undefined);
       throw err;
     }
-    return new LoadedVersion(record, session, this.options.metricsFor(record), performance.now() - started);
+    return new LoadedVersion(record, session, this.options.statsFor(record), performance.now() - started);
   }
 }
 

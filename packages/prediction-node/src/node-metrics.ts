@@ -1,11 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { latencyMetric, requestsMetric, VersionStats } from './version-stats.js';
 
 /** The node's Prometheus metrics, on their own registry so tests can run several nodes in one process. */
 export class NodeMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'model' | 'version'>;
   readonly errors: Counter<'model' | 'version' | 'code'>;
-  readonly latency: Histogram<'model' | 'version'>;
+  private readonly versionStats = new Map<string, VersionStats>();
   readonly loadedVersions: Gauge;
   readonly loadSeconds: Histogram<'model'>;
   readonly loadFailures: Counter<'model'>;
@@ -13,25 +13,14 @@ export class NodeMetrics {
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'switchyard_requests_total',
-      help: 'Inference requests answered, by model and the version that answered.',
-      labelNames: ['model', 'version'],
-      registers,
-    });
     this.errors = new Counter({
       name: 'switchyard_request_errors_total',
       help: 'Inference requests that failed, by gRPC status code.',
       labelNames: ['model', 'version', 'code'],
       registers,
     });
-    this.latency = new Histogram({
-      name: 'switchyard_request_duration_seconds',
-      help: 'Time from decoded request to encoded response, per model version.',
-      labelNames: ['model', 'version'],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
+    this.registry.registerMetric(requestsMetric(() => this.versionStats.values()));
+    this.registry.registerMetric(latencyMetric(() => this.versionStats.values()));
     this.loadedVersions = new Gauge({
       name: 'switchyard_loaded_versions',
       help: 'Model versions loaded on this node.',
@@ -50,6 +39,22 @@ export class NodeMetrics {
       labelNames: ['model'],
       registers,
     });
+  }
+
+  /** The counters of one version, created on first use and kept until {@link forget}. */
+  statsFor(model: string, version: string): VersionStats {
+    const key = `${model}/${version}`;
+    let stats = this.versionStats.get(key);
+    if (!stats) {
+      stats = new VersionStats(model, version);
+      this.versionStats.set(key, stats);
+    }
+    return stats;
+  }
+
+  /** Drops an unloaded version's counters, so the series do not grow without bound. */
+  forget(model: string, version: string): void {
+    this.versionStats.delete(`${model}/${version}`);
   }
 
   /** Adds process metrics (memory, event-loop lag); once per process, since they are global. */

@@ -110,7 +110,10 @@ export class PredictionNode {
         const record: VersionStatusRecord = { ...s, nodeId: id, updatedAt: new Date().toISOString() };
         reporter.set(keys.status(id, s.model, s.version), JSON.stringify(record));
       },
-      clear: (model, version) => reporter.remove(keys.status(id, model, version)),
+      clear: (model, version) => {
+        reporter.remove(keys.status(id, model, version));
+        metrics.forget(model, version);
+      },
     };
     const source = new ControlPlaneArtifactSource({
       etcd: options.etcd,
@@ -124,10 +127,7 @@ export class PredictionNode {
     const loader = new ModelLoader({
       cache,
       intraOpThreads: options.intraOpThreads ?? 1,
-      metricsFor: (record) => ({
-        requests: metrics.requests.labels(record.model, record.version),
-        latency: metrics.latency.labels(record.model, record.version),
-      }),
+      statsFor: (record) => metrics.statsFor(record.model, record.version),
     });
     const reconciler = new Reconciler({
       loader: {
