@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AdminClient } from './admin-client.js';
+import type { AdminClient } from '@switchyard/client';
 import { deployModel, type DeployResult } from './deploy-model.js';
 import { InferenceClient } from './inference-client.js';
 import { findServingNode, predict, type PredictResult } from './predict-model.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sha256File, SwitchyardError, type ModelStatusMessage } from '@switchyard/core';
-import type { AdminClient } from './admin-client.js';
+import type { AdminClient, UploadProgress } from '@switchyard/client';
+import { SwitchyardError, type ModelStatusMessage, type ValidationMessage } from '@switchyard/core';
 import { failedError, timeoutError, usageError } from './exit-codes.js';
 
 /** Options for {@link deployModel}. */
@@ -18,6 +18,14 @@ export interface DeployOptions {
   timeoutMs?: number;
   /** GetModelStatus polling interval. @default 100 */
   pollMs?: number;
+  /** The samples document (docs/samples.md) to validate the version with. @default none */
+  samples?: Uint8Array;
+  labels?: Record<string, string>;
+  description?: string;
+  /** Seconds until the version expires; 0 for the model's default. @default 0 */
+  expiresAfterSeconds?: number;
+  /** Upload progress, e.g. for a progress bar. */
+  onProgress?: UploadProgress;
 }
 
 /** One node's state of the deployed version. */
@@ -35,6 +43,8 @@ export interface DeployResult {
   size: number;
   /** True when the store already held these bytes. */
   existed: boolean;
+  /** Deploy-time validation; null from a control plane that predates it. */
+  validation: ValidationMessage | null;
   routed: boolean;
   nodes: NodeReadiness[];
   /** From the route change to READY on every node; null with route: false. */
@@ -42,8 +52,10 @@ export interface DeployResult {
 }
 
 /**
- * The whole deploy: upload, create the version, route all traffic to it and
- * wait until every live node serves it. Used by `deploy` and by `up`'s demo.
+ * The whole deploy: upload, create the version (the control plane validates
+ * it), route all traffic to it and wait until every live node serves it.
+ * Used by `deploy` and by `up`'s demo.
+ * @throws CliError FAILED when validation REJECTED the version (with the reason).
  */
 export async function deployModel(options: DeployOptions): Promise<DeployResult> {
   const { admin, model, file } = options;
@@ -55,24 +67,36 @@ export async function deployModel(options: DeployOptions): Promise<DeployResult>
   } catch (err) {
     throw usageError(`cannot read model file ${file}: ${(err as Error).message}`);
   }
-  const sha256 = await sha256File(file);
-  const uploaded = await step(`uploading ${file}`, () => admin.uploadArtifact(file, { sha256, size }));
+  // The client hashes the file while sending it: one read, checked against what was stored.
+  const uploaded = await step(`uploading ${file}`, () => admin.uploadArtifact(file, options.onProgress ? { onProgress: options.onProgress } : {}));
   const created = await step(`creating a version of ${model} from ${file}`, () =>
-    admin.createVersion({ model, artifact_sha256: sha256, version: options.version ?? '' }),
+    admin.createVersion({
+      model,
+      artifact_sha256: uploaded.sha256,
+      version: options.version ?? '',
+      labels: options.labels ?? {},
+      description: options.description ?? '',
+      samples_json: options.samples ?? new Uint8Array(),
+      expires_after_seconds: options.expiresAfterSeconds ?? 0,
+    }),
   );
   const result: DeployResult = {
     model,
     version: created.version,
-    sha256,
+    sha256: uploaded.sha256,
     size,
     existed: uploaded.existed,
+    validation: created.validation,
     routed: false,
     nodes: [],
     readyMs: null,
   };
-  // A control plane that validates versions at creation refuses to route a REJECTED one; say why now.
+  // The control plane refuses to route a REJECTED version; say why now.
   if (created.validation?.state === 'REJECTED') {
-    throw failedError(`${model}:${created.version} was created but REJECTED by validation: ${created.validation.reason}; fix the model and deploy again`);
+    throw failedError(
+      `${model}:${created.version} was REJECTED by deploy-time validation: ${created.validation.reason}. ` +
+        `It is stored but cannot be routed; fix the model or its samples and deploy again`,
+    );
   }
   // Nodes only load versions a route references, so without a route there is nothing to wait for.
   if (options.route === false) return result;

@@ -15,6 +15,10 @@ export const ExitCode = {
   UNREACHABLE: 3,
   /** Gave up waiting (deploy --timeout). */
   TIMEOUT: 4,
+  /** The control plane refused the credentials: no or unknown token (UNAUTHENTICATED), or a role too weak (PERMISSION_DENIED). */
+  DENIED: 5,
+  /** A conditional change lost a race (ABORTED, e.g. a stale --expected-revision): re-read and retry. */
+  CONFLICT: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -42,6 +46,21 @@ export function describeFailure(err: unknown): { message: string; exitCode: Exit
     return { message: '', exitCode: asked ? ExitCode.OK : ExitCode.USAGE };
   }
   const error = SwitchyardError.from(err);
-  const unreachable = error.code === GrpcStatus.UNAVAILABLE || error.code === GrpcStatus.DEADLINE_EXCEEDED;
-  return { message: error.message, exitCode: unreachable ? ExitCode.UNREACHABLE : ExitCode.FAILED };
+  return { message: error.message, exitCode: exitCodeOf(error.code) };
+}
+
+/** The exit code for a gRPC status the control plane (or a node) answered with. */
+export function exitCodeOf(code: GrpcStatus): ExitCode {
+  switch (code) {
+    case GrpcStatus.UNAVAILABLE:
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return ExitCode.UNREACHABLE;
+    case GrpcStatus.UNAUTHENTICATED:
+    case GrpcStatus.PERMISSION_DENIED:
+      return ExitCode.DENIED;
+    case GrpcStatus.ABORTED:
+      return ExitCode.CONFLICT;
+    default:
+      return ExitCode.FAILED;
+  }
 }

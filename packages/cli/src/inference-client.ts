@@ -1,11 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { grpcReason } from './grpc-reason.js';
+import { grpcReason } from '@switchyard/client';
 import {
+  channelCredentials,
   GrpcStatus,
   inferenceService,
   SwitchyardError,
   type ModelInferRequest,
   type ModelInferResponse,
+  type ClientTlsOptions,
   type ModelMetadataResponse,
 } from '@switchyard/core';
 
@@ -15,6 +17,8 @@ export interface InferenceClientOptions {
   callTimeoutMs?: number;
   /** Largest response accepted. @default 64 MiB, the node's own limit */
   maxMessageBytes?: number;
+  /** TLS, for nodes serving it; omit for plaintext. */
+  tls?: ClientTlsOptions;
 }
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
@@ -31,7 +35,7 @@ export class InferenceClient {
   static connect(address: string, options: InferenceClientOptions = {}): InferenceClient {
     const Ctor = inferenceService();
     const maxBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
-    const client = new Ctor(address, grpc.credentials.createInsecure(), {
+    const client = new Ctor(address, channelCredentials(options.tls), {
       'grpc.max_receive_message_length': maxBytes,
       'grpc.max_send_message_length': maxBytes,
     });

@@ -1,8 +1,8 @@
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, type Logger } from '@switchyard/core';
-import type { ControlPlane } from '@switchyard/control-plane';
+import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, type EtcdConnectionOptions, type Logger } from '@switchyard/core';
+import type { ControlPlane, ControlPlaneOptions } from '@switchyard/control-plane';
 import type { PredictionNode } from '@switchyard/prediction-node';
 import type { ClusterFile } from './cluster-file.js';
 import { EtcdChild } from './etcd-child.js';
@@ -11,22 +11,24 @@ import { freePort, portIsFree } from './ports.js';
 /** The admin port people expect from the docs; any free port when taken. */
 export const PREFERRED_ADMIN_PORT = 7000;
 
-/**
- * The local cluster is one developer's, on loopback by default: no access
- * control, so the quick start needs no tokens. (Spread, not written inline,
- * so this compiles whether or not the control plane's options have `auth`.)
- */
-const LOCAL_ACCESS = { auth: { disabled: true } };
-
 /** Options for {@link LocalCluster.start}. */
 export interface LocalClusterOptions {
+  /** The etcd binary to run; ignored with `externalEtcd`. */
   etcdBinary: string;
+  /** Use this etcd instead of starting one (it is left running at stop). */
+  externalEtcd?: EtcdConnectionOptions;
+  /** The control plane's access control: `up` passes its local tokens file, or `{ disabled: true }` for --insecure-no-auth. */
+  auth: ControlPlaneOptions['auth'];
+  /** Token the in-process nodes present to download artifacts when auth is on. */
+  nodeToken?: string;
   dataDir: string;
   nodes: number;
   /** etcd client port; 0 for a free one. */
   etcdPort: number;
   /** Host the control plane and nodes listen on. */
   host: string;
+  /** etcd key prefix. @default DEFAULT_PREFIX */
+  prefix?: string;
   logger: Logger;
 }
 
@@ -38,7 +40,7 @@ export interface LocalClusterOptions {
 export class LocalCluster {
   private constructor(
     readonly info: ClusterFile,
-    private readonly etcd: EtcdChild,
+    private readonly etcd: EtcdChild | undefined,
     private readonly clients: Etcd3[],
     private readonly controlPlane: ControlPlane,
     private readonly nodes: PredictionNode[],
@@ -47,30 +49,35 @@ export class LocalCluster {
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     const dataDir = resolve(options.dataDir);
     await mkdir(dataDir, { recursive: true });
-    const clientPort = options.etcdPort || (await freePort());
-    let peerPort = await freePort();
-    while (peerPort === clientPort) peerPort = await freePort();
-    const etcd = await EtcdChild.start({
-      binary: options.etcdBinary,
-      dataDir: join(dataDir, 'etcd'),
-      logFile: join(dataDir, 'etcd.log'),
-      clientPort,
-      peerPort,
-    });
+    let etcd: EtcdChild | undefined;
+    let peerPort = 0;
+    if (options.externalEtcd === undefined) {
+      const clientPort = options.etcdPort || (await freePort());
+      peerPort = await freePort();
+      while (peerPort === clientPort) peerPort = await freePort();
+      etcd = await EtcdChild.start({
+        binary: options.etcdBinary,
+        dataDir: join(dataDir, 'etcd'),
+        logFile: join(dataDir, 'etcd.log'),
+        clientPort,
+        peerPort,
+      });
+    }
+    const connection: EtcdConnectionOptions = options.externalEtcd ?? { endpoints: etcd!.endpoint };
     const parts = { clients: [] as Etcd3[], controlPlane: undefined as ControlPlane | undefined, nodes: [] as PredictionNode[] };
     try {
       // Loaded here so client commands do not pay for the server packages.
       const [{ ControlPlane }, { PredictionNode }] = await Promise.all([import('@switchyard/control-plane'), import('@switchyard/prediction-node')]);
-      const keys = new KeyLayout(DEFAULT_PREFIX);
+      const keys = new KeyLayout(options.prefix ?? DEFAULT_PREFIX);
       // One etcd client per component, as if each ran in its own process.
       const client = (): Etcd3 => {
-        const c = createEtcdClient({ endpoints: etcd.endpoint });
+        const c = createEtcdClient(connection);
         parts.clients.push(c);
         return c;
       };
       const adminPort = (await portIsFree(options.host, PREFERRED_ADMIN_PORT)) ? PREFERRED_ADMIN_PORT : 0;
       parts.controlPlane = await ControlPlane.create({
-        ...LOCAL_ACCESS,
+        auth: options.auth,
         etcd: client(),
         keys,
         dataDir: join(dataDir, 'control-plane'),
@@ -89,6 +96,7 @@ export class LocalCluster {
             dataDir: join(dataDir, `node-${i}`),
             logger: options.logger,
             processMetrics: i === 1,
+            ...(options.nodeToken !== undefined ? { controlPlaneToken: options.nodeToken } : {}),
           }),
         );
       }
@@ -98,11 +106,12 @@ export class LocalCluster {
         startedAt: new Date().toISOString(),
         dataDir,
         prefix: keys.prefix,
-        etcd: etcd.endpoint,
-        etcdPid: etcd.pid,
+        // An external etcd is not ours: no pid, data or log to report.
+        etcd: etcd?.endpoint ?? String(connection.endpoints),
+        etcdPid: etcd?.pid ?? 0,
         etcdPeerPort: peerPort,
-        etcdDataDir: join(dataDir, 'etcd'),
-        etcdLog: etcd.logFile,
+        etcdDataDir: etcd ? join(dataDir, 'etcd') : '',
+        etcdLog: etcd?.logFile ?? '',
         controlPlane: parts.controlPlane.address,
         controlPlaneId: parts.controlPlane.id,
         nodes: parts.nodes.map((n) => ({ id: n.id, address: n.address, metricsAddress: n.metricsAddress ?? '' })),
@@ -119,10 +128,10 @@ export class LocalCluster {
   }
 }
 
-/** Nodes first (they revoke their leases), then the control plane, then etcd. */
-async function stopAll(etcd: EtcdChild, clients: Etcd3[], controlPlane: ControlPlane | undefined, nodes: PredictionNode[]): Promise<void> {
+/** Nodes first (they revoke their leases), then the control plane, then etcd (when `up` started it). */
+async function stopAll(etcd: EtcdChild | undefined, clients: Etcd3[], controlPlane: ControlPlane | undefined, nodes: PredictionNode[]): Promise<void> {
   await Promise.allSettled(nodes.map((n) => n.stop(2000)));
   await controlPlane?.stop().catch(() => undefined);
   for (const client of clients) client.close();
-  await etcd.stop();
+  await etcd?.stop();
 }

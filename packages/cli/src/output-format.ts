@@ -1,21 +1,6 @@
-import { Option, type Command } from 'commander';
+import Table from 'cli-table3';
 
 export type OutputFormat = 'table' | 'json';
-
-/** The flags every client command shares. */
-export interface ClientFlags {
-  controlPlane?: string;
-  dataDir?: string;
-  output: OutputFormat;
-}
-
-/** Adds --control-plane, --data-dir and --output to a client command. */
-export function addClientOptions(command: Command): Command {
-  return command
-    .option('--control-plane <host:port>', 'control plane admin address (else $SWITCHYARD_CONTROL_PLANE, else <data-dir>/cluster.json)')
-    .option('--data-dir <dir>', "where 'switchyard up' wrote cluster.json", '.switchyard')
-    .addOption(new Option('-o, --output <format>', 'table for people, json for scripts').choices(['table', 'json']).default('table'));
-}
 
 /** One JSON document on stdout; BigInts become numbers when exact, strings otherwise. */
 export function printJson(value: unknown): void {
@@ -31,3 +16,13 @@ export function printLine(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** A table for people. No colours: the output is often piped or pasted into tickets. */
+export function newTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [] } });
+}
+
+/** `label: value` lines with the values aligned; empty values are shown as "-". */
+export function formatFields(fields: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...fields.map(([label]) => label.length)) + 1;
+  return fields.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value === '' ? '-' : value}`).join('\n');
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { encodeRaw, isDatatype, type ModelInferRequest } from '@switchyard/core';
-import type { AdminClient } from './admin-client.js';
+import type { AdminClient } from '@switchyard/client';
 import { failedError, usageError } from './exit-codes.js';
 import type { InferenceClient } from './inference-client.js';
 import { buildInputTensor, type InputFlag, type InputTensor } from './tensor-input.js';

@@ -1,10 +1,11 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, parseEndpoints, splitHostPort } from '@switchyard/core';
+import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, splitHostPort } from '@switchyard/core';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-options.js';
 import { usageError } from './exit-codes.js';
 
 /** Flags shared by `control-plane` and `node`. */
-export interface ServerFlags {
+export interface ServerFlags extends EtcdFlags {
   etcd: string;
   listen: string;
   dataDir: string;
@@ -14,19 +15,20 @@ export interface ServerFlags {
   id?: string;
 }
 
-/** Adds the flags every server command takes. */
+/** Adds the flags every server command takes, etcd TLS and auth included. */
 export function addServerOptions(command: Command): Command {
-  return command
+  command
     .requiredOption('--etcd <endpoints>', 'etcd endpoints, comma-separated (e.g. http://10.0.0.1:2379,http://10.0.0.2:2379)')
     .requiredOption('--listen <host:port>', 'gRPC address to serve on (port 0: any free port)')
     .requiredOption('--data-dir <dir>', 'directory for artifacts')
     .option('--prefix <prefix>', 'etcd key prefix of this cluster', DEFAULT_PREFIX)
     .option('--advertise <host:port>', 'address other processes should dial, when it differs from --listen');
+  return addEtcdOptions(command);
 }
 
 /** Checks the flags and builds what both servers need; bad values are usage errors naming the flag. */
 export function serverSetup(flags: ServerFlags): { etcd: Etcd3; keys: KeyLayout } {
-  if (parseEndpoints(flags.etcd).length === 0) throw usageError('--etcd needs at least one endpoint, e.g. --etcd http://127.0.0.1:2379');
+  const connection = etcdConnection(flags.etcd, flags);
   for (const [flag, value] of [['--listen', flags.listen], ['--advertise', flags.advertise], ['--metrics-listen', flags.metricsListen]] as const) {
     if (value === undefined) continue;
     try {
@@ -36,5 +38,5 @@ export function serverSetup(flags: ServerFlags): { etcd: Etcd3; keys: KeyLayout 
     }
   }
   if (!flags.prefix.startsWith('/')) throw usageError(`--prefix '${flags.prefix}' must start with '/', e.g. /switchyard/`);
-  return { etcd: createEtcdClient({ endpoints: flags.etcd }), keys: new KeyLayout(flags.prefix) };
+  return { etcd: createEtcdClient(connection), keys: new KeyLayout(flags.prefix) };
 }

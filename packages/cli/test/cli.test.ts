@@ -16,6 +16,10 @@ test.before(async (t) => {
   const cwd = await makeTempDir('switchyard-cli-cwd-');
   await writeFile(join(cwd, 'linear.onnx'), linearModel({ weights: WEIGHTS, bias: BIAS }));
   await writeFile(join(cwd, 'corrupt.onnx'), corruptModelBytes());
+  // x=[[1,2,3]] gives 0.5 - 2 + 6 + 0.25 = 4.75.
+  const samples = (y: number) => ({ samples: [{ name: 'ones', inputs: { x: { datatype: 'FP32', data: [[1, 2, 3]] } }, outputs: { y: { datatype: 'FP32', data: [[y]] } } }] });
+  await writeFile(join(cwd, 'good-samples.json'), JSON.stringify(samples(4.75)));
+  await writeFile(join(cwd, 'bad-samples.json'), JSON.stringify(samples(5.75)));
   t.context = { cluster, cwd };
 });
 
@@ -45,7 +49,7 @@ test.serial('deploy uploads, routes and waits until both nodes are READY', async
 test.serial('deploy in table mode prints one summary line', async (t) => {
   const result = await cli(t, 'deploy', 'linear', 'linear.onnx');
   t.is(result.code, 0, result.stderr);
-  t.regex(result.stdout, /^deployed linear:v2 \(sha256 [0-9a-f]{12}…, \d+ B\), READY on 2\/2 nodes in \d+ ms\n$/);
+  t.regex(result.stdout, /^deployed linear:v2 \(sha256 [0-9a-f]{12}…, \d+ B\), READY on 2\/2 nodes in \d+ ms\nvalidation PASSED \(no samples: loaded and ran once on zeros\)\n$/);
 });
 
 test.serial('predict returns the linear model’s value and the version that answered', async (t) => {
@@ -90,6 +94,169 @@ test.serial('status --output json lists both nodes READY for the routed version'
   t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /route: v2 100%/);
   t.regex(table.stdout, /node-2 .*v2 .*READY/);
+});
+
+interface VersionJson {
+  model: string;
+  version: string;
+  labels: Record<string, string>;
+  description: string;
+  expires_after_seconds: string | number;
+  samples_sha256: string;
+  validation: { state: string; reason: string; samples: number; golden_recorded: boolean; max_abs_diff: number };
+}
+
+interface RouteJson {
+  model: string;
+  splits: { version: string; weight: number }[];
+  revision: string;
+}
+
+test.serial('deploy --samples with matching golden outputs: PASSED, with labels, description and expiration stored', async (t) => {
+  const result = await cli(
+    t, 'deploy', 'linear', 'linear.onnx', '--no-route', '--samples', 'good-samples.json',
+    '--label', 'team=risk', '--label', 'tier=gold', '--description', 'golden checked', '--expires-after', '30d', '-o', 'json',
+  );
+  t.is(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout) as { version: string; routed: boolean; validation: VersionJson['validation'] };
+  t.is(out.version, 'v3');
+  t.false(out.routed);
+  t.is(out.validation.state, 'PASSED');
+  t.is(out.validation.samples, 1);
+  t.false(out.validation.golden_recorded);
+  t.true(out.validation.max_abs_diff < 1e-5);
+
+  const got = await cli(t, 'versions', 'get', 'linear', 'v3', '-o', 'json');
+  t.is(got.code, 0, got.stderr);
+  const version = JSON.parse(got.stdout) as VersionJson;
+  t.deepEqual(version.labels, { team: 'risk', tier: 'gold' });
+  t.is(version.description, 'golden checked');
+  t.is(Number(version.expires_after_seconds), 30 * 86_400);
+  t.regex(version.samples_sha256, /^[0-9a-f]{64}$/);
+  t.is(version.validation.state, 'PASSED');
+
+  const table = await cli(t, 'versions', 'get', 'linear', 'v3');
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /validation: +PASSED \(1 sample, max \|diff\| /);
+  t.regex(table.stdout, /expires: +30d after creation/);
+  t.regex(table.stdout, /labels: +team=risk, tier=gold/);
+});
+
+test.serial('deploy --samples with a golden mismatch exits 1 with the reason; the REJECTED version keeps it', async (t) => {
+  const result = await cli(t, 'deploy', 'linear', 'linear.onnx', '--samples', 'bad-samples.json');
+  t.is(result.code, 1);
+  t.is(result.stdout, '');
+  t.regex(result.stderr, /^error: linear:v4 was REJECTED by deploy-time validation: sample 'ones' output 'y' element 0: expected 5\.75, got 4\.75/);
+  t.regex(result.stderr, /fix the model or its samples and deploy again/);
+
+  const got = await cli(t, 'versions', 'get', 'linear', 'v4', '-o', 'json');
+  t.is(got.code, 0, got.stderr);
+  const version = JSON.parse(got.stdout) as VersionJson;
+  t.is(version.validation.state, 'REJECTED');
+  t.regex(version.validation.reason, /expected 5\.75, got 4\.75/);
+  const listed = await cli(t, 'versions', 'list', 'linear', '-o', 'json');
+  t.deepEqual((JSON.parse(listed.stdout) as { versions: VersionJson[] }).versions.map((v) => [v.version, v.validation.state]), [
+    ['v1', 'PASSED'], ['v2', 'PASSED'], ['v3', 'PASSED'], ['v4', 'REJECTED'],
+  ]);
+});
+
+test.serial('route set and get in percent, converted to basis points; conflicts exit 6, unroutable versions exit 1', async (t) => {
+  const set = await cli(t, 'route', 'set', 'linear', 'v2=90', 'v3=10', '-o', 'json');
+  t.is(set.code, 0, set.stderr);
+  const route = JSON.parse(set.stdout) as RouteJson;
+  t.deepEqual(route.splits, [{ version: 'v2', weight: 9000 }, { version: 'v3', weight: 1000 }]);
+  const got = await cli(t, 'route', 'get', 'linear', '-o', 'json');
+  t.is(got.code, 0, got.stderr);
+  t.deepEqual(JSON.parse(got.stdout), route);
+
+  const fine = await cli(t, 'route', 'set', 'linear', 'v2=99.99', 'v3=0.01', '--expected-revision', String(route.revision), '-o', 'json');
+  t.is(fine.code, 0, fine.stderr);
+  t.deepEqual((JSON.parse(fine.stdout) as RouteJson).splits, [{ version: 'v2', weight: 9999 }, { version: 'v3', weight: 1 }]);
+
+  const stale = await cli(t, 'route', 'set', 'linear', 'v2=100', '--expected-revision', String(route.revision));
+  t.is(stale.code, 6, stale.stderr);
+  t.regex(stale.stderr, /^error: ABORTED: /);
+  const rejected = await cli(t, 'route', 'set', 'linear', 'v2=50', 'v4=50');
+  t.is(rejected.code, 1);
+  t.regex(rejected.stderr, /^error: FAILED_PRECONDITION: version v4 of model linear failed deploy-time validation/);
+
+  const back = await cli(t, 'route', 'set', 'linear', 'v2=100');
+  t.is(back.code, 0, back.stderr);
+  t.regex(back.stdout, /^route of linear: v2 100% \(revision \d+, updated /);
+});
+
+test.serial('status without a model lists every node and control plane', async (t) => {
+  const result = await cli(t, 'status', '-o', 'json');
+  t.is(result.code, 0, result.stderr);
+  const cluster = JSON.parse(result.stdout) as {
+    nodes: { node: { node_id: string }; versions: { model: string; state: { version: string; state: string } }[] }[];
+    control_planes: { id: string; address: string }[];
+  };
+  t.deepEqual(cluster.nodes.map((n) => n.node.node_id), ['node-1', 'node-2']);
+  for (const node of cluster.nodes) t.true(node.versions.some((v) => v.model === 'linear' && v.state.version === 'v2' && v.state.state === 'READY'));
+  t.deepEqual(cluster.control_planes.map((cp) => cp.address), [t.context.cluster.controlPlane.address]);
+
+  const table = await cli(t, 'status');
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /nodes \(2\):/);
+  t.regex(table.stdout, /linear:v2/);
+  t.regex(table.stdout, /node-1 .*READY/);
+  t.regex(table.stdout, /control planes \(1\):/);
+});
+
+test.serial('history lists changes newest first, a page at a time', async (t) => {
+  const first = await cli(t, 'history', 'linear', '--limit', '3', '-o', 'json');
+  t.is(first.code, 0, first.stderr);
+  type Page = { entries: { at: string; actor: string; action: string; version: string }[]; next_page_token: string };
+  const page = JSON.parse(first.stdout) as Page;
+  t.deepEqual(page.entries.map((e) => e.action), ['SetRoute', 'SetRoute', 'SetRoute']);
+  t.true(page.entries.every((e) => e.actor === 'anonymous'));
+  t.not(page.next_page_token, '');
+  const rest = await cli(t, 'history', 'linear', '--limit', '1000', '--page-token', page.next_page_token, '-o', 'json');
+  t.is(rest.code, 0, rest.stderr);
+  const all = [...page.entries, ...(JSON.parse(rest.stdout) as Page).entries];
+  const times = all.map((e) => e.at);
+  t.deepEqual(times, [...times].sort().reverse(), 'newest first');
+  t.deepEqual(all.filter((e) => e.action === 'CreateVersion').map((e) => e.version), ['v4', 'v3', 'v2', 'v1']);
+
+  const table = await cli(t, 'history', 'linear', '--limit', '2');
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /SetRoute .*v2 99\.99%, v3 0\.01% -> v2 100%/);
+  t.regex(table.stdout, /older: --page-token /);
+});
+
+test.serial('models create, update, get and list with paging', async (t) => {
+  for (const name of ['alpha', 'beta', 'gamma']) {
+    const created = await cli(t, 'models', 'create', name, '--owner', 'team-a');
+    t.is(created.code, 0, created.stderr);
+  }
+  const updated = await cli(t, 'models', 'update', 'beta', '--description', 'second', '--default-expires-after', '12h', '-o', 'json');
+  t.is(updated.code, 0, updated.stderr);
+  const beta = JSON.parse(updated.stdout) as { owner: string; description: string; default_expires_after_seconds: string | number };
+  t.is(beta.owner, 'team-a');
+  t.is(beta.description, 'second');
+  t.is(Number(beta.default_expires_after_seconds), 12 * 3600);
+  const got = await cli(t, 'models', 'get', 'linear', '-o', 'json');
+  t.deepEqual((JSON.parse(got.stdout) as { versions: string[] }).versions, ['v1', 'v2', 'v3', 'v4']);
+
+  type Page = { models: { name: string }[]; next_page_token: string };
+  const first = JSON.parse((await cli(t, 'models', 'list', '--page-size', '2', '-o', 'json')).stdout) as Page;
+  t.deepEqual(first.models.map((m) => m.name), ['alpha', 'beta']);
+  t.not(first.next_page_token, '');
+  const second = JSON.parse((await cli(t, 'models', 'list', '--page-size', '2', '--page-token', first.next_page_token, '-o', 'json')).stdout) as Page;
+  t.deepEqual(second.models.map((m) => m.name), ['gamma', 'linear']);
+  t.is(second.next_page_token, '');
+  const all = JSON.parse((await cli(t, 'models', 'list', '--page-size', '2', '--all', '-o', 'json')).stdout) as Page;
+  t.deepEqual(all.models.map((m) => m.name), ['alpha', 'beta', 'gamma', 'linear']);
+  t.is(all.next_page_token, '');
+  const filtered = JSON.parse((await cli(t, 'models', 'list', '--filter', 'mm', '-o', 'json')).stdout) as Page;
+  t.deepEqual(filtered.models.map((m) => m.name), ['gamma']);
+
+  const deleted = await cli(t, 'models', 'delete', 'alpha');
+  t.is(deleted.code, 0, deleted.stderr);
+  t.is((await cli(t, 'models', 'get', 'alpha')).code, 1);
+  const who = await cli(t, 'whoami', '-o', 'json');
+  t.deepEqual(JSON.parse(who.stdout), { name: 'anonymous', role: 'admin', auth_enabled: false });
 });
 
 test('without a control plane configured, client commands exit 2 and list the three ways', async (t) => {
@@ -139,14 +306,26 @@ test('usage errors exit 2', async (t) => {
     [['predict', 'linear', '-i', 'x=[[1,2'], /is not JSON/],
     [['predict', 'linear', '-i', 'x=[[1,2,3],[4]]'], /must be rectangular/],
     [['predict', 'linear', '-i', 'nope=[[1,2,3]]'], /has no input 'nope'; it takes x \(FP32/],
-    [['status'], /missing required argument/],
+    [['history'], /missing required argument/],
+    [['route', 'set', 'linear', 'v1=90', 'v2=5'], /add up to 95%, not 100%/],
+    [['route', 'set', 'linear', 'v1=33.333', 'v2=66.667'], /'v1=33\.333' is not version=percent/],
+    [['route', 'set', 'linear'], /give the split, e\.g\. v1=90 v2=10, or --empty/],
+    [['route', 'set', 'linear', 'v1=100', '--empty'], /either version=percent splits or --empty/],
+    [['deploy', 'linear', 'linear.onnx', '--expires-after', '1.5s'], /must be whole seconds/],
+    [['deploy', 'linear', 'linear.onnx', '--label', 'novalue'], /--label 'novalue' must be key=value/],
+    [['deploy', 'linear', 'linear.onnx', '--samples', 'missing.json'], /cannot read --samples missing\.json/],
+    [['models', 'update', 'linear'], /nothing to change/],
+    [['models', 'list', '--page-size', '0'], /--page-size must be a whole number from 1 to 1000/],
+    [['status', 'linear', '--tls-ca', 'missing.pem'], /--tls-ca: cannot read missing\.pem/],
+    [['status', 'linear', '--tls-cert', 'linear.onnx'], /--tls-cert needs --tls-key/],
     [['frobnicate'], /unknown command/],
   ];
-  for (const [args, pattern] of cases) {
-    const result = await cli(t, ...args);
-    t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
-    t.regex(result.stderr, pattern);
-  }
+  // All at once: each is a short-lived process, and this is the longest list of the file.
+  const results = await Promise.all(cases.map(([args]) => cli(t, ...args)));
+  cases.forEach(([args, pattern], i) => {
+    t.is(results[i]!.code, 2, `${args.join(' ')}: ${results[i]!.stderr}`);
+    t.regex(results[i]!.stderr, pattern);
+  });
 });
 
 test('--version prints the build version', async (t) => {

@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { freePort, linearModel, makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
+import { addToken } from '@switchyard/core';
+import { freePort, generateTestCertificates, linearModel, makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { killRunning, runCli, spawnCli } from './helpers/run-cli.js';
 
 const test = anyTest as TestFn<{ etcd: EtcdProcess; dir: string }>;
@@ -56,6 +57,70 @@ test('control-plane and node run as their own processes, serve a deploy, and exi
   node.kill('SIGTERM');
   t.is(await exitOf(controlPlane), 0);
   t.is(await exitOf(node), 0);
+});
+
+test('with tokens and TLS: the node fetches with its token over TLS, the CLI deploys and predicts over TLS', async (t) => {
+  const { etcd, dir } = t.context;
+  const certs = await generateTestCertificates();
+  t.teardown(() => removeDir(certs.dir));
+  const tokensFile = join(dir, 'tokens.json');
+  const adminToken = await addToken(tokensFile, { name: 'ops', role: 'admin' });
+  const nodeToken = await addToken(tokensFile, { name: 'nodes', role: 'viewer' });
+  const admin = `127.0.0.1:${await freePort()}`;
+  const nodeAddress = `127.0.0.1:${await freePort()}`;
+  const prefix = '/servers-tls-test/';
+  const serverTls = ['--tls-cert', certs.serverCertFile, '--tls-key', certs.serverKeyFile];
+  const controlPlane = spawnCli(
+    ['control-plane', '--etcd', etcd.endpoint, '--listen', admin, '--data-dir', join(dir, 'cp-tls'), '--prefix', prefix,
+      '--tokens-file', tokensFile, ...serverTls, '--validation-timeout', '20s', '--max-artifact-bytes', '64MiB'],
+    { cwd: dir },
+  );
+  const node = spawnCli(
+    ['node', '--etcd', etcd.endpoint, '--listen', nodeAddress, '--data-dir', join(dir, 'n-tls'), '--id', 'n-tls', '--prefix', prefix,
+      '--metrics-listen', `127.0.0.1:${await freePort()}`, ...serverTls, '--control-plane-tls-ca', certs.caFile],
+    { cwd: dir, env: { SWITCHYARD_TOKEN: nodeToken } },
+  );
+  const env = { SWITCHYARD_CONTROL_PLANE: admin, SWITCHYARD_TOKEN: adminToken, SWITCHYARD_TLS_CA: certs.caFile };
+  await waitFor(
+    async () => {
+      const r = await runCli(['deploy', 'sum', 'linear.onnx', '--timeout', '10s', '-o', 'json'], { cwd: dir, env });
+      if (r.code === 3 || r.code === 4) return false;
+      t.is(r.code, 0, r.stderr);
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, message: 'the TLS control plane and node to serve a deploy' },
+  );
+  const predicted = await runCli(['predict', 'sum', '-i', 'x=[[2,3]]', '-o', 'json'], { cwd: dir, env });
+  t.is(predicted.code, 0, predicted.stderr);
+  t.deepEqual((JSON.parse(predicted.stdout) as { outputs: { y: { data: number[][] } } }).outputs.y.data, [[5]]);
+  const plaintextPredict = await runCli(['predict', 'sum', '-i', 'x=[[2,3]]', '--node', nodeAddress], { cwd: dir });
+  t.is(plaintextPredict.code, 3, plaintextPredict.stderr);
+
+  controlPlane.kill('SIGTERM');
+  node.kill('SIGTERM');
+  t.is(await exitOf(controlPlane), 0);
+  t.is(await exitOf(node), 0);
+});
+
+test('server flags are checked before anything starts: exit 2 naming the flag', async (t) => {
+  const { etcd, dir } = t.context;
+  const base = ['--etcd', etcd.endpoint, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'cp3')];
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [['control-plane', ...base, '--insecure-no-auth', '--tls-cert', 'missing.pem', '--tls-key', 'missing.key'], {}, /--tls-cert: cannot read missing\.pem/],
+    [['control-plane', ...base, '--insecure-no-auth', '--tls-client-ca', 'ca.pem'], {}, /--tls-client-ca needs --tls-cert and --tls-key/],
+    [['control-plane', ...base, '--insecure-no-auth', '--validation-timeout', 'soon'], {}, /--validation-timeout 'soon' is not a duration/],
+    [['control-plane', ...base, '--insecure-no-auth', '--max-artifact-bytes', 'lots'], {}, /--max-artifact-bytes 'lots' is not a size/],
+    [['control-plane', ...base, '--insecure-no-auth', '--etcd-user', 'root'], {}, /--etcd-user needs a password: set SWITCHYARD_ETCD_PASSWORD/],
+    [['control-plane', ...base, '--insecure-no-auth', '--etcd-ca', 'missing-ca.pem'], {}, /--etcd-ca: cannot read missing-ca\.pem/],
+    [['node', ...base, '--id', 'n', '--metrics-listen', '127.0.0.1:0', '--control-plane-tls-cert', 'c.pem'], {}, /--control-plane-tls-cert needs --control-plane-tls-key/],
+    [['up', '--etcd-user', 'root'], { SWITCHYARD_ETCD_PASSWORD: 'secret' }, /need --etcd: the etcd that up starts itself is plaintext/],
+  ];
+  const results = await Promise.all(cases.map(([args, env]) => runCli(args, { cwd: dir, env })));
+  cases.forEach(([args, , pattern], i) => {
+    t.is(results[i]!.code, 2, `${args.join(' ')}: ${results[i]!.stderr}`);
+    t.regex(results[i]!.stderr, pattern);
+    t.false(results[i]!.stderr.includes('secret'), 'the etcd password is never echoed');
+  });
 });
 
 test('control-plane without an access-control choice exits 2', async (t) => {

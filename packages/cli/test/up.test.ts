@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
@@ -24,10 +24,11 @@ function alive(pid: number): boolean {
   }
 }
 
-test('up runs a cluster with the demo model, serves clients, and stops cleanly on SIGTERM', async (t) => {
+test('up runs a cluster with auth on and the demo model, serves clients with no flags, and stops cleanly on SIGTERM', async (t) => {
   dir = await makeTempDir('switchyard-up-test-');
-  const dataDir = join(dir, 'data');
-  const up = spawnCli(['up', '--data-dir', dataDir, '--nodes', '1'], { cwd: dir });
+  // The default data dir, .switchyard in the working directory, as in the quick start.
+  const dataDir = join(dir, '.switchyard');
+  const up = spawnCli(['up', '--nodes', '1'], { cwd: dir });
   let stdout = '';
   let stderr = '';
   up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -45,9 +46,22 @@ test('up runs a cluster with the demo model, serves clients, and stops cleanly o
   t.true(alive(etcdPid));
   t.is(cluster.nodes.length, 1);
 
-  // Other commands find the cluster through cluster.json alone.
-  const status = await runCli(['status', 'demo', '--data-dir', dataDir, '-o', 'json'], { cwd: dir });
+  // Access control is on: a local admin token, stored hashed, and in clear for the CLI; both owner-only.
+  t.regex(stdout, /access +tokens on: admin token 'local-admin' in \.switchyard\/token/);
+  const tokens = JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { tokens: { name: string; role: string }[] };
+  t.deepEqual(tokens.tokens.map((e) => [e.name, e.role]), [['local-admin', 'admin']]);
+  t.is(statSync(join(dataDir, 'tokens.json')).mode & 0o777, 0o600);
+  t.is(statSync(join(dataDir, 'token')).mode & 0o777, 0o600);
+
+  // Other commands find the cluster and its token through the data dir alone: no flags.
+  const status = await runCli(['status', 'demo'], { cwd: dir });
   t.is(status.code, 0, status.stderr);
+  t.regex(status.stdout, /route: v1 100%/);
+  const who = await runCli(['whoami', '-o', 'json'], { cwd: dir });
+  t.deepEqual(JSON.parse(who.stdout), { name: 'local-admin', role: 'admin', auth_enabled: true });
+  // Without the token the control plane refuses: auth really is on.
+  const anonymous = await runCli(['status', 'demo', '--control-plane', cluster.controlPlane, '--data-dir', join(dir, 'elsewhere')], { cwd: dir });
+  t.is(anonymous.code, 5, anonymous.stderr);
 
   up.kill('SIGTERM');
   t.is(await exited, 0, stderr);

@@ -1,39 +1,56 @@
 import { Command } from 'commander';
 import { createLogger } from '@switchyard/core';
+import { parseByteSize } from '../byte-size.js';
 import { accessOption, TOKENS_ENV, type AccessFlags } from '../control-plane-access.js';
+import { parseDuration } from '../duration.js';
+import { usageError } from '../exit-codes.js';
 import { serveProcessMetrics } from '../process-metrics.js';
 import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
+import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-tls-options.js';
+
+interface ControlPlaneFlags extends ServerFlags, AccessFlags, ServerTlsFlags {
+  validationTimeout: string;
+  maxArtifactBytes: string;
+}
 
 export function controlPlaneCommand(): Command {
-  return addServerOptions(new Command('control-plane'))
+  const command = addServerOptions(new Command('control-plane'))
     .description('run a control plane (admin API + artifact store) until SIGTERM/SIGINT')
     .option('--id <name>', 'instance name in etcd (default: <hostname>-<pid>)')
     .option('--metrics-listen <host:port>', 'serve Prometheus process metrics at http://<host:port>/metrics')
-    .option('--tokens-file <path>', `bearer tokens clients must present (or the JSON in $${TOKENS_ENV})`)
+    .option('--tokens-file <path>', `bearer tokens clients must present (or the same JSON document in $${TOKENS_ENV})`)
     .option('--insecure-no-auth', 'serve without access control; only on a trusted network')
-    .action(async (flags: ServerFlags & AccessFlags) => {
-      // Spread so this compiles whether or not the control plane's options have `auth` yet.
-      const access = { auth: accessOption(flags) };
-      const { etcd, keys } = serverSetup(flags);
-      const logger = createLogger({ component: 'control-plane' });
-      const { ControlPlane } = await import('@switchyard/control-plane');
-      const controlPlane = await ControlPlane.create({
-        ...access,
-        etcd,
-        keys,
-        dataDir: flags.dataDir,
-        listen: flags.listen,
-        ...(flags.advertise ? { advertiseAddress: flags.advertise } : {}),
-        ...(flags.id ? { id: flags.id } : {}),
-        logger,
-      });
-      const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }) : undefined;
-      if (metrics) logger.info('metrics listening', { address: metrics.address });
-      await serveUntilSignal(logger, async () => {
-        await controlPlane.stop();
-        await new Promise<void>((resolve) => (metrics ? metrics.server.close(() => resolve()) : resolve()));
-        etcd.close();
-      });
+    .option('--validation-timeout <duration>', 'limit on deploy-time validation of one version (loading it and running its samples)', '30s')
+    .option('--max-artifact-bytes <size>', 'largest model file UploadArtifact accepts, e.g. 256MiB, 2GiB', '256MiB');
+  return addServerTlsOptions(command, 'admin API').action(async (flags: ControlPlaneFlags) => {
+    const access = accessOption(flags);
+    const tls = serverTls(flags);
+    const validationTimeoutMs = parseDuration(flags.validationTimeout, '--validation-timeout');
+    if (validationTimeoutMs <= 0) throw usageError('--validation-timeout must be more than 0');
+    const maxArtifactBytes = parseByteSize(flags.maxArtifactBytes, '--max-artifact-bytes');
+    const { etcd, keys } = serverSetup(flags);
+    const logger = createLogger({ component: 'control-plane' });
+    const { ControlPlane } = await import('@switchyard/control-plane');
+    const controlPlane = await ControlPlane.create({
+      auth: access,
+      etcd,
+      keys,
+      dataDir: flags.dataDir,
+      listen: flags.listen,
+      validationTimeoutMs,
+      maxArtifactBytes,
+      ...(tls ? { tls } : {}),
+      ...(flags.advertise ? { advertiseAddress: flags.advertise } : {}),
+      ...(flags.id ? { id: flags.id } : {}),
+      logger,
     });
+    const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }) : undefined;
+    if (metrics) logger.info('metrics listening', { address: metrics.address });
+    await serveUntilSignal(logger, async () => {
+      await controlPlane.stop();
+      await new Promise<void>((resolve) => (metrics ? metrics.server.close(() => resolve()) : resolve()));
+      etcd.close();
+    });
+  });
 }

@@ -1,43 +1,107 @@
+import { readFile, stat } from 'node:fs/promises';
 import { Command } from 'commander';
-import { withAdmin } from '../admin-session.js';
+import type { ValidationMessage } from '@switchyard/core';
+import { formatBytes } from '../byte-size.js';
+import { addClientOptions, type ClientFlags } from '../client-options.js';
+import { withAdmin } from '../client-connection.js';
 import { deployModel, type DeployResult } from '../deploy-model.js';
-import { parseDuration } from '../duration.js';
-import { addClientOptions, printJson, printLine, type ClientFlags } from '../output-format.js';
+import { parseDuration, parseSeconds } from '../duration.js';
+import { usageError } from '../exit-codes.js';
+import { parseLabel, type Labels } from '../labels.js';
+import { printJson, printLine } from '../output-format.js';
+import { uploadProgressBar, wantsProgressBar } from '../upload-progress.js';
 
 interface DeployFlags extends ClientFlags {
   version?: string;
   timeout: string;
   route: boolean;
+  samples?: string;
+  expiresAfter?: string;
+  label: Labels;
+  description?: string;
 }
 
 export function deployCommand(): Command {
   return addClientOptions(new Command('deploy'))
-    .description('upload an ONNX file as a new version of a model, route all traffic to it and wait until every node serves it')
+    .description(
+      'upload an ONNX file as a new version of a model, validate it, route all traffic to it and wait until every node serves it',
+    )
     .argument('<model>', 'model name (a-z, 0-9, . _ -)')
     .argument('<file>', 'path of the .onnx file')
     .option('--version <name>', 'version name (default: the next free vN)')
+    .option('--samples <file.json>', 'samples document to validate the version with (docs/samples.md)')
+    .option('--expires-after <duration>', "the version expires this long after creation, e.g. 30d, 12h, 90s (default: the model's)")
+    .option('--label <key=value>', 'a label of the version; repeat for more', parseLabel, {})
+    .option('--description <text>', 'what this version is')
     .option('--timeout <duration>', 'how long to wait for READY on every node (e.g. 90s, 2m)', '60s')
     .option('--no-route', 'only create the version; leave the route (and so the nodes) alone')
-    .action(async (model: string, file: string, flags: DeployFlags) => {
+    .action(async (model: string, file: string, flags: DeployFlags, command: Command) => {
       const timeoutMs = parseDuration(flags.timeout, '--timeout');
-      const result = await withAdmin(flags, (admin) =>
-        deployModel({ admin, model, file, version: flags.version ?? '', route: flags.route, timeoutMs }),
-      );
+      const expiresAfterSeconds = flags.expiresAfter === undefined ? 0 : parseSeconds(flags.expiresAfter, '--expires-after');
+      const samples = flags.samples === undefined ? undefined : await readSamples(flags.samples);
+      const size = await fileSize(file);
+      const bar = wantsProgressBar({ size, output: flags.output }) ? uploadProgressBar(`uploading ${file}`) : undefined;
+      let result: DeployResult;
+      try {
+        result = await withAdmin(command, (admin) =>
+          deployModel({
+            admin,
+            model,
+            file,
+            version: flags.version ?? '',
+            route: flags.route,
+            timeoutMs,
+            labels: flags.label,
+            expiresAfterSeconds,
+            ...(samples ? { samples } : {}),
+            ...(flags.description !== undefined ? { description: flags.description } : {}),
+            ...(bar ? { onProgress: bar.onProgress } : {}),
+          }),
+        );
+      } finally {
+        bar?.stop();
+      }
       if (flags.output === 'json') printJson(result);
       else printLine(formatDeploy(result));
     });
 }
 
-/** `deployed demo:v2 (sha256 ab12cd34ef56…, 220 B), READY on 2/2 nodes in 143 ms` */
-export function formatDeploy(result: DeployResult): string {
-  const head = `${result.model}:${result.version} (sha256 ${result.sha256.slice(0, 12)}…, ${formatBytes(result.size)})`;
-  if (!result.routed) return `created ${head}; route unchanged, so no node loads it until a route references it`;
-  const ready = result.nodes.filter((n) => n.state === 'READY').length;
-  return `deployed ${head}, READY on ${ready}/${result.nodes.length} nodes in ${result.readyMs} ms`;
+async function fileSize(file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new Error('not a regular file');
+    return info.size;
+  } catch (err) {
+    throw usageError(`cannot read model file ${file}: ${(err as Error).message}`);
+  }
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+async function readSamples(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw usageError(`cannot read --samples ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * `validation PASSED (2 samples, max |diff| 3e-7)`, or with golden outputs
+ * recorded, or with no samples; REJECTED with the reason.
+ */
+export function formatValidation(validation: ValidationMessage | null): string {
+  if (validation === null) return 'validation: none (the control plane predates deploy-time validation)';
+  if (validation.state !== 'PASSED') return `validation ${validation.state}: ${validation.reason}`;
+  if (validation.samples === 0) return 'validation PASSED (no samples: loaded and ran once on zeros)';
+  const samples = `${validation.samples} sample${validation.samples === 1 ? '' : 's'}`;
+  const detail = validation.golden_recorded ? 'golden outputs recorded' : `max |diff| ${Number(validation.max_abs_diff.toPrecision(3))}`;
+  return `validation PASSED (${samples}, ${detail})`;
+}
+
+/** `deployed demo:v2 (sha256 ab12cd34ef56…, 220 B), READY on 2/2 nodes in 143 ms` and the validation line. */
+export function formatDeploy(result: DeployResult): string {
+  const head = `${result.model}:${result.version} (sha256 ${result.sha256.slice(0, 12)}…, ${formatBytes(result.size)})`;
+  const validation = formatValidation(result.validation);
+  if (!result.routed) return `created ${head}; route unchanged, so no node loads it until a route references it\n${validation}`;
+  const ready = result.nodes.filter((n) => n.state === 'READY').length;
+  return `deployed ${head}, READY on ${ready}/${result.nodes.length} nodes in ${result.readyMs} ms\n${validation}`;
 }

@@ -1,36 +1,72 @@
-import { Command } from 'commander';
-import { createLogger } from '@switchyard/core';
-import { TOKEN_ENV } from '../admin-client.js';
+import { Command, Option } from 'commander';
+import { bearerMetadata, createLogger, TOKEN_ENV } from '@switchyard/core';
+import { resolveClientTls } from '../client-connection.js';
+import { usageError } from '../exit-codes.js';
 import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
+import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-tls-options.js';
+
+interface NodeFlags extends ServerFlags, ServerTlsFlags {
+  id: string;
+  metricsListen: string;
+  controlPlaneToken?: string;
+  controlPlaneTls?: boolean;
+  controlPlaneTlsCa?: string;
+  controlPlaneTlsCert?: string;
+  controlPlaneTlsKey?: string;
+}
+
+const CONTROL_PLANE_GROUP = 'Artifact downloads from the control planes:';
 
 export function nodeCommand(): Command {
-  return addServerOptions(new Command('node'))
+  const option = (flags: string, description: string): Option => new Option(flags, description).helpGroup(CONTROL_PLANE_GROUP);
+  const command = addServerOptions(new Command('node'))
     .description('run a prediction node (KServe v2 gRPC) until SIGTERM/SIGINT')
     .requiredOption('--id <name>', 'unique node name, e.g. node-1')
     .requiredOption('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics')
-    .action(async (flags: ServerFlags & { id: string; metricsListen: string }) => {
-      const { etcd, keys } = serverSetup(flags);
-      const logger = createLogger({ component: 'prediction-node' });
-      const { PredictionNode } = await import('@switchyard/prediction-node');
-      // Artifact downloads from a control plane with access control need a (viewer) token.
-      const token = process.env[TOKEN_ENV];
-      const access = token ? { controlPlaneToken: token } : {};
-      const node = await PredictionNode.create({
-        ...access,
-        etcd,
-        keys,
-        id: flags.id,
-        listen: flags.listen,
-        metricsListen: flags.metricsListen,
-        ...(flags.advertise ? { advertise: flags.advertise } : {}),
-        dataDir: flags.dataDir,
-        logger,
-        processMetrics: true,
-      });
-      await serveUntilSignal(logger, async () => {
-        await node.stop();
-        etcd.close();
-      });
+    .addOption(
+      option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
+        TOKEN_ENV,
+      ),
+    )
+    .addOption(option('--control-plane-tls', "reach the control planes over TLS, verified against the system's roots"))
+    .addOption(option('--control-plane-tls-ca <file>', "PEM CA bundle the control planes' certificates must chain to; turns on TLS"))
+    .addOption(option('--control-plane-tls-cert <file>', 'PEM client certificate, for control planes that require one (mutual TLS)'))
+    .addOption(option('--control-plane-tls-key <file>', 'PEM private key of --control-plane-tls-cert'));
+  return addServerTlsOptions(command, 'inference API').action(async (flags: NodeFlags) => {
+    const tls = serverTls(flags);
+    const token = flags.controlPlaneToken || undefined;
+    if (token !== undefined) {
+      try {
+        bearerMetadata(token);
+      } catch (err) {
+        throw usageError(`--control-plane-token (or ${TOKEN_ENV}) is malformed: ${(err as Error).message}`);
+      }
+    }
+    const controlPlaneTls = resolveClientTls(
+      { tls: flags.controlPlaneTls, tlsCa: flags.controlPlaneTlsCa, tlsCert: flags.controlPlaneTlsCert, tlsKey: flags.controlPlaneTlsKey },
+      { ca: '--control-plane-tls-ca', cert: '--control-plane-tls-cert', key: '--control-plane-tls-key' },
+    );
+    const { etcd, keys } = serverSetup(flags);
+    const logger = createLogger({ component: 'prediction-node' });
+    const { PredictionNode } = await import('@switchyard/prediction-node');
+    const node = await PredictionNode.create({
+      etcd,
+      keys,
+      id: flags.id,
+      listen: flags.listen,
+      metricsListen: flags.metricsListen,
+      ...(flags.advertise ? { advertise: flags.advertise } : {}),
+      ...(tls ? { tls } : {}),
+      ...(token !== undefined ? { controlPlaneToken: token } : {}),
+      ...(controlPlaneTls ? { controlPlaneTls } : {}),
+      dataDir: flags.dataDir,
+      logger,
+      processMetrics: true,
     });
+    await serveUntilSignal(logger, async () => {
+      await node.stop();
+      etcd.close();
+    });
+  });
 }

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import { withAdmin } from '../admin-session.js';
+import { addClientOptions, type ClientFlags } from '../client-options.js';
+import { resolveClientTls, withAdmin } from '../client-connection.js';
 import { InferenceClient } from '../inference-client.js';
-import { addClientOptions, jsonReplacer, printJson, printLine, type ClientFlags } from '../output-format.js';
+import { jsonReplacer, printJson, printLine } from '../output-format.js';
 import { findServingNode, predict, type PredictResult } from '../predict-model.js';
 import { parseInputFlag, type InputFlag } from '../tensor-input.js';
 
@@ -22,9 +23,11 @@ export function predictCommand(): Command {
     )
     .option('--version <name>', 'ask for this version instead of following the route')
     .option('--node <host:port>', "a prediction node's address (default: the first node with the model READY)")
-    .action(async (model: string, flags: PredictFlags) => {
-      const address = flags.node ?? (await withAdmin(flags, (admin) => findServingNode(admin, model, flags.version)));
-      const client = InferenceClient.connect(address);
+    .action(async (model: string, flags: PredictFlags, command: Command) => {
+      // Nodes and control planes of one cluster share a CA, so the TLS flags serve both.
+      const tls = resolveClientTls(flags);
+      const address = flags.node ?? (await withAdmin(command, (admin) => findServingNode(admin, model, flags.version)));
+      const client = InferenceClient.connect(address, tls ? { tls } : {});
       let result: PredictResult;
       try {
         result = await predict({ client, model, version: flags.version ?? '', inputs: flags.input });

@@ -1,15 +1,22 @@
 import { Command } from 'commander';
-import Table from 'cli-table3';
-import { withAdmin } from '../admin-session.js';
-import type { ModelStatusMessage } from '@switchyard/core';
-import { addClientOptions, printJson, printLine, type ClientFlags } from '../output-format.js';
+import type { ClusterStatusMessage, ModelStatusMessage } from '@switchyard/core';
+import { addClientOptions, type ClientFlags } from '../client-options.js';
+import { withAdmin } from '../client-connection.js';
+import { newTable, printJson, printLine } from '../output-format.js';
+import { formatSplits } from '../route-splits.js';
 
 export function statusCommand(): Command {
   return addClientOptions(new Command('status'))
-    .description("a model's route and every live node's state of each of its versions")
-    .argument('<model>', 'model name')
-    .action(async (model: string, flags: ClientFlags) => {
-      const status = await withAdmin(flags, (admin) => admin.getModelStatus(model));
+    .description("with a model: its route and every live node's state of each of its versions; without: every node and control plane")
+    .argument('[model]', 'model name (omit for the whole cluster)')
+    .action(async (model: string | undefined, flags: ClientFlags, command: Command) => {
+      if (model === undefined) {
+        const cluster = await withAdmin(command, (admin) => admin.getClusterStatus());
+        if (flags.output === 'json') printJson(cluster);
+        else printLine(formatClusterStatus(cluster));
+        return;
+      }
+      const status = await withAdmin(command, (admin) => admin.getModelStatus(model));
       if (flags.output === 'json') printJson(status);
       else printLine(formatStatus(status));
     });
@@ -19,15 +26,14 @@ export function formatStatus(status: ModelStatusMessage): string {
   const route = status.route;
   const split =
     route && route.splits.length > 0
-      ? route.splits.map((s) => `${s.version} ${formatWeight(s.weight)}`).join(', ') + ` (revision ${route.revision}, updated ${route.updated_at})`
+      ? `${formatSplits(route.splits)} (revision ${route.revision}, updated ${route.updated_at})`
       : 'none (no traffic; deploy a version or set a route)';
   const lines = [`model: ${status.model}`, `route: ${split}`];
   if (status.nodes.length === 0) {
     lines.push('nodes: none live; start one with `switchyard node` or `switchyard up`');
     return lines.join('\n');
   }
-  // No colours: the output is often piped or pasted into tickets.
-  const table = new Table({ head: ['NODE', 'ADDRESS', 'VERSION', 'STATE', 'LOAD MS', 'ERROR'], style: { head: [], border: [] } });
+  const table = newTable(['NODE', 'ADDRESS', 'VERSION', 'STATE', 'LOAD MS', 'ERROR']);
   for (const node of status.nodes) {
     if (node.versions.length === 0) table.push([node.node_id, node.address, '-', '-', '', '']);
     for (const v of node.versions) {
@@ -38,7 +44,29 @@ export function formatStatus(status: ModelStatusMessage): string {
   return lines.join('\n');
 }
 
-/** Basis points as a percentage: 10000 → 100%, 250 → 2.5%. */
-function formatWeight(weight: number): string {
-  return `${Number((weight / 100).toFixed(2))}%`;
+/**
+ * Nodes × versions: one row per live node, one column per model:version any
+ * node reports, the state in each cell; then the errors of FAILED versions
+ * and the control planes.
+ */
+export function formatClusterStatus(cluster: ClusterStatusMessage): string {
+  const lines: string[] = [];
+  if (cluster.nodes.length === 0) {
+    lines.push('nodes: none live; start one with `switchyard node` or `switchyard up`');
+  } else {
+    const columns = [...new Set(cluster.nodes.flatMap((n) => n.versions.map((v) => `${v.model}:${v.state.version}`)))].sort();
+    const table = newTable(['NODE', 'ADDRESS', 'BUILD', ...columns]);
+    const failures: string[] = [];
+    for (const { node, versions } of cluster.nodes) {
+      const states = new Map(versions.map((v) => [`${v.model}:${v.state.version}`, v.state]));
+      table.push([node.node_id, node.address, node.build_version, ...columns.map((c) => states.get(c)?.state ?? '-')]);
+      for (const [key, state] of states) if (state.error) failures.push(`  ${node.node_id} ${key} ${state.state}: ${state.error}`);
+    }
+    lines.push(`nodes (${cluster.nodes.length}):`, table.toString());
+    if (failures.length > 0) lines.push('errors:', ...failures);
+  }
+  const planes = newTable(['CONTROL PLANE', 'ADDRESS', 'STARTED']);
+  for (const cp of cluster.control_planes) planes.push([cp.id, cp.address, cp.started_at]);
+  lines.push(`control planes (${cluster.control_planes.length}):`, planes.toString());
+  return lines.join('\n');
 }

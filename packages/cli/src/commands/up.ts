@@ -1,64 +1,118 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { delimiter, join, relative, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createLogger } from '@switchyard/core';
-import { AdminClient } from '../admin-client.js';
+import { AdminClient } from '@switchyard/client';
+import { createLogger, DEFAULT_PREFIX, type EtcdConnectionOptions } from '@switchyard/core';
 import { clusterFilePath, DEFAULT_DATA_DIR, readClusterFile, removeClusterFile, writeClusterFile, type ClusterFile } from '../cluster-file.js';
+import { shownPath } from '../control-plane-address.js';
 import { deployDemo, DEMO_INPUT, DEMO_MODEL } from '../demo-model.js';
 import { findEtcdBinary, INSTALL_HINT, isEtcdProcess } from '../etcd-child.js';
+import { addEtcdOptions, etcdConnection, hasEtcdFlags, type EtcdFlags } from '../etcd-options.js';
 import { usageError } from '../exit-codes.js';
+import { integerFlag } from '../integer-flag.js';
 import { LocalCluster } from '../local-cluster.js';
+import { ensureLocalAdminToken, LOCAL_ADMIN_NAME } from '../local-token.js';
 import { printLine } from '../output-format.js';
 import { waitForSignal } from '../wait-for-signal.js';
 import { compact } from './predict.js';
 import { formatDeploy } from './deploy.js';
 
-interface UpFlags {
+interface UpFlags extends EtcdFlags {
   dataDir: string;
   nodes: string;
   etcdPort: string;
+  etcd?: string;
+  prefix: string;
   listenHost: string;
   demo: boolean;
+  insecureNoAuth?: boolean;
+}
+
+/** Access control of the local cluster, and the token the client commands and nodes use. */
+interface LocalAccess {
+  auth: { tokensFile: string } | { disabled: true };
+  token?: string;
+  tokenFile?: string;
 }
 
 export function upCommand(): Command {
-  return new Command('up')
+  const command = new Command('up')
     .description('run a whole local cluster (etcd, a control plane, prediction nodes) in the foreground until Ctrl-C')
-    .option('--data-dir <dir>', 'where etcd data, artifacts, logs and cluster.json go', DEFAULT_DATA_DIR)
+    .option('--data-dir <dir>', 'where etcd data, artifacts, logs, tokens and cluster.json go', DEFAULT_DATA_DIR)
     .option('--nodes <n>', 'number of prediction nodes', '2')
     .option('--etcd-port <port>', 'etcd client port (0: any free port)', '0')
+    .option('--etcd <endpoints>', 'use this etcd instead of starting one (it keeps running after up stops)')
+    .option('--prefix <prefix>', 'etcd key prefix of the cluster', DEFAULT_PREFIX)
     .option('--listen-host <host>', 'host the control plane and nodes listen on', '127.0.0.1')
-    .option('--no-demo', 'skip deploying and querying the demo model')
-    .action(async (flags: UpFlags) => {
-      const nodes = integerFlag('--nodes', flags.nodes, 1, 64);
-      const etcdPort = integerFlag('--etcd-port', flags.etcdPort, 0, 65535);
-      const etcdBinary = findEtcdBinary();
-      if (!etcdBinary) {
+    .option('--insecure-no-auth', 'no access control (no tokens); only on a trusted network')
+    .option('--no-demo', 'skip deploying and querying the demo model');
+  return addEtcdOptions(command).action(async (flags: UpFlags) => {
+    const nodes = integerFlag('--nodes', flags.nodes, 1, 64);
+    const etcdPort = integerFlag('--etcd-port', flags.etcdPort, 0, 65535);
+    if (!flags.prefix.startsWith('/')) throw usageError(`--prefix '${flags.prefix}' must start with '/', e.g. /switchyard/`);
+    let externalEtcd: EtcdConnectionOptions | undefined;
+    let etcdBinary = '';
+    if (flags.etcd !== undefined) {
+      externalEtcd = etcdConnection(flags.etcd, flags);
+    } else {
+      if (hasEtcdFlags(flags)) {
+        throw usageError('--etcd-ca/--etcd-cert/--etcd-key/--etcd-user/--etcd-password need --etcd: the etcd that up starts itself is plaintext on loopback');
+      }
+      const found = findEtcdBinary();
+      if (!found) {
         const where = process.env.ETCD_BIN ? `ETCD_BIN=${process.env.ETCD_BIN} is not executable` : "no 'etcd' on PATH";
         throw usageError(`etcd is not installed (${where}); ${INSTALL_HINT}`);
       }
-      checkNotRunning(flags.dataDir);
+      etcdBinary = found;
+    }
+    checkNotRunning(flags.dataDir);
+    const access = await localAccess(flags);
 
-      // Listen before starting anything, so a Ctrl-C during start-up still stops etcd.
-      const stopRequested = waitForSignal(() => process.exit(130));
-      const logger = createLogger({ component: 'switchyard-up', level: process.env.SWITCHYARD_LOG_LEVEL ?? 'warn' });
-      const cluster = await LocalCluster.start({ etcdBinary, dataDir: flags.dataDir, nodes, etcdPort, host: flags.listenHost, logger });
-      try {
-        await writeClusterFile(flags.dataDir, cluster.info);
-        if (flags.demo) await runDemo(cluster.info);
-        printReady(cluster.info, flags.dataDir);
-        await stopRequested;
-        process.stderr.write('stopping the cluster...\n');
-      } finally {
-        await cluster.stop();
-        await removeClusterFile(flags.dataDir);
-      }
-      process.stderr.write('stopped\n');
+    // Listen before starting anything, so a Ctrl-C during start-up still stops etcd.
+    const stopRequested = waitForSignal(() => process.exit(130));
+    const logger = createLogger({ component: 'switchyard-up', level: process.env.SWITCHYARD_LOG_LEVEL ?? 'warn' });
+    const cluster = await LocalCluster.start({
+      etcdBinary,
+      ...(externalEtcd ? { externalEtcd } : {}),
+      auth: access.auth,
+      ...(access.token !== undefined ? { nodeToken: access.token } : {}),
+      dataDir: flags.dataDir,
+      nodes,
+      etcdPort,
+      prefix: flags.prefix,
+      host: flags.listenHost,
+      logger,
     });
+    try {
+      await writeClusterFile(flags.dataDir, cluster.info);
+      if (flags.demo) await runDemo(cluster.info, access.token);
+      printReady(cluster.info, flags.dataDir, access);
+      await stopRequested;
+      process.stderr.write('stopping the cluster...\n');
+    } finally {
+      await cluster.stop();
+      await removeClusterFile(flags.dataDir);
+    }
+    process.stderr.write('stopped\n');
+  });
 }
 
-async function runDemo(info: ClusterFile): Promise<void> {
-  const admin = AdminClient.connect(info.controlPlane, { source: 'switchyard up' });
+/**
+ * Access control is on unless --insecure-no-auth: a local admin token is
+ * created once (tokens.json + token in the data dir, both 0600) and reused,
+ * so client commands run here find it without flags.
+ */
+async function localAccess(flags: UpFlags): Promise<LocalAccess> {
+  if (flags.insecureNoAuth) return { auth: { disabled: true } };
+  const local = await ensureLocalAdminToken(resolve(flags.dataDir));
+  return { auth: { tokensFile: local.tokensFile }, token: local.token, tokenFile: local.tokenFile };
+}
+
+async function runDemo(info: ClusterFile, token: string | undefined): Promise<void> {
+  const admin = AdminClient.connect(info.controlPlane, {
+    source: 'switchyard up',
+    ...(token !== undefined ? { token, tokenSource: 'switchyard up' } : {}),
+  });
   try {
     const { deployed, prediction } = await deployDemo(admin, info.dataDir);
     printLine(formatDeploy(deployed));
@@ -69,17 +123,23 @@ async function runDemo(info: ClusterFile): Promise<void> {
   }
 }
 
-function printReady(info: ClusterFile, dataDir: string): void {
-  const shown = (path: string): string => relative(process.cwd(), path) || '.';
+function printReady(info: ClusterFile, dataDir: string, access: LocalAccess): void {
   const dirFlag = resolve(dataDir) === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${dataDir}`;
   const cli = 'switchyard';
+  const etcdLine = info.etcdPid
+    ? `  etcd           ${info.etcd}   (data ${shownPath(info.etcdDataDir)}, log ${shownPath(info.etcdLog)})`
+    : `  etcd           ${info.etcd}   (external)`;
+  const authLine = access.tokenFile
+    ? `  access         tokens on: admin token '${LOCAL_ADMIN_NAME}' in ${shownPath(access.tokenFile)} (commands run here use it by themselves)`
+    : '  access         OFF (--insecure-no-auth): anyone who can reach the control plane can change what is served';
   const lines = [
     '',
     'cluster is up',
-    `  etcd           ${info.etcd}   (data ${shown(info.etcdDataDir)}, log ${shown(info.etcdLog)})`,
+    etcdLine,
     `  control plane  ${info.controlPlane}`,
     ...info.nodes.map((n) => `  ${n.id.padEnd(13)}  ${n.address}   metrics http://${n.metricsAddress}/metrics`),
-    `  addresses in   ${shown(clusterFilePath(info.dataDir))}`,
+    authLine,
+    `  addresses in   ${shownPath(clusterFilePath(info.dataDir))}`,
     '',
     'try:',
     `  ${cli} predict ${DEMO_MODEL} --input x='[[1,2,3]]'${dirFlag}`,
@@ -127,10 +187,4 @@ function onPath(name: string): boolean {
       return false;
     }
   });
-}
-
-function integerFlag(flag: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`${flag} must be a whole number from ${min} to ${max}, not '${value}'`);
-  return n;
 }

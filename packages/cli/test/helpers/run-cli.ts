@@ -13,14 +13,25 @@ export interface CliResult {
 /** Children still running, so `test.after.always` can kill what a failed test left. */
 export const running = new Set<ChildProcess>();
 
+/** Variables that would change what a CLI run connects to or with; only a test's own values count. */
+const CLIENT_VARIABLES = [
+  'SWITCHYARD_CONTROL_PLANE',
+  'SWITCHYARD_TOKEN',
+  'SWITCHYARD_TOKENS',
+  'SWITCHYARD_TLS_CA',
+  'SWITCHYARD_TLS_CERT',
+  'SWITCHYARD_TLS_KEY',
+  'SWITCHYARD_ETCD_PASSWORD',
+];
+
 /**
- * Environment for a CLI run: quiet logs, and none of the caller's
- * SWITCHYARD_CONTROL_PLANE, so only what a test passes finds a control plane.
+ * Environment for a CLI run: quiet logs, and none of the caller's control
+ * plane, token or TLS variables, so only what a test passes is used.
  */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_LOG_SILENT: '1', ...extra };
-  if (!('SWITCHYARD_CONTROL_PLANE' in extra)) delete env.SWITCHYARD_CONTROL_PLANE;
-  return env;
+  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_LOG_SILENT: '1' };
+  for (const name of CLIENT_VARIABLES) delete env[name];
+  return { ...env, ...extra };
 }
 
 /** Starts `switchyard <args>` without waiting for it. */

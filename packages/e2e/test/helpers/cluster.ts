@@ -1,15 +1,14 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
+import { AdminClient, type AdminUnaryMethod } from '@switchyard/client';
 import {
-  adminService,
   clientCredentials,
   createEtcdClient,
   decodeRaw,
   encodeRaw,
   inferenceService,
   KeyLayout,
-  sha256Hex,
   silentLogger,
   type ClientCredentialsOptions,
   type Datatype,
@@ -56,7 +55,7 @@ export class TestCluster {
     readonly client: Etcd3,
     readonly keys: KeyLayout,
     readonly controlPlane: ControlPlane,
-    readonly admin: grpc.Client,
+    readonly admin: AdminClient,
     readonly dir: string,
     private readonly options: TestClusterOptions,
   ) {}
@@ -74,9 +73,7 @@ export class TestCluster {
       auth: { disabled: true },
       ...options.controlPlaneOptions,
     });
-    const Admin = adminService();
-    const adminAccess = clientCredentials(options.adminAccess);
-    const admin = new Admin(controlPlane.address, adminAccess.credentials, adminAccess.options);
+    const admin = AdminClient.connect(controlPlane.address, { ...options.adminAccess, source: 'the test cluster' });
     const cluster = new TestCluster(etcd, !options.etcd, client, keys, controlPlane, admin, dir, options);
     for (let i = 0; i < (options.nodes ?? 2); i++) await cluster.addNode();
     return cluster;
@@ -110,34 +107,25 @@ export class TestCluster {
     this.nodeEtcds[index]?.close();
   }
 
+  /** Any unary admin RPC by its proto name; rejects with a SwitchyardError (which has `code`, like a grpc ServiceError). */
   adminCall<Res>(method: string, request: object): Promise<Res> {
-    return unary<Res>(this.admin, method, request);
+    return this.admin.call(method as AdminUnaryMethod, request) as Promise<Res>;
   }
 
   /** Uploads model bytes through the admin API; returns the sha256. */
-  upload(bytes: Uint8Array): Promise<{ sha256: string; size: string }> {
-    return new Promise((resolve, reject) => {
-      const call = (this.admin as unknown as { UploadArtifact: Function }).UploadArtifact(
-        (err: grpc.ServiceError | null, res: { sha256: string; size: string }) => (err ? reject(err) : resolve(res)),
-      ) as grpc.ClientWritableStream<object>;
-      call.write({ header: { sha256: sha256Hex(bytes), size: bytes.byteLength, filename: 'model.onnx' } });
-      for (let off = 0; off < bytes.byteLength; off += 64 * 1024) call.write({ chunk: Buffer.from(bytes.subarray(off, off + 64 * 1024)) });
-      call.end();
-    });
+  async upload(bytes: Uint8Array): Promise<{ sha256: string; size: string }> {
+    const uploaded = await this.admin.uploadBytes(bytes, { filename: 'model.onnx' });
+    return { sha256: uploaded.sha256, size: String(uploaded.size) };
   }
 
   /** Uploads and creates a version; returns its name. */
   async createVersion(model: string, bytes: Uint8Array): Promise<string> {
     const { sha256 } = await this.upload(bytes);
-    const version = await this.adminCall<{ version: string }>('CreateVersion', { model, artifact_sha256: sha256 });
-    return version.version;
+    return (await this.admin.createVersion({ model, artifact_sha256: sha256 })).version;
   }
 
   async setRoute(model: string, splits: Record<string, number>): Promise<void> {
-    await this.adminCall('SetRoute', {
-      model,
-      splits: Object.entries(splits).map(([version, weight]) => ({ version, weight })),
-    });
+    await this.admin.setRoute({ model, splits: Object.entries(splits).map(([version, weight]) => ({ version, weight })) });
   }
 
   /** Creates a version, routes all traffic to it and waits until every node serves it. */

@@ -1,0 +1,97 @@
+import { Command } from 'commander';
+import type { TensorSpecMessage, VersionMessage } from '@switchyard/core';
+import { formatBytes } from '../byte-size.js';
+import { addClientOptions, type ClientFlags } from '../client-options.js';
+import { withAdmin } from '../client-connection.js';
+import { formatSeconds } from '../duration.js';
+import { formatLabels } from '../labels.js';
+import { formatFields, newTable, printJson, printLine } from '../output-format.js';
+import { formatValidation } from './deploy.js';
+
+/** `switchyard versions list|get|delete`. */
+export function versionsCommand(): Command {
+  const versions = new Command('versions').description("list, inspect and delete a model's versions");
+  versions.addCommand(
+    addClientOptions(new Command('list'))
+      .description("a model's versions, v2 before v10, with their validation state")
+      .argument('<model>', 'model name')
+      .action(async (model: string, flags: ClientFlags, command: Command) => {
+        const response = await withAdmin(command, (admin) => admin.listVersions(model));
+        if (flags.output === 'json') printJson(response);
+        else printLine(formatVersionList(model, response.versions));
+      }),
+  );
+  versions.addCommand(
+    addClientOptions(new Command('get'))
+      .description('one version: artifact, signature, validation state and reason, samples, expiration, labels')
+      .argument('<model>', 'model name')
+      .argument('<version>', 'version name, e.g. v3')
+      .action(async (model: string, version: string, flags: ClientFlags, command: Command) => {
+        const found = await withAdmin(command, (admin) => admin.getVersion(model, version));
+        if (flags.output === 'json') printJson(found);
+        else printLine(formatVersion(found));
+      }),
+  );
+  versions.addCommand(
+    addClientOptions(new Command('delete'))
+      .description('delete a version the route does not use (needs admin); its artifact stays in the store')
+      .argument('<model>', 'model name')
+      .argument('<version>', 'version name')
+      .action(async (model: string, version: string, flags: ClientFlags, command: Command) => {
+        await withAdmin(command, (admin) => admin.deleteVersion(model, version));
+        if (flags.output === 'json') printJson({ deleted: { model, version } });
+        else printLine(`deleted ${model}:${version}`);
+      }),
+  );
+  return versions;
+}
+
+export function formatVersionList(model: string, versions: readonly VersionMessage[]): string {
+  if (versions.length === 0) return `model ${model} has no versions`;
+  const table = newTable(['VERSION', 'VALIDATION', 'SIZE', 'SHA256', 'CREATED', 'BY', 'LABELS', 'DESCRIPTION']);
+  for (const v of versions) {
+    table.push([
+      v.version,
+      v.validation?.state ?? '-',
+      formatBytes(Number(v.artifact_size)),
+      v.artifact_sha256.slice(0, 12),
+      v.created_at,
+      v.created_by,
+      formatLabels(v.labels),
+      v.description,
+    ]);
+  }
+  return table.toString();
+}
+
+function formatTensors(tensors: readonly TensorSpecMessage[]): string {
+  return tensors.map((t) => `${t.name} ${t.datatype} [${t.shape.join(',')}]`).join(', ');
+}
+
+/** Expiration of a version: its own, or the model's default. */
+function formatExpiration(version: VersionMessage): string {
+  const seconds = Number(version.expires_after_seconds);
+  if (seconds === 0) return "the model's default";
+  const at = Date.parse(version.created_at) + seconds * 1000;
+  return Number.isFinite(at) ? `${formatSeconds(seconds)} after creation (${new Date(at).toISOString()})` : formatSeconds(seconds);
+}
+
+export function formatVersion(v: VersionMessage): string {
+  const validation = v.validation;
+  const samples = validation === null || validation.samples === 0 ? 'none' : `${validation.samples}${validation.golden_recorded ? ' (golden outputs recorded at validation)' : ''}`;
+  return formatFields([
+    ['version', `${v.model}:${v.version}`],
+    ['validation', formatValidation(validation).replace(/^validation:? /, '')],
+    ...(validation && validation.reason && validation.state === 'PASSED' ? [['reason', validation.reason] as const] : []),
+    ['validated', validation ? `${validation.validated_at} in ${Math.round(validation.duration_ms)} ms` : ''],
+    ['samples', samples],
+    ['samples sha256', v.samples_sha256],
+    ['artifact', `sha256 ${v.artifact_sha256}, ${formatBytes(Number(v.artifact_size))}`],
+    ['inputs', formatTensors(v.signature.inputs)],
+    ['outputs', formatTensors(v.signature.outputs)],
+    ['expires', formatExpiration(v)],
+    ['labels', formatLabels(v.labels)],
+    ['description', v.description],
+    ['created', `${v.created_at} by ${v.created_by}`],
+  ]);
+}

@@ -1,0 +1,37 @@
+import test from 'ava';
+import { formatBytes, parseByteSize } from '../src/byte-size.js';
+import { formatSeconds, parseDuration, parseSeconds } from '../src/duration.js';
+import { wantsProgressBar, PROGRESS_MIN_BYTES } from '../src/upload-progress.js';
+
+test('durations: ms to days, whole seconds for expirations', (t) => {
+  t.is(parseDuration('500ms', '--x'), 500);
+  t.is(parseDuration('90', '--x'), 90_000);
+  t.is(parseDuration('2m', '--x'), 120_000);
+  t.is(parseSeconds('30d', '--x'), 2_592_000);
+  t.is(parseSeconds('12h', '--x'), 43_200);
+  t.is(parseSeconds('0', '--x'), 0);
+  t.throws(() => parseSeconds('1500ms', '--expires-after'), { message: /--expires-after '1500ms' must be whole seconds/ });
+  t.throws(() => parseDuration('1w', '--x'), { message: /not a duration/ });
+  t.is(formatSeconds(2_592_000), '30d');
+  t.is(formatSeconds(5400), '90m');
+  t.is(formatSeconds(61), '61s');
+});
+
+test('byte sizes: plain bytes or binary and decimal units', (t) => {
+  t.is(parseByteSize('1024', '--x'), 1024);
+  t.is(parseByteSize('256MiB', '--x'), 256 * 1024 * 1024);
+  t.is(parseByteSize('1gib', '--x'), 1024 ** 3);
+  t.is(parseByteSize('500MB', '--x'), 500_000_000);
+  t.throws(() => parseByteSize('0', '--max-artifact-bytes'), { message: /more than 0 bytes/ });
+  t.throws(() => parseByteSize('12 parsecs', '--max-artifact-bytes'), { message: /not a size/ });
+  t.is(formatBytes(220), '220 B');
+  t.is(formatBytes(1_258_291), '1.2 MiB');
+});
+
+test('the upload progress bar is only for people watching a large upload', (t) => {
+  const big = PROGRESS_MIN_BYTES + 1;
+  t.true(wantsProgressBar({ size: big, output: 'table', interactive: true }));
+  t.false(wantsProgressBar({ size: PROGRESS_MIN_BYTES, output: 'table', interactive: true }));
+  t.false(wantsProgressBar({ size: big, output: 'json', interactive: true }));
+  t.false(wantsProgressBar({ size: big, output: 'table', interactive: false }));
+});

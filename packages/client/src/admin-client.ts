@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import {
+  adminService,
+  clientCredentials,
+  GrpcStatus,
+  sha256Hex,
+  SwitchyardError,
+  type ClientTlsOptions,
+  type ClusterStatusMessage,
+  type CreateModelRequest,
+  type CreateVersionRequest,
+  type EmptyMessage,
+  type ListHistoryRequest,
+  type ListHistoryResponse,
+  type ListModelsRequest,
+  type ListModelsResponse,
+  type ListVersionsResponse,
+  type ModelMessage,
+  type ModelStatusMessage,
+  type RouteMessage,
+  type SetRouteRequest,
+  type UpdateModelRequest,
+  type UploadArtifactResponse,
+  type VersionMessage,
+  type WhoAmIResponse,
+} from '@switchyard/core';
+import { convertAdminError } from './admin-errors.js';
+import type { AdminRequest, AdminResponse, AdminUnaryMethod } from './admin-rpcs.js';
+import { byteChunks, sendUpload, UPLOAD_CHUNK_BYTES, type StartUpload, type UploadProgress } from './artifact-upload.js';
+
+/** Options for {@link AdminClient.connect}. */
+export interface AdminClientOptions {
+  /** Bearer token, for a control plane with access control on. @default none */
+  token?: string;
+  /** Where the token came from ("--token", "SWITCHYARD_TOKEN", a file), named when the server refuses it. */
+  tokenSource?: string;
+  /** TLS; omit for plaintext. An empty object verifies the server against the system's roots. */
+  tls?: ClientTlsOptions;
+  /** Where the address came from ("--control-plane", ".switchyard/cluster.json"), for error messages. @default 'given address' */
+  source?: string;
+  /** Deadline of each unary call, in milliseconds. @default 10000 */
+  callTimeoutMs?: number;
+  /**
+   * Deadline of CreateVersion, which waits for deploy-time validation (bounded
+   * by the control plane's validation timeout, 30 s by default, plus starting
+   * the validation process). @default 120000
+   */
+  createVersionTimeoutMs?: number;
+  /** Deadline of a whole upload. @default 600000 */
+  uploadTimeoutMs?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** Per-call options. */
+export interface AdminCallOptions {
+  /** This call's deadline, in milliseconds, instead of the client's default. */
+  timeoutMs?: number;
+}
+
+/** Options for {@link AdminClient.uploadArtifact}. */
+export interface UploadFileOptions extends AdminCallOptions {
+  /**
+   * Expected sha256 (lower-case hex), checked by the control plane before it
+   * stores anything. Without it the client hashes the file while sending and
+   * checks the control plane's answer against that (one read of the file).
+   */
+  sha256?: string;
+  /** Progress callback, e.g. for a progress bar. */
+  onProgress?: UploadProgress;
+}
+
+/** Options for {@link AdminClient.uploadBytes}. */
+export interface UploadBytesOptions extends AdminCallOptions {
+  /** File name for the control plane's logs. @default 'artifact.onnx' */
+  filename?: string;
+  onProgress?: UploadProgress;
+}
+
+type Callback = (err: grpc.ServiceError | null, value?: unknown) => void;
+type UnaryFn = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback) => grpc.ClientUnaryCall;
+type ClientStreamingFn = (metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback) => grpc.ClientWritableStream<unknown>;
+
+interface ResolvedOptions {
+  source: string;
+  tokenSource: string | undefined;
+  tls: boolean;
+  callTimeoutMs: number;
+  createVersionTimeoutMs: number;
+  uploadTimeoutMs: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback;
+  if (!Number.isFinite(resolved) || resolved <= 0) throw new TypeError(`${name} must be a positive number of milliseconds, got ${value}`);
+  return resolved;
+}
+
+/**
+ * A promise-based client of the control plane's ModelAdmin service
+ * (proto/switchyard/admin/v1/admin.proto): one typed method per RPC. Every
+ * failure is a SwitchyardError carrying the gRPC code; an unreachable control
+ * plane or a refused token gets a message that says what to do next.
+ */
+export class AdminClient {
+  private constructor(
+    /** The control plane's host:port. */
+    readonly address: string,
+    private readonly client: grpc.Client,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /**
+   * Creates a client; the connection is made on the first call.
+   * @throws TypeError for bad options or a malformed token; SwitchyardError INVALID_ARGUMENT for unreadable TLS files.
+   */
+  static connect(address: string, options: AdminClientOptions = {}): AdminClient {
+    const { credentials, options: credentialOptions } = clientCredentials({
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    });
+    const Ctor = adminService();
+    const client = new Ctor(address, credentials, { ...options.channelOptions, ...credentialOptions });
+    return new AdminClient(address, client, {
+      source: options.source ?? 'given address',
+      tokenSource: options.token === undefined ? undefined : (options.tokenSource ?? 'the client options'),
+      tls: options.tls !== undefined,
+      callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 10_000),
+      createVersionTimeoutMs: positive('createVersionTimeoutMs', options.createVersionTimeoutMs, 120_000),
+      uploadTimeoutMs: positive('uploadTimeoutMs', options.uploadTimeoutMs, 600_000),
+    });
+  }
+
+  /** Creates an empty model; ALREADY_EXISTS if it exists. */
+  createModel(request: Pick<CreateModelRequest, 'name'> & Partial<CreateModelRequest>, options?: AdminCallOptions): Promise<ModelMessage> {
+    return this.call('CreateModel', request, options);
+  }
+
+  getModel(name: string, options?: AdminCallOptions): Promise<ModelMessage> {
+    return this.call('GetModel', { name }, options);
+  }
+
+  /** One page of models sorted by name; pass next_page_token back as page_token for the next. */
+  listModels(request: Partial<ListModelsRequest> = {}, options?: AdminCallOptions): Promise<ListModelsResponse> {
+    return this.call('ListModels', request, options);
+  }
+
+  /** Changes the fields named in update_mask (owner, description, default_expires_after_seconds). */
+  updateModel(
+    request: Pick<UpdateModelRequest, 'name' | 'update_mask'> & Partial<UpdateModelRequest>,
+    options?: AdminCallOptions,
+  ): Promise<ModelMessage> {
+    return this.call('UpdateModel', request, options);
+  }
+
+  /** Deletes a model with its versions and route; FAILED_PRECONDITION while its route gives any version weight. */
+  deleteModel(name: string, options?: AdminCallOptions): Promise<EmptyMessage> {
+    return this.call('DeleteModel', { name }, options);
+  }
+
+  /**
+   * Streams a file to the artifact store in 256 KiB chunks, with gRPC flow
+   * control, so the file is never in memory whole.
+   * @throws SwitchyardError: INVALID_ARGUMENT for an unreadable path, DATA_LOSS when the stored bytes are not the file's.
+   */
+  async uploadArtifact(path: string, options: UploadFileOptions = {}): Promise<UploadArtifactResponse> {
+    let size: number;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error('not a regular file');
+      size = info.size;
+    } catch (err) {
+      throw new SwitchyardError(GrpcStatus.INVALID_ARGUMENT, `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    const hash = createHash('sha256');
+    async function* hashed(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES })) {
+        hash.update(chunk as Buffer);
+        yield chunk as Buffer;
+      }
+    }
+    const header = { sha256: options.sha256 ?? '', size, filename: basename(path) };
+    const response = await this.upload(header, hashed(), options);
+    if (options.sha256 === undefined) {
+      const local = hash.digest('hex');
+      if (response.sha256 !== local) {
+        throw new SwitchyardError(
+          GrpcStatus.DATA_LOSS,
+          `the control plane stored sha256 ${response.sha256} but ${path} hashed to ${local} while it was sent; was the file changing? Upload it again`,
+        );
+      }
+    }
+    return response;
+  }
+
+  /** Uploads bytes already in memory; the control plane checks their sha256. */
+  uploadBytes(bytes: Uint8Array, options: UploadBytesOptions = {}): Promise<UploadArtifactResponse> {
+    const header = { sha256: sha256Hex(bytes), size: bytes.byteLength, filename: options.filename ?? 'artifact.onnx' };
+    return this.upload(header, byteChunks(bytes), options);
+  }
+
+  /**
+   * Creates a version from an uploaded artifact (and its model if new). The
+   * result carries the deploy-time validation: a REJECTED version is stored
+   * but cannot be routed.
+   */
+  createVersion(
+    request: Pick<CreateVersionRequest, 'model' | 'artifact_sha256'> & Partial<CreateVersionRequest>,
+    options?: AdminCallOptions,
+  ): Promise<VersionMessage> {
+    return this.call('CreateVersion', request, { timeoutMs: options?.timeoutMs ?? this.options.createVersionTimeoutMs });
+  }
+
+  getVersion(model: string, version: string, options?: AdminCallOptions): Promise<VersionMessage> {
+    return this.call('GetVersion', { model, version }, options);
+  }
+
+  /** Every version of a model, v2 before v10. */
+  listVersions(model: string, options?: AdminCallOptions): Promise<ListVersionsResponse> {
+    return this.call('ListVersions', { model }, options);
+  }
+
+  /** FAILED_PRECONDITION while the route references the version. */
+  deleteVersion(model: string, version: string, options?: AdminCallOptions): Promise<EmptyMessage> {
+    return this.call('DeleteVersion', { model, version }, options);
+  }
+
+  /** Replaces the split (weights in basis points, adding up to 10000; none to serve nothing). ABORTED when expected_revision is stale. */
+  setRoute(request: Pick<SetRouteRequest, 'model' | 'splits'> & Partial<SetRouteRequest>, options?: AdminCallOptions): Promise<RouteMessage> {
+    return this.call('SetRoute', request, options);
+  }
+
+  getRoute(model: string, options?: AdminCallOptions): Promise<RouteMessage> {
+    return this.call('GetRoute', { model }, options);
+  }
+
+  /** The route and each live node's state of each version of the model. */
+  getModelStatus(model: string, options?: AdminCallOptions): Promise<ModelStatusMessage> {
+    return this.call('GetModelStatus', { model }, options);
+  }
+
+  /** Every live node with its state of every version, and every control plane. */
+  getClusterStatus(options?: AdminCallOptions): Promise<ClusterStatusMessage> {
+    return this.call('GetClusterStatus', {}, options);
+  }
+
+  /** One page of the model's audit log, newest first. */
+  listHistory(request: Pick<ListHistoryRequest, 'model'> & Partial<ListHistoryRequest>, options?: AdminCallOptions): Promise<ListHistoryResponse> {
+    return this.call('ListHistory', request, options);
+  }
+
+  /** Who the control plane takes the caller for. */
+  whoAmI(options?: AdminCallOptions): Promise<WhoAmIResponse> {
+    return this.call('WhoAmI', {}, options);
+  }
+
+  /**
+   * Any unary RPC by its proto name; the named methods above are the usual
+   * way in, this one serves generic callers (test harnesses, scripts).
+   */
+  call<M extends AdminUnaryMethod>(method: M, request: AdminRequest<M>, options: AdminCallOptions = {}): Promise<AdminResponse<M>> {
+    const fn = (this.client as unknown as Record<string, UnaryFn | undefined>)[method];
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`ModelAdmin has no RPC named ${String(method)}`));
+    const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
+    return new Promise((resolve, reject) => {
+      fn.call(this.client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) =>
+        err ? reject(this.convert(err, timeoutMs)) : resolve(value as AdminResponse<M>),
+      );
+    });
+  }
+
+  /** Closes the channel; calls made afterwards fail. */
+  close(): void {
+    this.client.close();
+  }
+
+  private async upload(
+    header: { sha256: string; size: number; filename: string },
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: AdminCallOptions & { onProgress?: UploadProgress },
+  ): Promise<UploadArtifactResponse> {
+    const fn = (this.client as unknown as Record<string, ClientStreamingFn>)['UploadArtifact']!;
+    const timeoutMs = options.timeoutMs ?? this.options.uploadTimeoutMs;
+    const start = ((callback) =>
+      fn.call(this.client, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, callback as Callback)) as StartUpload;
+    try {
+      return await sendUpload(start, header, chunks, options.onProgress);
+    } catch (err) {
+      throw this.convert(err, timeoutMs);
+    }
+  }
+
+  private convert(err: unknown, timeoutMs: number): SwitchyardError {
+    return convertAdminError(err, {
+      address: this.address,
+      source: this.options.source,
+      tls: this.options.tls,
+      tokenSource: this.options.tokenSource,
+      timeoutMs,
+    });
+  }
+}

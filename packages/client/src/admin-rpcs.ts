@@ -1,0 +1,79 @@
+import type {
+  ClusterStatusMessage,
+  CreateModelRequest,
+  CreateVersionRequest,
+  EmptyMessage,
+  ListHistoryRequest,
+  ListHistoryResponse,
+  ListModelsRequest,
+  ListModelsResponse,
+  ListVersionsResponse,
+  ModelMessage,
+  ModelNameRef,
+  ModelRef,
+  ModelStatusMessage,
+  RouteMessage,
+  SetRouteRequest,
+  UpdateModelRequest,
+  VersionMessage,
+  VersionRef,
+  WhoAmIResponse,
+} from '@switchyard/core';
+
+/**
+ * Request and response of every unary ModelAdmin RPC
+ * (proto/switchyard/admin/v1/admin.proto), keyed by the RPC's proto name.
+ * UploadArtifact is client streaming and has its own methods.
+ */
+export interface AdminUnaryRpcs {
+  CreateModel: [CreateModelRequest, ModelMessage];
+  GetModel: [ModelNameRef, ModelMessage];
+  ListModels: [ListModelsRequest, ListModelsResponse];
+  UpdateModel: [UpdateModelRequest, ModelMessage];
+  DeleteModel: [ModelNameRef, EmptyMessage];
+  CreateVersion: [CreateVersionRequest, VersionMessage];
+  GetVersion: [VersionRef, VersionMessage];
+  ListVersions: [ModelRef, ListVersionsResponse];
+  DeleteVersion: [VersionRef, EmptyMessage];
+  SetRoute: [SetRouteRequest, RouteMessage];
+  GetRoute: [ModelRef, RouteMessage];
+  GetModelStatus: [ModelRef, ModelStatusMessage];
+  GetClusterStatus: [EmptyMessage, ClusterStatusMessage];
+  ListHistory: [ListHistoryRequest, ListHistoryResponse];
+  WhoAmI: [EmptyMessage, WhoAmIResponse];
+}
+
+/** The name of a unary ModelAdmin RPC. */
+export type AdminUnaryMethod = keyof AdminUnaryRpcs;
+
+/**
+ * The request of `M`. Fields left out take their proto3 defaults on the
+ * wire (empty strings, zeros, empty lists), which is what the API documents
+ * for "not given"; so every field is optional here.
+ */
+export type AdminRequest<M extends AdminUnaryMethod> = Partial<AdminUnaryRpcs[M][0]>;
+
+/** The response of `M`, as @grpc/proto-loader decodes it (see core's admin-types.ts). */
+export type AdminResponse<M extends AdminUnaryMethod> = AdminUnaryRpcs[M][1];
+
+/**
+ * Every unary RPC name, in the order of the proto. A test compares this
+ * with the service definition, so a new RPC cannot be forgotten here.
+ */
+export const ADMIN_UNARY_METHODS: readonly AdminUnaryMethod[] = Object.freeze([
+  'CreateModel',
+  'GetModel',
+  'ListModels',
+  'UpdateModel',
+  'DeleteModel',
+  'CreateVersion',
+  'GetVersion',
+  'ListVersions',
+  'DeleteVersion',
+  'SetRoute',
+  'GetRoute',
+  'GetModelStatus',
+  'GetClusterStatus',
+  'ListHistory',
+  'WhoAmI',
+]);
