@@ -18,8 +18,8 @@ export interface BenchArgs {
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
 
   --duration <s>          measured seconds per throughput cell and per inference-thread phase (default 4, --quick 1)
-  --warmup <s>            warm-up seconds before each measured segment (default 0.5, --quick 0.2)
-  --rounds <n>            alternations of bare/node per concurrency; the duration is split over them (default 6, --quick 2)
+  --warmup <s>            unrecorded load on each new client connection and before each inference-thread phase (default 0.5, --quick 0.2)
+  --rounds <n>            alternations of bare/node per concurrency; the duration is split over them (default 16, --quick 4)
   --deploys <n>           deploys timed for deploy-to-READY (default 20, --quick 5)
   --concurrency <list>    client concurrencies for throughput (default 1,32)
   --heavy-concurrency <n> client concurrency of the inference-thread phases (default 4)
@@ -61,7 +61,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
   return {
     durationS: positive('duration', values.duration, quick ? 1 : 4),
     warmupS: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.2 : 0.5),
-    rounds: positive('rounds', values.rounds, quick ? 2 : 6, true),
+    rounds: positive('rounds', values.rounds, quick ? 4 : 16, true),
     deploys: positive('deploys', values.deploys, quick ? 5 : 20, true),
     concurrencies,
     heavyConcurrency: positive('heavy-concurrency', values['heavy-concurrency'], 4, true),

@@ -3,30 +3,23 @@
  * real ControlPlane and N real PredictionNodes on loopback. Models are
  * uploaded and routed through the admin API only, like an operator would.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
-import { adminService, createEtcdClient, KeyLayout, sha256Hex, silentLogger } from '@switchyard/core';
+import { AdminClient } from '@switchyard/client';
+import { createEtcdClient, KeyLayout, silentLogger } from '@switchyard/core';
 import { ControlPlane } from '@switchyard/control-plane';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { StatusWatch } from './status-watch.js';
 
-function unary<Res>(client: grpc.Client, method: string, request: object, deadlineMs = 30_000): Promise<Res> {
-  const fn = (client as unknown as Record<string, Function>)[method];
-  if (!fn) throw new Error(`no method ${method}`);
-  return new Promise((resolve, reject) =>
-    fn.call(client, request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Res) =>
-      err ? reject(err) : resolve(res),
-    ),
-  );
-}
-
 export class BenchCluster {
+  /** Clusters not stopped yet, for {@link BenchCluster.removeDirsSync}. */
+  private static readonly running = new Set<BenchCluster>();
   readonly nodes: PredictionNode[] = [];
   private readonly nodeEtcds: Etcd3[] = [];
   private controlPlane: ControlPlane | undefined;
-  private admin: grpc.Client | undefined;
+  private admin: AdminClient | undefined;
   private etcdClient: Etcd3 | undefined;
   watch: StatusWatch | undefined;
 
@@ -41,6 +34,7 @@ export class BenchCluster {
     const etcd = await startEtcd();
     const dir = await makeTempDir('switchyard-bench-');
     const cluster = new BenchCluster(etcd, new KeyLayout('/bench/'), dir);
+    BenchCluster.running.add(cluster);
     try {
       cluster.etcdClient = createEtcdClient({ endpoints: etcd.endpoint });
       cluster.watch = await StatusWatch.start(cluster.etcdClient, cluster.keys);
@@ -51,10 +45,7 @@ export class BenchCluster {
         logger: silentLogger(),
         auth: { disabled: true },
       });
-      const Admin = adminService();
-      cluster.admin = new Admin(cluster.controlPlane.address, grpc.credentials.createInsecure(), {
-        'grpc.max_send_message_length': 64 * 1024 * 1024,
-      });
+      cluster.admin = AdminClient.connect(cluster.controlPlane.address, { callTimeoutMs: 30_000 });
       for (let i = 0; i < nodeCount; i++) {
         const nodeEtcd = createEtcdClient({ endpoints: etcd.endpoint });
         cluster.nodeEtcds.push(nodeEtcd);
@@ -80,36 +71,20 @@ export class BenchCluster {
     return this.nodes.map((n) => n.id);
   }
 
-  adminCall<Res>(method: string, request: object): Promise<Res> {
+  private client(): AdminClient {
     if (!this.admin) throw new Error('cluster not started');
-    return unary<Res>(this.admin, method, request);
-  }
-
-  /** UploadArtifact: a header, then 64 KiB chunks. */
-  upload(bytes: Uint8Array): Promise<{ sha256: string }> {
-    const admin = this.admin;
-    if (!admin) throw new Error('cluster not started');
-    return new Promise((resolve, reject) => {
-      const call = (admin as unknown as { UploadArtifact: Function }).UploadArtifact(
-        { deadline: Date.now() + 60_000 },
-        (err: grpc.ServiceError | null, res: { sha256: string }) => (err ? reject(err) : resolve(res)),
-      ) as grpc.ClientWritableStream<object>;
-      call.write({ header: { sha256: sha256Hex(bytes), size: bytes.byteLength, filename: 'model.onnx' } });
-      for (let off = 0; off < bytes.byteLength; off += 64 * 1024) call.write({ chunk: Buffer.from(bytes.subarray(off, off + 64 * 1024)) });
-      call.end();
-    });
+    return this.admin;
   }
 
   /** Uploads the bytes and creates the next version of `model`; returns the version name. */
   async createVersion(model: string, bytes: Uint8Array): Promise<string> {
-    const { sha256 } = await this.upload(bytes);
-    const version = await this.adminCall<{ version: string }>('CreateVersion', { model, artifact_sha256: sha256 });
-    return version.version;
+    const { sha256 } = await this.client().uploadBytes(bytes);
+    return (await this.client().createVersion({ model, artifact_sha256: sha256 })).version;
   }
 
   /** SetRoute sending all traffic to `version`; resolves when the reply arrives. */
   async routeAll(model: string, version: string): Promise<void> {
-    await this.adminCall('SetRoute', { model, splits: [{ version, weight: 10_000 }] });
+    await this.client().setRoute({ model, splits: [{ version, weight: 10_000 }] });
   }
 
   /** Creates a version, routes everything to it, and waits until every node reports it READY. */
@@ -122,8 +97,25 @@ export class BenchCluster {
     return version;
   }
 
+  /**
+   * For a signal handler, after the child processes were SIGKILLed: removes
+   * the temp dirs of every cluster not stopped, synchronously.
+   */
+  static removeDirsSync(): void {
+    for (const cluster of BenchCluster.running) {
+      for (const dir of [cluster.dir, cluster.etcd.dataDir]) {
+        try {
+          rmSync(dir, { recursive: true, force: true });
+        } catch {
+          // best effort while exiting
+        }
+      }
+    }
+  }
+
   /** Stops everything that was started; never throws. */
   async stop(): Promise<void> {
+    BenchCluster.running.delete(this);
     for (const node of this.nodes) await node.stop(1000).catch(() => undefined);
     for (const client of this.nodeEtcds) client.close();
     this.admin?.close();

@@ -103,8 +103,9 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
     const cpuList = cpus();
     const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
     const settings =
-      `${args.durationS} s measured per cell (${args.rounds} rounds × ${round(args.durationS / args.rounds)} s, ` +
-      `${args.warmupS} s warm-up each), ${args.deploys} deploys, inference-thread phases ${args.durationS} s each${args.quick ? ' (--quick)' : ''}`;
+      `${args.durationS} s measured per cell in ${args.rounds} alternating rounds of ${round(args.durationS / args.rounds)} s ` +
+      `(each client connection warmed ${args.warmupS} s first), ${args.deploys} deploys, ` +
+      `inference-thread phases ${args.durationS} s after ${args.warmupS} s${args.quick ? ' (--quick)' : ''}`;
     const meta = {
       startedAt: startedAt.toISOString(),
       totalSeconds: round((performance.now() - t0) / 1000, 1),

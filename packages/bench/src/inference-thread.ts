@@ -2,15 +2,15 @@
  * (e) What running inference on the node's main thread costs the rest of
  * the node: while one node serves a model under load from a client process,
  * a second client process probes grpc.health.v1 Check and ServerLive every
- * 20 ms, and this process (the node's) records its event-loop delay with
- * perf_hooks.monitorEventLoopDelay. Phases: idle, the small linear model,
- * a large dense MLP, and a deliberately slow model.
+ * ~20 ms, and this process (the node's) records its event-loop delay with
+ * perf_hooks.monitorEventLoopDelay over the phase. Phases: idle, the small
+ * linear model, a large dense MLP, and a deliberately slow model.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { BenchCluster } from './bench-cluster.js';
-import type { CallSpec, LoadClientConfig } from './load-protocol.js';
-import { runClients } from './load-runner.js';
+import type { CallSpec } from './load-protocol.js';
+import { runClientsOnce, type ClientConfig } from './load-runner.js';
 import { healthCheckCall, serverLiveCall } from './requests.js';
 import { round, summarize } from './stats.js';
 
@@ -85,14 +85,12 @@ export async function measureInferenceThread(o: ThreadOptions): Promise<ThreadFi
       if (!phase.model.deployed) await o.cluster.deploy(phase.model.name, phase.model.bytes);
       runMs = await modelRunMs(phase.model.bytes);
     }
-    const probe: Omit<LoadClientConfig, 'type'> = {
+    const probe: ClientConfig = {
       target: node.address,
       mode: 'probe',
       calls: [healthCheckCall(), serverLiveCall()],
       concurrency: 1,
       intervalMs: 20,
-      warmupMs: o.warmupMs,
-      durationMs: o.durationMs,
       deadlineMs: 30_000,
     };
     const clients = [probe];
@@ -103,19 +101,15 @@ export async function measureInferenceThread(o: ThreadOptions): Promise<ThreadFi
         calls: [phase.model.call],
         concurrency: phase.model.concurrency,
         intervalMs: 0,
-        warmupMs: o.warmupMs,
-        durationMs: o.durationMs,
         deadlineMs: 30_000,
       });
     }
     const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-    // Record only the measured window: the clients start it warmupMs after "go".
-    const timers: NodeJS.Timeout[] = [];
-    const results = await runClients(clients, () => {
-      timers.push(setTimeout(() => lag.enable(), o.warmupMs));
-      timers.push(setTimeout(() => lag.disable(), o.warmupMs + o.durationMs));
-    });
-    for (const t of timers) clearTimeout(t);
+    // Over the whole phase, warm-up included: enabling it only for the
+    // measured window would, with a model that stalls the loop for longer
+    // than that window, fire the enable and disable timers back to back and
+    // record nothing. The warm-up carries the same load.
+    const results = await runClientsOnce(clients, o.warmupMs, o.durationMs, () => lag.enable());
     lag.disable();
     const probed = results[0]!.calls;
     const health = probed['health']!;

@@ -3,19 +3,21 @@
  * so the server's event loop measures only the server).
  *
  * It speaks gRPC directly over node:http2 with pre-framed request bytes and
- * keeps responses as raw bytes. A @grpc/grpc-js client spent ~430 µs of CPU
- * per unary call here (its per-call machinery: interceptors, retry and
- * deadline bookkeeping, async-context binding) against ~130–240 µs for the
- * server, so on two cores it, not the server, set the pace; this client
- * costs a fraction of that. Every response's grpc-status is checked.
+ * keeps responses as raw bytes. A @grpc/grpc-js client spent ≈ 430–550 µs
+ * of CPU per unary call here (its per-call machinery: interceptors, retry
+ * and deadline bookkeeping, async-context binding) against ≈ 130–240 µs for
+ * the server, so on two cores it, not the server, set the pace; this client
+ * costs ≈ 130 µs. Every response's grpc-status is checked.
  *
  * Protocol over the IPC channel: parent sends `config`; child connects and
- * answers `ready`; parent sends `go`; child runs warm-up + window and answers
- * `result`, then exits. Every loop ends at its deadline; every call has one.
+ * answers `ready`; then each `go` runs one segment (warm-up + measured
+ * window) on the same connection and is answered by `result`; `stop` (or
+ * the parent going away) ends the process. Every loop ends at its deadline;
+ * every call has one.
  */
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { CallResult, CallSpec, ChildMessage, LoadClientConfig, ParentMessage } from './load-protocol.js';
+import type { CallResult, CallSpec, ChildMessage, GoMessage, LoadClientConfig, ParentMessage } from './load-protocol.js';
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -33,14 +35,14 @@ function frame(message: Buffer): Buffer {
 }
 
 class Caller {
-  readonly result: CallResult = { completed: 0, total: 0, errors: 0, latenciesMs: [] };
+  result: CallResult = Caller.empty();
   private readonly body: Buffer;
   private readonly headers: http2.OutgoingHttpHeaders;
 
   constructor(
     private readonly session: http2.ClientHttp2Session,
     readonly spec: CallSpec,
-    deadlineMs: number,
+    private readonly deadlineMs: number,
   ) {
     this.body = frame(Buffer.from(spec.requestBase64, 'base64'));
     this.headers = {
@@ -50,6 +52,10 @@ class Caller {
       te: 'trailers',
       'grpc-timeout': `${deadlineMs}m`,
     };
+  }
+
+  static empty(): CallResult {
+    return { completed: 0, total: 0, errors: 0, latenciesMs: [] };
   }
 
   /** One call; recorded when it started at/after `measureFrom` (latency) and ended by `measureTo` (throughput). */
@@ -95,83 +101,109 @@ class Caller {
       stream.on('end', () => finish());
       stream.on('close', () => finish(status === undefined ? `stream closed (rst code ${stream.rstCode})` : undefined));
       stream.on('error', (err: Error) => finish(err.message));
+      // The server enforces grpc-timeout; this bounds the call even if the server hangs.
+      stream.setTimeout(this.deadlineMs + 1000, () => {
+        finish(`no answer within ${this.deadlineMs + 1000} ms`);
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      });
       stream.end(this.body);
     });
   }
 }
 
-async function run(config: LoadClientConfig, go: Promise<void>): Promise<void> {
-  const session = http2.connect(`http://${config.target}`);
+async function connect(target: string): Promise<http2.ClientHttp2Session> {
+  const session = http2.connect(`http://${target}`);
   session.on('error', () => undefined); // surfaced per stream
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`could not connect to ${config.target} within 10 s`)), 10_000);
-      session.once('connect', () => (clearTimeout(timer), resolve()));
-      session.once('error', (err) => (clearTimeout(timer), reject(err)));
-    });
-    const callers = config.calls.map((spec) => new Caller(session, spec, config.deadlineMs));
-    const first = callers[0];
-    if (!first) throw new Error('no calls configured');
-    await send({ type: 'ready' });
-    await go;
-
-    const start = performance.now();
-    const measureFrom = start + config.warmupMs;
-    const measureTo = measureFrom + config.durationMs;
-    const cpuAtStart = process.cpuUsage();
-    const loops: Promise<void>[] = [];
-    if (config.mode === 'closed-loop') {
-      for (let i = 0; i < config.concurrency; i++) {
-        loops.push(
-          (async () => {
-            while (performance.now() < measureTo) await first.call(measureFrom, measureTo);
-          })(),
-        );
-      }
-    } else {
-      // One loop per kind of probe, each pausing a jittered interval, so no
-      // probe is always sent right after another one's answer (which would
-      // time it just after the server's loop came free).
-      for (const caller of callers) {
-        loops.push(
-          (async () => {
-            await new Promise((r) => setTimeout(r, Math.random() * config.intervalMs));
-            while (performance.now() < measureTo) {
-              await caller.call(measureFrom, measureTo);
-              await new Promise((r) => setTimeout(r, config.intervalMs * (0.5 + Math.random())));
-            }
-          })(),
-        );
-      }
-    }
-    await Promise.all(loops);
-    const cpu = process.cpuUsage(cpuAtStart);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    const totalMs = performance.now() - start;
-    const windowMs = Math.min(performance.now(), measureTo) - measureFrom;
-    const calls: Record<string, CallResult> = {};
-    for (const c of callers) calls[c.spec.label] = c.result;
-    await send({ type: 'result', windowMs, totalMs, cpuMs, calls });
-  } finally {
-    session.destroy();
-  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`could not connect to ${target} within 10 s`)), 10_000);
+    session.once('connect', () => (clearTimeout(timer), resolve()));
+    session.once('error', (err) => (clearTimeout(timer), reject(err)));
+  });
+  return session;
 }
 
-let resolveGo!: () => void;
-const go = new Promise<void>((resolve) => (resolveGo = resolve));
-let started = false;
+/** One segment: warm-up, then the measured window; every loop stops at the window's end. */
+async function runSegment(config: LoadClientConfig, callers: Caller[], go: GoMessage): Promise<void> {
+  for (const c of callers) c.result = Caller.empty();
+  const first = callers[0]!;
+  const start = performance.now();
+  const measureFrom = start + go.warmupMs;
+  const measureTo = measureFrom + go.durationMs;
+  const cpuAtStart = process.cpuUsage();
+  const loops: Promise<void>[] = [];
+  if (config.mode === 'closed-loop') {
+    for (let i = 0; i < config.concurrency; i++) {
+      loops.push(
+        (async () => {
+          while (performance.now() < measureTo) await first.call(measureFrom, measureTo);
+        })(),
+      );
+    }
+  } else {
+    // One loop per kind of probe, each pausing a jittered interval, so no
+    // probe is always sent right after another one's answer (which would
+    // time it just after the server's loop came free).
+    for (const caller of callers) {
+      loops.push(
+        (async () => {
+          await new Promise((r) => setTimeout(r, Math.random() * config.intervalMs));
+          while (performance.now() < measureTo) {
+            await caller.call(measureFrom, measureTo);
+            await new Promise((r) => setTimeout(r, config.intervalMs * (0.5 + Math.random())));
+          }
+        })(),
+      );
+    }
+  }
+  await Promise.all(loops);
+  const cpu = process.cpuUsage(cpuAtStart);
+  const end = performance.now();
+  const calls: Record<string, CallResult> = {};
+  for (const c of callers) calls[c.spec.label] = c.result;
+  await send({
+    type: 'result',
+    windowMs: Math.min(end, measureTo) - measureFrom,
+    totalMs: end - start,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    calls,
+  });
+}
+
+let session: http2.ClientHttp2Session | undefined;
+let state: { config: LoadClientConfig; callers: Caller[] } | undefined;
+let busy: Promise<void> = Promise.resolve();
+
+function fail(err: Error): void {
+  void send({ type: 'error', message: err.message }).then(() => process.exit(1));
+}
 
 process.on('message', (message: ParentMessage) => {
-  if (message.type === 'go') return resolveGo();
-  if (message.type === 'config' && !started) {
-    started = true;
-    run(message, go).then(
-      () => process.disconnect?.(),
-      async (err: Error) => {
-        await send({ type: 'error', message: err.message });
-        process.exit(1);
-      },
-    );
+  switch (message.type) {
+    case 'config':
+      if (session) return;
+      busy = connect(message.target)
+        .then(async (s) => {
+          session = s;
+          if (message.calls.length === 0) throw new Error('no calls configured');
+          state = { config: message, callers: message.calls.map((spec) => new Caller(s, spec, message.deadlineMs)) };
+          await send({ type: 'ready' });
+        })
+        .catch(fail);
+      return;
+    case 'go':
+      busy = busy
+        .then(() => {
+          if (!state) throw new Error('go before config');
+          return runSegment(state.config, state.callers, message);
+        })
+        .catch(fail);
+      return;
+    case 'stop':
+      void busy.finally(() => {
+        session?.destroy();
+        process.exit(0);
+      });
+      return;
   }
 });
 // The parent going away ends this process too (no orphaned load).

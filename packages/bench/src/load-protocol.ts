@@ -10,6 +10,7 @@ export interface CallSpec {
   requestBase64: string;
 }
 
+/** First message: whom to call and how. The child connects and answers `ready`. */
 export interface LoadClientConfig {
   type: 'config';
   /** host:port of the server under test. */
@@ -22,15 +23,20 @@ export interface LoadClientConfig {
   calls: CallSpec[];
   concurrency: number;
   intervalMs: number;
-  warmupMs: number;
-  durationMs: number;
   /** Per-call deadline. */
   deadlineMs: number;
 }
 
-/** Sent by the parent once every client of a phase is ready, so they start together. */
+/** Runs one segment: `warmupMs` unrecorded, then `durationMs` measured. Answered by `result`. */
 export interface GoMessage {
   type: 'go';
+  warmupMs: number;
+  durationMs: number;
+}
+
+/** Closes the connection and exits. */
+export interface StopMessage {
+  type: 'stop';
 }
 
 export interface ReadyMessage {
@@ -46,7 +52,7 @@ export interface CallResult {
   firstError?: string;
   /** Latency in ms of every OK call started inside the measured window. */
   latenciesMs: number[];
-  /** One response, base64, for the parent to check. */
+  /** One response message (without gRPC framing), base64, for the parent to check. */
   sampleResponseBase64?: string;
 }
 
@@ -67,4 +73,4 @@ export interface ErrorMessage {
 }
 
 export type ChildMessage = ReadyMessage | ResultMessage | ErrorMessage;
-export type ParentMessage = LoadClientConfig | GoMessage;
+export type ParentMessage = LoadClientConfig | GoMessage | StopMessage;

@@ -1,8 +1,7 @@
 /**
- * Runs load-client child processes for one phase: forks them, waits until
- * all are connected, starts them together and collects their results. Every
- * child is tracked by pid and SIGKILLed if it outlives its phase, the phase
- * fails, or this process exits.
+ * Load-client child processes: forked, connected once, then driven segment
+ * by segment over IPC. Every child is tracked by pid and SIGKILLed when it
+ * is closed, when a phase fails, or when this process exits.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,69 +13,19 @@ const CLIENT_MODULE = fileURLToPath(new URL('./load-client.js', import.meta.url)
 /** Children alive right now, so the bench can kill them on any exit path. */
 const live = new Set<ChildProcess>();
 
-/** SIGKILLs every load-client child still running, by pid. */
-export function killLoadClients(): void {
-  for (const child of live) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+function killChild(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
-  live.clear();
 }
 
-class ClientProcess {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly result: Promise<ResultMessage>;
-
-  constructor(config: Omit<LoadClientConfig, 'type'>) {
-    // execArgv [] so a profiled bench (--cpu-prof) does not profile its clients.
-    this.child = fork(CLIENT_MODULE, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    trackChild(this.child);
-    live.add(this.child);
-    this.child.once('exit', () => live.delete(this.child));
-    const exited = new Promise<never>((_, reject) => {
-      this.child.once('exit', (code, signal) => reject(new Error(`load client exited early (code ${code}, signal ${signal})`)));
-      this.child.once('error', reject);
-    });
-    exited.catch(() => undefined);
-    const message = (type: ChildMessage['type']): Promise<ChildMessage> =>
-      Promise.race([
-        new Promise<ChildMessage>((resolve, reject) => {
-          const onMessage = (m: ChildMessage): void => {
-            if (m.type === 'error') reject(new Error(`load client failed: ${m.message}`));
-            else if (m.type === type) resolve(m);
-            else return;
-            this.child.off('message', onMessage);
-          };
-          this.child.on('message', onMessage);
-        }),
-        exited,
-      ]);
-    this.ready = message('ready').then(() => undefined);
-    this.result = message('result') as Promise<ResultMessage>;
-    this.ready.catch(() => undefined);
-    this.result.catch(() => undefined);
-    this.child.send({ type: 'config', ...config } satisfies LoadClientConfig);
-  }
-
-  go(): void {
-    this.child.send({ type: 'go' });
-  }
-
-  kill(): void {
-    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
+/** SIGKILLs every load-client child still running, by pid. */
+export function killLoadClients(): void {
+  for (const child of live) killChild(child);
+  live.clear();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -87,19 +36,92 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Runs the given clients together: all start once all are connected. The
- * phase is bounded: warm-up + duration + the largest call deadline + slack.
- */
-export async function runClients(configs: Omit<LoadClientConfig, 'type'>[], onGo?: () => void): Promise<ResultMessage[]> {
-  const clients = configs.map((c) => new ClientProcess(c));
+export type ClientConfig = Omit<LoadClientConfig, 'type'>;
+
+/** One connected load-client process. */
+export class LoadClient {
+  private readonly exited: Promise<never>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly config: ClientConfig,
+  ) {
+    this.exited = new Promise<never>((_, reject) => {
+      child.once('exit', (code, signal) => reject(new Error(`load client for ${config.target} exited (code ${code}, signal ${signal})`)));
+      child.once('error', reject);
+    });
+    this.exited.catch(() => undefined);
+  }
+
+  /** Forks a client and resolves once it is connected to its target. */
+  static async start(config: ClientConfig): Promise<LoadClient> {
+    // execArgv [] so a profiled bench (--cpu-prof) does not profile its clients.
+    const child = fork(CLIENT_MODULE, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    trackChild(child);
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    const client = new LoadClient(child, config);
+    try {
+      const ready = client.next('ready');
+      child.send({ type: 'config', ...config } satisfies LoadClientConfig);
+      await withTimeout(ready, 20_000, `load client connecting to ${config.target}`);
+      return client;
+    } catch (err) {
+      killChild(child);
+      throw err;
+    }
+  }
+
+  /** Runs one segment; bounded by warm-up + duration + the call deadline + slack. */
+  run(warmupMs: number, durationMs: number): Promise<ResultMessage> {
+    const result = this.next('result') as Promise<ResultMessage>;
+    this.child.send({ type: 'go', warmupMs, durationMs });
+    return withTimeout(result, warmupMs + durationMs + this.config.deadlineMs + 10_000, `load segment against ${this.config.target}`);
+  }
+
+  /** Asks the child to exit, and kills it if it has not within a second. */
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const gone = this.exited.catch(() => undefined);
+    try {
+      this.child.send({ type: 'stop' });
+    } catch {
+      // IPC already closed
+    }
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 1000))]);
+    killChild(this.child);
+  }
+
+  private next(type: ChildMessage['type']): Promise<ChildMessage> {
+    return Promise.race([
+      new Promise<ChildMessage>((resolve, reject) => {
+        const onMessage = (m: ChildMessage): void => {
+          if (m.type === 'error') reject(new Error(`load client failed: ${m.message}`));
+          else if (m.type === type) resolve(m);
+          else return;
+          this.child.off('message', onMessage);
+        };
+        this.child.on('message', onMessage);
+      }),
+      this.exited,
+    ]);
+  }
+}
+
+/** Starts `configs` as clients, runs one segment on all of them at once, and closes them. */
+export async function runClientsOnce(
+  configs: ClientConfig[],
+  warmupMs: number,
+  durationMs: number,
+  onGo?: () => void,
+): Promise<ResultMessage[]> {
+  const clients: LoadClient[] = [];
   try {
-    await withTimeout(Promise.all(clients.map((c) => c.ready)), 20_000, 'load clients connecting');
-    for (const c of clients) c.go();
+    for (const c of configs) clients.push(await LoadClient.start(c));
+    const results = clients.map((c) => c.run(warmupMs, durationMs));
     onGo?.();
-    const bound = Math.max(...configs.map((c) => c.warmupMs + c.durationMs + c.deadlineMs)) + 10_000;
-    return await withTimeout(Promise.all(clients.map((c) => c.result)), bound, 'load phase');
+    return await Promise.all(results);
   } finally {
-    for (const c of clients) c.kill();
+    await Promise.all(clients.map((c) => c.close()));
   }
 }

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { killTracked } from '@switchyard/testkit';
 import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
+import { BenchCluster } from './bench-cluster.js';
 import { runBench } from './bench.js';
 import { killLoadClients } from './load-runner.js';
 import { formatReport } from './report.js';
@@ -38,6 +39,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     killLoadClients();
     killTracked();
+    BenchCluster.removeDirsSync();
     process.exit(130);
   });
 }

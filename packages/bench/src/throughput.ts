@@ -1,13 +1,14 @@
 /**
  * (a)–(c): requests/s and latency of the prediction node and of the bare
- * grpc-js + onnxruntime server, each driven by a load client in its own
- * process. The two targets are measured alternately, in rounds ordered
- * A B, B A, A B, … so slow drifts of this shared machine hit both alike, and
- * the node/bare ratio is the median of the per-round ratios, so one round
- * disturbed by other work on the machine does not decide it.
+ * grpc-js + onnxruntime server, each driven by its own load-client process
+ * (connected once, warmed up once). The two targets are measured in many
+ * short alternating segments, ordered A B, B A, A B, … so drifts of this
+ * shared machine hit both alike, and the node/bare ratio is the median of
+ * the per-round ratios, so a round disturbed by other work on the machine
+ * does not decide it.
  */
 import type { CallSpec } from './load-protocol.js';
-import { runClients } from './load-runner.js';
+import { LoadClient } from './load-runner.js';
 import { busyCores, sampleCpu } from './machine-load.js';
 import { checkClose, inferOutput } from './requests.js';
 import { round, summarize } from './stats.js';
@@ -63,12 +64,16 @@ export interface ThroughputOptions {
   call: CallSpec;
   /** What the output must be, to catch a server that answers fast but wrong. */
   expected: { output: string; values: number[] };
+  /** Unrecorded load on each fresh connection before its first round. */
   warmupMs: number;
   /** Measured time per target and concurrency, split over the rounds. */
   durationMs: number;
   rounds: number;
   log: (line: string) => void;
 }
+
+/** Unrecorded lead-in of every segment: the loops start from zero calls in flight. */
+const SETTLE_MS = 100;
 
 interface Segment {
   rps: number;
@@ -87,35 +92,16 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-async function segment(o: ThroughputOptions, name: Target['name'], concurrency: number, segmentMs: number): Promise<Segment> {
+async function segment(o: ThroughputOptions, client: LoadClient, name: Target['name'], concurrency: number, segmentMs: number): Promise<Segment> {
   // The servers run in this process: its CPU time from "go" to the result is
-  // theirs, for every call served (warm-up and tail included).
-  let cpuStart: NodeJS.CpuUsage | undefined;
-  let machineStart = sampleCpu();
-  let startedAt = 0;
-  const [result] = await runClients(
-    [
-      {
-        target: o.targets[name],
-        mode: 'closed-loop',
-        calls: [o.call],
-        concurrency,
-        intervalMs: 0,
-        warmupMs: o.warmupMs,
-        durationMs: segmentMs,
-        deadlineMs: 10_000,
-      },
-    ],
-    () => {
-      cpuStart = process.cpuUsage();
-      machineStart = sampleCpu();
-      startedAt = performance.now();
-    },
-  );
+  // theirs, for every call served (settling and tail included).
+  const machineStart = sampleCpu();
+  const cpuStart = process.cpuUsage();
+  const startedAt = performance.now();
+  const r = await client.run(Math.min(SETTLE_MS, o.warmupMs), segmentMs);
   const used = process.cpuUsage(cpuStart);
   const elapsedMs = performance.now() - startedAt;
   const machine = busyCores(machineStart, sampleCpu());
-  const r = result!;
   const calls = r.calls[o.call.label]!;
   if (calls.errors > 0) throw new Error(`${name} at concurrency ${concurrency}: ${calls.errors} failed calls, first: ${calls.firstError}`);
   if (!calls.sampleResponseBase64 || calls.completed === 0) throw new Error(`${name} at concurrency ${concurrency}: no response in the window`);
@@ -158,17 +144,32 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
   const segmentMs = o.durationMs / o.rounds;
   for (const concurrency of o.concurrencies) {
     const runs: Record<Target['name'], Segment[]> = { bare: [], node: [] };
-    for (let r = 0; r < o.rounds; r++) {
-      const order: Target['name'][] = r % 2 === 0 ? ['bare', 'node'] : ['node', 'bare'];
-      for (const name of order) {
-        const s = await segment(o, name, concurrency, segmentMs);
-        runs[name].push(s);
+    const clients: Partial<Record<Target['name'], LoadClient>> = {};
+    try {
+      for (const name of ['bare', 'node'] as const) {
+        const client = await LoadClient.start({
+          target: o.targets[name],
+          mode: 'closed-loop',
+          calls: [o.call],
+          concurrency,
+          intervalMs: 0,
+          deadlineMs: 10_000,
+        });
+        clients[name] = client;
+        await client.run(o.warmupMs, 0);
+      }
+      for (let r = 0; r < o.rounds; r++) {
+        const order: Target['name'][] = r % 2 === 0 ? ['bare', 'node'] : ['node', 'bare'];
+        for (const name of order) runs[name].push(await segment(o, clients[name]!, name, concurrency, segmentMs));
+        const [b, n] = [runs.bare.at(-1)!, runs.node.at(-1)!];
         o.log(
-          `  ${name.padEnd(4)} c=${String(concurrency).padStart(2)} round ${r + 1}/${o.rounds}: ${round(s.rps, 0)} req/s, ` +
-            `server ${round((s.serverCpuMs * 1000) / s.calls, 1)} µs CPU/req, client ${round(s.clientCores, 2)} cores` +
-            (s.otherCores === undefined ? '' : `, other processes ${round(s.otherCores, 2)} cores`),
+          `  c=${String(concurrency).padStart(2)} round ${String(r + 1).padStart(2)}/${o.rounds}: bare ${round(b.rps, 0)} req/s ` +
+            `${round((b.serverCpuMs * 1000) / b.calls, 1)} µs CPU/req, node ${round(n.rps, 0)} req/s ${round((n.serverCpuMs * 1000) / n.calls, 1)} µs CPU/req` +
+            (b.otherCores === undefined || n.otherCores === undefined ? '' : `, other processes ${round((b.otherCores + n.otherCores) / 2, 2)} cores`),
         );
       }
+    } finally {
+      await Promise.all(Object.values(clients).map((c) => c.close()));
     }
     const bare = cell(concurrency, runs.bare);
     const node = cell(concurrency, runs.node);
