@@ -10,6 +10,7 @@ import {
   type ValidationRecord,
   type VersionRecord,
 } from '@switchyard/core';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { ArtifactStore } from './artifact-store.js';
 import { DEFAULT_VALIDATION_TIMEOUT_MS, validateVersion, type ValidateVersionOptions, type ValidationOutcome } from './validation/index.js';
 
@@ -49,6 +50,12 @@ export interface DeployValidationOptions {
   /** @default DEFAULT_VALIDATION_TIMEOUT_MS (30 s) */
   timeoutMs?: number;
   logger: Logger;
+  /**
+   * Validations running at once. Each is a process loading the whole model,
+   * so a burst of deploys must queue instead of exhausting memory and cores.
+   * @default 2
+   */
+  maxConcurrent?: number;
   /** @default validateVersion */
   validate?: (options: ValidateVersionOptions) => Promise<ValidationOutcome>;
 }
@@ -65,6 +72,7 @@ export class DeployValidation {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #validate: (options: ValidateVersionOptions) => Promise<ValidationOutcome>;
+  readonly #limit: LimitFunction;
 
   constructor(options: DeployValidationOptions) {
     this.#artifacts = options.artifacts;
@@ -72,11 +80,13 @@ export class DeployValidation {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
     this.#logger = options.logger;
     this.#validate = options.validate ?? validateVersion;
+    this.#limit = pLimit(options.maxConcurrent ?? 2);
   }
 
   /** Validates the artifact against its samples (or one run on zeros when null) and stores the samples. */
   async run(sha256: string, signature: Signature, samples: SamplesDocument | null): Promise<DeployValidationResult> {
-    const outcome = await this.#validate({ artifactPath: this.#artifactPath(sha256), signature, samples, timeoutMs: this.#timeoutMs, logger: this.#logger });
+    // The time limit starts inside validate, once the child runs: queueing here does not eat into it.
+    const outcome = await this.#limit(() => this.#validate({ artifactPath: this.#artifactPath(sha256), signature, samples, timeoutMs: this.#timeoutMs, logger: this.#logger }));
     if (!outcome.samples) return { validation: outcome.record, samples: null };
     const bytes = serializeSamplesDocument(outcome.samples);
     const stored = await this.#artifacts.put(oneChunk(bytes), { expectedSize: bytes.byteLength, maxBytes: bytes.byteLength });
