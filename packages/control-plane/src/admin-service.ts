@@ -2,6 +2,8 @@ import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation 
 import {
   ANONYMOUS,
   RouteRecordSchema,
+  assignSlots,
+  resolveSlots,
   aborted,
   alreadyExists,
   failedPrecondition,
@@ -328,9 +330,12 @@ export class AdminService {
     const route = await this.#state.readRoute(model);
     if (expectedRevision !== '0' && expectedRevision !== route.revision) throw routeChanged(model);
     if (route.invalid !== undefined) this.#logger.warn('replacing an invalid route', { model, error: route.invalid });
+    // Keys keep their version across the change except those whose weight moved (route-slots.ts).
+    const previousSlots = route.current ? resolveSlots(route.current).slots : undefined;
     const candidate: RouteRecord = {
       model,
       splits,
+      slots: assignSlots(previousSlots, splits),
       updatedAt: this.#now(),
       updatedBy: caller.name,
       // Owned by the shadow and rollout features; a traffic change must not drop them.

@@ -32,6 +32,44 @@ test('SetRoute stores the split and GetRoute returns it with its revision', asyn
   t.deepEqual(got, set);
 });
 
+test('SetRoute stores slot ranges that move only the keys whose weight moved, across a sequence of routes', async (t) => {
+  const { admin, keys } = await withVersions(t, 3);
+  const storedSlots = async (): Promise<unknown> => {
+    const kv = (await etcd().client.get(keys.route('m')).exec()).kvs[0];
+    return (JSON.parse(kv?.value.toString() ?? '{}') as { slots?: unknown }).slots;
+  };
+  const range = (start: number, end: number, version: string) => ({ start, end, version });
+
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 5000), split('v2', 3000), split('v3', 2000)] });
+  t.deepEqual(await storedSlots(), [range(0, 5000, 'v1'), range(5000, 8000, 'v2'), range(8000, 10000, 'v3')]);
+  // v1 → v2: the end of v1's range becomes v2's; v3 keeps everything.
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 4000), split('v2', 4000), split('v3', 2000)] });
+  t.deepEqual(await storedSlots(), [range(0, 4000, 'v1'), range(4000, 8000, 'v2'), range(8000, 10000, 'v3')]);
+  // v1 → v3, not adjacent: v2's slots do not move.
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 3000), split('v2', 4000), split('v3', 3000)] });
+  t.deepEqual(await storedSlots(), [range(0, 3000, 'v1'), range(3000, 4000, 'v3'), range(4000, 8000, 'v2'), range(8000, 10000, 'v3')]);
+  // v2 drops out; its slots go to v1 and v3 in split order.
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 6000), split('v2', 0), split('v3', 4000)] });
+  t.deepEqual(await storedSlots(), [range(0, 3000, 'v1'), range(3000, 4000, 'v3'), range(4000, 7000, 'v1'), range(7000, 10000, 'v3')]);
+  await unary(admin, 'SetRoute', { model: 'm', splits: [] });
+  t.deepEqual(await storedSlots(), []);
+});
+
+test('SetRoute over a route stored without slots starts from contiguous ranges of the stored splits', async (t) => {
+  const { admin, keys } = await withVersions(t, 2);
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 7000), split('v2', 3000)] });
+  const key = keys.route('m');
+  const old = JSON.parse((await etcd().client.get(key).string()) ?? '{}') as Record<string, unknown>;
+  delete old['slots'];
+  await etcd().client.put(key).value(JSON.stringify(old));
+  await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 6000), split('v2', 4000)] });
+  const stored = JSON.parse((await etcd().client.get(key).string()) ?? '{}') as { slots?: unknown };
+  t.deepEqual(stored.slots, [
+    { start: 0, end: 6000, version: 'v1' },
+    { start: 6000, end: 10000, version: 'v2' },
+  ]);
+});
+
 test('SetRoute refuses weights that are not integer basis points adding up to 10000, and duplicates', async (t) => {
   const { admin } = await withVersions(t, 2);
   const bad = [

@@ -3,6 +3,8 @@ export * from './logger.js';
 export * from './clock.js';
 export * from './etcd-keys.js';
 export * from './schemas.js';
+export * from './route-slots.js';
+export * from './routing-key-hash.js';
 export * from './datatypes.js';
 export * from './sha256.js';
 export * from './build-info.js';

@@ -85,10 +85,25 @@ export const RouteSplitSchema = z.object({
 });
 export type RouteSplit = z.infer<typeof RouteSplitSchema>;
 
+/** Slots `start` (inclusive) to `end` (exclusive) of the TOTAL_WEIGHT basis-point slots belong to `version`. */
+export const SlotRangeSchema = z.object({
+  start: z.number().int().min(0).max(TOTAL_WEIGHT),
+  end: z.number().int().min(0).max(TOTAL_WEIGHT),
+  version: z.string().min(1),
+});
+export type SlotRange = z.infer<typeof SlotRangeSchema>;
+
 export const RouteRecordSchema = z
   .object({
     model: z.string().min(1),
     splits: z.array(RouteSplitSchema),
+    /**
+     * Which version owns each basis-point slot, so routing keys stay put
+     * across weight changes (route-slots.ts). Absent on routes written
+     * before it existed, and ignored when it does not match the weights:
+     * readers then derive it from the splits (`resolveSlots`).
+     */
+    slots: z.array(SlotRangeSchema).optional(),
     updatedAt: isoTime,
     updatedBy: z.string().default(''),
     // Rollout and shadow settings arrive with their own features; unknown

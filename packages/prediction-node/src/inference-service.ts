@@ -14,7 +14,7 @@ import {
 } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';
-import type { RoutingTable } from './routing-table.js';
+import type { RoutePick, RoutingTable } from './routing-table.js';
 
 /** What the inference handlers need from the node. */
 export interface InferenceServiceContext {
@@ -29,12 +29,24 @@ export interface InferenceServiceContext {
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
+/** The request parameter whose string value makes the version choice sticky. */
+export const ROUTING_KEY_PARAMETER = 'routing_key';
+
 /** Finds the version that answers a request, or says precisely why none does. */
 export function resolveVersion(table: RoutingTable, model: string, version: string): LoadedVersion {
+  return resolvePick(table, model, version, undefined).loaded;
+}
+
+/**
+ * Like {@link resolveVersion}, with the routing key of an unversioned
+ * request, and says when the key's version was not READY (a fallback). An
+ * explicit version bypasses the split.
+ */
+export function resolvePick(table: RoutingTable, model: string, version: string, routingKey: string | undefined): RoutePick {
   if (!model) throw SwitchyardError.from(notFound('model_name is empty; name the model to run'));
   if (version) {
     const loaded = table.versions.get(`${model}/${version}`);
-    if (loaded) return loaded;
+    if (loaded) return { loaded, fallbackFrom: undefined };
     const served = [...table.versions.values()].filter((v) => v.model === model).map((v) => v.version);
     throw notFound(
       served.length > 0
@@ -44,7 +56,20 @@ export function resolveVersion(table: RoutingTable, model: string, version: stri
   }
   const route = table.routes.get(model);
   if (!route) throw notFound(`model '${model}' is not served by this node; check its route with 'switchyard status ${model}'`);
-  return route.pick();
+  return route.pick(routingKey);
+}
+
+/**
+ * The request's `routing_key` parameter; undefined when absent.
+ * @throws INVALID_ARGUMENT when it is not a string parameter.
+ */
+export function routingKeyOf(request: ModelInferRequest): string | undefined {
+  const parameter = request.parameters?.[ROUTING_KEY_PARAMETER];
+  if (parameter === undefined) return undefined;
+  if (parameter.parameter_choice !== 'string_param' || typeof parameter.string_param !== 'string') {
+    throw invalidArgument(`parameter '${ROUTING_KEY_PARAMETER}' must be a string_param; it is ${parameter.parameter_choice ?? 'empty'}`);
+  }
+  return parameter.string_param;
 }
 
 /** The KServe v2 GRPCInferenceService handlers. */
@@ -58,12 +83,15 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     const started = performance.now();
     let loaded: LoadedVersion;
     try {
-      loaded = resolveVersion(ctx.table(), request.model_name, request.model_version);
-      if (!loaded.acquire()) {
+      const key = routingKeyOf(request);
+      let pick = resolvePick(ctx.table(), request.model_name, request.model_version, key);
+      if (!pick.loaded.acquire()) {
         // Lost a race with an unload; the table has moved on already.
-        loaded = resolveVersion(ctx.table(), request.model_name, request.model_version);
-        if (!loaded.acquire()) throw notFound(`model '${request.model_name}' is being unloaded; retry`);
+        pick = resolvePick(ctx.table(), request.model_name, request.model_version, key);
+        if (!pick.loaded.acquire()) throw notFound(`model '${request.model_name}' is being unloaded; retry`);
       }
+      loaded = pick.loaded;
+      if (pick.fallbackFrom !== undefined) ctx.metrics.countFallback(loaded.model, pick.fallbackFrom);
     } catch (err) {
       ctx.metrics.errors.inc({ model: request.model_name, version: request.model_version, code: String(SwitchyardError.from(err).code) });
       return fail(callback, err);

@@ -1,11 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { latencyMetric, requestsMetric, VersionStats } from './version-stats.js';
+import { fallbacksMetric, FallbackStats, latencyMetric, requestsMetric, VersionStats } from './version-stats.js';
 
 /** The node's Prometheus metrics, on their own registry so tests can run several nodes in one process. */
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly errors: Counter<'model' | 'version' | 'code'>;
   private readonly versionStats = new Map<string, VersionStats>();
+  /** By model, then intended version; few series, kept for the node's life like any counter. */
+  private readonly fallbacks = new Map<string, Map<string, FallbackStats>>();
   readonly loadedVersions: Gauge;
   readonly loadSeconds: Histogram<'model'>;
   readonly loadFailures: Counter<'model'>;
@@ -21,6 +23,7 @@ export class NodeMetrics {
     });
     this.registry.registerMetric(requestsMetric(() => this.versionStats.values()));
     this.registry.registerMetric(latencyMetric(() => this.versionStats.values()));
+    this.registry.registerMetric(fallbacksMetric(() => [...this.fallbacks.values()].flatMap((m) => [...m.values()])));
     this.loadedVersions = new Gauge({
       name: 'switchyard_loaded_versions',
       help: 'Model versions loaded on this node.',
@@ -50,6 +53,15 @@ export class NodeMetrics {
       this.versionStats.set(key, stats);
     }
     return stats;
+  }
+
+  /** Counts a request whose slot's version, `intended`, was not READY here (on the hot path: no label hashing). */
+  countFallback(model: string, intended: string): void {
+    let byVersion = this.fallbacks.get(model);
+    if (!byVersion) this.fallbacks.set(model, (byVersion = new Map()));
+    let stats = byVersion.get(intended);
+    if (!stats) byVersion.set(intended, (stats = new FallbackStats(model, intended)));
+    stats.count++;
   }
 
   /** Drops an unloaded version's counters, so the series do not grow without bound. */

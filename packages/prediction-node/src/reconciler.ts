@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Logger, VersionRecord, VersionStatusRecord, LoadState } from '@switchyard/core';
+import { resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
 import { ModelRoute, EMPTY_TABLE, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetState } from './target-state.js';
@@ -127,7 +127,8 @@ export class Reconciler {
         .map((s) => ({ loaded: this.loaded.get(versionKey(route.model, s.version)), weight: s.weight }))
         .filter((e): e is { loaded: LoadedVersion; weight: number } => e.loaded !== undefined);
       if (entries.length > 0) {
-        routes.set(route.model, new ModelRoute(route.model, entries));
+        // Slots of versions not READY here fall back to these entries (ModelRoute).
+        routes.set(route.model, new ModelRoute(route.model, entries, route.slots ?? resolveSlots(route).slots));
         continue;
       }
       // None of the new split can serve yet: keep serving the old one.

@@ -1,5 +1,6 @@
 import {
   parseStored,
+  resolveSlots,
   RouteRecordSchema,
   VersionRecordSchema,
   type KeyLayout,
@@ -14,7 +15,7 @@ export interface TargetState {
   readonly revision: number;
   /** Keyed by `model/version`. */
   readonly versions: ReadonlyMap<string, VersionRecord>;
-  /** Keyed by model name. */
+  /** Keyed by model name; `slots` always set, matching `splits`. */
   readonly routes: ReadonlyMap<string, RouteRecord>;
 }
 
@@ -53,7 +54,12 @@ export class TargetStateBuilder {
       if (value === undefined) return void this.routes.delete(parsed.model);
       const result = parseStored(RouteRecordSchema, value);
       if (result.ok && result.value.model === parsed.model) {
-        this.routes.set(parsed.model, result.value);
+        // Absent slots (a route older than them) or ones that do not fit the weights: derive them.
+        const { slots, problem } = resolveSlots(result.value);
+        if (problem !== undefined) {
+          this.logger.warn('route slots do not match its weights; using slots derived from the splits', { key, error: problem });
+        }
+        this.routes.set(parsed.model, { ...result.value, slots });
       } else {
         // Keep the last good route: a hand-edited typo must not take a model offline.
         this.logger.error('ignoring invalid route record; keeping the last valid one', {

@@ -35,16 +35,16 @@ export class VersionStats {
 
 type Sample = { value: number; labels: Record<string, string | number>; metricName?: string };
 
-/** A prom-client metric whose samples are computed from VersionStats at scrape time. */
-class StatsMetric {
+/** A prom-client metric whose samples are computed from plain-field counters at scrape time. */
+class StatsMetric<S = VersionStats> {
   readonly aggregator = 'sum' as const;
 
   constructor(
     readonly name: string,
     readonly help: string,
     readonly type: MetricType,
-    private readonly stats: () => Iterable<VersionStats>,
-    private readonly samples: (name: string, s: VersionStats) => Sample[],
+    private readonly stats: () => Iterable<S>,
+    private readonly samples: (name: string, s: S) => Sample[],
   ) {}
 
   async get(): Promise<{ name: string; help: string; type: MetricType; aggregator: 'sum'; values: Sample[] }> {
@@ -85,5 +85,27 @@ export function latencyMetric(stats: () => Iterable<VersionStats>): Metric {
       out.push({ value: s.requests, labels, metricName: `${name}_count` });
       return out;
     },
+  ) as unknown as Metric;
+}
+
+/** Requests of one model whose slot's version was not READY here, so another version answered. */
+export class FallbackStats {
+  count = 0;
+
+  constructor(
+    readonly model: string,
+    /** The version the request's slot belongs to. */
+    readonly intendedVersion: string,
+  ) {}
+}
+
+/** `switchyard_route_fallbacks_total` by model and intended version. */
+export function fallbacksMetric(stats: () => Iterable<FallbackStats>): Metric {
+  return new StatsMetric<FallbackStats>(
+    'switchyard_route_fallbacks_total',
+    'Unversioned requests whose slot belongs to a weighted version that is not READY on this node, answered by a READY one instead; by model and the intended version.',
+    'counter',
+    stats,
+    (_name, s) => [{ value: s.count, labels: { model: s.model, intended_version: s.intendedVersion } }],
   ) as unknown as Metric;
 }
