@@ -404,8 +404,12 @@ switchyard control-plane --etcd https://10.0.0.1:2379 --etcd-ca /etc/switchyard/
 `,
   node: `
 Runs one prediction node (KServe v2 gRPC, \`grpc.health.v1\`, Prometheus
-metrics) until SIGTERM or SIGINT, then drains: health NOT_SERVING,
-registration removed, in-flight requests finished, sessions freed; exit 0.
+metrics) until SIGTERM or SIGINT, then drains: health NOT_SERVING and
+ServerReady false at once, calls still taken for \`--drain-grace\` so clients
+move away, registration removed, new calls refused and in-flight ones
+finished (cancelled after \`--shutdown-deadline\`), sessions freed; exit 0.
+A second signal exits at once. Until its initial state is loaded a starting
+node reports NOT_SERVING too.
 
 When the control planes have access control on, give the node a token
 (\`SWITCHYARD_TOKEN\`, or \`--control-plane-token\`; the viewer role is

@@ -62,6 +62,14 @@ export interface PredictionNodeOptions {
   controlPlaneToken?: string;
   /** TLS towards the control planes; an empty object uses the system's roots. @default plaintext */
   controlPlaneTls?: ClientTlsOptions;
+  /**
+   * On stop, how long the node keeps taking calls after turning health
+   * NOT_SERVING, so clients and load balancers that watch health move away
+   * before it refuses anything. @default 2000
+   */
+  drainGraceMs?: number;
+  /** On stop, how long in-flight calls may run before the server is shut down by force. @default 10000 */
+  shutdownDeadlineMs?: number;
 }
 
 export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
@@ -90,6 +98,8 @@ export class PredictionNode {
     private readonly metricsServer: HttpServer | undefined,
     private readonly logger: Logger,
     private readonly initialState: Promise<unknown>,
+    private readonly drainGraceMs: number,
+    private readonly shutdownDeadlineMs: number,
   ) {}
 
   static async create(options: PredictionNodeOptions): Promise<PredictionNode> {
@@ -197,6 +207,8 @@ export class PredictionNode {
       metricsServer?.server,
       logger,
       mirror.start(),
+      options.drainGraceMs ?? 2000,
+      options.shutdownDeadlineMs ?? 10_000,
     );
     node.becomeReadyWhenSettled();
     logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(options.tls) });
@@ -223,21 +235,38 @@ export class PredictionNode {
   }
 
   /**
-   * Drains and stops: health NOT_SERVING at once, registration removed, new
-   * calls refused, in-flight calls finished (up to `graceMs`), sessions freed.
+   * Drains and stops, in this order:
+   * 1. health NOT_SERVING and ServerReady false at once;
+   * 2. calls still accepted for `drainGraceMs`, so health-watching clients move away;
+   * 3. registration removed from etcd (lease revoked);
+   * 4. server.tryShutdown: new calls refused, in-flight calls finished;
+   * 5. forceShutdown once `shutdownDeadlineMs` has passed since step 4, so stop never hangs;
+   * 6. sessions released.
+   * A second call while draining waits for the first.
+   * @param shutdownDeadlineMs overrides the node's `shutdownDeadlineMs` for this stop.
    */
-  async stop(graceMs = 5000): Promise<void> {
+  stop(shutdownDeadlineMs?: number): Promise<void> {
+    this.stopping ??= this.drain(shutdownDeadlineMs ?? this.shutdownDeadlineMs);
+    return this.stopping;
+  }
+
+  private stopping: Promise<void> | undefined;
+
+  private async drain(shutdownDeadlineMs: number): Promise<void> {
     if (this.nodeState === 'STOPPED') return;
     this.nodeState = 'DRAINING';
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus('inference.GRPCInferenceService', 'NOT_SERVING');
+    this.logger.info('prediction node draining', { drainGraceMs: this.drainGraceMs, shutdownDeadlineMs });
     this.mirror.stop();
-    await this.reporter.close();
+    if (this.drainGraceMs > 0) await new Promise((r) => setTimeout(r, this.drainGraceMs));
+    await this.reporter.close().catch((err: unknown) => this.logger.warn('could not deregister from etcd', { error: String(err) }));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
+        this.logger.warn('shutdown deadline passed; cancelling the calls still running', { shutdownDeadlineMs });
         this.server.forceShutdown();
         resolve();
-      }, graceMs);
+      }, shutdownDeadlineMs);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
         resolve();

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { bearerMetadata, createLogger, TOKEN_ENV } from '@switchyard/core';
 import { resolveClientTls } from '../client-connection.js';
+import { parseDuration } from '../duration.js';
 import { usageError } from '../exit-codes.js';
 import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
@@ -14,6 +15,8 @@ interface NodeFlags extends ServerFlags, ServerTlsFlags {
   controlPlaneTlsCa?: string;
   controlPlaneTlsCert?: string;
   controlPlaneTlsKey?: string;
+  drainGrace: string;
+  shutdownDeadline: string;
 }
 
 const CONTROL_PLANE_GROUP = 'Artifact downloads from the control planes:';
@@ -24,6 +27,8 @@ export function nodeCommand(): Command {
     .description('run a prediction node (KServe v2 gRPC) until SIGTERM/SIGINT')
     .requiredOption('--id <name>', 'unique node name, e.g. node-1')
     .requiredOption('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics')
+    .option('--drain-grace <duration>', 'on SIGTERM/SIGINT, keep taking calls this long after health turns NOT_SERVING', '2s')
+    .option('--shutdown-deadline <duration>', 'then give in-flight calls this long before cancelling them', '10s')
     .addOption(
       option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
         TOKEN_ENV,
@@ -35,6 +40,8 @@ export function nodeCommand(): Command {
     .addOption(option('--control-plane-tls-key <file>', 'PEM private key of --control-plane-tls-cert'));
   return addServerTlsOptions(command, 'inference API').action(async (flags: NodeFlags) => {
     const tls = serverTls(flags);
+    const drainGraceMs = parseDuration(flags.drainGrace, '--drain-grace');
+    const shutdownDeadlineMs = parseDuration(flags.shutdownDeadline, '--shutdown-deadline');
     const token = flags.controlPlaneToken || undefined;
     if (token !== undefined) {
       try {
@@ -63,8 +70,16 @@ export function nodeCommand(): Command {
       dataDir: flags.dataDir,
       logger,
       processMetrics: true,
+      drainGraceMs,
+      shutdownDeadlineMs,
     });
     await serveUntilSignal(logger, async () => {
+      // node.stop() bounds itself; this is the backstop should anything else hang.
+      const backstopMs = drainGraceMs + shutdownDeadlineMs + 5000;
+      setTimeout(() => {
+        logger.error('stop did not finish; exiting', { afterMs: backstopMs });
+        process.exit(1);
+      }, backstopMs).unref();
       await node.stop();
       etcd.close();
     });

@@ -12,6 +12,7 @@ import {
   silentLogger,
   type ClientCredentialsOptions,
   type Datatype,
+  type InferParameter,
   type ModelInferResponse,
   type TypedArray,
 } from '@switchyard/core';
@@ -90,6 +91,8 @@ export class TestCluster {
       logger: silentLogger(),
       leaseTtlSeconds: 5,
       loadRetryMinMs: 200,
+      // Tests stop nodes often; the drain grace is exercised in node-lifecycle.test.ts.
+      drainGraceMs: 0,
       ...this.options.nodeOptions,
     });
     const Inference = inferenceService();
@@ -146,6 +149,14 @@ export class TestCluster {
         }),
       { timeoutMs, message: `every node serving ${model}:${version}` },
     );
+    // Status keys are written asynchronously after the table switches; tests read them next.
+    await waitFor(
+      async () => {
+        for (const n of this.runningNodes()) if ((await this.status(n.id, model, version))?.state !== 'READY') return false;
+        return true;
+      },
+      { timeoutMs, message: `every node reporting ${model}:${version} READY in etcd` },
+    );
   }
 
   runningNodes(): PredictionNode[] {
@@ -163,7 +174,7 @@ export class TestCluster {
     index: number,
     model: string,
     inputs: { name: string; datatype: Datatype; shape: number[]; data: TypedArray }[],
-    extra: { version?: string; deadlineMs?: number } = {},
+    extra: { version?: string; deadlineMs?: number; parameters?: Record<string, InferParameter> } = {},
   ): Promise<ModelInferResponse> {
     return unary<ModelInferResponse>(
       this.nodeClients[index]!,
@@ -171,6 +182,7 @@ export class TestCluster {
       {
         model_name: model,
         model_version: extra.version ?? '',
+        ...(extra.parameters ? { parameters: extra.parameters } : {}),
         inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape })),
         raw_input_contents: inputs.map((i) => encodeRaw(i.data)),
       },
