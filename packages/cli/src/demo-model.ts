@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AdminClient } from '@switchyard/client';
+import { InferenceClient, type AdminClient } from '@switchyard/client';
 import { deployModel, type DeployResult } from './deploy-model.js';
-import { InferenceClient } from './inference-client.js';
 import { findServingNode, predict, type PredictResult } from './predict-model.js';
 
 export const DEMO_MODEL = 'demo';
@@ -21,7 +20,7 @@ export async function deployDemo(admin: AdminClient, dataDir: string): Promise<{
   const file = join(dataDir, 'demo.onnx');
   await writeFile(file, linearModel({ weights: DEMO_WEIGHTS, bias: DEMO_BIAS }));
   const deployed = await deployModel({ admin, model: DEMO_MODEL, file, timeoutMs: 60_000 });
-  const client = InferenceClient.connect(await findServingNode(admin, DEMO_MODEL, deployed.version));
+  const client = await InferenceClient.create({ nodes: [await findServingNode(admin, DEMO_MODEL, deployed.version)] });
   try {
     const prediction = await predict({ client, model: DEMO_MODEL, inputs: [{ name: 'x', value: DEMO_INPUT }] });
     return { deployed, prediction };

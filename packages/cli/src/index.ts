@@ -1,7 +1,6 @@
 // The CLI as a library: the same flows the commands use, for scripts and
 // tests that would rather not spawn a process. The admin client itself lives
 // in @switchyard/client.
-export * from './inference-client.js';
 export * from './cluster-file.js';
 export * from './control-plane-address.js';
 export * from './client-connection.js';

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { encodeRaw, isDatatype, type ModelInferRequest } from '@switchyard/core';
-import type { AdminClient } from '@switchyard/client';
+import { isDatatype } from '@switchyard/core';
+import type { AdminClient, InferenceClient } from '@switchyard/client';
 import { failedError, usageError } from './exit-codes.js';
-import type { InferenceClient } from './inference-client.js';
 import { buildInputTensor, type InputFlag, type InputTensor } from './tensor-input.js';
 import { decodeOutput, type DecodedOutput } from './tensor-output.js';
 
@@ -42,19 +41,10 @@ export async function predict(options: PredictOptions): Promise<PredictResult> {
   if (missing.length > 0) {
     throw usageError(`missing --input for ${missing.map((m) => m.name).join(', ')}; model ${model} takes ${describe()}`);
   }
-  const request: ModelInferRequest = {
-    model_name: model,
-    model_version: options.version ?? '',
-    id: randomBytes(6).toString('hex'),
-    inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape })),
-    raw_input_contents: inputs.map((i) => encodeRaw(i.data)),
-  };
-  const response = await client.modelInfer(request);
+  const result = await client.infer(model, inputs, { version: options.version ?? '', id: randomBytes(6).toString('hex') });
   const outputs: Record<string, DecodedOutput> = {};
-  response.outputs.forEach((tensor, i) => {
-    outputs[tensor.name] = decodeOutput(tensor, response.raw_output_contents[i]);
-  });
-  return { model, version: response.model_version, node: client.address, inputs, outputs };
+  for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = decodeOutput(tensor);
+  return { model, version: result.version, node: result.node, inputs, outputs };
 }
 
 /**

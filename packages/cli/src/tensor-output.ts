@@ -1,5 +1,4 @@
-import { decodeRaw, isDatatype, type InferOutputTensor, type InferTensorContents } from '@switchyard/core';
-import { failedError } from './exit-codes.js';
+import type { OutputTensor } from '@switchyard/client';
 
 /** A scalar as the CLI prints it: BigInts stay exact, booleans stay booleans. */
 export type OutputValue = number | bigint | boolean;
@@ -12,32 +11,12 @@ export interface DecodedOutput {
   data: Nested;
 }
 
-/**
- * Decodes an output from its raw bytes, or from the typed contents a server
- * may send instead (KServe allows both).
- */
-export function decodeOutput(tensor: InferOutputTensor, raw: Uint8Array | undefined): DecodedOutput {
-  const shape = tensor.shape.map(Number);
-  if (!isDatatype(tensor.datatype)) throw failedError(`output '${tensor.name}' has datatype ${tensor.datatype}, which this CLI cannot decode`);
-  const datatype = tensor.datatype;
-  let values: OutputValue[];
-  if (raw) {
-    values = Array.from(decodeRaw(datatype, raw) as ArrayLike<number | bigint>);
-  } else {
-    values = fromContents(tensor.contents ?? {});
-  }
-  if (datatype === 'FP32') values = values.map((v) => shortestFloat32(v as number));
-  if (datatype === 'BOOL') values = values.map((v) => v !== 0 && v !== false);
-  return { datatype, shape, data: nest(values, shape) };
-}
-
-function fromContents(contents: InferTensorContents): OutputValue[] {
-  for (const list of Object.values(contents) as unknown[]) {
-    if (Array.isArray(list) && list.length > 0) {
-      return list.map((v: unknown) => (typeof v === 'string' ? BigInt(v) : (v as number | boolean)));
-    }
-  }
-  return [];
+/** An output as the CLI prints it: FP32 as its shortest decimal, BOOL as booleans, nested by shape. */
+export function decodeOutput(tensor: OutputTensor): DecodedOutput {
+  let values: OutputValue[] = Array.from(tensor.data as ArrayLike<number | bigint>);
+  if (tensor.datatype === 'FP32') values = values.map((v) => shortestFloat32(v as number));
+  if (tensor.datatype === 'BOOL') values = values.map((v) => v !== 0);
+  return { datatype: tensor.datatype, shape: tensor.shape, data: nest(values, tensor.shape) };
 }
 
 /** Rebuilds nested arrays from row-major values; shape [] is a scalar. */

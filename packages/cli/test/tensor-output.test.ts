@@ -1,5 +1,4 @@
 import test from 'ava';
-import { encodeRaw } from '@switchyard/core';
 import { decodeOutput, nest, shortestFloat32 } from '../src/tensor-output.js';
 import { jsonReplacer } from '../src/output-format.js';
 
@@ -15,14 +14,13 @@ test('FP32 prints as the shortest decimal of the same float', (t) => {
   t.is(Math.fround(shortestFloat32(Math.fround(1 / 3))), Math.fround(1 / 3));
 });
 
-test('raw INT64 outputs stay exact and print as numbers or strings', (t) => {
-  const raw = encodeRaw(new BigInt64Array([5n, 2n ** 60n]));
-  const out = decodeOutput({ name: 'y', datatype: 'INT64', shape: ['2'] }, raw);
+test('INT64 outputs stay exact and print as numbers or strings', (t) => {
+  const out = decodeOutput({ name: 'y', datatype: 'INT64', shape: [2], data: new BigInt64Array([5n, 2n ** 60n]) });
   t.deepEqual(out.data, [5n, 2n ** 60n]);
   t.is(JSON.stringify(out.data, jsonReplacer), '[5,"1152921504606846976"]');
 });
 
-test('typed contents are decoded when a server sends no raw bytes', (t) => {
-  const out = decodeOutput({ name: 'y', datatype: 'FP64', shape: [1, 2], contents: { fp64_contents: [1.5, 2.5] } }, undefined);
-  t.deepEqual(out.data, [[1.5, 2.5]]);
+test('outputs nest by shape; BOOL prints as booleans', (t) => {
+  t.deepEqual(decodeOutput({ name: 'y', datatype: 'FP64', shape: [1, 2], data: Float64Array.from([1.5, 2.5]) }).data, [[1.5, 2.5]]);
+  t.deepEqual(decodeOutput({ name: 'b', datatype: 'BOOL', shape: [2], data: Uint8Array.from([1, 0]) }).data, [true, false]);
 });

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addClientOptions, type ClientFlags } from '../client-options.js';
 import { resolveClientTls, withAdmin } from '../client-connection.js';
-import { InferenceClient } from '../inference-client.js';
+import { InferenceClient } from '@switchyard/client';
 import { jsonReplacer, printJson, printLine } from '../output-format.js';
 import { findServingNode, predict, type PredictResult } from '../predict-model.js';
 import { parseInputFlag, type InputFlag } from '../tensor-input.js';
@@ -27,7 +27,7 @@ export function predictCommand(): Command {
       // Nodes and control planes of one cluster share a CA, so the TLS flags serve both.
       const tls = resolveClientTls(flags);
       const address = flags.node ?? (await withAdmin(command, (admin) => findServingNode(admin, model, flags.version)));
-      const client = InferenceClient.connect(address, tls ? { tls } : {});
+      const client = await InferenceClient.create({ nodes: [address], deadlineMs: 30_000, ...(tls ? { tls } : {}) });
       let result: PredictResult;
       try {
         result = await predict({ client, model, version: flags.version ?? '', inputs: flags.input });
