@@ -98,6 +98,33 @@ export class BenchCluster {
   }
 
   /**
+   * Creates one version of `model` per weight (all from `bytes`), routes them
+   * by those basis-point weights in one SetRoute, and waits until every node
+   * reports each READY and its routing table picks among all of them.
+   */
+  async deploySplit(model: string, bytes: Uint8Array, weights: number[], timeoutMs = 60_000): Promise<{ version: string; weight: number }[]> {
+    const splits: { version: string; weight: number }[] = [];
+    for (const weight of weights) splits.push({ version: await this.createVersion(model, bytes), weight });
+    await this.client().setRoute({ model, splits });
+    for (const { version } of splits) await this.watch!.waitReady(model, version, this.nodeIds, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    const complete = (node: PredictionNode): boolean => {
+      const { versions, routes } = node.table;
+      const route = routes.get(model);
+      return (
+        splits.every((s) => versions.has(`${model}/${s.version}`)) &&
+        route !== undefined &&
+        splits.every((s) => route.entries.some((e) => e.loaded.version === s.version && e.weight === s.weight))
+      );
+    };
+    while (!this.nodes.every(complete)) {
+      if (Date.now() > deadline) throw new Error(`the ${splits.length}-way route of ${model} is not in every node's table within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return splits;
+  }
+
+  /**
    * For a signal handler, after the child processes were SIGKILLed: removes
    * the temp dirs of every cluster not stopped, synchronously.
    */

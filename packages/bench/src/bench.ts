@@ -1,5 +1,5 @@
 /**
- * One whole bench run: starts the system under test, runs (a)–(e) and stops
+ * One whole bench run: starts the system under test, runs (a)–(f) and stops
  * everything it started, whatever happens. See docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,10 +16,12 @@ import { killLoadClients } from './load-runner.js';
 import { buildReport, type BenchReport } from './report.js';
 import { inferCall } from './requests.js';
 import { round } from './stats.js';
-import { measureThroughput } from './throughput.js';
+import { measureRouted, measureThroughput } from './throughput.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
+/** Basis points of the routed scenario's three versions. */
+const ROUTED_WEIGHTS = [5000, 3000, 2000];
 
 function gitCommit(): string | null {
   try {
@@ -64,6 +66,24 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
     });
     await bare.stop();
     bare = undefined;
+
+    log(`(f) routed: ${ROUTED_WEIGHTS.length}-way split vs single version on node 1, ${args.rounds} alternating rounds per concurrency`);
+    await cluster.deploy('single', linearBytes);
+    const splits = await cluster.deploySplit('split', linearBytes, ROUTED_WEIGHTS);
+    const routed = await measureRouted({
+      address: cluster.nodes[0]!.address,
+      calls: {
+        single: inferCall('single', 'single', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+        split: inferCall('split', 'split', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+      },
+      splits,
+      concurrencies: args.concurrencies,
+      expected: { output: 'y', values: [expected] },
+      warmupMs,
+      durationMs,
+      rounds: args.rounds,
+      log,
+    });
 
     log(`(d) deploy-to-READY, ${args.deploys} deploys`);
     const deploy = await measureDeploys(cluster, args.deploys, log);
@@ -117,7 +137,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args,
     };
-    return buildReport(meta, throughput, deploy, thread);
+    return buildReport(meta, throughput, routed, deploy, thread);
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

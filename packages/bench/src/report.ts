@@ -1,10 +1,12 @@
 /** The bench's results: the JSON document and the human-readable table. */
 import type { DeployResult } from './deploy-latency.js';
 import type { ThreadFigures } from './inference-thread.js';
-import type { ThroughputCell, ThroughputResults } from './throughput.js';
+import type { RoutedResults, ThroughputCell, ThroughputResults } from './throughput.js';
 import { round } from './stats.js';
 
 export const RATIO_TARGET = 0.95;
+/** Routed scenario: split requests/s ÷ single requests/s. */
+export const ROUTED_RATIO_TARGET = 0.97;
 export const DEPLOY_P99_TARGET_MS = 300;
 /** Above this many cores of other work during the throughput segments, the table warns. */
 export const BUSY_MACHINE_CORES = 0.25;
@@ -50,16 +52,26 @@ export interface BenchReport {
       /** bare CPU per request ÷ node CPU per request (median over rounds): the same comparison in CPU instead of time. */
       cpuRatio: Record<string, number>;
     };
+    /** One node: model `single` (one version) vs model `split` (three versions of it at 50/30/20 %), unversioned requests. */
+    routed: {
+      single: Record<string, LoadFigures>;
+      split: Record<string, LoadFigures>;
+      /** split requests/s ÷ single requests/s, per concurrency: median over the alternating rounds. */
+      ratio: Record<string, number>;
+      /** single CPU per request ÷ split CPU per request (median over rounds). */
+      cpuRatio: Record<string, number>;
+    };
     deployToReady: { p50Ms: number; p99Ms: number; maxMs: number };
     inferenceThread: Record<string, ThreadPhaseFigures>;
   };
   targets: TargetCheck[];
-  details: { throughput: ThroughputResults; deploy: DeployResult; inferenceThread: ThreadFigures[] };
+  details: { throughput: ThroughputResults; routed: RoutedResults; deploy: DeployResult; inferenceThread: ThreadFigures[] };
 }
 
 export function buildReport(
   meta: Record<string, unknown>,
   throughput: ThroughputResults,
+  routed: RoutedResults,
   deploy: DeployResult,
   thread: ThreadFigures[],
 ): BenchReport {
@@ -74,6 +86,12 @@ export function buildReport(
   const node = byConcurrency(throughput.node);
   const ratio = Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.ratio]));
   const cpuRatio = Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.cpuRatio]));
+  const routedFigures = {
+    single: byConcurrency(routed.single),
+    split: byConcurrency(routed.split),
+    ratio: Object.fromEntries(routed.comparisons.map((c) => [`c${c.concurrency}`, c.ratio])),
+    cpuRatio: Object.fromEntries(routed.comparisons.map((c) => [`c${c.concurrency}`, c.cpuRatio])),
+  };
   const inferenceThread = Object.fromEntries(
     thread.map((p) => [
       p.name,
@@ -92,6 +110,12 @@ export function buildReport(
   );
   const targets: TargetCheck[] = [
     ...Object.entries(ratio).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
+    ...Object.entries(routedFigures.ratio).map(([k, v]) => ({
+      name: `routed split/single ${k}`,
+      target: `>= ${ROUTED_RATIO_TARGET}`,
+      value: v,
+      met: v >= ROUTED_RATIO_TARGET,
+    })),
     { name: 'deploy-to-READY p99', target: `<= ${DEPLOY_P99_TARGET_MS} ms`, value: deploy.p99Ms, met: deploy.p99Ms <= DEPLOY_P99_TARGET_MS },
   ];
   return {
@@ -99,11 +123,12 @@ export function buildReport(
     meta,
     figures: {
       throughput: { bare, node, ratio, cpuRatio },
+      routed: routedFigures,
       deployToReady: { p50Ms: deploy.p50Ms, p99Ms: deploy.p99Ms, maxMs: deploy.maxMs },
       inferenceThread,
     },
     targets,
-    details: { throughput, deploy, inferenceThread: thread },
+    details: { throughput, routed, deploy, inferenceThread: thread },
   };
 }
 
@@ -125,6 +150,18 @@ export function formatReport(r: BenchReport): string {
     rows.push(['bare grpc-js + ORT', k.slice(1), ...cells(bare[k]!), '', '']);
     rows.push(['prediction node', k.slice(1), ...cells(node[k]!), fmt(ratio[k], 3), fmt(cpuRatio[k], 3)]);
   }
+  const routed = r.figures.routed;
+  const routedRows: (string | number)[][] = [];
+  for (const k of Object.keys(routed.single)) {
+    routedRows.push(['single (1 version)', k.slice(1), ...cells(routed.single[k]!), '', '']);
+    routedRows.push(['split (3 versions)', k.slice(1), ...cells(routed.split[k]!), fmt(routed.ratio[k], 3), fmt(routed.cpuRatio[k], 3)]);
+  }
+  const splitList = r.details.routed.splits.map((s) => `${s.version} ${s.weight / 100} %`).join(', ');
+  const seen = (versions: string[]): string => {
+    const counts = new Map<string, number>();
+    for (const v of versions) counts.set(v, (counts.get(v) ?? 0) + 1);
+    return [...counts].map(([v, n]) => `${v}×${n}`).join(' ');
+  };
   const d = r.figures.deployToReady;
   const threadRows = Object.entries(r.figures.inferenceThread).map(([name, p]) => [
     name,
@@ -152,6 +189,18 @@ export function formatReport(r: BenchReport): string {
     ),
     ...(r.details.throughput.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
       ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable, run again on a quiet machine`]
+      : []),
+    '',
+    `Routed: same linear model on node 1, unversioned requests; single = 1 version, split = ${splitList}`,
+    table(['model', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'split/single req/s', 'single/split CPU'], routedRows),
+    ...r.details.routed.comparisons.map(
+      (c) =>
+        `  c=${c.concurrency}: per-round split/single [${c.roundRatios.join(', ')}], pooled ${c.pooledRatio}; ` +
+        `sampled split responses by version: ${seen(r.details.routed.sampledVersions[`c${c.concurrency}`] ?? [])}` +
+        (c.otherCoresMean === undefined ? '' : `; other processes ${c.otherCoresMean} cores on average (max ${c.otherCoresMax})`),
+    ),
+    ...(r.details.routed.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
+      ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable`]
       : []),
     '',
     `Deploy-to-READY on ${r.details.deploy.count > 0 ? 'all nodes' : '-'} (SetRoute reply → last node's READY via etcd watch), ${r.details.deploy.count} deploys:`,

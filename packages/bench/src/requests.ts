@@ -42,3 +42,9 @@ export function checkClose(what: string, actual: number[], expected: number[]): 
   const ok = actual.length === expected.length && actual.every((v, i) => Math.abs(v - expected[i]!) <= 1e-4 * Math.max(1, Math.abs(expected[i]!)));
   if (!ok) throw new Error(`${what}: expected [${expected.join(', ')}], got [${actual.join(', ')}]`);
 }
+
+/** The model_version a ModelInfer response says answered it. */
+export function inferVersion(responseBase64: string): string {
+  const response = method('ModelInfer').responseDeserialize(Buffer.from(responseBase64, 'base64')) as ModelInferResponse;
+  return response.model_version;
+}

@@ -10,7 +10,7 @@
 import type { CallSpec } from './load-protocol.js';
 import { LoadClient } from './load-runner.js';
 import { busyCores, sampleCpu } from './machine-load.js';
-import { checkClose, inferOutput } from './requests.js';
+import { checkClose, inferOutput, inferVersion } from './requests.js';
 import { round, summarize } from './stats.js';
 
 export interface Target {
@@ -37,15 +37,15 @@ export interface ThroughputCell {
   roundCpuUs: number[];
 }
 
-/** node vs bare at one concurrency. */
+/** node vs bare (or split vs single) at one concurrency. */
 export interface Comparison {
   concurrency: number;
-  /** Median over rounds of node req/s ÷ bare req/s of the same round. */
+  /** Median over rounds of node req/s ÷ bare req/s of the same round (split ÷ single). */
   ratio: number;
-  /** Pooled node req/s ÷ pooled bare req/s. */
+  /** Pooled node req/s ÷ pooled bare req/s (split ÷ single). */
   pooledRatio: number;
   roundRatios: number[];
-  /** Median over rounds of bare CPU/request ÷ node CPU/request. */
+  /** Median over rounds of bare CPU/request ÷ node CPU/request (single ÷ split). */
   cpuRatio: number;
   /** Cores other processes kept busy during the segments (mean, max); absent off Linux. */
   otherCoresMean?: number;
@@ -84,6 +84,14 @@ interface Segment {
   calls: number;
   clientCores: number;
   otherCores: number | undefined;
+  /** model_version of the one response decoded in this segment. */
+  sampleVersion: string;
+}
+
+interface SegmentOptions {
+  calls: Record<string, CallSpec>;
+  expected: { output: string; values: number[] };
+  warmupMs: number;
 }
 
 function median(values: number[]): number {
@@ -92,7 +100,7 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-async function segment(o: ThroughputOptions, client: LoadClient, name: Target['name'], concurrency: number, segmentMs: number): Promise<Segment> {
+async function segment(o: SegmentOptions, client: LoadClient, name: string, concurrency: number, segmentMs: number): Promise<Segment> {
   // The servers run in this process: its CPU time from "go" to the result is
   // theirs, for every call served (settling and tail included).
   const machineStart = sampleCpu();
@@ -102,7 +110,7 @@ async function segment(o: ThroughputOptions, client: LoadClient, name: Target['n
   const used = process.cpuUsage(cpuStart);
   const elapsedMs = performance.now() - startedAt;
   const machine = busyCores(machineStart, sampleCpu());
-  const calls = r.calls[o.call.label]!;
+  const calls = r.calls[o.calls[name]!.label]!;
   if (calls.errors > 0) throw new Error(`${name} at concurrency ${concurrency}: ${calls.errors} failed calls, first: ${calls.firstError}`);
   if (!calls.sampleResponseBase64 || calls.completed === 0) throw new Error(`${name} at concurrency ${concurrency}: no response in the window`);
   checkClose(`${name} output`, inferOutput(calls.sampleResponseBase64, o.expected.output), o.expected.values);
@@ -117,6 +125,7 @@ async function segment(o: ThroughputOptions, client: LoadClient, name: Target['n
     calls: calls.total,
     clientCores,
     otherCores: machine === undefined ? undefined : Math.max(0, machine - serverCpuMs / elapsedMs - clientCores),
+    sampleVersion: inferVersion(calls.sampleResponseBase64),
   };
 }
 
@@ -139,18 +148,42 @@ function cell(concurrency: number, segments: Segment[]): ThroughputCell {
   };
 }
 
-export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputResults> {
-  const results: ThroughputResults = { bare: [], node: [], comparisons: [] };
+/** Two load targets measured against each other: A is the reference, B the one under test. */
+interface Pair<A extends string, B extends string> {
+  names: readonly [A, B];
+  addresses: Record<A | B, string>;
+  calls: Record<A | B, CallSpec>;
+}
+
+interface PairResult<A extends string, B extends string> {
+  cells: Record<A | B, ThroughputCell[]>;
+  comparisons: Comparison[];
+  /** Per concurrency: model_version of the sampled response of each of B's segments. */
+  sampledVersions: Record<string, string[]>;
+}
+
+/**
+ * Measures B against A in alternating rounds (AB, BA, AB, …) per concurrency;
+ * the ratio is the median of B/A over the rounds, cpuRatio that of A's CPU per
+ * request ÷ B's.
+ */
+async function measurePair<A extends string, B extends string>(
+  o: Omit<ThroughputOptions, 'targets' | 'call'>,
+  pair: Pair<A, B>,
+): Promise<PairResult<A, B>> {
+  const [a, b] = pair.names;
+  const result: PairResult<A, B> = { cells: { [a]: [], [b]: [] } as unknown as Record<A | B, ThroughputCell[]>, comparisons: [], sampledVersions: {} };
+  const seg: SegmentOptions = { calls: pair.calls, expected: o.expected, warmupMs: o.warmupMs };
   const segmentMs = o.durationMs / o.rounds;
   for (const concurrency of o.concurrencies) {
-    const runs: Record<Target['name'], Segment[]> = { bare: [], node: [] };
-    const clients: Partial<Record<Target['name'], LoadClient>> = {};
+    const runs = { [a]: [], [b]: [] } as unknown as Record<A | B, Segment[]>;
+    const clients: Partial<Record<A | B, LoadClient>> = {};
     try {
-      for (const name of ['bare', 'node'] as const) {
+      for (const name of pair.names) {
         const client = await LoadClient.start({
-          target: o.targets[name],
+          target: pair.addresses[name],
           mode: 'closed-loop',
-          calls: [o.call],
+          calls: [pair.calls[name]],
           concurrency,
           intervalMs: 0,
           deadlineMs: 10_000,
@@ -159,35 +192,66 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
         await client.run(o.warmupMs, 0);
       }
       for (let r = 0; r < o.rounds; r++) {
-        const order: Target['name'][] = r % 2 === 0 ? ['bare', 'node'] : ['node', 'bare'];
-        for (const name of order) runs[name].push(await segment(o, clients[name]!, name, concurrency, segmentMs));
-        const [b, n] = [runs.bare.at(-1)!, runs.node.at(-1)!];
+        const order: (A | B)[] = r % 2 === 0 ? [a, b] : [b, a];
+        for (const name of order) runs[name].push(await segment(seg, clients[name]!, name, concurrency, segmentMs));
+        const [x, y] = [runs[a].at(-1)!, runs[b].at(-1)!];
         o.log(
-          `  c=${String(concurrency).padStart(2)} round ${String(r + 1).padStart(2)}/${o.rounds}: bare ${round(b.rps, 0)} req/s ` +
-            `${round((b.serverCpuMs * 1000) / b.calls, 1)} µs CPU/req, node ${round(n.rps, 0)} req/s ${round((n.serverCpuMs * 1000) / n.calls, 1)} µs CPU/req` +
-            (b.otherCores === undefined || n.otherCores === undefined ? '' : `, other processes ${round((b.otherCores + n.otherCores) / 2, 2)} cores`),
+          `  c=${String(concurrency).padStart(2)} round ${String(r + 1).padStart(2)}/${o.rounds}: ${a} ${round(x.rps, 0)} req/s ` +
+            `${round((x.serverCpuMs * 1000) / x.calls, 1)} µs CPU/req, ${b} ${round(y.rps, 0)} req/s ${round((y.serverCpuMs * 1000) / y.calls, 1)} µs CPU/req` +
+            (x.otherCores === undefined || y.otherCores === undefined ? '' : `, other processes ${round((x.otherCores + y.otherCores) / 2, 2)} cores`),
         );
       }
     } finally {
-      await Promise.all(Object.values(clients).map((c) => c.close()));
+      await Promise.all(Object.values<LoadClient | undefined>(clients).map((c) => c?.close()));
     }
-    const bare = cell(concurrency, runs.bare);
-    const node = cell(concurrency, runs.node);
-    results.bare.push(bare);
-    results.node.push(node);
-    const roundRatios = runs.node.map((n, i) => n.rps / runs.bare[i]!.rps);
-    const cpuRatios = runs.node.map((n, i) => runs.bare[i]!.serverCpuMs / runs.bare[i]!.calls / (n.serverCpuMs / n.calls));
-    const other = [...runs.bare, ...runs.node].map((s) => s.otherCores).filter((v): v is number => v !== undefined);
-    results.comparisons.push({
+    const cellA = cell(concurrency, runs[a]);
+    const cellB = cell(concurrency, runs[b]);
+    result.cells[a].push(cellA);
+    result.cells[b].push(cellB);
+    result.sampledVersions[`c${concurrency}`] = runs[b].map((s) => s.sampleVersion);
+    const roundRatios = runs[b].map((y, i) => y.rps / runs[a][i]!.rps);
+    const cpuRatios = runs[b].map((y, i) => runs[a][i]!.serverCpuMs / runs[a][i]!.calls / (y.serverCpuMs / y.calls));
+    const other = [...runs[a], ...runs[b]].map((s) => s.otherCores).filter((v): v is number => v !== undefined);
+    result.comparisons.push({
       concurrency,
       ratio: round(median(roundRatios)),
-      pooledRatio: round(node.requestsPerSecond / bare.requestsPerSecond),
+      pooledRatio: round(cellB.requestsPerSecond / cellA.requestsPerSecond),
       roundRatios: roundRatios.map((v) => round(v)),
       cpuRatio: round(median(cpuRatios)),
       ...(other.length > 0
-        ? { otherCoresMean: round(other.reduce((a, b) => a + b, 0) / other.length, 2), otherCoresMax: round(Math.max(...other), 2) }
+        ? { otherCoresMean: round(other.reduce((x, y) => x + y, 0) / other.length, 2), otherCoresMax: round(Math.max(...other), 2) }
         : {}),
     });
   }
-  return results;
+  return result;
+}
+
+export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputResults> {
+  const r = await measurePair(o, { names: ['bare', 'node'], addresses: o.targets, calls: { bare: o.call, node: o.call } });
+  return { bare: r.cells.bare, node: r.cells.node, comparisons: r.comparisons };
+}
+
+/** The routed scenario: one node, a model with one version vs one split 3 ways. */
+export interface RoutedResults {
+  single: ThroughputCell[];
+  split: ThroughputCell[];
+  /** split vs single: `ratio` is split req/s ÷ single req/s, `cpuRatio` single CPU/request ÷ split CPU/request. */
+  comparisons: Comparison[];
+  /** The route of `split`, as set. */
+  splits: { version: string; weight: number }[];
+  /** Per concurrency: model_version of one sampled `split` response per round. */
+  sampledVersions: Record<string, string[]>;
+}
+
+export interface RoutedOptions extends Omit<ThroughputOptions, 'targets' | 'call'> {
+  /** The node both models are served from. */
+  address: string;
+  /** Unversioned ModelInfer calls to `single` and to `split`. */
+  calls: { single: CallSpec; split: CallSpec };
+  splits: { version: string; weight: number }[];
+}
+
+export async function measureRouted(o: RoutedOptions): Promise<RoutedResults> {
+  const r = await measurePair(o, { names: ['single', 'split'], addresses: { single: o.address, split: o.address }, calls: o.calls });
+  return { single: r.cells.single, split: r.cells.split, comparisons: r.comparisons, splits: o.splits, sampledVersions: r.sampledVersions };
 }

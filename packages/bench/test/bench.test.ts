@@ -33,7 +33,8 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     '--json', '-',
   ]);
   t.regex(stderr, /Deploy-to-READY/, 'the table goes to stderr when the JSON goes to stdout');
-  const report = JSON.parse(stdout) as { schema: number; figures: Record<string, unknown>; targets: { met: unknown; value: unknown }[] };
+  t.regex(stderr, /Routed: /);
+  const report = JSON.parse(stdout) as { schema: number; figures: Record<string, unknown>; targets: { name: string; met: unknown; value: unknown }[] };
   t.is(report.schema, 1);
 
   const figures = Object.fromEntries(leaves(report.figures));
@@ -45,6 +46,13 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     'throughput.ratio.c32',
     'throughput.cpuRatio.c1',
     'throughput.cpuRatio.c32',
+    ...['single', 'split'].flatMap((s) =>
+      ['c1', 'c32'].flatMap((c) => ['requestsPerSecond', 'p50Ms', 'p99Ms', 'serverCpuUsPerRequest'].map((f) => `routed.${s}.${c}.${f}`)),
+    ),
+    'routed.ratio.c1',
+    'routed.ratio.c32',
+    'routed.cpuRatio.c1',
+    'routed.cpuRatio.c32',
     'deployToReady.p50Ms',
     'deployToReady.p99Ms',
     'deployToReady.maxMs',
@@ -59,7 +67,11 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
   for (const [path, value] of Object.entries(figures)) {
     t.true(typeof value === 'number' && Number.isFinite(value) && value > 0, `figure ${path} = ${String(value)}`);
   }
-  t.is(report.targets.length, 3);
+  t.is(report.targets.length, 5);
+  t.deepEqual(
+    report.targets.map((target) => target.name).filter((name) => name.startsWith('routed')),
+    ['routed split/single c1', 'routed split/single c32'],
+  );
   for (const target of report.targets) {
     t.is(typeof target.met, 'boolean');
     t.is(typeof target.value, 'number');
