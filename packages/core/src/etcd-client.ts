@@ -1,4 +1,4 @@
-import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, type IBackoff } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 
 /** How to reach etcd; passed through to etcd3. */
@@ -34,6 +34,12 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
       // failures; a restarted etcd should be used again within a second.
       host: () =>
         circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+      // Nodes learn of changes only through their watch. etcd3's default watch
+      // backoff grows to 30 s, so after an outage a change could wait that long
+      // for the next retry (seen: 8-22 s gaps); retry at least every second.
+      // etcd3 calls next() on it as on its own default ExponentialBackoff (a
+      // backoff factory); its typings say IBackoff, hence the cast.
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as IBackoff<unknown>,
     },
   };
   if (options.tls) etcdOptions.credentials = options.tls as IOptions['credentials'];
