@@ -9,6 +9,7 @@ import {
   type EtcdCluster,
   type EtcdProcess,
 } from '@switchyard/testkit';
+import { continuousLoad } from './helpers/continuous-load.js';
 import { TestCluster } from './helpers/cluster.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -29,31 +30,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 function clusterEndpoints(etcd: EtcdCluster): EtcdProcess {
   return { endpoint: etcd.endpoints.join(',') } as unknown as EtcdProcess;
-}
-
-/** Sends ModelInfer to every node until stopped; counts successes and failures. */
-function continuousLoad(cluster: TestCluster, model: string) {
-  let stopped = false;
-  const stats = { ok: 0, failed: [] as string[] };
-  const loops = cluster.nodes.map(async (_n, i) => {
-    while (!stopped) {
-      try {
-        await cluster.infer(i, model, [x], { deadlineMs: 5000 });
-        stats.ok++;
-      } catch (err) {
-        stats.failed.push(`node ${i}: ${(err as Error).message}`);
-      }
-      await sleep(2);
-    }
-  });
-  return {
-    stats,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-      return stats;
-    },
-  };
 }
 
 const RETRIED = new Set<number>([grpc.status.ABORTED, grpc.status.UNAVAILABLE]);
@@ -99,7 +75,7 @@ test.serial('etcd leader SIGKILLed during a deploy under load: no failed request
   const v2Bytes = linearModel({ weights: W2, bias: 0 });
   const { sha256 } = await cluster.upload(v2Bytes);
 
-  const load = continuousLoad(cluster, 'm');
+  const load = continuousLoad(cluster, 'm', [x]);
   await sleep(500);
   const leader = await findLeader(etcd);
   const retries: string[] = [];
@@ -158,7 +134,7 @@ test.serial('every etcd member stopped for 30 s under load: no failed request; a
     watcher?.on('connected', () => events.connectedAt.push(Date.now()));
     return events;
   });
-  const load = continuousLoad(cluster, 'm');
+  const load = continuousLoad(cluster, 'm', [x]);
   await sleep(300);
   await Promise.all(etcd.members.map((m) => m.stop()));
   await sleep(30_000);
@@ -228,7 +204,7 @@ test.serial('a node cut off etcd: its registration expires, it keeps serving, an
   await waitFor(registered, { message: 'node registered' });
   const v2 = await cluster.createVersion('m', linearModel({ weights: W3, bias: 1 }));
 
-  const load = continuousLoad(cluster, 'm');
+  const load = continuousLoad(cluster, 'm', [x]);
   await sleep(300);
   const cutAt = Date.now();
   proxy.pause();

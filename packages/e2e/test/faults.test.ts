@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { sha256Hex } from '@switchyard/core';
 import { corruptModelBytes, expectedLinear, linearModel, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
+import { continuousLoad } from './helpers/continuous-load.js';
 import { TestCluster, outputValues } from './helpers/cluster.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -20,31 +21,6 @@ const W1 = [1, 2, 3];
 const W2 = [3, 2, 1];
 const row = [[1, 0, 2]];
 const x = { name: 'x', datatype: 'FP32' as const, shape: [1, 3], data: Float32Array.from(row.flat()) };
-
-/** Sends requests to every node until stopped; counts successes and failures. */
-function continuousLoad(cluster: TestCluster, model: string) {
-  let stopped = false;
-  const stats = { ok: 0, failed: [] as string[] };
-  const loops = cluster.nodes.map(async (_n, i) => {
-    while (!stopped) {
-      try {
-        await cluster.infer(i, model, [x], { deadlineMs: 5000 });
-        stats.ok++;
-      } catch (err) {
-        stats.failed.push((err as Error).message);
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  });
-  return {
-    stats,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-      return stats;
-    },
-  };
-}
 
 test.serial('an artifact damaged in the store: FAILED with the reason, the old version keeps serving', async (t) => {
   const cluster = await TestCluster.start({ etcd, nodes: 2 });
@@ -107,7 +83,7 @@ test.serial('etcd stopped under load: every request succeeds; after restart a ch
   });
   const v1 = await cluster.deploy('m', linearModel({ weights: W1, bias: 0 }));
   const v2 = await cluster.createVersion('m', linearModel({ weights: W2, bias: 0 }));
-  const load = continuousLoad(cluster, 'm');
+  const load = continuousLoad(cluster, 'm', [x]);
   await new Promise((r) => setTimeout(r, 300));
   await ownEtcd.stop();
   await new Promise((r) => setTimeout(r, 3000));
