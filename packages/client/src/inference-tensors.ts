@@ -1,10 +1,10 @@
 import {
+  decodeContents,
   decodeRaw,
   encodeRaw,
   invalidArgument,
   isDatatype,
   type Datatype,
-  type InferTensorContents,
   type ModelInferResponse,
   type TypedArray,
 } from '@switchyard/core';
@@ -50,33 +50,8 @@ export function decodeOutputs(response: ModelInferResponse): Record<string, Outp
     const raw = response.raw_output_contents[i];
     const shape = output.shape.map(Number);
     // Copy: the raw buffer may be a view into a larger, unaligned gRPC frame.
-    const data = raw !== undefined ? decodeRaw(output.datatype, Uint8Array.from(raw)) : fromContents(output.name, output.datatype, output.contents ?? {});
+    const data = raw !== undefined ? decodeRaw(output.datatype, Uint8Array.from(raw)) : decodeContents(output.datatype, output.contents ?? {});
     outputs[output.name] = { name: output.name, datatype: output.datatype, shape, data };
   });
   return outputs;
-}
-
-const TYPED_ARRAYS: Record<Datatype, { from(values: ArrayLike<number | bigint>): TypedArray }> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
-
-/** An output a server sent as typed contents instead of raw bytes (KServe allows both). */
-function fromContents(name: string, datatype: Datatype, contents: InferTensorContents): TypedArray {
-  const list = (Object.values(contents) as unknown[]).find((v): v is unknown[] => Array.isArray(v) && v.length > 0) ?? [];
-  const big = datatype === 'INT64' || datatype === 'UINT64';
-  const values = list.map((v) => (big ? BigInt(v as string | number) : typeof v === 'boolean' ? Number(v) : Number(v)));
-  if (values.some((v) => typeof v === 'number' && Number.isNaN(v) && datatype !== 'FP32' && datatype !== 'FP64')) {
-    throw invalidArgument(`output '${name}' has contents that are not ${datatype} values`);
-  }
-  return TYPED_ARRAYS[datatype].from(values as never);
 }

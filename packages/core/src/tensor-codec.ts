@@ -109,6 +109,15 @@ function fromContents(datatype: Datatype, values: ArrayLike<number | boolean | I
 }
 
 /**
+ * The typed array of a tensor sent as typed contents (the field that matches
+ * its datatype) instead of raw bytes; KServe allows both, in requests and in
+ * responses. INT64/UINT64 values are exact.
+ */
+export function decodeContents(datatype: Datatype, contents: InferTensorContents): TypedArray {
+  return fromContents(datatype, typedContents(datatype, contents));
+}
+
+/**
  * Turns the inputs of a ModelInferRequest into onnxruntime feeds, checking
  * them against the version's signature. Every rejection is INVALID_ARGUMENT
  * naming the offending input and what the model expects.
@@ -152,13 +161,12 @@ export function decodeInputs(request: ModelInferRequest, signature: Signature): 
       }
       data = viewRaw(spec.datatype, bytes);
     } else {
-      const values = typedContents(spec.datatype, input.contents ?? {});
-      if (values.length !== count) {
+      data = decodeContents(spec.datatype, input.contents ?? {});
+      if (data.length !== count) {
         throw invalidArgument(
-          `input '${input.name}' has ${values.length} values in contents but shape [${shape.join(',')}] needs ${count}`,
+          `input '${input.name}' has ${data.length} values in contents but shape [${shape.join(',')}] needs ${count}`,
         );
       }
-      data = fromContents(spec.datatype, values);
     }
     feeds[input.name] = new Tensor(toOrtType(spec.datatype), data as never, shape);
   }
