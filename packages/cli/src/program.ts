@@ -12,6 +12,7 @@ import { tokenCommand } from './commands/token.js';
 import { upCommand } from './commands/up.js';
 import { versionsCommand } from './commands/versions.js';
 import { whoamiCommand } from './commands/whoami.js';
+// --- command imports: rollout (#4), shadow (#5), retire (#6), validate (#7) go below ---
 
 const HELP_AFTER_ERROR = '(add --help for usage)';
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     modelsCommand(),
     versionsCommand(),
     routeCommand(),
+    // --- rollout (#4), shadow (#5), retire/unretire (#6), validate (#7) go below ---
     historyCommand(),
     whoamiCommand(),
     tokenCommand(),

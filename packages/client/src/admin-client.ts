@@ -253,6 +253,10 @@ export class AdminClient {
     return this.call('ListHistory', request, options);
   }
 
+  // --- Rollouts (issue #4) ---
+  // --- Shadows (issue #5) ---
+  // --- Retirement (issue #6) ---
+
   /** Who the control plane takes the caller for. */
   whoAmI(options?: AdminCallOptions): Promise<WhoAmIResponse> {
     return this.call('WhoAmI', {}, options);

@@ -41,6 +41,9 @@ export interface AdminUnaryRpcs {
   GetClusterStatus: [EmptyMessage, ClusterStatusMessage];
   ListHistory: [ListHistoryRequest, ListHistoryResponse];
   WhoAmI: [EmptyMessage, WhoAmIResponse];
+  // --- Rollouts (issue #4) ---
+  // --- Shadows (issue #5) ---
+  // --- Retirement (issue #6) ---
 }
 
 /** The name of a unary ModelAdmin RPC. */
@@ -76,4 +79,7 @@ export const ADMIN_UNARY_METHODS: readonly AdminUnaryMethod[] = Object.freeze([
   'GetClusterStatus',
   'ListHistory',
   'WhoAmI',
+  // --- Rollouts (issue #4) ---
+  // --- Shadows (issue #5) ---
+  // --- Retirement (issue #6) ---
 ]);

@@ -20,6 +20,7 @@ import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { ArtifactService } from './artifact-service.js';
 import { resolveControlPlaneOptions, type ControlPlaneOptions } from './control-plane-options.js';
+import { EtcdLeaderElection } from './leader-election.js';
 import { LeaseRegistration } from './lease-registration.js';
 import { TargetStateStore } from './target-state-store.js';
 
@@ -58,6 +59,16 @@ function healthStatuses(status: ServingStatus): Record<string, ServingStatus> {
 }
 
 /**
+ * A component that acts only while this replica leads (it watches the
+ * Leadership it was given); started after registration, stopped first on
+ * shutdown.
+ */
+interface LeaderWork {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
  * The control plane: one gRPC server with the ModelAdmin API, the
  * ArtifactService nodes download from, and grpc.health.v1; registered in
  * etcd under `keys.controlPlane(id)` (bound to a lease) so nodes can find it.
@@ -77,6 +88,8 @@ export class ControlPlane {
   readonly #registration: LeaseRegistration;
   readonly #logger: Logger;
   readonly #shutdownGraceMs: number;
+  readonly #leadership: EtcdLeaderElection;
+  readonly #leaderWork: LeaderWork[];
   #state: ControlPlaneState = 'RUNNING';
   #stopping: Promise<void> | undefined;
 
@@ -90,6 +103,8 @@ export class ControlPlane {
     registration: LeaseRegistration;
     logger: Logger;
     shutdownGraceMs: number;
+    leadership: EtcdLeaderElection;
+    leaderWork: LeaderWork[];
   }) {
     this.address = parts.address;
     this.advertiseAddress = parts.advertiseAddress;
@@ -100,6 +115,13 @@ export class ControlPlane {
     this.#registration = parts.registration;
     this.#logger = parts.logger;
     this.#shutdownGraceMs = parts.shutdownGraceMs;
+    this.#leadership = parts.leadership;
+    this.#leaderWork = parts.leaderWork;
+  }
+
+  /** Whether this replica currently holds the control-plane election (does the leader-only work). */
+  get isLeader(): boolean {
+    return this.#leadership.isLeader;
   }
 
   /**
@@ -135,7 +157,17 @@ export class ControlPlane {
       validationTimeoutMs: o.validationTimeoutMs,
     });
     // Health stays outside withAuth: probes carry no token.
-    server.addService(adminService().service, withAuth(ADMIN_SERVICE_NAME, admin.handlers(), { store: tokens, logger }));
+    // Leader-only work (rollout controller, retirement sweeper) runs on one
+    // replica at a time; every replica serves the admin API.
+    const leadership = new EtcdLeaderElection({ etcd: o.etcd, keys: o.keys, name: 'control-plane', candidateId: o.id, logger });
+    const leaderWork: LeaderWork[] = [
+      // --- leader-only components: rollout controller (#4), shadow budget keeper (#5), retirement sweeper (#6) go below ---
+    ];
+    const adminHandlers = {
+      ...admin.handlers(),
+      // --- admin handlers of rollouts (#4), shadows (#5), retirement (#6) go below ---
+    };
+    server.addService(adminService().service, withAuth(ADMIN_SERVICE_NAME, adminHandlers, { store: tokens, logger }));
     const artifactHandlers = new ArtifactService({ artifacts, logger }).handlers();
     server.addService(artifactService().service, withAuth(ARTIFACT_SERVICE_NAME, artifactHandlers, { store: tokens, logger }));
     const health = new HealthImplementation(healthStatuses('SERVING'));
@@ -161,6 +193,8 @@ export class ControlPlane {
       logger,
     });
     await registration.start();
+    leadership.start();
+    for (const work of leaderWork) work.start();
     if (tokens === null) logger.warn(`auth is disabled: anyone who can reach ${address} can change what is served`, { address });
     const auth = tokens === null ? 'disabled' : tokens.describe().map((t) => `${t.name}:${t.role}`);
     const tls = describeServerTls(o.tls);
@@ -175,6 +209,8 @@ export class ControlPlane {
       registration,
       logger,
       shutdownGraceMs: o.shutdownGraceMs,
+      leadership,
+      leaderWork,
     });
   }
 
@@ -200,7 +236,8 @@ export class ControlPlane {
   async #stop(): Promise<void> {
     this.#state = 'STOPPING';
     for (const [service, status] of Object.entries(healthStatuses('NOT_SERVING'))) this.#health.setStatus(service, status);
-    await Promise.all([this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
+    await Promise.all(this.#leaderWork.map((work) => work.stop()));
+    await Promise.all([this.#leadership.stop(REVOKE_TIMEOUT_MS), this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
     this.#state = 'STOPPED';
     this.#logger.info('control plane stopped');
   }

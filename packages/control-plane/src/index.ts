@@ -50,3 +50,4 @@ export {
 export { LeaseRegistration, type LeaseRegistrationOptions } from './lease-registration.js';
 export { checkName, compareVersionNames, nextVersionName } from './version-names.js';
 export * from './admin-messages.js';
+export { EtcdLeaderElection, StaticLeadership, type EtcdLeaderElectionOptions, type Leadership } from './leader-election.js';

@@ -142,8 +142,12 @@ test('SetRoute keeps the shadows and rollout already stored', async (t) => {
     splits: [split('v1', 10000)],
     updatedAt: new Date().toISOString(),
     updatedBy: 'someone',
-    shadows: [{ version: 'v2', percent: 10, future: { keep: true } }],
-    rollout: { target: 'v2', step: 3 },
+    shadows: [{ version: 'v2', fraction: 0.1, until: null, budget: null, tolerance: 1e-5, addedAt: new Date().toISOString(), addedBy: 'x', auto: false, future: { keep: true } }],
+    rollout: {
+      id: 'r1', from: 'v1', to: 'v2', steps: [10, 100], stepIndex: 0, stepStartedAt: null, minStepSeconds: 1, minStepRequests: 0,
+      gates: { maxErrorRate: 0.01, maxErrorRateRatio: 2, maxP99Ratio: 1.5, minShadowAgreement: null, minShadowRequests: 0 },
+      state: 'SUCCEEDED', reason: '', lastFigures: null, startedAt: new Date().toISOString(), startedBy: 'x', updatedAt: new Date().toISOString(), future: 1,
+    },
   };
   await etcd().client.put(keys.route('m')).value(JSON.stringify(record));
   await unary(admin, 'SetRoute', { model: 'm', splits: [split('v1', 5000), split('v2', 5000)] });
@@ -166,7 +170,7 @@ test('DeleteVersion is refused while the route references the version, allowed a
 
   // A shadow reference also keeps a version.
   const route = JSON.parse((await etcd().client.get(keys.route('m')).string()) ?? '{}') as Record<string, unknown>;
-  await etcd().client.put(keys.route('m')).value(JSON.stringify({ ...route, splits: [split('v1', 10000)], shadows: [{ version: 'v1' }] }));
+  await etcd().client.put(keys.route('m')).value(JSON.stringify({ ...route, splits: [split('v1', 10000)], shadows: [{ version: 'v1', fraction: 1, addedAt: new Date().toISOString() }] }));
   await rejectsWithCode(t, unary(admin, 'DeleteVersion', { model: 'm', version: 'v1' }), status.FAILED_PRECONDITION, /shadow/);
 });
 

@@ -13,6 +13,12 @@
  *   {prefix}runtime/nodes/{nodeId}                      NodeRecord (bound to the node's lease)
  *   {prefix}runtime/status/{nodeId}/{model}/{version}   VersionStatusRecord (bound to the node's lease)
  *   {prefix}runtime/control-planes/{id}                 ControlPlaneRecord (bound to its lease)
+ *   {prefix}runtime/rollout-stats/{model}/{rolloutId}/{step}/{nodeId}.{incarnation}
+ *                                                       RolloutStatsRecord (not lease-bound; deleted when the rollout ends)
+ *   {prefix}runtime/shadow-stats/{model}/{primary}/{shadow}/{nodeId}.{incarnation}
+ *                                                       ShadowStatsRecord (not lease-bound; deleted with the shadow)
+ *   {prefix}runtime/usage/{model}/{version}/{nodeId}    UsageRecord (not lease-bound; deleted with the version)
+ *   {prefix}runtime/election/{name}/{leaseId}           etcd3 Election candidates (leader-only control-plane work)
  *   {prefix}audit/{model}/{entryId}                     HistoryEntryRecord
  *
  * Audit entry ids are a zero-padded millisecond time plus a random suffix, so
@@ -93,6 +99,42 @@ export class KeyLayout {
   }
   controlPlanesPrefix(): string {
     return `${this.prefix}runtime/control-planes/`;
+  }
+
+  /** A node process's figures for one rollout step; `reporter` is `{nodeId}.{incarnation}`. */
+  rolloutStats(model: string, rolloutId: string, step: number, reporter: string): string {
+    return `${this.prefix}runtime/rollout-stats/${model}/${rolloutId}/${step}/${reporter}`;
+  }
+  /** Every step of one rollout (with `rolloutId`), or every rollout of a model. */
+  rolloutStatsPrefix(model: string, rolloutId?: string, step?: number): string {
+    const base = `${this.prefix}runtime/rollout-stats/${model}/`;
+    if (rolloutId === undefined) return base;
+    return step === undefined ? `${base}${rolloutId}/` : `${base}${rolloutId}/${step}/`;
+  }
+  /** A node process's figures for one shadow of one primary; `reporter` is `{nodeId}.{incarnation}`. */
+  shadowStats(model: string, primary: string, shadow: string, reporter: string): string {
+    return `${this.prefix}runtime/shadow-stats/${model}/${primary}/${shadow}/${reporter}`;
+  }
+  shadowStatsPrefix(model: string, primary?: string, shadow?: string): string {
+    const base = `${this.prefix}runtime/shadow-stats/${model}/`;
+    if (primary === undefined) return base;
+    return shadow === undefined ? `${base}${primary}/` : `${base}${primary}/${shadow}/`;
+  }
+  /** When `nodeId` last used a version. */
+  usage(model: string, version: string, nodeId: string): string {
+    return `${this.prefix}runtime/usage/${model}/${version}/${nodeId}`;
+  }
+  usagePrefix(model?: string, version?: string): string {
+    const base = `${this.prefix}runtime/usage/`;
+    if (model === undefined) return base;
+    return version === undefined ? `${base}${model}/` : `${base}${model}/${version}/`;
+  }
+  /**
+   * The namespace to build etcd3 Elections in: `etcd.namespace(keys.electionNamespace()).election(name)`
+   * keeps its candidates under `{prefix}runtime/election/{name}/`.
+   */
+  electionNamespace(): string {
+    return `${this.prefix}runtime/`;
   }
 
   /** Splits a key under this prefix; undefined for anything else. */

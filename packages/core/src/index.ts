@@ -24,3 +24,4 @@ export * from './auth/token-store.js';
 export * from './auth/method-roles.js';
 export * from './auth/authorize.js';
 export * from './auth/client-credentials.js';
+export * from './latency-histogram.js';

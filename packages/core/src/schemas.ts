@@ -93,6 +93,84 @@ export const SlotRangeSchema = z.object({
 });
 export type SlotRange = z.infer<typeof SlotRangeSchema>;
 
+/**
+ * A shadow of a route: after the primary has answered, a sampled share of the
+ * model's unversioned requests is replayed against `version` on the same node
+ * and the outputs compared. Loose, so fields added later survive older readers.
+ */
+export const ShadowEntrySchema = z.looseObject({
+  version: z.string().min(1),
+  /** Share of requests mirrored, 0–1. */
+  fraction: z.number().min(0).max(1),
+  /** Stop mirroring after this time (RFC 3339); null: no end. */
+  until: isoTime.nullable().default(null),
+  /** Stop after this many mirrored requests over all nodes (enforced by the control plane); null: no budget. */
+  budget: z.number().int().positive().nullable().default(null),
+  /** Absolute difference within which two output elements count as equal. */
+  tolerance: z.number().nonnegative().default(1e-5),
+  addedAt: isoTime,
+  addedBy: z.string().default(''),
+  /** Added by deploy's auto-shadow option rather than by hand. */
+  auto: z.boolean().default(false),
+});
+export type ShadowEntry = z.infer<typeof ShadowEntrySchema>;
+
+export const ROLLOUT_STATES = ['PENDING', 'PROGRESSING', 'PAUSED', 'SUCCEEDED', 'ROLLED_BACK', 'ABORTED'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+/** Limits the new version must stay inside during every step. A null limit is not checked. */
+export const RolloutGatesSchema = z.looseObject({
+  /** Largest error share (0–1) of the new version. */
+  maxErrorRate: z.number().min(0).max(1).nullable().default(0.01),
+  /** Largest new/old error-rate ratio (checked when the old version had errors or the new one has more than maxErrorRate/10). */
+  maxErrorRateRatio: z.number().positive().nullable().default(2),
+  /** Largest new/old p99 latency ratio. */
+  maxP99Ratio: z.number().positive().nullable().default(1.5),
+  /** Smallest share (0–1) of shadowed requests whose outputs all agreed, when shadow results exist. */
+  minShadowAgreement: z.number().min(0).max(1).nullable().default(null),
+  /** Shadowed requests needed before the first step (0: none). */
+  minShadowRequests: z.number().int().nonnegative().default(0),
+});
+export type RolloutGates = z.infer<typeof RolloutGatesSchema>;
+
+/** Figures of one version over one step, summed over every node's report. */
+export const RolloutFiguresSchema = z.looseObject({
+  requests: z.number().nonnegative(),
+  errors: z.number().nonnegative(),
+  errorRate: z.number().nonnegative(),
+  p99Ms: z.number().nonnegative().nullable(),
+});
+export type RolloutFigures = z.infer<typeof RolloutFiguresSchema>;
+
+/**
+ * A rollout, stored on its route so every step is a compare-and-swap on the
+ * route key: `steps` are the new version's percentages in order; step
+ * `stepIndex` is applied when its weights are in the route's splits.
+ */
+export const RolloutRecordSchema = z.looseObject({
+  /** Unique per rollout; node step figures are filed under it. */
+  id: z.string().min(1),
+  from: z.string().min(1),
+  to: z.string().min(1),
+  /** Percentages of traffic for `to`, increasing, the last 100. */
+  steps: z.array(z.number().gt(0).max(100)).min(1),
+  /** -1 before the first step is applied. */
+  stepIndex: z.number().int().min(-1),
+  stepStartedAt: isoTime.nullable().default(null),
+  minStepSeconds: z.number().nonnegative(),
+  minStepRequests: z.number().int().nonnegative(),
+  gates: RolloutGatesSchema,
+  state: z.enum(ROLLOUT_STATES),
+  /** Why the last transition happened, in words (for a rollback: the figures that failed). */
+  reason: z.string().default(''),
+  /** Figures of the last completed or failed step, by role. */
+  lastFigures: z.looseObject({ from: RolloutFiguresSchema, to: RolloutFiguresSchema }).nullable().default(null),
+  startedAt: isoTime,
+  startedBy: z.string().default(''),
+  updatedAt: isoTime,
+});
+export type RolloutRecord = z.infer<typeof RolloutRecordSchema>;
+
 export const RouteRecordSchema = z
   .object({
     model: z.string().min(1),
@@ -106,10 +184,10 @@ export const RouteRecordSchema = z
     slots: z.array(SlotRangeSchema).optional(),
     updatedAt: isoTime,
     updatedBy: z.string().default(''),
-    // Rollout and shadow settings arrive with their own features; unknown
-    // fields in them are kept as they are so older nodes do not drop them.
-    shadows: z.array(z.looseObject({ version: z.string().min(1) })).default([]),
-    rollout: z.looseObject({}).nullable().default(null),
+    /** Versions that get a mirrored share of this model's traffic (issue #5). */
+    shadows: z.array(ShadowEntrySchema).default([]),
+    /** The rollout moving weight between two versions, or the last one that ended (issue #4). */
+    rollout: RolloutRecordSchema.nullable().default(null),
   })
   .refine((r) => r.splits.length === 0 || r.splits.reduce((sum, s) => sum + s.weight, 0) === TOTAL_WEIGHT, {
     message: `route weights must add up to ${TOTAL_WEIGHT}`,
@@ -168,6 +246,97 @@ export const HistoryEntryRecordSchema = z.object({
   after: z.unknown().nullable().default(null),
 });
 export type HistoryEntryRecord = z.infer<typeof HistoryEntryRecordSchema>;
+
+/** One version's counters on one node (requests, errors, latency), as published. */
+export const VersionCountersSchema = z.object({
+  requests: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  latencySumSeconds: z.number().nonnegative().default(0),
+  /** Non-cumulative counts over core's latency-histogram buckets. */
+  latency: z.array(z.number().int().nonnegative()),
+});
+export type VersionCounters = z.infer<typeof VersionCountersSchema>;
+
+/**
+ * What one node process served to each version of a model during one
+ * rollout step: `runtime/rollout-stats/{model}/{rolloutId}/{step}/{reporter}`.
+ * Not bound to the node's lease, so a node's figures outlive it; the
+ * controller deletes the rollout's prefix when it ends.
+ */
+export const RolloutStatsRecordSchema = z.object({
+  nodeId: z.string().min(1),
+  /** Random per node process, so a restarted node never overwrites its predecessor's figures. */
+  incarnation: z.string().min(1),
+  model: z.string().min(1),
+  rolloutId: z.string().min(1),
+  step: z.number().int().min(0),
+  versions: z.record(z.string(), VersionCountersSchema),
+  updatedAt: isoTime,
+});
+export type RolloutStatsRecord = z.infer<typeof RolloutStatsRecordSchema>;
+
+/** Comparison of one output tensor of a shadow with the primary's, summed. */
+export const ShadowOutputStatsSchema = z.object({
+  /** Elements compared. */
+  elements: z.number().nonnegative(),
+  sumAbsDiff: z.number().nonnegative(),
+  maxAbsDiff: z.number().nonnegative(),
+  /** Elements whose absolute difference is within the shadow's tolerance. */
+  withinTolerance: z.number().nonnegative(),
+  /** Requests whose output looked like class scores (last dimension > 1), compared on arg-max. */
+  top1Compared: z.number().nonnegative().default(0),
+  top1Agreed: z.number().nonnegative().default(0),
+});
+export type ShadowOutputStats = z.infer<typeof ShadowOutputStatsSchema>;
+
+/**
+ * One node process's shadow figures for (model, primary, shadow), cumulative
+ * since the process started: `runtime/shadow-stats/{model}/{primary}/{shadow}/{reporter}`.
+ * Not lease-bound; summed over all reporters by the control plane.
+ */
+export const ShadowStatsRecordSchema = z.object({
+  nodeId: z.string().min(1),
+  incarnation: z.string().min(1),
+  model: z.string().min(1),
+  primary: z.string().min(1),
+  shadow: z.string().min(1),
+  /** Requests sampled for mirroring. */
+  mirrored: z.number().int().nonnegative(),
+  /** Sampled but dropped because the shadow queue was full or the node busy. */
+  dropped: z.number().int().nonnegative(),
+  /** Shadow calls that failed, by kind. */
+  failed: z.object({
+    error: z.number().int().nonnegative(),
+    timeout: z.number().int().nonnegative(),
+    shape: z.number().int().nonnegative(),
+  }),
+  /** Shadow calls that ran and were compared. */
+  compared: z.number().int().nonnegative(),
+  /** Compared calls whose every output element was within tolerance. */
+  agreed: z.number().int().nonnegative(),
+  outputs: z.record(z.string(), ShadowOutputStatsSchema),
+  /** The shadow's own latency. */
+  latency: z.array(z.number().int().nonnegative()).default([]),
+  updatedAt: isoTime,
+});
+export type ShadowStatsRecord = z.infer<typeof ShadowStatsRecordSchema>;
+
+/**
+ * When one node last used a version: `runtime/usage/{model}/{version}/{nodeId}`.
+ * Written coalesced (at most once per publish interval per version per node,
+ * and on drain); not lease-bound, so use outlives the node.
+ */
+export const UsageRecordSchema = z.object({
+  nodeId: z.string().min(1),
+  model: z.string().min(1),
+  version: z.string().min(1),
+  /** Last request answered as primary (RFC 3339); null: never on this node. */
+  lastPrimaryAt: isoTime.nullable(),
+  /** Last request answered as a shadow; null: never. */
+  lastShadowAt: isoTime.nullable(),
+  updatedAt: isoTime,
+});
+export type UsageRecord = z.infer<typeof UsageRecordSchema>;
 
 /** Parses a stored JSON value; returns the zod error text instead of throwing. */
 export function parseStored<T>(

@@ -12,3 +12,4 @@ export * from './node-metrics.js';
 export * from './inference-service.js';
 export * from './metrics-server.js';
 export * from './version-stats.js';
+export * from './stats-publisher.js';

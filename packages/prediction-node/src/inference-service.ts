@@ -12,6 +12,7 @@ import {
   type ModelInferResponse,
   type ModelMetadataResponse,
 } from '@switchyard/core';
+import type { Tensor } from 'onnxruntime-node';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
@@ -25,6 +26,24 @@ export interface InferenceServiceContext {
   table: () => RoutingTable;
   /** Whether the node has loaded its initial state and is not draining. */
   ready: () => boolean;
+  /**
+   * Called after the primary's response has been handed to gRPC, for an
+   * unversioned request (one the route chose a version for); shadow
+   * mirroring hooks in here. Must not throw and must not block.
+   */
+  afterPrimary?: (served: ServedRequest) => void;
+}
+
+/** A request the primary answered, as {@link InferenceServiceContext.afterPrimary} sees it. */
+export interface ServedRequest {
+  readonly loaded: LoadedVersion;
+  readonly request: ModelInferRequest;
+  /** The decoded inputs; reuse them rather than decoding again. Do not modify. */
+  readonly feeds: Record<string, Tensor>;
+  readonly outputs: readonly string[];
+  readonly results: Record<string, Tensor>;
+  /** Primary latency in seconds. */
+  readonly seconds: number;
 }
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
@@ -109,6 +128,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     loaded.session.run(feeds, outputs).then(
       (results) => {
         loaded.release();
+        let answered: ServedRequest | undefined;
         try {
           const response: ModelInferResponse = {
             model_name: loaded.model,
@@ -122,15 +142,26 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
             response.outputs.push(encoded.tensor);
             response.raw_output_contents.push(encoded.raw);
           }
-          loaded.stats.record((performance.now() - started) / 1000);
+          const seconds = (performance.now() - started) / 1000;
+          loaded.stats.record(seconds);
           callback(null, response);
+          if (ctx.afterPrimary && !request.model_version) answered = { loaded, request, feeds, outputs, results, seconds };
         } catch (err) {
+          loaded.stats.recordError();
           ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(SwitchyardError.from(err).code) });
           fail(callback, err);
+        }
+        if (answered) {
+          try {
+            ctx.afterPrimary!(answered);
+          } catch (err) {
+            ctx.logger.error('after-primary hook failed; the caller already has its answer', { error: String(err) });
+          }
         }
       },
       (err: Error) => {
         loaded.release();
+        loaded.stats.recordError();
         // onnxruntime rejects some inputs only at run time (an index out of range).
         const error = invalidArgument(`the model rejected the input: ${err.message}`);
         ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(error.code) });

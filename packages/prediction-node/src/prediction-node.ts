@@ -20,7 +20,8 @@ import {
 } from '@switchyard/core';
 import { ArtifactCache } from './artifact-cache.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
-import { inferenceHandlers } from './inference-service.js';
+import { inferenceHandlers, type InferenceServiceContext } from './inference-service.js';
+import { StatsPublisher } from './stats-publisher.js';
 import { ModelLoader } from './model-loader.js';
 import { startMetricsServer } from './metrics-server.js';
 import { NodeMetrics } from './node-metrics.js';
@@ -70,6 +71,11 @@ export interface PredictionNodeOptions {
   drainGraceMs?: number;
   /** On stop, how long in-flight calls may run before the server is shut down by force. @default 10000 */
   shutdownDeadlineMs?: number;
+  /**
+   * How often figures that outlive the node (rollout step counters, shadow
+   * comparisons, last use) are collected and written to etcd. @default 5000
+   */
+  statsIntervalMs?: number;
 }
 
 export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
@@ -100,6 +106,8 @@ export class PredictionNode {
     private readonly initialState: Promise<unknown>,
     private readonly drainGraceMs: number,
     private readonly shutdownDeadlineMs: number,
+    /** Writes figures that outlive the node; flushed once more on drain. */
+    readonly statsPublisher: StatsPublisher,
   ) {}
 
   static async create(options: PredictionNodeOptions): Promise<PredictionNode> {
@@ -157,6 +165,15 @@ export class PredictionNode {
       retryMinMs: options.loadRetryMinMs ?? 1000,
       onTable: (table) => metrics.loadedVersions.set(table.versions.size),
     });
+    // Figures that outlive this process are filed under `{id}.{incarnation}`,
+    // so a restarted node with the same id never overwrites its predecessor's.
+    const incarnation = randomBytes(4).toString('hex');
+    const reporterId = `${id}.${incarnation}`;
+    const publisher = new StatsPublisher({ etcd: options.etcd, logger, intervalMs: options.statsIntervalMs ?? 5000 });
+    // --- stats sources: rollout step figures (#4), shadow figures (#5), usage (#6) go below (publisher.add(...)) ---
+    void reporterId;
+    let afterPrimary: InferenceServiceContext['afterPrimary'];
+    // --- shadow mirroring (#5) sets afterPrimary here ---
     const mirror = new TargetStateMirror({ etcd: options.etcd, keys, logger, onChange: (state) => reconciler.update(state) });
 
     const health = new HealthImplementation({ '': 'NOT_SERVING', 'inference.GRPCInferenceService': 'NOT_SERVING' });
@@ -174,6 +191,7 @@ export class PredictionNode {
         metrics,
         table: () => reconciler.table,
         ready: () => node?.state === 'SERVING',
+        ...(afterPrimary ? { afterPrimary } : {}),
       }),
     );
     health.addToServer(server);
@@ -192,6 +210,7 @@ export class PredictionNode {
       startedAt: new Date().toISOString(),
     };
     reporter.set(keys.node(id), JSON.stringify(record));
+    publisher.start();
 
     node = new PredictionNode(
       id,
@@ -209,6 +228,7 @@ export class PredictionNode {
       mirror.start(),
       options.drainGraceMs ?? 2000,
       options.shutdownDeadlineMs ?? 10_000,
+      publisher,
     );
     node.becomeReadyWhenSettled();
     logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(options.tls) });
@@ -272,6 +292,8 @@ export class PredictionNode {
         resolve();
       });
     });
+    // After the last call: its figures (and last use) are in the final flush.
+    await this.statsPublisher.close();
     await this.reconciler.stop();
     this.source.close();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));

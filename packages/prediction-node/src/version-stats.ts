@@ -1,4 +1,5 @@
 import type { Metric } from 'prom-client';
+import { HISTOGRAM_BUCKETS, histogramBucket, type VersionCounters } from '@switchyard/core';
 
 type MetricType = 'counter' | 'histogram';
 
@@ -13,10 +14,22 @@ export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
  * /metrics is scraped.
  */
 export class VersionStats {
+  /** Requests answered. */
   requests = 0;
+  /**
+   * Requests this version took but failed to answer (onnxruntime rejected the
+   * input at run time, or the output could not be encoded). Requests refused
+   * before reaching a version (bad tensors, unknown model) are not its fault
+   * and are not counted here.
+   */
+  errors = 0;
   latencySum = 0;
+  /** Wall-clock ms of the last answered request; 0 when none. */
+  lastUsedMs = 0;
   /** Non-cumulative counts per bucket; the last slot is +Inf. */
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  /** Non-cumulative counts over core's fine latency-histogram buckets (rollout gates read p99 from these). */
+  readonly fine = new Float64Array(HISTOGRAM_BUCKETS + 1);
 
   constructor(
     readonly model: string,
@@ -27,9 +40,26 @@ export class VersionStats {
   record(seconds: number): void {
     this.requests++;
     this.latencySum += seconds;
+    this.lastUsedMs = Date.now();
     let i = 0;
     while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
     this.buckets[i]!++;
+    this.fine[histogramBucket(seconds)]!++;
+  }
+
+  /** Counts one request the version failed. */
+  recordError(): void {
+    this.errors++;
+  }
+
+  /** The cumulative counters as published to etcd; `requests` there counts failed ones too. */
+  counters(): VersionCounters {
+    return {
+      requests: this.requests + this.errors,
+      errors: this.errors,
+      latencySumSeconds: this.latencySum,
+      latency: Array.from(this.fine),
+    };
   }
 }
 

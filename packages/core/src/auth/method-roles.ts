@@ -34,6 +34,9 @@ export const METHOD_ROLES: Readonly<Record<string, Readonly<Record<string, Role>
     SetRoute: 'deployer',
     DeleteVersion: 'admin',
     DeleteModel: 'admin',
+    // --- Rollouts (issue #4) ---
+    // --- Shadows (issue #5) ---
+    // --- Retirement (issue #6) ---
   } satisfies Record<string, Role>),
   // Nodes download artifacts with a token of their own; viewer is enough.
   [ARTIFACT_SERVICE_NAME]: Object.freeze({ FetchArtifact: 'viewer' } satisfies Record<string, Role>),
