@@ -22,8 +22,8 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --rounds <n>            alternations of bare/node per concurrency; the duration is split over them (default 16, --quick 4)
   --deploys <n>           deploys timed for deploy-to-READY (default 20, --quick 5)
   --concurrency <list>    client concurrencies for throughput (default 1,32)
-  --heavy-concurrency <n> client concurrency of the inference-thread phases (default 4)
-  --slow-iterations <n>   size of the slow model (default 400, ≈ 0.1 s per run here)
+  --heavy-concurrency <n> client concurrency of the mlp inference-thread phase (default 4; the slow phases use 2)
+  --slow-iterations <n>   size of the slow model (default 3400, ≈ 1 s per run here)
   --quick                 a ~30 s smoke run
   --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
   --help`;
@@ -65,7 +65,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     deploys: positive('deploys', values.deploys, quick ? 5 : 20, true),
     concurrencies,
     heavyConcurrency: positive('heavy-concurrency', values['heavy-concurrency'], 4, true),
-    slowIterations: positive('slow-iterations', values['slow-iterations'], 400, true),
+    slowIterations: positive('slow-iterations', values['slow-iterations'], 3400, true),
     quick,
     json: values.json,
   };

@@ -17,9 +17,14 @@ import { buildReport, type BenchReport } from './report.js';
 import { inferCall } from './requests.js';
 import { round } from './stats.js';
 import { measureRouted, measureThroughput } from './throughput.js';
+import { measureShadow } from './shadow-scenario.js';
+import { measureMemory } from './memory-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
+/** Calls in flight on the slow model: two runs of ~1 s queued. */
+const SLOW_CONCURRENCY = 2;
+const SLOW_MIN_DURATION_MS = 8000;
 /** Basis points of the routed scenario's three versions. */
 const ROUTED_WEIGHTS = [5000, 3000, 2000];
 
@@ -85,11 +90,32 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       log,
     });
 
+    log('(g) shadow traffic: primary with 0 % and 100 % shadowing on node 1');
+    const shadow = await measureShadow({
+      cluster,
+      bytes: linearBytes,
+      call: (label, model) => inferCall(label, model, { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+      expected: { output: 'y', values: [expected] },
+      warmupMs,
+      durationMs,
+      rounds: args.rounds,
+      log,
+    });
+
     log(`(d) deploy-to-READY, ${args.deploys} deploys`);
     const deploy = await measureDeploys(cluster, args.deploys, log);
 
     log('(e) inference thread');
     const mlp = { inputSize: 256, hidden: 1024, layers: 4, seed: 7 };
+    const slow = {
+      name: 'slow',
+      bytes: slowModel({ iterations: args.slowIterations }),
+      call: inferCall('infer', 'slow', { name: 'x', shape: [1, 256], data: randomInput(256, 2) }),
+      concurrency: SLOW_CONCURRENCY,
+    };
+    // A run of ~1 s on the main thread holds every health probe for up to a
+    // run per request queued: measure long enough to see several.
+    const slowDurationMs = args.quick ? durationMs : Math.max(durationMs, SLOW_MIN_DURATION_MS);
     const phases: ThreadPhase[] = [
       { name: 'idle', description: 'no inference load' },
       {
@@ -109,16 +135,22 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       },
       {
         name: 'slow',
-        description: `slowModel ${args.slowIterations} iterations, at concurrency ${args.heavyConcurrency}`,
-        model: {
-          name: 'slow',
-          bytes: slowModel({ iterations: args.slowIterations }),
-          call: inferCall('infer', 'slow', { name: 'x', shape: [1, 256], data: randomInput(256, 2) }),
-          concurrency: args.heavyConcurrency,
-        },
+        description: `slowModel ${args.slowIterations} iterations, at concurrency ${SLOW_CONCURRENCY}; node 1 hosts it in a worker thread`,
+        model: slow,
+        durationMs: slowDurationMs,
+      },
+      {
+        name: 'slow-inline',
+        description: `the same on a node started with sessionHosting 'inline' (session.run on the main thread, as before worker hosting)`,
+        model: { ...slow, deployed: true },
+        target: 'inline-node',
+        durationMs: slowDurationMs,
       },
     ];
     const thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
+
+    // Child processes of its own: the cluster above does not share their memory.
+    const memory = await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log });
 
     const cpuList = cpus();
     const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
@@ -137,7 +169,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args,
     };
-    return buildReport(meta, throughput, routed, deploy, thread);
+    return buildReport(meta, throughput, routed, deploy, thread, shadow, memory);
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

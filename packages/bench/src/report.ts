@@ -3,6 +3,10 @@ import type { DeployResult } from './deploy-latency.js';
 import type { ThreadFigures } from './inference-thread.js';
 import type { RoutedResults, ThroughputCell, ThroughputResults } from './throughput.js';
 import { round } from './stats.js';
+import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from './shadow-report.js';
+import type { ShadowResults } from './shadow-scenario.js';
+import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
+import type { MemoryResults } from './memory-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -63,9 +67,13 @@ export interface BenchReport {
     };
     deployToReady: { p50Ms: number; p99Ms: number; maxMs: number };
     inferenceThread: Record<string, ThreadPhaseFigures>;
+    /** (g) Shadow traffic: primary figures with 0 % and 100 % shadowing. */
+    shadow?: ShadowFigures;
+    /** (h) RSS of a node process around retirement, and over load/unload cycles. */
+    memory?: MemoryFigures;
   };
   targets: TargetCheck[];
-  details: { throughput: ThroughputResults; routed: RoutedResults; deploy: DeployResult; inferenceThread: ThreadFigures[] };
+  details: { throughput: ThroughputResults; routed: RoutedResults; deploy: DeployResult; inferenceThread: ThreadFigures[]; shadow?: ShadowResults; memory?: MemoryResults };
 }
 
 export function buildReport(
@@ -74,6 +82,8 @@ export function buildReport(
   routed: RoutedResults,
   deploy: DeployResult,
   thread: ThreadFigures[],
+  shadow?: ShadowResults,
+  memory?: MemoryResults,
 ): BenchReport {
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
@@ -109,6 +119,8 @@ export function buildReport(
     ]),
   );
   const targets: TargetCheck[] = [
+    ...(shadow ? shadowTargets(shadow) : []),
+    ...(memory ? memoryTargets(memory) : []),
     ...Object.entries(ratio).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
     ...Object.entries(routedFigures.ratio).map(([k, v]) => ({
       name: `routed split/single ${k}`,
@@ -125,10 +137,12 @@ export function buildReport(
       throughput: { bare, node, ratio, cpuRatio },
       routed: routedFigures,
       deployToReady: { p50Ms: deploy.p50Ms, p99Ms: deploy.p99Ms, maxMs: deploy.maxMs },
+      ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
+      ...(memory ? { memory: memoryFigures(memory) } : {}),
       inferenceThread,
     },
     targets,
-    details: { throughput, routed, deploy, inferenceThread: thread },
+    details: { throughput, routed, deploy, inferenceThread: thread, ...(shadow ? { shadow } : {}), ...(memory ? { memory } : {}) },
   };
 }
 
@@ -206,10 +220,12 @@ export function formatReport(r: BenchReport): string {
     `Deploy-to-READY on ${r.details.deploy.count > 0 ? 'all nodes' : '-'} (SetRoute reply → last node's READY via etcd watch), ${r.details.deploy.count} deploys:`,
     `  p50 ${fmt(d.p50Ms, 1)} ms   p99 ${fmt(d.p99Ms, 1)} ms   max ${fmt(d.maxMs, 1)} ms`,
     '',
-    'Inference thread (node runs session.run on its main thread; health probes every 20 ms from another process)',
+    'Inference thread (small models run on the node\'s main thread, slow ones in a worker thread; health probes every 20 ms from another process)',
     table(['phase', 'run ms', 'req/s', 'infer p99', 'lag p99', 'lag max', 'health p50', 'health p99', 'health max', 'live p99'], threadRows),
     descriptions,
     '',
+    ...(r.details.shadow ? [formatShadow(r.details.shadow), ''] : []),
+    ...(r.details.memory ? [formatMemory(r.details.memory), ''] : []),
     'Targets:',
     ...r.targets.map((t) => `  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.value} (target ${t.target})`),
     '',

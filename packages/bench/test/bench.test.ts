@@ -56,18 +56,21 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     'deployToReady.p50Ms',
     'deployToReady.p99Ms',
     'deployToReady.maxMs',
-    ...['idle', 'linear', 'mlp', 'slow'].flatMap((p) =>
+    ...['idle', 'linear', 'mlp', 'slow', 'slow-inline'].flatMap((p) =>
       ['loopLagP99Ms', 'loopLagMaxMs', 'healthP50Ms', 'healthP99Ms', 'healthMaxMs', 'serverLiveP99Ms'].map((f) => `inferenceThread.${p}.${f}`),
     ),
-    ...['linear', 'mlp', 'slow'].flatMap((p) =>
+    ...['linear', 'mlp', 'slow', 'slow-inline'].flatMap((p) =>
       ['modelRunMs', 'requestsPerSecond', 'inferP50Ms', 'inferP99Ms'].map((f) => `inferenceThread.${p}.${f}`),
     ),
+    ...['node', 'nodeTrimmed'].flatMap((n) => ['idleMb', 'loadedMb', 'retiredMb'].map((f) => `memory.${n}.${f}`)),
+    ...['cycles', 'cyclesTrimmed'].flatMap((c) => ['afterFirstMb', 'afterLastMb'].map((f) => `memory.${c}.${f}`)),
   ];
   for (const path of expected) t.true(path in figures, `figure ${path} is missing`);
   for (const [path, value] of Object.entries(figures)) {
     t.true(typeof value === 'number' && Number.isFinite(value) && value > 0, `figure ${path} = ${String(value)}`);
   }
-  t.is(report.targets.length, 5);
+  // 8, and the two memory cycle targets (h).
+  t.is(report.targets.length, 10);
   t.deepEqual(
     report.targets.map((target) => target.name).filter((name) => name.startsWith('routed')),
     ['routed split/single c1', 'routed split/single c32'],

@@ -26,6 +26,11 @@ export interface DeployOptions {
   expiresAfterSeconds?: number;
   /** Upload progress, e.g. for a progress bar. */
   onProgress?: UploadProgress;
+  /**
+   * Instead of routing traffic to the new version, make it a shadow of the
+   * model's current route (AddShadow, auto) and wait until every node loaded it.
+   */
+  autoShadow?: { fraction: number; durationSeconds: number };
 }
 
 /** One node's state of the deployed version. */
@@ -49,6 +54,8 @@ export interface DeployResult {
   nodes: NodeReadiness[];
   /** From the route change to READY on every node; null with route: false. */
   readyMs: number | null;
+  /** With autoShadow: the shadow as added (until: RFC 3339, empty for no end). */
+  shadow?: { fraction: number; until: string; primaries: string[] };
 }
 
 /**
@@ -100,11 +107,44 @@ export async function deployModel(options: DeployOptions): Promise<DeployResult>
   }
   // Nodes only load versions a route references, so without a route there is nothing to wait for.
   if (options.route === false) return result;
+  if (options.autoShadow) return shadowNewVersion(admin, result, options.autoShadow, options.timeoutMs ?? 60_000, options.pollMs ?? 100);
 
   const started = Date.now();
   await step(`routing ${model} to ${created.version}`, () => admin.setRoute({ model, splits: [{ version: created.version, weight: 10_000 }] }));
   result.routed = true;
   result.nodes = await waitUntilReady(admin, model, created.version, options.timeoutMs ?? 60_000, options.pollMs ?? 100);
+  result.readyMs = Date.now() - started;
+  return result;
+}
+
+/**
+ * Auto-shadow: the new version mirrors the current primaries' traffic
+ * rather than taking any. Done here with AddShadow, after CreateVersion
+ * returned PASSED, rather than inside CreateVersion: a control plane that
+ * does not know shadows then fails the call (UNIMPLEMENTED) instead of
+ * silently ignoring unknown request fields and leaving the version
+ * unshadowed, and AddShadow's own checks and compare-and-swap apply.
+ */
+async function shadowNewVersion(
+  admin: AdminClient,
+  result: DeployResult,
+  autoShadow: { fraction: number; durationSeconds: number },
+  timeoutMs: number,
+  pollMs: number,
+): Promise<DeployResult> {
+  const { model, version } = result;
+  const started = Date.now();
+  const list = await step(`making ${model}:${version} a shadow (it is created; retry with 'switchyard shadow add ${model} ${version}')`, () =>
+    admin.addShadow({ model, version, fraction: autoShadow.fraction, duration_seconds: autoShadow.durationSeconds, auto: true }),
+  );
+  const route = await admin.getRoute(model);
+  const added = list.shadows.find((s) => s.version === version);
+  result.shadow = {
+    fraction: added?.fraction ?? autoShadow.fraction,
+    until: added?.until ?? '',
+    primaries: route.splits.filter((s) => s.weight > 0).map((s) => s.version),
+  };
+  result.nodes = await waitUntilReady(admin, model, version, timeoutMs, pollMs);
   result.readyMs = Date.now() - started;
   return result;
 }

@@ -15,7 +15,7 @@ export const INTRO = `
 One binary for everything: a whole local cluster (\`up\`), the two servers
 (\`control-plane\`, \`node\`), the client commands that cover the control
 plane's whole admin API (\`deploy\`, \`status\`, \`models\`, \`versions\`,
-\`route\`, \`history\`, \`whoami\`), one that talks to prediction nodes
+\`route\`, \`shadow\`, \`history\`, \`whoami\`), one that talks to prediction nodes
 (\`predict\`), and local token helpers (\`token\`).
 
 \`\`\`sh
@@ -125,6 +125,11 @@ export const EXIT_CODES: readonly { code: number; meaning: string; examples: str
     meaning: 'a conditional change lost a race: re-read and retry',
     examples: '`route set --expected-revision` or `models update --expected-revision` with a stale revision (ABORTED)',
   },
+  {
+    code: ExitCode.VALIDATION_ERROR,
+    meaning: '`validate`: a version could not be checked, and none failed',
+    examples: 'an artifact or samples document missing from the control plane, or a sha256 mismatch; this build cannot load a model (see [release-validation.md](release-validation.md))',
+  },
 ];
 
 /** Option groups shared by many commands: documented once, linked from each command. */
@@ -138,7 +143,7 @@ export const SHARED_GROUPS: readonly { heading: string; title: string; intro: st
   {
     heading: 'etcd connection:',
     title: 'etcd connection flags',
-    intro: `\`control-plane\`, \`node\` and \`up --etcd\` take these for their etcd client.`,
+    intro: `\`control-plane\`, \`node\`, \`up --etcd\` and \`validate\` take these for their etcd client.`,
   },
 ];
 
@@ -369,6 +374,46 @@ route of fraud: v2 90%, v3 10% (revision 41, updated 2026-11-28T18:02:11.020Z)
 ├─────────┼────────┼──────────────┤
 │ v3      │ 10%    │ 1000         │
 └─────────┴────────┴──────────────┘
+\`\`\`
+`,
+  validate: `
+Release validation (full guide: [release-validation.md](release-validation.md)):
+checks that **this build** of Switchyard answers every production model as
+it did at deploy time. It reads the target state from etcd (one revision),
+picks every version a route sends traffic to, every shadow and the target of
+a running rollout (\`--all\`: every version not retired or REJECTED;
+\`--model\`: only those models), downloads each artifact and samples
+document from the control planes as a node does (found in etcd, or
+\`--control-plane\`; sha256 verified), loads the model in a child process of
+this build, runs its samples and compares the outputs with the golden ones
+within their tolerances. Versions run in parallel within \`--concurrency\`
+and \`--max-memory\`. With \`--against <host:port>\` every sample also goes
+to that running node (explicit \`model_version\`), and its answers must match
+this build's.
+
+Results: PASS; FAIL (an output differs, naming the sample and output; a
+sample fails to run; the \`--against\` node answers otherwise); UNVERIFIED
+(no golden outputs: loaded and ran once on zeros; FAIL with
+\`--require-samples\`); ERROR (not fetched, or this build cannot load it).
+Exit 0 only when every version is PASS or UNVERIFIED; 1 when any FAILED;
+else 7 when any could not be checked, or when nothing was selected (a wrong
+\`--etcd\` or \`--prefix\` must not pass a release).
+
+\`\`\`console
+$ switchyard validate --etcd http://10.0.0.1:2379 --report-junit validate.xml
+┌────────┬─────────┬─────────┬────────┬────────────┬─────────┐
+│ MODEL  │ VERSION │ SAMPLES │ RESULT │ MAX |DIFF| │ LOAD MS │
+├────────┼─────────┼─────────┼────────┼────────────┼─────────┤
+│ fraud  │ v7      │ 12      │ PASS   │ 2.38e-7    │ 41      │
+├────────┼─────────┼─────────┼────────┼────────────┼─────────┤
+│ ranker │ v3      │ 2       │ FAIL   │ 0.5        │ 12      │
+└────────┴─────────┴─────────┴────────┴────────────┴─────────┘
+
+not passing:
+  ranker:v3 FAIL: sample 'twos' output 'score' element 0: expected 12.5, got 12 (|diff| 0.5 > allowed 0.00126)
+
+2 version(s): 1 passed, 1 failed, 0 unverified, 0 error(s) (build 0.2.0, 2 at once, at most 206.6 MiB estimated, 1.9 s)
+error: 1 of 2 version(s) FAILED validation in this build; see the summary
 \`\`\`
 `,
   history: `

@@ -19,6 +19,13 @@ export const ExitCode = {
   DENIED: 5,
   /** A conditional change lost a race (ABORTED, e.g. a stale --expected-revision): re-read and retry. */
   CONFLICT: 6,
+  /**
+   * `switchyard validate`: a version could not be checked at all (its artifact
+   * or samples could not be fetched, or this build could not load it), and none
+   * failed. Kept apart from FAILED so a pipeline can tell "the build changes
+   * answers" from "the check itself did not run".
+   */
+  VALIDATION_ERROR: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -9,3 +9,6 @@ export function integerFlag(flag: string, value: string, min: number, max = Numb
   }
   return n;
 }
+
+/** etcd raises shorter lease TTLs to about 1.5 election timeouts anyway; below 2 s a GC pause would expire a healthy lease. */
+export const MIN_LEASE_TTL_SECONDS = 2;

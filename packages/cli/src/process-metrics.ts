@@ -6,10 +6,16 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
  * /metrics. The control plane has no metrics registry of its own yet, so
  * this is what its --metrics-listen exposes.
  */
-export async function serveProcessMetrics(listen: string, labels: Record<string, string>): Promise<{ server: Server; address: string }> {
+export async function serveProcessMetrics(
+  listen: string,
+  labels: Record<string, string>,
+  /** Registries served alongside, e.g. the control plane's retirement counters. */
+  extra: Registry[] = [],
+): Promise<{ server: Server; address: string }> {
   const registry = new Registry();
-  registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry, prefix: 'switchyard_control_plane_' });
+  const served = extra.length > 0 ? Registry.merge([registry, ...extra]) : registry;
+  served.setDefaultLabels(labels);
   const { startMetricsServer } = await import('@switchyard/prediction-node');
-  return startMetricsServer(registry, listen);
+  return startMetricsServer(served, listen);
 }

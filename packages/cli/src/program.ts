@@ -12,7 +12,10 @@ import { tokenCommand } from './commands/token.js';
 import { upCommand } from './commands/up.js';
 import { versionsCommand } from './commands/versions.js';
 import { whoamiCommand } from './commands/whoami.js';
-// --- command imports: rollout (#4), shadow (#5), retire (#6), validate (#7) go below ---
+import { retireCommand, unretireCommand } from './commands/retire.js';
+import { rolloutCommand } from './commands/rollout.js';
+import { shadowCommand } from './commands/shadow.js';
+import { validateCommand } from './commands/validate.js';
 
 const HELP_AFTER_ERROR = '(add --help for usage)';
 
@@ -38,7 +41,11 @@ export function buildProgram(): Command {
     modelsCommand(),
     versionsCommand(),
     routeCommand(),
-    // --- rollout (#4), shadow (#5), retire/unretire (#6), validate (#7) go below ---
+    retireCommand(),
+    unretireCommand(),
+    rolloutCommand(),
+    shadowCommand(),
+    validateCommand(),
     historyCommand(),
     whoamiCommand(),
     tokenCommand(),

@@ -1,38 +1,24 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { corruptModelBytes, expectedLinear, linearModel, makeTempDir, removeDir } from '@switchyard/testkit';
-import { TestCluster } from './helpers/cluster.js';
-import { killRunning, runCli } from './helpers/run-cli.js';
+import { corruptModelBytes, expectedLinear, linearModel } from '@switchyard/testkit';
+import { cli, useCliCluster, type CliContext } from './helpers/cli-fixture.js';
+import { runCli } from './helpers/run-cli.js';
 
-const test = anyTest as TestFn<{ cluster: TestCluster; cwd: string }>;
+const test = anyTest as TestFn<CliContext>;
 
 const WEIGHTS = [0.5, -1, 2];
 const BIAS = 0.25;
+// x=[[1,2,3]] gives 0.5 - 2 + 6 + 0.25 = 4.75.
+const samples = (y: number) => ({ samples: [{ name: 'ones', inputs: { x: { datatype: 'FP32', data: [[1, 2, 3]] } }, outputs: { y: { datatype: 'FP32', data: [[y]] } } }] });
 
-test.before(async (t) => {
-  const cluster = await TestCluster.start(2);
-  // An empty working directory: no .switchyard/cluster.json to find by accident.
-  const cwd = await makeTempDir('switchyard-cli-cwd-');
-  await writeFile(join(cwd, 'linear.onnx'), linearModel({ weights: WEIGHTS, bias: BIAS }));
-  await writeFile(join(cwd, 'corrupt.onnx'), corruptModelBytes());
-  // x=[[1,2,3]] gives 0.5 - 2 + 6 + 0.25 = 4.75.
-  const samples = (y: number) => ({ samples: [{ name: 'ones', inputs: { x: { datatype: 'FP32', data: [[1, 2, 3]] } }, outputs: { y: { datatype: 'FP32', data: [[y]] } } }] });
-  await writeFile(join(cwd, 'good-samples.json'), JSON.stringify(samples(4.75)));
-  await writeFile(join(cwd, 'bad-samples.json'), JSON.stringify(samples(5.75)));
-  t.context = { cluster, cwd };
+useCliCluster(test, {
+  nodes: 2,
+  files: {
+    'linear.onnx': linearModel({ weights: WEIGHTS, bias: BIAS }),
+    'corrupt.onnx': corruptModelBytes(),
+    'good-samples.json': JSON.stringify(samples(4.75)),
+    'bad-samples.json': JSON.stringify(samples(5.75)),
+  },
 });
-
-test.after.always(async (t) => {
-  killRunning();
-  await t.context.cluster?.stop();
-  if (t.context.cwd) await removeDir(t.context.cwd);
-});
-
-/** Runs the CLI against the test cluster's control plane. */
-function cli(t: { context: { cluster: TestCluster; cwd: string } }, ...args: string[]) {
-  return runCli([...args, '--control-plane', t.context.cluster.controlPlane.address], { cwd: t.context.cwd });
-}
 
 test.serial('deploy uploads, routes and waits until both nodes are READY', async (t) => {
   const result = await cli(t, 'deploy', 'linear', 'linear.onnx', '--output', 'json');
@@ -138,7 +124,8 @@ test.serial('deploy --samples with matching golden outputs: PASSED, with labels,
   const table = await cli(t, 'versions', 'get', 'linear', 'v3');
   t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /validation: +PASSED \(1 sample, max \|diff\| /);
-  t.regex(table.stdout, /expires: +30d after creation/);
+  t.regex(table.stdout, /expires: +30d after last use/);
+  t.regex(table.stdout, /last used: +never/);
   t.regex(table.stdout, /labels: +team=risk, tier=gold/);
 });
 

@@ -22,11 +22,19 @@ import {
   type ModelMessage,
   type ModelStatusMessage,
   type RouteMessage,
+  type RolloutMessage,
   type SetRouteRequest,
+  type StartRolloutRequest,
   type UpdateModelRequest,
   type UploadArtifactResponse,
   type VersionMessage,
   type WhoAmIResponse,
+  type ListRetirementsResponse,
+  type RetireResponse,
+  type RetirementPlanResponse,
+  type AddShadowRequest,
+  type ShadowListMessage,
+  type ShadowReportMessage,
 } from '@switchyard/core';
 import { convertAdminError } from './admin-errors.js';
 import type { AdminRequest, AdminResponse, AdminUnaryMethod } from './admin-rpcs.js';
@@ -253,9 +261,84 @@ export class AdminClient {
     return this.call('ListHistory', request, options);
   }
 
-  // --- Rollouts (issue #4) ---
-  // --- Shadows (issue #5) ---
-  // --- Retirement (issue #6) ---
+  // Rollouts
+  /**
+   * Starts a stepped, gated rollout of `to_version` (docs/rollouts.md); the leading
+   * control plane applies the steps. FAILED_PRECONDITION while another is active.
+   */
+  startRollout(request: Pick<StartRolloutRequest, 'model' | 'to_version'> & Partial<StartRolloutRequest>, options?: AdminCallOptions): Promise<RolloutMessage> {
+    return this.call('StartRollout', request, options);
+  }
+
+  /** The model's active (or last) rollout, with the live figures of its current step. */
+  getRollout(model: string, options?: AdminCallOptions): Promise<RolloutMessage> {
+    return this.call('GetRollout', { model }, options);
+  }
+
+  /** Holds the rollout at its current step. */
+  pauseRollout(model: string, reason = '', options?: AdminCallOptions): Promise<RolloutMessage> {
+    return this.call('PauseRollout', { model, reason }, options);
+  }
+
+  resumeRollout(model: string, reason = '', options?: AdminCallOptions): Promise<RolloutMessage> {
+    return this.call('ResumeRollout', { model, reason }, options);
+  }
+
+  /** Ends the rollout with 100% of the traffic on the old version. */
+  abortRollout(model: string, reason = '', options?: AdminCallOptions): Promise<RolloutMessage> {
+    return this.call('AbortRollout', { model, reason }, options);
+  }
+
+  /** Ends the rollout with 100% of the traffic on the new version, now. */
+  promoteRollout(model: string, reason = '', options?: AdminCallOptions): Promise<RolloutMessage> {
+    return this.call('PromoteRollout', { model, reason }, options);
+  }
+  // Shadows
+  /** Makes a version a shadow of the model's route, or changes an existing shadow's settings. */
+  addShadow(request: Pick<AddShadowRequest, 'model' | 'version' | 'fraction'> & Partial<AddShadowRequest>, options?: AdminCallOptions): Promise<ShadowListMessage> {
+    return this.call('AddShadow', request, options);
+  }
+
+  /** Stops mirroring to a version; its figures stay in the report. */
+  removeShadow(model: string, version: string, options?: AdminCallOptions): Promise<ShadowListMessage> {
+    return this.call('RemoveShadow', { model, version }, options);
+  }
+
+  listShadows(model: string, options?: AdminCallOptions): Promise<ShadowListMessage> {
+    return this.call('ListShadows', { model }, options);
+  }
+
+  /** Every node's shadow figures of the model, summed per (primary, shadow). */
+  getShadowReport(model: string, options?: AdminCallOptions): Promise<ShadowReportMessage> {
+    return this.call('GetShadowReport', { model }, options);
+  }
+
+  // Retirement
+  /** What the sweeper would warn, clear, retire and collect now, and why (a dry run); `model` empty for every model. */
+  retirementPlan(model = '', options?: AdminCallOptions): Promise<RetirementPlanResponse> {
+    return this.call('RetirementPlan', { model }, options);
+  }
+
+  /** Versions that are WARNED or RETIRED; `model` empty for every model. */
+  listRetirements(model = '', options?: AdminCallOptions): Promise<ListRetirementsResponse> {
+    return this.call('ListRetirements', { model }, options);
+  }
+
+  /** Retires a version now, or with `version` empty the whole model (needs admin). */
+  retire(model: string, version = '', options?: AdminCallOptions): Promise<RetireResponse> {
+    return this.call('Retire', { model, version }, options);
+  }
+
+  /** Makes a RETIRED version ACTIVE again while its artifact is kept; gives it no weight (needs admin). */
+  unretire(model: string, version: string, options?: AdminCallOptions): Promise<VersionMessage> {
+    return this.call('Unretire', { model, version }, options);
+  }
+
+  /** Pins (never expires) or unpins a version (needs admin). */
+  pinVersion(model: string, version: string, pinned: boolean, options?: AdminCallOptions): Promise<VersionMessage> {
+    return this.call('PinVersion', { model, version, pinned }, options);
+  }
+
 
   /** Who the control plane takes the caller for. */
   whoAmI(options?: AdminCallOptions): Promise<WhoAmIResponse> {

@@ -1,4 +1,9 @@
 import type {
+  // Shadows (issue #5)
+  AddShadowRequest,
+  RemoveShadowRequest,
+  ShadowListMessage,
+  ShadowReportMessage,
   ClusterStatusMessage,
   CreateModelRequest,
   CreateVersionRequest,
@@ -13,11 +18,22 @@ import type {
   ModelRef,
   ModelStatusMessage,
   RouteMessage,
+  RolloutActionRequest,
+  RolloutMessage,
   SetRouteRequest,
+  StartRolloutRequest,
   UpdateModelRequest,
   VersionMessage,
   VersionRef,
   WhoAmIResponse,
+  // Retirement (issue #6)
+  ListRetirementsResponse,
+  PinVersionRequest,
+  RetireRequest,
+  RetireResponse,
+  RetirementPlanResponse,
+  RetirementScopeRequest,
+  UnretireRequest,
 } from '@switchyard/core';
 
 /**
@@ -41,9 +57,24 @@ export interface AdminUnaryRpcs {
   GetClusterStatus: [EmptyMessage, ClusterStatusMessage];
   ListHistory: [ListHistoryRequest, ListHistoryResponse];
   WhoAmI: [EmptyMessage, WhoAmIResponse];
-  // --- Rollouts (issue #4) ---
-  // --- Shadows (issue #5) ---
-  // --- Retirement (issue #6) ---
+  // Rollouts
+  StartRollout: [StartRolloutRequest, RolloutMessage];
+  GetRollout: [ModelRef, RolloutMessage];
+  PauseRollout: [RolloutActionRequest, RolloutMessage];
+  ResumeRollout: [RolloutActionRequest, RolloutMessage];
+  AbortRollout: [RolloutActionRequest, RolloutMessage];
+  PromoteRollout: [RolloutActionRequest, RolloutMessage];
+  // Shadows
+  AddShadow: [AddShadowRequest, ShadowListMessage];
+  RemoveShadow: [RemoveShadowRequest, ShadowListMessage];
+  ListShadows: [ModelRef, ShadowListMessage];
+  GetShadowReport: [ModelRef, ShadowReportMessage];
+  // Retirement
+  RetirementPlan: [RetirementScopeRequest, RetirementPlanResponse];
+  ListRetirements: [RetirementScopeRequest, ListRetirementsResponse];
+  Retire: [RetireRequest, RetireResponse];
+  Unretire: [UnretireRequest, VersionMessage];
+  PinVersion: [PinVersionRequest, VersionMessage];
 }
 
 /** The name of a unary ModelAdmin RPC. */
@@ -79,7 +110,22 @@ export const ADMIN_UNARY_METHODS: readonly AdminUnaryMethod[] = Object.freeze([
   'GetClusterStatus',
   'ListHistory',
   'WhoAmI',
-  // --- Rollouts (issue #4) ---
-  // --- Shadows (issue #5) ---
-  // --- Retirement (issue #6) ---
+  // Rollouts
+  'StartRollout',
+  'GetRollout',
+  'PauseRollout',
+  'ResumeRollout',
+  'AbortRollout',
+  'PromoteRollout',
+  // Shadows
+  'AddShadow',
+  'RemoveShadow',
+  'ListShadows',
+  'GetShadowReport',
+  // Retirement
+  'RetirementPlan',
+  'ListRetirements',
+  'Retire',
+  'Unretire',
+  'PinVersion',
 ]);

@@ -58,6 +58,11 @@ export function versionToMessage(record: VersionRecord): VersionMessage {
     expires_after_seconds: String(record.expiresAfterSeconds),
     validation: record.validation ? validationToMessage(record.validation) : null,
     samples_sha256: record.samples?.sha256 ?? '',
+    // Last use and expiry need the usage records: retirement-admin.ts fills them in.
+    last_used_at: '',
+    expires_at: '',
+    retirement_state: record.retirement?.state ?? 'ACTIVE',
+    pinned: record.pinned ?? false,
   };
 }
 
@@ -93,6 +98,7 @@ export function modelToMessage(record: ModelRecord, revision: string, versions: 
     updated_at: record.updatedAt,
     revision,
     versions,
+    retired_at: record.retiredAt ?? '',
   };
 }
 

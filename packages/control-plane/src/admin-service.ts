@@ -49,6 +49,7 @@ import { listHistory } from './history-listing.js';
 import { ModelAdmin } from './model-admin.js';
 import { checkSeconds } from './model-fields.js';
 import { readOnnxSignature } from './onnx-signature.js';
+import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
 import { checkName, compareVersionNames, nextVersionName } from './version-names.js';
@@ -323,6 +324,9 @@ export class AdminService {
           `version ${version} of model ${model} failed deploy-time validation and cannot be routed: ${validation.reason}; fix the model or its samples and create a new version`,
         );
       }
+      if (stored.value.retirement?.state === 'RETIRED') {
+        throw failedPrecondition(`version ${version} of model ${model} is retired; unretire it with 'switchyard unretire ${model}:${version}' before routing to it`);
+      }
       // Versions are immutable, so the create revision pins the validation result just read.
       referenced.set(version, stored.createRevision);
     }
@@ -330,6 +334,12 @@ export class AdminService {
     const route = await this.#state.readRoute(model);
     if (expectedRevision !== '0' && expectedRevision !== route.revision) throw routeChanged(model);
     if (route.invalid !== undefined) this.#logger.warn('replacing an invalid route', { model, error: route.invalid });
+    const rollout = route.current?.rollout;
+    if (rollout && isActive(rollout)) {
+      throw failedPrecondition(
+        `model ${model} has a ${rollout.state} rollout ${rollout.from} → ${rollout.to} that owns its weights; abort it (all traffic back to ${rollout.from}) or promote it (all to ${rollout.to}) with switchyard rollout abort|promote ${model}, then set the route`,
+      );
+    }
     // Keys keep their version across the change except those whose weight moved (route-slots.ts).
     const previousSlots = route.current ? resolveSlots(route.current).slots : undefined;
     const candidate: RouteRecord = {
@@ -415,7 +425,7 @@ function routeUses(route: RouteRecord, version: string): string[] {
   const uses: string[] = [];
   const split = route.splits.find((s) => s.version === version);
   if (split) uses.push(`split with weight ${split.weight}`);
-  if (route.shadows.some((s) => s.version === version)) uses.push('shadow');
+  if (route.shadows.some((s) => s.version === version)) uses.push(`shadow: remove it with 'switchyard shadow remove ${route.model} ${version}'`);
   return uses;
 }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
+import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
 import { KeyLayout, NAME_PATTERN, createLogger, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
 
 /**
@@ -54,6 +55,10 @@ export interface ControlPlaneOptions {
   auth: ControlPlaneAuthOptions;
   /** TLS for the gRPC server (certFile + keyFile; clientCaFile for mutual TLS). @default plaintext */
   tls?: ServerTlsOptions;
+  /** Auto-retirement of unused versions (docs/retirement.md). @default 30 d expiration, 7 d warning, 7 d artifact retention */
+  retirement?: RetirementOptions;
+  /** How often the leader's rollout controller checks active rollouts (docs/rollouts.md). @default 1000 */
+  rolloutTickMs?: number;
 }
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
@@ -73,6 +78,8 @@ export interface ResolvedControlPlaneOptions {
   validationTimeoutMs: number;
   auth: ResolvedAuthOptions;
   tls: ServerTlsOptions | undefined;
+  retirement: ResolvedRetirementOptions;
+  rolloutTickMs: number;
 }
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -151,5 +158,7 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     validationTimeoutMs: positiveInteger('validationTimeoutMs', options.validationTimeoutMs, 30_000),
     auth: resolveAuth(options.auth),
     tls: resolveTls(options.tls),
+    retirement: resolveRetirementOptions(options.retirement),
+    rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
   };
 }

@@ -22,7 +22,14 @@ import { ArtifactService } from './artifact-service.js';
 import { resolveControlPlaneOptions, type ControlPlaneOptions } from './control-plane-options.js';
 import { EtcdLeaderElection } from './leader-election.js';
 import { LeaseRegistration } from './lease-registration.js';
+import { RolloutAdmin } from './rollout-admin.js';
+import { RolloutController } from './rollout-controller.js';
+import { RolloutFiguresReader } from './rollout-figures.js';
 import { TargetStateStore } from './target-state-store.js';
+import { createRetirement } from './retirement.js';
+import type { Registry } from 'prom-client';
+import { ShadowAdmin } from './shadow-admin.js';
+import { ShadowKeeper } from './shadow-keeper.js';
 
 /** How long stop() waits for etcd to revoke the registration lease. */
 const REVOKE_TIMEOUT_MS = 2000;
@@ -82,6 +89,8 @@ export class ControlPlane {
   readonly id: string;
   /** The artifact store behind UploadArtifact and FetchArtifact. */
   readonly artifacts: ArtifactStore;
+  /** The retirement counters (issue #6), for a metrics endpoint to serve. */
+  readonly retirementMetrics: Registry;
 
   readonly #server: Server;
   readonly #health: HealthImplementation;
@@ -98,6 +107,7 @@ export class ControlPlane {
     advertiseAddress: string;
     id: string;
     artifacts: ArtifactStore;
+    retirementMetrics: Registry;
     server: Server;
     health: HealthImplementation;
     registration: LeaseRegistration;
@@ -110,6 +120,7 @@ export class ControlPlane {
     this.advertiseAddress = parts.advertiseAddress;
     this.id = parts.id;
     this.artifacts = parts.artifacts;
+    this.retirementMetrics = parts.retirementMetrics;
     this.#server = parts.server;
     this.#health = parts.health;
     this.#registration = parts.registration;
@@ -156,17 +167,24 @@ export class ControlPlane {
       artifactPath: (sha256) => artifacts.path(sha256),
       validationTimeoutMs: o.validationTimeoutMs,
     });
-    // Health stays outside withAuth: probes carry no token.
     // Leader-only work (rollout controller, retirement sweeper) runs on one
     // replica at a time; every replica serves the admin API.
+    const rolloutFigures = new RolloutFiguresReader({ etcd: o.etcd, keys: o.keys, logger });
     const leadership = new EtcdLeaderElection({ etcd: o.etcd, keys: o.keys, name: 'control-plane', candidateId: o.id, logger });
+    const retirement = createRetirement({ etcd: o.etcd, keys: o.keys, artifacts, leadership, clock: o.clock, logger, options: o.retirement, admin });
     const leaderWork: LeaderWork[] = [
-      // --- leader-only components: rollout controller (#4), shadow budget keeper (#5), retirement sweeper (#6) go below ---
+      retirement.sweeper,
+      new RolloutController({ etcd: o.etcd, keys: o.keys, state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs }),
+      new ShadowKeeper({ state, etcd: o.etcd, keys: o.keys, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock }),
     ];
     const adminHandlers = {
       ...admin.handlers(),
-      // --- admin handlers of rollouts (#4), shadows (#5), retirement (#6) go below ---
+      // Also replaces ListVersions/GetVersion with ones that add last use and expiry.
+      ...retirement.admin.handlers(),
+      ...new RolloutAdmin({ state, figures: rolloutFigures, clock: o.clock, logger }).handlers(),
+      ...new ShadowAdmin({ state, etcd: o.etcd, keys: o.keys, logger, clock: o.clock }).handlers(),
     };
+    // Health stays outside withAuth: probes carry no token.
     server.addService(adminService().service, withAuth(ADMIN_SERVICE_NAME, adminHandlers, { store: tokens, logger }));
     const artifactHandlers = new ArtifactService({ artifacts, logger }).handlers();
     server.addService(artifactService().service, withAuth(ARTIFACT_SERVICE_NAME, artifactHandlers, { store: tokens, logger }));
@@ -204,6 +222,7 @@ export class ControlPlane {
       advertiseAddress,
       id: o.id,
       artifacts,
+      retirementMetrics: retirement.counters.registry,
       server,
       health,
       registration,

@@ -39,6 +39,8 @@ export { HISTORY_PAGE_LIMITS, listHistory } from './history-listing.js';
 export { HISTORY_ENTRY_ID, historyEntry, historyEntryId, type Change } from './history-entries.js';
 export { clusterStatusMessage } from './cluster-status.js';
 export { DeployValidation, readRequestSamples, type DeployValidationOptions, type DeployValidationResult } from './deploy-validation.js';
+// The validation child, for release validation (`switchyard validate`, issue #7).
+export { runInChild, zeroSample, ZERO_SAMPLE_NAME, type ChildRunOptions, type ChildRunResult, type ChildStage } from './validation/index.js';
 export { decodePageToken, encodePageToken, resolvePageSize, type PageLimits } from './page-tokens.js';
 export {
   ARTIFACT_CHUNK_BYTES,
@@ -51,3 +53,18 @@ export { LeaseRegistration, type LeaseRegistrationOptions } from './lease-regist
 export { checkName, compareVersionNames, nextVersionName } from './version-names.js';
 export * from './admin-messages.js';
 export { EtcdLeaderElection, StaticLeadership, type EtcdLeaderElectionOptions, type Leadership } from './leader-election.js';
+export { ShadowAdmin, MAX_SHADOWS, DEFAULT_SHADOW_TOLERANCE, type ShadowAdminOptions } from './shadow-admin.js';
+export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './shadow-keeper.js';
+export { pairToMessage, readShadowStats, shadowToMessage, sumShadowStats, type ShadowPairFigures } from './shadow-figures.js';
+export { RolloutController, ROLLOUT_CONTROLLER_ACTOR, type RolloutControllerOptions, type RolloutControllerCounts } from './rollout-controller.js';
+export { RolloutAdmin, type RolloutAdminOptions } from './rollout-admin.js';
+export { RolloutFiguresReader, sumShadowRecords, sumStepRecords } from './rollout-figures.js';
+export { evaluateGates, type GateVerdict, type ShadowFigures, type StepFigures, type VersionFigures } from './rollout-gates.js';
+export { decide, isActive, type RolloutDecision } from './rollout-decision.js';
+export { checkSteps, stepSplits, endSplits, DEFAULT_ROLLOUT_STEPS } from './rollout-plan.js';
+// Auto-retirement (issue #6).
+export { createRetirement } from './retirement.js';
+export { RetirementSweeper, type SweepReport } from './retirement-sweeper.js';
+export { resolveRetirementOptions, type RetirementOptions, type ResolvedRetirementOptions } from './retirement-options.js';
+export { assessVersion, type Assessment, type VersionUsage } from './retirement-policy.js';
+export { rescale, routeWithout } from './retirement-route.js';

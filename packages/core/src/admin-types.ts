@@ -75,6 +75,13 @@ export interface VersionMessage {
   validation: ValidationMessage | null;
   /** sha256 of the stored samples document; empty when the version has none. */
   samples_sha256: string;
+  /** Last use over every node, primary or shadow (issue #6); empty when none reported. */
+  last_used_at?: string;
+  /** When it expires if unused until then; empty when pinned or retired. */
+  expires_at?: string;
+  /** ACTIVE, WARNED or RETIRED. */
+  retirement_state?: string;
+  pinned?: boolean;
 }
 
 /** CreateVersion's request; an empty version asks for the next free vN. */
@@ -164,6 +171,8 @@ export interface ModelMessage {
   revision: Int64;
   /** Version names, v2 before v10. */
   versions: string[];
+  /** When its last weighted version was retired (issue #6); empty when not retired. */
+  retired_at?: string;
 }
 
 /** CreateModel's request. */

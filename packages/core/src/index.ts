@@ -25,3 +25,6 @@ export * from './auth/method-roles.js';
 export * from './auth/authorize.js';
 export * from './auth/client-credentials.js';
 export * from './latency-histogram.js';
+export * from './admin-types-rollout.js';
+export * from './admin-types-retirement.js';
+export * from './admin-types-shadow.js';

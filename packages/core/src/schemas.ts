@@ -34,8 +34,13 @@ export const ModelRecordSchema = z.object({
   defaultExpiresAfterSeconds: z.number().int().nonnegative().default(0),
   createdAt: isoTime,
   updatedAt: isoTime,
+  /** Set when the model's last weighted version was retired (issue #6): nodes answer NOT_FOUND saying so. */
+  retiredAt: isoTime.optional(),
 });
 export type ModelRecord = z.infer<typeof ModelRecordSchema>;
+
+export const RETIREMENT_STATES = ['ACTIVE', 'WARNED', 'RETIRED'] as const;
+export type RetirementState = (typeof RETIREMENT_STATES)[number];
 
 export const VersionRecordSchema = z.object({
   model: z.string().min(1),
@@ -72,8 +77,26 @@ export const VersionRecordSchema = z.object({
       validatedAt: isoTime,
     })
     .optional(),
+  /** Never expires while true (issue #6); absent means false. */
+  pinned: z.boolean().optional(),
+  /** Where the version is in auto-retirement (issue #6, docs/retirement.md); absent means ACTIVE. */
+  retirement: z
+    .object({
+      state: z.enum(RETIREMENT_STATES),
+      /** When the version last became ACTIVE again (unretired); the expiration clock starts no earlier. */
+      activeSince: isoTime.nullable().default(null),
+      warnedAt: isoTime.nullable().default(null),
+      retiredAt: isoTime.nullable().default(null),
+      /** Why it was retired: expired, or by whom by hand. */
+      reason: z.string().default(''),
+      /** The artifact is collected after this time unless a version that is not retired shares it. */
+      artifactDeleteAfter: isoTime.nullable().default(null),
+      artifactDeletedAt: isoTime.nullable().default(null),
+    })
+    .optional(),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
+export type RetirementRecord = NonNullable<VersionRecord['retirement']>;
 export type ValidationRecord = NonNullable<VersionRecord['validation']>;
 
 /** Weights are basis points; a route's weights add up to this. */
@@ -130,6 +153,8 @@ export const RolloutGatesSchema = z.looseObject({
   minShadowAgreement: z.number().min(0).max(1).nullable().default(null),
   /** Shadowed requests needed before the first step (0: none). */
   minShadowRequests: z.number().int().nonnegative().default(0),
+  /** p99 differences (new − old) below this many ms never fail the p99 gate (noise on fast models); absent: 5. */
+  p99ToleranceMs: z.number().nonnegative().optional(),
 });
 export type RolloutGates = z.infer<typeof RolloutGatesSchema>;
 

@@ -74,6 +74,10 @@ export function resolvePick(table: RoutingTable, model: string, version: string,
     );
   }
   const route = table.routes.get(model);
+  const retiredAt = route ? undefined : table.retired?.get(model);
+  if (retiredAt !== undefined) {
+    throw notFound(`model '${model}' was retired at ${retiredAt} because none of its versions was used; ask its owner, or unretire a version and route to it`);
+  }
   if (!route) throw notFound(`model '${model}' is not served by this node; check its route with 'switchyard status ${model}'`);
   return route.pick(routingKey);
 }
@@ -162,8 +166,9 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       (err: Error) => {
         loaded.release();
         loaded.stats.recordError();
-        // onnxruntime rejects some inputs only at run time (an index out of range).
-        const error = invalidArgument(`the model rejected the input: ${err.message}`);
+        // onnxruntime rejects some inputs only at run time (an index out of range);
+        // a SwitchyardError (UNAVAILABLE: the session's worker thread died) keeps its code.
+        const error = err instanceof SwitchyardError ? err : invalidArgument(`the model rejected the input: ${err.message}`);
         ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(error.code) });
         fail(callback, error);
       },

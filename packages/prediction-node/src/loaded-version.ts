@@ -1,10 +1,10 @@
-import type { InferenceSession } from 'onnxruntime-node';
 import type { VersionRecord } from '@switchyard/core';
-
+import type { VersionSession } from './session-interface.js';
 import type { VersionStats } from './version-stats.js';
 
 /**
- * A model version held in memory with its onnxruntime session. It counts the
+ * A model version held in memory with its onnxruntime session (on the main
+ * thread or in a worker thread, see {@link VersionSession}). It counts the
  * requests that hold it, so an unload can wait for them before releasing the
  * native session (dropping the reference alone keeps native memory for a
  * long time).
@@ -16,7 +16,7 @@ export class LoadedVersion {
 
   constructor(
     readonly record: VersionRecord,
-    readonly session: InferenceSession,
+    readonly session: VersionSession,
     readonly stats: VersionStats,
     readonly loadMs: number,
   ) {}

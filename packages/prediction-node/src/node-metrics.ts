@@ -11,6 +11,9 @@ export class NodeMetrics {
   readonly loadedVersions: Gauge;
   readonly loadSeconds: Histogram<'model'>;
   readonly loadFailures: Counter<'model'>;
+  /** Loaded versions whose session runs in a worker thread of its own (model-loader.ts). */
+  readonly workerVersions: Gauge;
+  readonly workerCrashes: Counter<'model' | 'version'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -42,6 +45,17 @@ export class NodeMetrics {
       labelNames: ['model'],
       registers,
     });
+    this.workerVersions = new Gauge({
+      name: 'switchyard_worker_hosted_versions',
+      help: 'Loaded model versions whose session runs in a worker thread of its own (slow models).',
+      registers,
+    });
+    this.workerCrashes = new Counter({
+      name: 'switchyard_worker_thread_crashes_total',
+      help: 'Worker threads hosting a model version that died; their requests in flight failed with UNAVAILABLE and the thread was restarted.',
+      labelNames: ['model', 'version'],
+      registers,
+    });
   }
 
   /** The counters of one version, created on first use and kept until {@link forget}. */
@@ -62,6 +76,11 @@ export class NodeMetrics {
     let stats = byVersion.get(intended);
     if (!stats) byVersion.set(intended, (stats = new FallbackStats(model, intended)));
     stats.count++;
+  }
+
+  /** Every version's counters kept now (usage publishing reads last use from them). */
+  allStats(): IterableIterator<VersionStats> {
+    return this.versionStats.values();
   }
 
   /** Drops an unloaded version's counters, so the series do not grow without bound. */

@@ -13,6 +13,7 @@ import {
   serverCredentials,
   splitHostPort,
   type ClientTlsOptions,
+  type Clock,
   type Logger,
   type ServerTlsOptions,
   type NodeRecord,
@@ -20,14 +21,17 @@ import {
 } from '@switchyard/core';
 import { ArtifactCache } from './artifact-cache.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
-import { inferenceHandlers, type InferenceServiceContext } from './inference-service.js';
+import { inferenceHandlers } from './inference-service.js';
 import { StatsPublisher } from './stats-publisher.js';
-import { ModelLoader } from './model-loader.js';
+import { startShadowMirroring, type ShadowOptions } from './shadow-node.js';
+import { ModelLoader, type SessionHosting } from './model-loader.js';
 import { startMetricsServer } from './metrics-server.js';
 import { NodeMetrics } from './node-metrics.js';
 import { Reconciler, type StatusSink } from './reconciler.js';
 import { RuntimeReporter } from './runtime-reporter.js';
+import { rolloutStatsSource } from './rollout-stats-source.js';
 import { TargetStateMirror } from './target-state-mirror.js';
+import { UsageSource } from './usage-source.js';
 
 /** Options for {@link PredictionNode.create}. */
 export interface PredictionNodeOptions {
@@ -51,6 +55,15 @@ export interface PredictionNodeOptions {
   controlPlanes?: string[];
   /** onnxruntime intra-op threads per session. @default 1 */
   intraOpThreads?: number;
+  /**
+   * A version whose warm-up run takes longer than this runs in a worker
+   * thread of its own, so it cannot block health checks, keep-alives and
+   * other models; faster ones stay on the main thread, where they cost less.
+   * @default 2
+   */
+  inlineRunLimitMs?: number;
+  /** Overrides that choice for every version: 'inline' or 'worker'. @default 'auto' */
+  sessionHosting?: SessionHosting;
   /** Lease TTL of the node's registration. @default 10 */
   leaseTtlSeconds?: number;
   /** First retry delay after a failed load. @default 1000 */
@@ -76,6 +89,12 @@ export interface PredictionNodeOptions {
    * comparisons, last use) are collected and written to etcd. @default 5000
    */
   statsIntervalMs?: number;
+  /** Least time between two writes of one version's last use to etcd (docs/retirement.md). @default 60000 */
+  usageIntervalMs?: number;
+  /** Time the node reports last use in; a fake clock in tests of retirement. @default the wall clock */
+  clock?: Clock;
+  /** Shadow mirroring: queue size, concurrency, time-out, busy threshold (docs/shadows.md). */
+  shadow?: ShadowOptions;
 }
 
 export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
@@ -130,6 +149,8 @@ export class PredictionNode {
       },
       clear: (model, version) => {
         reporter.remove(keys.status(id, model, version));
+        // Its counters go next: keep its last use until it is written.
+        for (const s of metrics.allStats()) if (s.model === model && s.version === version) usage.retain(s);
         metrics.forget(model, version);
       },
     };
@@ -145,6 +166,10 @@ export class PredictionNode {
     const loader = new ModelLoader({
       cache,
       intraOpThreads: options.intraOpThreads ?? 1,
+      ...(options.inlineRunLimitMs !== undefined ? { inlineRunLimitMs: options.inlineRunLimitMs } : {}),
+      ...(options.sessionHosting !== undefined ? { sessionHosting: options.sessionHosting } : {}),
+      onWorkerCrash: (record) => metrics.workerCrashes.inc({ model: record.model, version: record.version }),
+      logger,
       statsFor: (record) => metrics.statsFor(record.model, record.version),
     });
     const reconciler = new Reconciler({
@@ -163,17 +188,35 @@ export class PredictionNode {
       status,
       logger,
       retryMinMs: options.loadRetryMinMs ?? 1000,
-      onTable: (table) => metrics.loadedVersions.set(table.versions.size),
+      onTable: (table) => {
+        metrics.loadedVersions.set(table.versions.size);
+        metrics.workerVersions.set([...table.versions.values()].filter((v) => v.session.host === 'worker').length);
+      },
     });
-    // Figures that outlive this process are filed under `{id}.{incarnation}`,
-    // so a restarted node with the same id never overwrites its predecessor's.
+    // Rollout and shadow figures that outlive this process are filed under
+    // `{id}.{incarnation}`, so a restarted node with the same id never
+    // overwrites its predecessor's.
     const incarnation = randomBytes(4).toString('hex');
-    const reporterId = `${id}.${incarnation}`;
     const publisher = new StatsPublisher({ etcd: options.etcd, logger, intervalMs: options.statsIntervalMs ?? 5000 });
-    // --- stats sources: rollout step figures (#4), shadow figures (#5), usage (#6) go below (publisher.add(...)) ---
-    void reporterId;
-    let afterPrimary: InferenceServiceContext['afterPrimary'];
-    // --- shadow mirroring (#5) sets afterPrimary here ---
+    const clock = options.clock;
+    const usage = new UsageSource({
+      keys,
+      nodeId: id,
+      stats: () => metrics.allStats(),
+      intervalMs: options.usageIntervalMs ?? 60_000,
+      clockOffsetMs: () => (clock ? clock.now() - Date.now() : 0),
+    });
+    publisher.add(usage.source);
+    publisher.add(
+      rolloutStatsSource({
+        keys,
+        nodeId: id,
+        incarnation,
+        routes: () => reconciler.targetState?.routes.values() ?? [],
+        counters: (model, version) => metrics.statsFor(model, version).counters(),
+      }),
+    );
+    const shadows = startShadowMirroring({ metrics, publisher, keys, nodeId: id, incarnation, reconciler, logger, options: options.shadow });
     const mirror = new TargetStateMirror({ etcd: options.etcd, keys, logger, onChange: (state) => reconciler.update(state) });
 
     const health = new HealthImplementation({ '': 'NOT_SERVING', 'inference.GRPCInferenceService': 'NOT_SERVING' });
@@ -191,7 +234,7 @@ export class PredictionNode {
         metrics,
         table: () => reconciler.table,
         ready: () => node?.state === 'SERVING',
-        ...(afterPrimary ? { afterPrimary } : {}),
+        afterPrimary: shadows.onServed,
       }),
     );
     health.addToServer(server);
@@ -230,6 +273,7 @@ export class PredictionNode {
       options.shutdownDeadlineMs ?? 10_000,
       publisher,
     );
+    node.usage = usage;
     node.becomeReadyWhenSettled();
     logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(options.tls) });
     return node;
@@ -271,6 +315,8 @@ export class PredictionNode {
   }
 
   private stopping: Promise<void> | undefined;
+  /** Told to write every pending last use in the final flush. */
+  private usage: UsageSource | undefined;
 
   private async drain(shutdownDeadlineMs: number): Promise<void> {
     if (this.nodeState === 'STOPPED') return;
@@ -293,6 +339,7 @@ export class PredictionNode {
       });
     });
     // After the last call: its figures (and last use) are in the final flush.
+    this.usage?.flushNext();
     await this.statsPublisher.close();
     await this.reconciler.stop();
     this.source.close();

@@ -64,6 +64,11 @@ export class Reconciler {
     this.limit = pLimit(this.options.loadConcurrency);
   }
 
+  /** The target state last received (routes with their rollouts and shadows); undefined before the first. */
+  get targetState(): TargetState | undefined {
+    return this.target;
+  }
+
   /** What requests are served with right now. */
   get table(): RoutingTable {
     return this.routingTable;
@@ -131,6 +136,8 @@ export class Reconciler {
         routes.set(route.model, new ModelRoute(route.model, entries, route.slots ?? resolveSlots(route).slots));
         continue;
       }
+      // A retired model serves nothing: its old split must not outlive it.
+      if (this.target.retiredModels?.has(route.model)) continue;
       // None of the new split can serve yet: keep serving the old one.
       const previous = this.routingTable.routes.get(route.model);
       if (previous?.usable()) routes.set(route.model, previous);
@@ -150,7 +157,7 @@ export class Reconciler {
       this.options.status.clear(model, version);
     }
 
-    this.publish({ routes, versions: new Map(this.loaded) });
+    this.publish({ routes, versions: new Map(this.loaded), ...(this.target.retiredModels?.size ? { retired: this.target.retiredModels } : {}) });
   }
 
   private startLoad(key: string, record: VersionRecord): void {

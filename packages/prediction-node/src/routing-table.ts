@@ -116,6 +116,8 @@ export interface RoutingTable {
   readonly routes: ReadonlyMap<string, ModelRoute>;
   /** By `model/version`: every loaded version, for requests that name one. */
   readonly versions: ReadonlyMap<string, LoadedVersion>;
+  /** Retired models (issue #6) and when, for the NOT_FOUND of a request to one. */
+  readonly retired?: ReadonlyMap<string, string>;
 }
 
 export const EMPTY_TABLE: RoutingTable = { routes: new Map(), versions: new Map() };

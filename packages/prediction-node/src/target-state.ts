@@ -1,4 +1,5 @@
 import {
+  ModelRecordSchema,
   parseStored,
   resolveSlots,
   RouteRecordSchema,
@@ -17,6 +18,8 @@ export interface TargetState {
   readonly versions: ReadonlyMap<string, VersionRecord>;
   /** Keyed by model name; `slots` always set, matching `splits`. */
   readonly routes: ReadonlyMap<string, RouteRecord>;
+  /** Retired models (issue #6) and when they were retired, so requests for them can say so. */
+  readonly retiredModels?: ReadonlyMap<string, string>;
 }
 
 export const versionKey = (model: string, version: string): string => `${model}/${version}`;
@@ -25,6 +28,7 @@ export const versionKey = (model: string, version: string): string => `${model}/
 export class TargetStateBuilder {
   private readonly versions = new Map<string, VersionRecord>();
   private readonly routes = new Map<string, RouteRecord>();
+  private readonly retiredModels = new Map<string, string>();
 
   constructor(
     private readonly keys: KeyLayout,
@@ -40,7 +44,12 @@ export class TargetStateBuilder {
   apply(key: string, value: string | undefined): void {
     const parsed = this.keys.parse(key);
     if (!parsed) return;
-    if (parsed.kind === 'versions') {
+    if (parsed.kind === 'models') {
+      // Only the retired mark matters to a node; anything else about models is the control plane's.
+      const result = value === undefined ? undefined : parseStored(ModelRecordSchema, value);
+      if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
+      else this.retiredModels.delete(parsed.model);
+    } else if (parsed.kind === 'versions') {
       const id = versionKey(parsed.model, parsed.version);
       if (value === undefined) return void this.versions.delete(id);
       const result = parseStored(VersionRecordSchema, value);
@@ -71,6 +80,6 @@ export class TargetStateBuilder {
   }
 
   snapshot(revision: number): TargetState {
-    return { revision, versions: new Map(this.versions), routes: new Map(this.routes) };
+    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels) };
   }
 }

@@ -26,6 +26,12 @@ export class VersionStats {
   latencySum = 0;
   /** Wall-clock ms of the last answered request; 0 when none. */
   lastUsedMs = 0;
+  /**
+   * Wall-clock ms of the last request this version answered as a shadow; 0
+   * when none. Set by shadow mirroring; published as usage (issue #6), so a
+   * version that is only shadowed is not retired as unused.
+   */
+  lastShadowUsedMs = 0;
   /** Non-cumulative counts per bucket; the last slot is +Inf. */
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   /** Non-cumulative counts over core's fine latency-histogram buckets (rollout gates read p99 from these). */

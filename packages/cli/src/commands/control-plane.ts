@@ -2,8 +2,9 @@ import { Command } from 'commander';
 import { createLogger } from '@switchyard/core';
 import { parseByteSize } from '../byte-size.js';
 import { accessOption, TOKENS_ENV, type AccessFlags } from '../control-plane-access.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration, parseSeconds } from '../duration.js';
 import { usageError } from '../exit-codes.js';
+import { integerFlag, MIN_LEASE_TTL_SECONDS } from '../integer-flag.js';
 import { serveProcessMetrics } from '../process-metrics.js';
 import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
@@ -11,7 +12,12 @@ import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-t
 
 interface ControlPlaneFlags extends ServerFlags, AccessFlags, ServerTlsFlags {
   validationTimeout: string;
+  defaultExpiresAfter: string;
+  expirationWarning: string;
+  artifactRetention: string;
+  retirementSweepInterval: string;
   maxArtifactBytes: string;
+  leaseTtl: string;
 }
 
 export function controlPlaneCommand(): Command {
@@ -22,13 +28,27 @@ export function controlPlaneCommand(): Command {
     .option('--tokens-file <path>', `bearer tokens clients must present (or the same JSON document in $${TOKENS_ENV})`)
     .option('--insecure-no-auth', 'serve without access control; only on a trusted network')
     .option('--validation-timeout <duration>', 'limit on deploy-time validation of one version (loading it and running its samples)', '30s')
-    .option('--max-artifact-bytes <size>', 'largest model file UploadArtifact accepts, e.g. 256MiB, 2GiB', '256MiB');
+    .option('--max-artifact-bytes <size>', 'largest model file UploadArtifact accepts, e.g. 256MiB, 2GiB', '256MiB')
+    .option('--default-expires-after <duration>', 'retire versions unused for this long when neither they nor their model set an expiration (docs/retirement.md)', '30d')
+    .option('--expiration-warning <duration>', 'warn (WARNED state, log, history) this long before a version expires', '7d')
+    .option('--artifact-retention <duration>', "keep a retired version's artifact this long (unretire works until then)", '7d')
+    .option('--retirement-sweep-interval <duration>', 'how often the leader looks for versions to warn, retire and collect', '60s')
+    .option('--lease-ttl <seconds>', 'TTL of the etcd lease the registration (the address nodes download artifacts from) is bound to', '10');
   return addServerTlsOptions(command, 'admin API').action(async (flags: ControlPlaneFlags) => {
     const access = accessOption(flags);
     const tls = serverTls(flags);
     const validationTimeoutMs = parseDuration(flags.validationTimeout, '--validation-timeout');
     if (validationTimeoutMs <= 0) throw usageError('--validation-timeout must be more than 0');
     const maxArtifactBytes = parseByteSize(flags.maxArtifactBytes, '--max-artifact-bytes');
+    const leaseTtlSeconds = integerFlag('--lease-ttl', flags.leaseTtl, MIN_LEASE_TTL_SECONDS);
+    const retirement = {
+      defaultExpiresAfterSeconds: parseSeconds(flags.defaultExpiresAfter, '--default-expires-after'),
+      warningSeconds: parseSeconds(flags.expirationWarning, '--expiration-warning'),
+      artifactRetentionSeconds: parseSeconds(flags.artifactRetention, '--artifact-retention'),
+      sweepIntervalMs: parseDuration(flags.retirementSweepInterval, '--retirement-sweep-interval'),
+    };
+    if (retirement.defaultExpiresAfterSeconds <= 0) throw usageError('--default-expires-after must be more than 0');
+    if (retirement.sweepIntervalMs <= 0) throw usageError('--retirement-sweep-interval must be more than 0');
     const { etcd, keys } = serverSetup(flags);
     const logger = createLogger({ component: 'control-plane' });
     const { ControlPlane } = await import('@switchyard/control-plane');
@@ -40,12 +60,14 @@ export function controlPlaneCommand(): Command {
       listen: flags.listen,
       validationTimeoutMs,
       maxArtifactBytes,
+      retirement,
+      leaseTtlSeconds,
       ...(tls ? { tls } : {}),
       ...(flags.advertise ? { advertiseAddress: flags.advertise } : {}),
       ...(flags.id ? { id: flags.id } : {}),
       logger,
     });
-    const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }) : undefined;
+    const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }, [controlPlane.retirementMetrics]) : undefined;
     if (metrics) logger.info('metrics listening', { address: metrics.address });
     await serveUntilSignal(logger, async () => {
       await controlPlane.stop();

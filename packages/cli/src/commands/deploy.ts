@@ -9,6 +9,7 @@ import { parseDuration, parseSeconds } from '../duration.js';
 import { usageError } from '../exit-codes.js';
 import { parseLabel, type Labels } from '../labels.js';
 import { printJson, printLine } from '../output-format.js';
+import { parseFraction } from './shadow.js';
 import { uploadProgressBar, wantsProgressBar } from '../upload-progress.js';
 
 interface DeployFlags extends ClientFlags {
@@ -19,6 +20,8 @@ interface DeployFlags extends ClientFlags {
   expiresAfter?: string;
   label: Labels;
   description?: string;
+  autoShadow?: string;
+  autoShadowFor?: string;
 }
 
 export function deployCommand(): Command {
@@ -30,15 +33,18 @@ export function deployCommand(): Command {
     .argument('<file>', 'path of the .onnx file')
     .option('--version <name>', 'version name (default: the next free vN)')
     .option('--samples <file.json>', 'samples document to validate the version with (docs/samples.md)')
-    .option('--expires-after <duration>', "the version expires this long after creation, e.g. 30d, 12h, 90s (default: the model's)")
+    .option('--expires-after <duration>', "retire the version when unused for this long, e.g. 30d, 12h, 90s (default: the model's, else the cluster's; see docs/retirement.md)")
     .option('--label <key=value>', 'a label of the version; repeat for more', parseLabel, {})
     .option('--description <text>', 'what this version is')
     .option('--timeout <duration>', 'how long to wait for READY on every node (e.g. 90s, 2m)', '60s')
     .option('--no-route', 'only create the version; leave the route (and so the nodes) alone')
+    .option('--auto-shadow <fraction>', 'leave the route alone; once validation PASSED make the version a shadow of the current primary, mirroring this share (0-1] of its requests')
+    .option('--auto-shadow-for <duration>', 'with --auto-shadow: stop shadowing after this long, e.g. 1h, 2d (default: no end)')
     .action(async (model: string, file: string, flags: DeployFlags, command: Command) => {
       const timeoutMs = parseDuration(flags.timeout, '--timeout');
       const expiresAfterSeconds = flags.expiresAfter === undefined ? 0 : parseSeconds(flags.expiresAfter, '--expires-after');
       const samples = flags.samples === undefined ? undefined : await readSamples(flags.samples);
+      const autoShadow = autoShadowOption(flags);
       const size = await fileSize(file);
       const bar = wantsProgressBar({ size, output: flags.output }) ? uploadProgressBar(`uploading ${file}`) : undefined;
       let result: DeployResult;
@@ -56,6 +62,7 @@ export function deployCommand(): Command {
             ...(samples ? { samples } : {}),
             ...(flags.description !== undefined ? { description: flags.description } : {}),
             ...(bar ? { onProgress: bar.onProgress } : {}),
+            ...(autoShadow ? { autoShadow } : {}),
           }),
         );
       } finally {
@@ -64,6 +71,16 @@ export function deployCommand(): Command {
       if (flags.output === 'json') printJson(result);
       else printLine(formatDeploy(result));
     });
+}
+
+function autoShadowOption(flags: DeployFlags): { fraction: number; durationSeconds: number } | undefined {
+  if (flags.autoShadow === undefined) {
+    if (flags.autoShadowFor !== undefined) throw usageError('--auto-shadow-for needs --auto-shadow <fraction>');
+    return undefined;
+  }
+  if (!flags.route) throw usageError('--auto-shadow and --no-route do not go together: a shadow is loaded by every node');
+  const durationSeconds = flags.autoShadowFor === undefined ? 0 : parseSeconds(flags.autoShadowFor, '--auto-shadow-for');
+  return { fraction: parseFraction('--auto-shadow', flags.autoShadow), durationSeconds };
 }
 
 async function fileSize(file: string): Promise<number> {
@@ -101,6 +118,14 @@ export function formatValidation(validation: ValidationMessage | null): string {
 export function formatDeploy(result: DeployResult): string {
   const head = `${result.model}:${result.version} (sha256 ${result.sha256.slice(0, 12)}…, ${formatBytes(result.size)})`;
   const validation = formatValidation(result.validation);
+  if (result.shadow) {
+    const ready = result.nodes.filter((n) => n.state === 'READY').length;
+    const until = result.shadow.until ? ` until ${result.shadow.until}` : '';
+    return (
+      `deployed ${head} as a shadow of ${result.shadow.primaries.join(', ') || 'the route'} (fraction ${result.shadow.fraction}${until}), ` +
+      `READY on ${ready}/${result.nodes.length} nodes in ${result.readyMs} ms; see 'switchyard shadow report ${result.model}'\n${validation}`
+    );
+  }
   if (!result.routed) return `created ${head}; route unchanged, so no node loads it until a route references it\n${validation}`;
   const ready = result.nodes.filter((n) => n.state === 'READY').length;
   return `deployed ${head}, READY on ${ready}/${result.nodes.length} nodes in ${result.readyMs} ms\n${validation}`;

@@ -49,6 +49,13 @@ export function summarize(entry: HistoryEntryMessage): string {
   if (after === null) return before === null ? '' : 'deleted';
   const splits = after.splits as { version: string; weight: number }[] | undefined;
   if (Array.isArray(splits)) return `${before ? formatSplits((before.splits as never[]) ?? []) : 'none'} -> ${formatSplits(splits)}`;
+  // Auto-retirement steps (issue #6) rewrite a version record: say what moved, not its validation.
+  const retirement = after.retirement as { state?: string; reason?: string } | undefined;
+  if (before !== null && retirement?.state && JSON.stringify(retirement) !== JSON.stringify(before.retirement)) {
+    const from = (before.retirement as { state?: string } | undefined)?.state ?? 'ACTIVE';
+    return `${from} -> ${retirement.state}${retirement.reason && retirement.state === 'RETIRED' ? `: ${retirement.reason}` : ''}`;
+  }
+  if (before !== null && (after.pinned ?? false) !== (before.pinned ?? false)) return after.pinned ? 'pinned' : 'unpinned';
   const validation = after.validation as { state?: string; reason?: string } | undefined | null;
   if (validation?.state) return validation.reason ? `${validation.state}: ${validation.reason}` : validation.state;
   if (before !== null) {

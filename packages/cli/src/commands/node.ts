@@ -3,6 +3,7 @@ import { bearerMetadata, createLogger, TOKEN_ENV } from '@switchyard/core';
 import { resolveClientTls } from '../client-connection.js';
 import { parseDuration } from '../duration.js';
 import { usageError } from '../exit-codes.js';
+import { integerFlag, MIN_LEASE_TTL_SECONDS } from '../integer-flag.js';
 import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
 import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-tls-options.js';
@@ -16,7 +17,10 @@ interface NodeFlags extends ServerFlags, ServerTlsFlags {
   controlPlaneTlsCert?: string;
   controlPlaneTlsKey?: string;
   drainGrace: string;
+  usageInterval: string;
   shutdownDeadline: string;
+  leaseTtl: string;
+  inlineRunLimit: string;
 }
 
 const CONTROL_PLANE_GROUP = 'Artifact downloads from the control planes:';
@@ -28,7 +32,14 @@ export function nodeCommand(): Command {
     .requiredOption('--id <name>', 'unique node name, e.g. node-1')
     .requiredOption('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics')
     .option('--drain-grace <duration>', 'on SIGTERM/SIGINT, keep taking calls this long after health turns NOT_SERVING', '2s')
+    .option('--usage-interval <duration>', "least time between two etcd writes of one version's last use (docs/retirement.md#write-rate)", '60s')
     .option('--shutdown-deadline <duration>', 'then give in-flight calls this long before cancelling them', '10s')
+    .option('--lease-ttl <seconds>', "TTL of the etcd lease the node's registration and status are bound to: how long a node that died unannounced still looks alive", '10')
+    .option(
+      '--inline-run-limit <duration>',
+      "a model version whose warm-up run takes longer than this runs in a worker thread, so it cannot delay health checks; '0' puts every version in one",
+      '2ms',
+    )
     .addOption(
       option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
         TOKEN_ENV,
@@ -41,7 +52,10 @@ export function nodeCommand(): Command {
   return addServerTlsOptions(command, 'inference API').action(async (flags: NodeFlags) => {
     const tls = serverTls(flags);
     const drainGraceMs = parseDuration(flags.drainGrace, '--drain-grace');
+    const usageIntervalMs = parseDuration(flags.usageInterval, '--usage-interval');
     const shutdownDeadlineMs = parseDuration(flags.shutdownDeadline, '--shutdown-deadline');
+    const leaseTtlSeconds = integerFlag('--lease-ttl', flags.leaseTtl, MIN_LEASE_TTL_SECONDS);
+    const inlineRunLimitMs = parseDuration(flags.inlineRunLimit, '--inline-run-limit');
     const token = flags.controlPlaneToken || undefined;
     if (token !== undefined) {
       try {
@@ -71,7 +85,10 @@ export function nodeCommand(): Command {
       logger,
       processMetrics: true,
       drainGraceMs,
+      usageIntervalMs,
       shutdownDeadlineMs,
+      leaseTtlSeconds,
+      ...(inlineRunLimitMs === 0 ? { sessionHosting: 'worker' as const } : { inlineRunLimitMs }),
     });
     await serveUntilSignal(logger, async () => {
       // node.stop() bounds itself; this is the backstop should anything else hang.

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import type { ClusterStatusMessage, ModelStatusMessage } from '@switchyard/core';
+import type { ClusterStatusMessage, ModelStatusMessage, VersionMessage } from '@switchyard/core';
 import { addClientOptions, type ClientFlags } from '../client-options.js';
 import { withAdmin } from '../client-connection.js';
 import { newTable, printJson, printLine } from '../output-format.js';
 import { formatSplits } from '../route-splits.js';
+import { formatExpiresIn } from './versions.js';
 
 export function statusCommand(): Command {
   return addClientOptions(new Command('status'))
@@ -18,7 +19,12 @@ export function statusCommand(): Command {
       }
       const status = await withAdmin(command, (admin) => admin.getModelStatus(model));
       if (flags.output === 'json') printJson(status);
-      else printLine(formatStatus(status));
+      else {
+        printLine(formatStatus(status));
+        // Last use and expiry (issue #6); a model without versions has none to show.
+        const versions = await withAdmin(command, (admin) => admin.listVersions(model)).catch(() => undefined);
+        if (versions && versions.versions.length > 0) printLine(formatVersionUse(versions.versions));
+      }
     });
 }
 
@@ -69,4 +75,11 @@ export function formatClusterStatus(cluster: ClusterStatusMessage): string {
   for (const cp of cluster.control_planes) planes.push([cp.id, cp.address, cp.started_at]);
   lines.push(`control planes (${cluster.control_planes.length}):`, planes.toString());
   return lines.join('\n');
+}
+
+/** Each version's retirement state, last use and time left (issue #6). */
+export function formatVersionUse(versions: readonly VersionMessage[]): string {
+  const table = newTable(['VERSION', 'RETIREMENT', 'LAST USED', 'EXPIRES IN']);
+  for (const v of versions) table.push([v.version, v.retirement_state || 'ACTIVE', v.last_used_at || 'never', formatExpiresIn(v)]);
+  return table.toString();
 }

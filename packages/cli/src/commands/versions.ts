@@ -43,16 +43,32 @@ export function versionsCommand(): Command {
         else printLine(`deleted ${model}:${version}`);
       }),
   );
+  for (const pinned of [true, false]) {
+    versions.addCommand(
+      addClientOptions(new Command(pinned ? 'pin' : 'unpin'))
+        .description(pinned ? 'pin a version so it never expires (needs admin)' : 'unpin a version: its expiration clock starts again now (needs admin)')
+        .argument('<model>', 'model name')
+        .argument('<version>', 'version name')
+        .action(async (model: string, version: string, flags: ClientFlags, command: Command) => {
+          const result = await withAdmin(command, (admin) => admin.pinVersion(model, version, pinned));
+          if (flags.output === 'json') printJson(result);
+          else printLine(`${model}:${version} ${pinned ? 'pinned: it never expires' : `unpinned: expires in ${formatExpiresIn(result)} unless used`}`);
+        }),
+    );
+  }
   return versions;
 }
 
 export function formatVersionList(model: string, versions: readonly VersionMessage[]): string {
   if (versions.length === 0) return `model ${model} has no versions`;
-  const table = newTable(['VERSION', 'VALIDATION', 'SIZE', 'SHA256', 'CREATED', 'BY', 'LABELS', 'DESCRIPTION']);
+  const table = newTable(['VERSION', 'VALIDATION', 'RETIREMENT', 'LAST USED', 'EXPIRES IN', 'SIZE', 'SHA256', 'CREATED', 'BY', 'LABELS', 'DESCRIPTION']);
   for (const v of versions) {
     table.push([
       v.version,
       v.validation?.state ?? '-',
+      v.retirement_state || 'ACTIVE',
+      v.last_used_at || 'never',
+      formatExpiresIn(v),
       formatBytes(Number(v.artifact_size)),
       v.artifact_sha256.slice(0, 12),
       v.created_at,
@@ -68,12 +84,25 @@ function formatTensors(tensors: readonly TensorSpecMessage[]): string {
   return tensors.map((t) => `${t.name} ${t.datatype} [${t.shape.join(',')}]`).join(', ');
 }
 
-/** Expiration of a version: its own, or the model's default. */
+/** Expiration period of a version: its own, or the model's default. */
 function formatExpiration(version: VersionMessage): string {
   const seconds = Number(version.expires_after_seconds);
-  if (seconds === 0) return "the model's default";
-  const at = Date.parse(version.created_at) + seconds * 1000;
-  return Number.isFinite(at) ? `${formatSeconds(seconds)} after creation (${new Date(at).toISOString()})` : formatSeconds(seconds);
+  if (seconds === 0) return "the model's default (else the cluster's) after last use";
+  return `${formatSeconds(seconds)} after last use`;
+}
+
+/** Time left before a version expires if unused, as "12d 3h"; why there is none otherwise. */
+export function formatExpiresIn(v: VersionMessage, nowMs: number = Date.now()): string {
+  if (v.pinned) return 'pinned';
+  if (v.retirement_state === 'RETIRED') return 'retired';
+  if (!v.expires_at) return '-';
+  const left = Date.parse(v.expires_at) - nowMs;
+  if (!Number.isFinite(left)) return '-';
+  if (left <= 0) return 'expired';
+  const days = Math.floor(left / 86_400_000);
+  const hours = Math.floor((left % 86_400_000) / 3_600_000);
+  const minutes = Math.floor((left % 3_600_000) / 60_000);
+  return days > 0 ? `${days}d ${hours}h` : hours > 0 ? `${hours}h ${minutes}m` : `${Math.max(1, minutes)}m`;
 }
 
 export function formatVersion(v: VersionMessage): string {
@@ -90,6 +119,9 @@ export function formatVersion(v: VersionMessage): string {
     ['inputs', formatTensors(v.signature.inputs)],
     ['outputs', formatTensors(v.signature.outputs)],
     ['expires', formatExpiration(v)],
+    ['retirement', `${v.retirement_state || 'ACTIVE'}${v.pinned ? ', pinned (never expires)' : ''}`],
+    ['last used', v.last_used_at || 'never (on any node that reported)'],
+    ['expires in', formatExpiresIn(v)],
     ['labels', formatLabels(v.labels)],
     ['description', v.description],
     ['created', `${v.created_at} by ${v.created_by}`],

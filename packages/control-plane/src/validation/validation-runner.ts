@@ -34,6 +34,8 @@ export interface ChildRunOptions {
   childModule?: string;
   /** Called with the child's pid once it is spawned (tests use it to prove the child is gone). */
   onSpawn?: (pid: number) => void;
+  /** Called on every change of stage, e.g. so `switchyard validate` can time the load alone. */
+  onStage?: (stage: ChildStage) => void;
 }
 
 const DEFAULT_STARTUP_TIMEOUT_MS = 20_000;
@@ -138,6 +140,7 @@ function watch(child: ChildProcess, options: ChildRunOptions): Promise<ChildRunR
           clearTimeout(timer);
           timer = setTimeout(() => finish({ kind: 'timed-out', stage, outputs }), options.timeoutMs);
           stage = { phase: 'loading' };
+          options.onStage?.(stage);
           const job: ValidationJob = { type: 'job', artifactPath: options.artifactPath, signature: options.signature, samples: options.samples };
           // A failed send means the child is gone; its 'exit' reports that.
           child.send(job, () => undefined);
@@ -149,6 +152,7 @@ function watch(child: ChildProcess, options: ChildRunOptions): Promise<ChildRunR
           return finish({ kind: 'load-failed', message: message.message });
         case 'started':
           stage = { phase: 'running', index: message.index };
+          options.onStage?.(stage);
           return;
         case 'ran':
           outputs[message.index] = message.outputs;

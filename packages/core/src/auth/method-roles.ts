@@ -34,9 +34,25 @@ export const METHOD_ROLES: Readonly<Record<string, Readonly<Record<string, Role>
     SetRoute: 'deployer',
     DeleteVersion: 'admin',
     DeleteModel: 'admin',
-    // --- Rollouts (issue #4) ---
-    // --- Shadows (issue #5) ---
-    // --- Retirement (issue #6) ---
+    // Rollouts
+    StartRollout: 'deployer',
+    GetRollout: 'viewer',
+    PauseRollout: 'deployer',
+    ResumeRollout: 'deployer',
+    AbortRollout: 'deployer',
+    PromoteRollout: 'deployer',
+    // Shadows
+    AddShadow: 'deployer',
+    RemoveShadow: 'deployer',
+    ListShadows: 'viewer',
+    GetShadowReport: 'viewer',
+    // Retirement
+    RetirementPlan: 'viewer',
+    ListRetirements: 'viewer',
+    // Retiring unloads a model everywhere and leads to its artifact being deleted.
+    Retire: 'admin',
+    Unretire: 'admin',
+    PinVersion: 'admin',
   } satisfies Record<string, Role>),
   // Nodes download artifacts with a token of their own; viewer is enough.
   [ARTIFACT_SERVICE_NAME]: Object.freeze({ FetchArtifact: 'viewer' } satisfies Record<string, Role>),

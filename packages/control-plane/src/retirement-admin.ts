@@ -1,0 +1,275 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Etcd3 } from 'etcd3';
+import {
+  ANONYMOUS,
+  aborted,
+  failedPrecondition,
+  getCaller,
+  notFound,
+  type CallerIdentity,
+  type CreateVersionRequest,
+  type Clock,
+  type KeyLayout,
+  type ListRetirementsResponse,
+  type ListVersionsResponse,
+  type Logger,
+  type ModelRef,
+  type PinVersionRequest,
+  type RetireRequest,
+  type RetireResponse,
+  type RetirementEntryMessage,
+  type RetirementPlanResponse,
+  type RetirementScopeRequest,
+  type UnretireRequest,
+  type VersionMessage,
+  type VersionRecord,
+  type VersionRef,
+} from '@switchyard/core';
+import { versionToMessage } from './admin-messages.js';
+import type { AdminService } from './admin-service.js';
+import type { ArtifactStore } from './artifact-store.js';
+import { unaryHandler } from './grpc-handlers.js';
+import type { RetirementActions } from './retirement-actions.js';
+import { sharedWith } from './retirement-artifacts.js';
+import type { ResolvedRetirementOptions } from './retirement-options.js';
+import { assessVersion, heldBy, type Assessment } from './retirement-policy.js';
+import { readRetirementView, usageId, type RetirementView } from './retirement-view.js';
+import type { Stored } from './target-state-store.js';
+import { checkName, compareVersionNames } from './version-names.js';
+
+/** A whole-model Retire is one transaction; etcd allows 128 operations in one. */
+const MAX_MODEL_RETIRE_VERSIONS = 60;
+
+/** Options for {@link RetirementAdmin}. */
+export interface RetirementAdminOptions {
+  etcd: Etcd3;
+  keys: KeyLayout;
+  artifacts: ArtifactStore;
+  clock: Clock;
+  logger: Logger;
+  options: ResolvedRetirementOptions;
+  actions: RetirementActions;
+  /** The plain ListVersions/GetVersion, whose answers get last use and expiry added. */
+  admin: AdminService;
+}
+
+const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString());
+
+/**
+ * The retirement RPCs (RetirementPlan, ListRetirements, Retire, Unretire,
+ * PinVersion), and ListVersions/GetVersion with last use and expiry filled
+ * in from the usage records.
+ */
+export class RetirementAdmin {
+  constructor(private readonly o: RetirementAdminOptions) {}
+
+  handlers(): UntypedServiceImplementation {
+    const log = this.o.logger;
+    return {
+      RetirementPlan: unaryHandler(log, 'RetirementPlan', (r: RetirementScopeRequest) => this.plan(r)),
+      ListRetirements: unaryHandler(log, 'ListRetirements', (r: RetirementScopeRequest) => this.listRetirements(r)),
+      Retire: unaryHandler(log, 'Retire', (r: RetireRequest, call) => this.retire(r, getCaller(call))),
+      Unretire: unaryHandler(log, 'Unretire', (r: UnretireRequest, call) => this.unretire(r, getCaller(call))),
+      PinVersion: unaryHandler(log, 'PinVersion', (r: PinVersionRequest, call) => this.pin(r, getCaller(call))),
+      ListVersions: unaryHandler(log, 'ListVersions', (r: ModelRef) => this.listVersions(r)),
+      GetVersion: unaryHandler(log, 'GetVersion', (r: VersionRef) => this.getVersion(r)),
+      // So a new version reads the same from CreateVersion as from GetVersion.
+      CreateVersion: unaryHandler(log, 'CreateVersion', async (r: CreateVersionRequest, call) =>
+        this.#decorateFresh(await this.o.admin.createVersion(r, getCaller(call))),
+      ),
+    };
+  }
+
+  /** The dry run: what a sweep would do now and why (versions with nothing to do are left out). */
+  async plan(request: RetirementScopeRequest): Promise<RetirementPlanResponse> {
+    const model = request.model ? checkName('model', request.model) : undefined;
+    const view = await this.#view(model);
+    const now = this.o.clock.now();
+    const entries: RetirementEntryMessage[] = [];
+    for (const v of this.#versionsOf(view, model)) {
+      const a = this.#assess(view, v.value, now);
+      if (a.action === 'COLLECT') {
+        const sharer = sharedWith(view, v.value);
+        if (sharer !== undefined) {
+          entries.push(this.#entry(view, v.value, { ...a, action: 'KEEP', reason: `retired; artifact kept: ${sharer} shares it` }));
+          continue;
+        }
+      }
+      if (a.action !== 'KEEP') entries.push(this.#entry(view, v.value, a));
+    }
+    return { now: new Date(now).toISOString(), entries };
+  }
+
+  /** Versions WARNED or RETIRED, with their dates. */
+  async listRetirements(request: RetirementScopeRequest): Promise<ListRetirementsResponse> {
+    const model = request.model ? checkName('model', request.model) : undefined;
+    const view = await this.#view(model);
+    const now = this.o.clock.now();
+    const entries = this.#versionsOf(view, model)
+      .filter((v) => v.value.retirement !== undefined && v.value.retirement.state !== 'ACTIVE')
+      .map((v) => ({ ...this.#entry(view, v.value, this.#assess(view, v.value, now)), action: '' }));
+    return { entries };
+  }
+
+  /** Retires one version, or every version and the model itself, now. */
+  async retire(request: RetireRequest, caller: CallerIdentity = ANONYMOUS): Promise<RetireResponse> {
+    const model = checkName('model', request.model);
+    const view = await this.#view(model);
+    const versions = this.#versionsOf(view, model);
+    if (request.version) {
+      const version = checkName('version', request.version);
+      const v = versions.find((s) => s.value.version === version);
+      if (!v) throw noSuchVersion(model, version);
+      if (v.value.retirement?.state === 'RETIRED') throw failedPrecondition(`${model}:${version} is already retired (at ${v.value.retirement.retiredAt}); unretire it with Unretire`);
+      const hold = heldBy(view.routes.get(model)?.route, version);
+      if (hold !== undefined) throw failedPrecondition(`${model}:${version} cannot be retired while ${hold}; end the rollout first`);
+      if (view.routes.get(model)?.invalid) throw failedPrecondition(`the route of model ${model} stored in etcd is invalid; replace it with SetRoute first`);
+      const { outcome, modelRetired } = await this.o.actions.retire(view, v, { actor: caller.name, reason: `retired by ${caller.name}`, guardUsage: false });
+      if (outcome !== 'applied') throw changedMeanwhile(model);
+      return { retired: [await this.#entryAfter(model, version)], model_retired: modelRetired };
+    }
+    const live = versions.filter((v) => v.value.retirement?.state !== 'RETIRED');
+    if (!view.models.has(model) && versions.length === 0) throw notFound(`model ${model} does not exist; check the name with ListModels`);
+    if (view.models.get(model)?.value.retiredAt !== undefined && live.length === 0) {
+      throw failedPrecondition(`model ${model} is already retired (at ${view.models.get(model)!.value.retiredAt})`);
+    }
+    if (live.length > MAX_MODEL_RETIRE_VERSIONS) {
+      throw failedPrecondition(`model ${model} has ${live.length} versions that are not retired; a whole-model retire takes at most ${MAX_MODEL_RETIRE_VERSIONS}: retire versions one by one first`);
+    }
+    const route = view.routes.get(model)?.route;
+    for (const v of live) {
+      const hold = heldBy(route, v.value.version);
+      if (hold !== undefined) throw failedPrecondition(`model ${model} cannot be retired while ${hold}; end the rollout first`);
+    }
+    if (view.routes.get(model)?.invalid) throw failedPrecondition(`the route of model ${model} stored in etcd is invalid; replace it with SetRoute first`);
+    if ((await this.o.actions.retireModel(view, model, live, caller.name)) !== 'applied') throw changedMeanwhile(model);
+    const after = await this.#view(model);
+    const now = this.o.clock.now();
+    const retired = live.map((v) => {
+      const fresh = after.versions.find((s) => s.value.model === model && s.value.version === v.value.version)?.value ?? v.value;
+      return { ...this.#entry(after, fresh, this.#assess(after, fresh, now)), action: '' };
+    });
+    return { retired, model_retired: true };
+  }
+
+  /** RETIRED → ACTIVE while the artifact is kept. Adds no weight: route it again with SetRoute. */
+  async unretire(request: UnretireRequest, caller: CallerIdentity = ANONYMOUS): Promise<VersionMessage> {
+    const model = checkName('model', request.model);
+    const version = checkName('version', request.version);
+    const view = await this.#view(model);
+    const v = this.#versionsOf(view, model).find((s) => s.value.version === version);
+    if (!v) throw noSuchVersion(model, version);
+    const r = v.value.retirement;
+    if (r?.state !== 'RETIRED') throw failedPrecondition(`${model}:${version} is not retired (it is ${r?.state ?? 'ACTIVE'}); nothing to undo`);
+    const collected = r.artifactDeletedAt !== null || !(await this.o.artifacts.has(v.value.artifact.sha256));
+    if (collected) {
+      throw failedPrecondition(
+        `the artifact of ${model}:${version} was collected${r.artifactDeletedAt ? ` at ${r.artifactDeletedAt}` : ''}, so it cannot be unretired; deploy the model file again as a new version`,
+      );
+    }
+    const { outcome, record } = await this.o.actions.unretire(view, v, caller.name);
+    if (outcome !== 'applied') throw changedMeanwhile(model);
+    this.o.logger.info('version unretired', { model, version, actor: caller.name });
+    return this.#decorate(versionToMessage(record), view, record);
+  }
+
+  /** Pins or unpins a version. */
+  async pin(request: PinVersionRequest, caller: CallerIdentity = ANONYMOUS): Promise<VersionMessage> {
+    const model = checkName('model', request.model);
+    const version = checkName('version', request.version);
+    const view = await this.#view(model);
+    const v = this.#versionsOf(view, model).find((s) => s.value.version === version);
+    if (!v) throw noSuchVersion(model, version);
+    if (request.pinned && v.value.retirement?.state === 'RETIRED') throw failedPrecondition(`${model}:${version} is retired; unretire it before pinning it`);
+    const { outcome, record } = await this.o.actions.pin(v, request.pinned, caller.name);
+    if (outcome !== 'applied') throw changedMeanwhile(model);
+    this.o.logger.info(request.pinned ? 'version pinned' : 'version unpinned', { model, version, actor: caller.name });
+    return this.#decorate(versionToMessage(record), view, record);
+  }
+
+  /** ListVersions with last use and expiry. */
+  async listVersions(request: ModelRef): Promise<ListVersionsResponse> {
+    const response = await this.o.admin.listVersions(request);
+    if (response.versions.length === 0) return response;
+    const view = await this.#view(request.model, false);
+    const records = new Map(this.#versionsOf(view, request.model).map((v) => [v.value.version, v.value]));
+    return { versions: response.versions.map((m) => this.#decorate(m, view, records.get(m.version))) };
+  }
+
+  /** GetVersion with last use and expiry. */
+  async getVersion(request: VersionRef): Promise<VersionMessage> {
+    const message = await this.o.admin.getVersion(request);
+    const view = await this.#view(request.model, false);
+    const record = this.#versionsOf(view, request.model).find((v) => v.value.version === request.version)?.value;
+    return this.#decorate(message, view, record);
+  }
+
+  async #decorateFresh(message: VersionMessage): Promise<VersionMessage> {
+    const view = await this.#view(message.model, false);
+    const record = this.#versionsOf(view, message.model).find((v) => v.value.version === message.version)?.value;
+    return this.#decorate(message, view, record);
+  }
+
+  #decorate(message: VersionMessage, view: RetirementView, record: VersionRecord | undefined): VersionMessage {
+    if (!record) return message;
+    const a = this.#assess(view, record, this.o.clock.now());
+    return { ...message, last_used_at: iso(a.lastUseMs), expires_at: iso(a.expiresAtMs) };
+  }
+
+  #view(model?: string, allVersions = true): Promise<RetirementView> {
+    return readRetirementView(this.o.etcd, this.o.keys, this.o.logger, model, allVersions);
+  }
+
+  #versionsOf(view: RetirementView, model: string | undefined): Stored<VersionRecord>[] {
+    return view.versions
+      .filter((v) => model === undefined || v.value.model === model)
+      .sort((a, b) => (a.value.model === b.value.model ? compareVersionNames(a.value.version, b.value.version) : a.value.model < b.value.model ? -1 : 1));
+  }
+
+  #assess(view: RetirementView, v: VersionRecord, nowMs: number): Assessment {
+    return assessVersion({
+      version: v,
+      model: view.models.get(v.model)?.value,
+      usage: view.usage.get(usageId(v.model, v.version)),
+      route: view.routes.get(v.model)?.route,
+      nowMs,
+      options: this.o.options,
+    });
+  }
+
+  async #entryAfter(model: string, version: string): Promise<RetirementEntryMessage> {
+    const view = await this.#view(model);
+    const v = view.versions.find((s) => s.value.model === model && s.value.version === version);
+    if (!v) throw noSuchVersion(model, version);
+    return { ...this.#entry(view, v.value, this.#assess(view, v.value, this.o.clock.now())), action: '' };
+  }
+
+  #entry(view: RetirementView, v: VersionRecord, a: Assessment): RetirementEntryMessage {
+    const r = v.retirement;
+    return {
+      model: v.model,
+      version: v.version,
+      owner: view.models.get(v.model)?.value.owner ?? '',
+      state: a.state,
+      action: a.action,
+      reason: a.reason,
+      last_used_at: iso(a.lastUseMs),
+      expires_at: iso(a.expiresAtMs),
+      retire_at: iso(a.retireAtMs),
+      warned_at: r?.warnedAt ?? '',
+      retired_at: r?.retiredAt ?? '',
+      artifact_delete_after: r?.artifactDeleteAfter ?? '',
+      artifact_deleted_at: r?.artifactDeletedAt ?? '',
+      pinned: v.pinned ?? false,
+      expires_after_seconds: String(a.expiresAfterSeconds),
+    };
+  }
+}
+
+function noSuchVersion(model: string, version: string): Error {
+  return notFound(`model ${model} has no version ${version}; list them with ListVersions`);
+}
+
+function changedMeanwhile(model: string): Error {
+  return aborted(`model ${model}, its route or its versions changed while this was being decided; re-read and retry`);
+}

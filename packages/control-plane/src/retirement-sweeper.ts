@@ -1,0 +1,159 @@
+import type { Etcd3 } from 'etcd3';
+import type { Clock, KeyLayout, Logger } from '@switchyard/core';
+import type { ArtifactStore } from './artifact-store.js';
+import type { Leadership } from './leader-election.js';
+import type { RetirementActions, StepOutcome } from './retirement-actions.js';
+import { collectLocalArtifacts, sharedWith } from './retirement-artifacts.js';
+import type { RetirementCounters } from './retirement-metrics.js';
+import type { ResolvedRetirementOptions } from './retirement-options.js';
+import { assessVersion } from './retirement-policy.js';
+import { readRetirementView, usageId, type RetirementView } from './retirement-view.js';
+
+/** Options for {@link RetirementSweeper}. */
+export interface RetirementSweeperOptions {
+  etcd: Etcd3;
+  keys: KeyLayout;
+  artifacts: ArtifactStore;
+  leadership: Leadership;
+  clock: Clock;
+  logger: Logger;
+  options: ResolvedRetirementOptions;
+  actions: RetirementActions;
+  counters: RetirementCounters;
+}
+
+/** What one sweep did, as `model:version` names. */
+export interface SweepReport {
+  leader: boolean;
+  warned: string[];
+  cleared: string[];
+  retired: string[];
+  /** Versions whose artifact was marked for collection. */
+  collected: string[];
+  /** sha256s deleted from this replica's store. */
+  deleted: string[];
+  /** Steps that lost a compare-and-swap (something changed since the read); decided again next sweep. */
+  conflicts: number;
+}
+
+/**
+ * The leader-only sweeper: every `sweepIntervalMs` it reads models, versions,
+ * routes and usage records and warns, clears, retires and marks artifacts for
+ * collection, each step one guarded transaction. Every replica, leader or
+ * not, also deletes from its own artifact store what the leader marked.
+ */
+export class RetirementSweeper {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #stopped = false;
+  /** Sweeps completed, for tests. */
+  sweeps = 0;
+
+  constructor(private readonly o: RetirementSweeperOptions) {}
+
+  start(): void {
+    if (this.#stopped || this.#timer || !this.o.options.sweeperEnabled) return;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One sweep now; concurrent calls share it. */
+  sweepOnce(): Promise<SweepReport> {
+    const running = (this.#running ??= this.#sweep().finally(() => (this.#running = undefined)));
+    return running as Promise<SweepReport>;
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.sweepOnce()
+        .catch((err: unknown) => this.o.logger.warn('retirement sweep failed; retrying at the next one', { error: (err as Error).message }))
+        .finally(() => {
+          if (!this.#stopped) this.#schedule();
+        });
+    }, this.o.options.sweepIntervalMs);
+    this.#timer.unref();
+  }
+
+  async #sweep(): Promise<SweepReport> {
+    const { etcd, keys, logger } = this.o;
+    const report: SweepReport = { leader: this.o.leadership.isLeader, warned: [], cleared: [], retired: [], collected: [], deleted: [], conflicts: 0 };
+    let view = await readRetirementView(etcd, keys, logger);
+    if (report.leader) {
+      const changed = await this.#decide(view, report);
+      this.sweeps++;
+      if (changed) view = await readRetirementView(etcd, keys, logger);
+    }
+    report.deleted = await collectLocalArtifacts(view, this.o.artifacts, logger, this.o.counters);
+    return report;
+  }
+
+  /** Applies every decision of a leader's sweep; resolves whether anything was marked for collection. */
+  async #decide(view: RetirementView, report: SweepReport): Promise<boolean> {
+    const { actions } = this.o;
+    const now = this.o.clock.now();
+    const count = (outcome: StepOutcome, into: string[], name: string): boolean => {
+      if (outcome === 'conflict') report.conflicts++;
+      if (outcome !== 'applied') return false;
+      into.push(name);
+      return true;
+    };
+
+    for (const [name, model] of view.models) {
+      const route = view.routes.get(name);
+      if (model.value.retiredAt !== undefined && route?.route?.splits.some((s) => s.weight > 0)) {
+        if ((await actions.modelServingAgain(model, route.modRevision)) === 'conflict') report.conflicts++;
+      }
+    }
+
+    // Usage of versions that no longer exist (deleted by hand, or with their model) is dropped.
+    const existing = new Set(view.versions.map((v) => usageId(v.value.model, v.value.version)));
+    for (const id of view.usage.keys()) {
+      if (existing.has(id) || !this.o.leadership.isLeader) continue;
+      const [model, version] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
+      await this.o.etcd.delete().prefix(this.o.keys.usagePrefix(model, version));
+    }
+
+    // A retirement changes its model's route: that model's other steps wait for the next sweep's fresh read.
+    const touched = new Set<string>();
+    for (const v of view.versions) {
+      if (!this.o.leadership.isLeader) break;
+      const { model, version } = v.value;
+      const name = `${model}:${version}`;
+      const assessment = assessVersion({
+        version: v.value,
+        model: view.models.get(model)?.value,
+        usage: view.usage.get(usageId(model, version)),
+        route: view.routes.get(model)?.route,
+        nowMs: now,
+        options: this.o.options,
+      });
+      switch (assessment.action) {
+        case 'WARN':
+          count(await actions.warn(view, v, { reason: assessment.reason, retireAtMs: assessment.retireAtMs }), report.warned, name);
+          break;
+        case 'CLEAR':
+          count(await actions.clear(v, assessment.reason), report.cleared, name);
+          break;
+        case 'RETIRE': {
+          if (touched.has(model)) break;
+          const { outcome } = await actions.retire(view, v, { actor: 'retirement-sweeper', reason: `expired: ${assessment.reason}`, guardUsage: true });
+          if (count(outcome, report.retired, name)) touched.add(model);
+          break;
+        }
+        case 'COLLECT':
+          if (sharedWith(view, v.value) === undefined) count(await actions.markCollected(v), report.collected, name);
+          break;
+        default:
+          break;
+      }
+    }
+    return report.collected.length > 0;
+  }
+}

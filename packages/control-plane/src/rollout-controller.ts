@@ -1,0 +1,247 @@
+import type { Etcd3, Watcher } from 'etcd3';
+import { RouteRecordSchema, parseStored, type Clock, type KeyLayout, type Logger, type RolloutRecord, type RouteRecord } from '@switchyard/core';
+import { etcdCall } from './etcd-errors.js';
+import type { Leadership } from './leader-election.js';
+import { decide, isActive, stepLabel } from './rollout-decision.js';
+import type { RolloutFiguresReader } from './rollout-figures.js';
+import { writeRouteChange } from './rollout-route-writer.js';
+import { advanceTo, rollBack, type RouteChange } from './rollout-transitions.js';
+import type { TargetStateStore } from './target-state-store.js';
+
+/** The audit-log actor of every change the controller makes. */
+export const ROLLOUT_CONTROLLER_ACTOR = 'rollout-controller';
+
+/** Options for {@link RolloutController}. */
+export interface RolloutControllerOptions {
+  etcd: Etcd3;
+  keys: KeyLayout;
+  state: TargetStateStore;
+  figures: RolloutFiguresReader;
+  leadership: Leadership;
+  clock: Clock;
+  logger: Logger;
+  /** Time between passes over the active rollouts. @default 1000 */
+  tickMs?: number;
+  /**
+   * How long after a rollout ended its figures are still checked for (and
+   * deleted): a node may publish once more after the end. @default 30000
+   */
+  cleanupGraceMs?: number;
+}
+
+/** What the controller did since it was created (tests and diagnostics). */
+export interface RolloutControllerCounts {
+  passes: number;
+  steps: number;
+  succeeded: number;
+  rolledBack: number;
+  /** Writes that lost the compare-and-swap (someone else changed the route first). */
+  conflicts: number;
+}
+
+/**
+ * Drives every model's active rollout while this replica leads: each pass
+ * (every `tickMs`, and at once when a route changes) reads the routes, sums
+ * the nodes' figures of each rollout's current step, runs the state machine
+ * (rollout-decision.ts) and applies what it decides as a compare-and-swap on
+ * the route's revision, so a replica that lost leadership or raced an admin
+ * never applies a stale decision. All state lives in the route record: a new
+ * leader continues from the stored step.
+ */
+export class RolloutController {
+  readonly counts: RolloutControllerCounts = { passes: 0, steps: 0, succeeded: 0, rolledBack: 0, conflicts: 0 };
+  readonly #o: Required<RolloutControllerOptions>;
+  readonly #log: Logger;
+  #running = false;
+  /** Set by stop(): a pass still running writes nothing more. */
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #watcher: Watcher | undefined;
+  #watching: Promise<void> | undefined;
+  /** Ended rollouts whose figures are known to be gone, so they are not checked again. */
+  readonly #cleaned = new Set<string>();
+
+  constructor(options: RolloutControllerOptions) {
+    this.#o = { tickMs: 1000, cleanupGraceMs: 30_000, ...options };
+    this.#log = options.logger.child({ component: 'rollout-controller' });
+  }
+
+  start(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    this.#unsubscribe = this.#o.leadership.onChange(() => this.#wakeUp());
+    this.#loop = this.#run();
+  }
+
+  /** Stops acting; waits for a pass in progress, but not longer than `timeoutMs` (etcd may be down). */
+  async stop(timeoutMs = 2000): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#wakeUp();
+    await Promise.race([this.#loop, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    this.#stopWatch();
+  }
+
+  /** One pass now (tests); resolves when it is done. */
+  async pass(): Promise<void> {
+    if (!this.#o.leadership.isLeader) return;
+    this.counts.passes++;
+    const routes = await this.#readRoutes();
+    for (const { route, revision } of routes) {
+      if (!this.#o.leadership.isLeader || this.#stopped) return;
+      const rollout = route.rollout;
+      if (!rollout) continue;
+      try {
+        if (isActive(rollout)) await this.#drive(route, rollout, revision);
+        else await this.#cleanUp(route.model, rollout);
+      } catch (err) {
+        this.#log.warn('could not act on a rollout; trying again next pass', { model: route.model, rollout: rollout.id, error: (err as Error).message });
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      if (this.#o.leadership.isLeader) {
+        this.#ensureWatch();
+        try {
+          await this.pass();
+        } catch (err) {
+          this.#log.warn('rollout pass failed; trying again', { error: (err as Error).message });
+        }
+      } else {
+        this.#stopWatch();
+      }
+      if (!this.#running) break;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        void this.#o.clock.sleep(this.#o.tickMs).then(resolve);
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  #wakeUp(): void {
+    this.#wake?.();
+  }
+
+  async #drive(route: RouteRecord, rollout: RolloutRecord, revision: string): Promise<void> {
+    if (rollout.state === 'PAUSED') return;
+    const model = route.model;
+    const figures = await this.#o.figures.current(model, rollout);
+    const shadow = figures ? figures.shadow : await this.#pendingShadow(model, rollout);
+    const decision = decide(rollout, figures, shadow, this.#o.clock.now());
+    if (decision.kind === 'idle' || decision.kind === 'wait') return;
+
+    const ctx = { at: new Date(this.#o.clock.now()).toISOString(), actor: ROLLOUT_CONTROLLER_ACTOR };
+    const change = decision.kind === 'advance' ? advanceTo(route, rollout, decision.toIndex, figures, ctx) : rollBack(route, rollout, decision.reason, figures, ctx);
+    // Leadership may have ended while the figures were read; the CAS below covers the rest of the race.
+    if (!this.#o.leadership.isLeader || this.#stopped) return;
+    const outcome = await writeRouteChange(this.#o.state, route, revision, change);
+    if (outcome.status !== 'written') {
+      this.counts.conflicts++;
+      this.#log.info('the route changed before a rollout step could be written; re-reading it', { model, rollout: rollout.id, outcome: outcome.status });
+      return;
+    }
+    this.#record(model, change, figures !== null);
+    if (!isActive(change.route.rollout)) await this.#deleteFigures(model, rollout.id);
+  }
+
+  async #pendingShadow(model: string, rollout: RolloutRecord) {
+    const needed = rollout.gates.minShadowRequests > 0 || rollout.gates.minShadowAgreement !== null;
+    return needed ? this.#o.figures.shadow(model, rollout.from, rollout.to) : null;
+  }
+
+  #record(model: string, change: RouteChange, hadFigures: boolean): void {
+    const after = change.route.rollout!;
+    const fields = {
+      model,
+      rollout: after.id,
+      from: after.from,
+      to: after.to,
+      state: after.state,
+      step: after.stepIndex,
+      splits: change.route.splits.map((s) => `${s.version}=${s.weight}`).join(','),
+      reason: after.reason,
+      ...(hadFigures && after.lastFigures ? { figures: after.lastFigures } : {}),
+    };
+    if (after.state === 'ROLLED_BACK') {
+      this.counts.rolledBack++;
+      this.#log.warn('rollout rolled back', fields);
+    } else if (after.state === 'SUCCEEDED') {
+      this.counts.succeeded++;
+      this.#log.info('rollout succeeded', fields);
+    } else {
+      this.counts.steps++;
+      this.#log.info(`rollout step applied: ${stepLabel(after)}`, fields);
+    }
+  }
+
+  async #cleanUp(model: string, rollout: RolloutRecord): Promise<void> {
+    if (this.#cleaned.has(rollout.id)) return;
+    const count = await this.#o.figures.countStats(model, rollout.id);
+    if (count > 0) await this.#deleteFigures(model, rollout.id);
+    else if (this.#o.clock.now() - Date.parse(rollout.updatedAt) > this.#o.cleanupGraceMs) this.#cleaned.add(rollout.id);
+  }
+
+  async #deleteFigures(model: string, rolloutId: string): Promise<void> {
+    try {
+      await this.#o.figures.deleteStats(model, rolloutId);
+    } catch (err) {
+      this.#log.warn("could not delete an ended rollout's figures; trying again next pass", { model, rollout: rolloutId, error: (err as Error).message });
+    }
+  }
+
+  async #readRoutes(): Promise<{ route: RouteRecord; revision: string }[]> {
+    const response = await etcdCall(() => this.#o.etcd.getAll().prefix(this.#o.keys.routesPrefix()).exec());
+    const out: { route: RouteRecord; revision: string }[] = [];
+    for (const kv of response.kvs) {
+      const key = kv.key.toString('utf8');
+      const parsed = parseStored(RouteRecordSchema, kv.value.toString('utf8'));
+      // Invalid routes are reported by the admin API and the nodes; the controller leaves them alone.
+      if (parsed.ok && key === this.#o.keys.route(parsed.value.model)) out.push({ route: parsed.value, revision: kv.mod_revision });
+    }
+    return out;
+  }
+
+  /** A watch on the routes wakes the loop as soon as an admin starts, pauses or resumes a rollout. */
+  #ensureWatch(): void {
+    if (this.#watcher || this.#watching) return;
+    this.#watching = this.#o.etcd
+      .watch()
+      .prefix(this.#o.keys.routesPrefix())
+      .create()
+      .then((watcher) => {
+        this.#watching = undefined;
+        if (!this.#running || !this.#o.leadership.isLeader) {
+          void watcher.cancel().catch(() => undefined);
+          return;
+        }
+        this.#watcher = watcher;
+        watcher.on('put', () => this.#wakeUp());
+        watcher.on('error', (err: Error) => {
+          // A cancelled watcher is gone (and cancel() on it never resolves); the next pass makes a new one.
+          if (this.#watcher === watcher) this.#watcher = undefined;
+          this.#log.debug('routes watch ended; the periodic pass carries on', { error: err.message });
+        });
+      })
+      .catch((err: unknown) => {
+        this.#watching = undefined;
+        this.#log.debug('could not watch routes; the periodic pass carries on', { error: (err as Error).message });
+      });
+  }
+
+  #stopWatch(): void {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    if (watcher) {
+      watcher.removeAllListeners();
+      watcher.on('error', () => undefined);
+      void watcher.cancel().catch(() => undefined);
+    }
+  }
+}

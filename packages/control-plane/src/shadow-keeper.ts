@@ -1,0 +1,122 @@
+import type { Etcd3 } from 'etcd3';
+import { parseStored, RouteRecordSchema, type Clock, type KeyLayout, type Logger, type RouteRecord, type ShadowEntry } from '@switchyard/core';
+import { etcdCall } from './etcd-errors.js';
+import type { Leadership } from './leader-election.js';
+import { readShadowStats } from './shadow-figures.js';
+import { writeShadows } from './shadow-route-write.js';
+import type { TargetStateStore } from './target-state-store.js';
+
+/** The audit log's actor for the keeper's removals. */
+export const SHADOW_KEEPER_ACTOR = 'shadow-keeper';
+
+/** Options for {@link ShadowKeeper}. */
+export interface ShadowKeeperOptions {
+  state: TargetStateStore;
+  etcd: Etcd3;
+  keys: KeyLayout;
+  leadership: Leadership;
+  logger: Logger;
+  clock: Clock;
+  /** Time between passes. @default 5000 */
+  intervalMs?: number;
+}
+
+/**
+ * Leader-only: removes shadows whose `until` has passed or whose mirrored
+ * requests, summed over every node's figures, reached their `budget`. Nodes
+ * already stop mirroring past `until` by themselves; the budget can only be
+ * enforced here, so it overshoots by up to one pass plus one publish
+ * interval of traffic. Each removal is a compare-and-swap of the route with
+ * an audit entry, so a replica that lost leadership mid-pass cannot undo a
+ * newer change.
+ */
+export class ShadowKeeper {
+  readonly #o: ShadowKeeperOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: ShadowKeeperOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.tick(), this.#o.intervalMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  /** Stops ticking; waits for a running pass at most `timeoutMs` (etcd may be down), and it writes nothing more. */
+  async stop(timeoutMs = 2000): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#stopped = true;
+    await Promise.race([this.#running, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+
+  /** One pass, when leading; resolves when done. Failures are logged and retried next pass. */
+  tick(): Promise<void> {
+    const running = (this.#running ??= this.#pass()
+      .catch((err: unknown) => void this.#o.logger.warn('shadow keeper pass failed; retrying next pass', { error: String(err) }))
+      .finally(() => (this.#running = undefined)));
+    return running;
+  }
+
+  async #pass(): Promise<void> {
+    if (this.#stopped || !this.#o.leadership.isLeader) return;
+    const values = await etcdCall(() => this.#o.etcd.getAll().prefix(this.#o.keys.routesPrefix()).strings());
+    for (const raw of Object.values(values)) {
+      const parsed = parseStored(RouteRecordSchema, raw);
+      if (!parsed.ok || parsed.value.shadows.length === 0) continue;
+      for (const { entry, reason } of await this.#finished(parsed.value)) {
+        if (this.#stopped || !this.#o.leadership.isLeader) return;
+        await this.#remove(parsed.value.model, entry, reason);
+      }
+    }
+  }
+
+  /** The route's shadows that should end now, and why. */
+  async #finished(route: RouteRecord): Promise<{ entry: ShadowEntry; reason: string }[]> {
+    const now = this.#o.clock.now();
+    const out: { entry: ShadowEntry; reason: string }[] = [];
+    let mirrored: Map<string, number> | undefined;
+    for (const entry of route.shadows) {
+      if (entry.until !== null && !(Date.parse(entry.until) > now)) {
+        out.push({ entry, reason: `its end time ${entry.until} passed` });
+        continue;
+      }
+      if (entry.budget === null) continue;
+      mirrored ??= await this.#mirrored(route.model);
+      const count = mirrored.get(entry.version) ?? 0;
+      if (count >= entry.budget) out.push({ entry, reason: `it mirrored ${count} requests, its budget is ${entry.budget}` });
+    }
+    return out;
+  }
+
+  /** Mirrored requests per shadow version, over every primary and node. */
+  async #mirrored(model: string): Promise<Map<string, number>> {
+    const sums = new Map<string, number>();
+    for (const r of await readShadowStats(this.#o.etcd, this.#o.keys, this.#o.logger, model)) {
+      sums.set(r.shadow, (sums.get(r.shadow) ?? 0) + r.mirrored);
+    }
+    return sums;
+  }
+
+  async #remove(model: string, entry: ShadowEntry, reason: string): Promise<void> {
+    await writeShadows({
+      state: this.#o.state,
+      model,
+      actor: SHADOW_KEEPER_ACTOR,
+      action: 'RemoveShadow',
+      version: entry.version,
+      now: () => new Date(this.#o.clock.now()).toISOString(),
+      // Only the entry judged finished: one re-added or changed meanwhile is left alone.
+      change: (current) => {
+        const still = current.shadows.find((s) => s.version === entry.version);
+        if (!still || still.addedAt !== entry.addedAt || still.until !== entry.until || still.budget !== entry.budget) return undefined;
+        return { shadows: current.shadows.filter((s) => s.version !== entry.version) };
+      },
+    });
+    this.#o.logger.info('shadow ended', { model, version: entry.version, reason });
+  }
+}

@@ -1,0 +1,31 @@
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+
+/** Where a version's onnxruntime session runs. */
+export type SessionHost = 'inline' | 'worker';
+
+/**
+ * A loaded version's session, wherever it runs: on the node's main thread
+ * ({@link InlineSession}) or in a worker thread of its own
+ * ({@link WorkerSession}). Callers see the same contract either way.
+ */
+export interface VersionSession {
+  readonly host: SessionHost;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /**
+   * Runs the model. The feeds are only read: their buffers are never
+   * detached or modified, so the same feeds can be run again (shadows).
+   * Rejects with onnxruntime's error when the model refuses an input at run
+   * time, or with an UNAVAILABLE SwitchyardError when the thread hosting the
+   * session died (retryable).
+   * @param outputs names to fetch; all outputs when omitted.
+   */
+  run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  /** Frees the native session (and its thread). Call once no run is in flight. */
+  release(): Promise<void>;
+}
+
+/** onnxruntime session options the node uses, on any thread. */
+export function sessionOptions(intraOpThreads: number): InferenceSession.SessionOptions {
+  return { intraOpNumThreads: intraOpThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+}

@@ -1,0 +1,221 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger, ShadowEntry } from '@switchyard/core';
+import type { Tensor } from 'onnxruntime-node';
+import type { ServedRequest } from './inference-service.js';
+import type { LoadedVersion } from './loaded-version.js';
+import { compareOutputs } from './shadow-compare.js';
+import type { BusySignal } from './shadow-load.js';
+import type { ShadowPairStats, ShadowStatsTable } from './shadow-stats.js';
+
+/** Node options of shadow mirroring. */
+export interface ShadowOptions {
+  /** Sampled shadow calls waiting to run; beyond this they are dropped and counted. @default 64 */
+  queueSize?: number;
+  /** Shadow calls running at once. @default 1 */
+  concurrency?: number;
+  /** A shadow call slower than this counts as a time-out and is not compared. @default 1000 */
+  timeoutMs?: number;
+  /** Event-loop utilization (0–1) above which shadow work is shed (shadow-load.ts). @default 0.6 */
+  busyThreshold?: number;
+}
+
+/** What {@link ShadowMirror} needs from the node. */
+export interface ShadowMirrorDeps {
+  stats: ShadowStatsTable;
+  /** The route's shadows of a model, as the node last read them. */
+  shadowsOf: (model: string) => readonly ShadowEntry[] | undefined;
+  /** A loaded version, for requests that name one. */
+  versionOf: (model: string, version: string) => LoadedVersion | undefined;
+  busy: BusySignal;
+  logger: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default Math.random */
+  random?: () => number;
+}
+
+interface Job {
+  readonly served: ServedRequest;
+  readonly shadow: LoadedVersion;
+  readonly stats: ShadowPairStats;
+  readonly tolerance: number;
+}
+
+/**
+ * Replays a sampled share of answered requests against the route's shadow
+ * versions and counts how their outputs compare. Runs strictly after the
+ * primary: sampled calls go into a bounded queue and are started from
+ * setImmediate, at most `concurrency` at a time; a full queue or a busy
+ * node drops them (counted), both when sampled and again when dequeued,
+ * so queued shadow work yields as soon as primaries need the thread.
+ * Nothing here can reach the primary's response, which was sent already.
+ */
+export class ShadowMirror {
+  private readonly queue: Job[] = [];
+  private readonly queueSize: number;
+  private readonly concurrency: number;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly untilMs = new WeakMap<ShadowEntry, number>();
+  private running = 0;
+  private scheduled = false;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: ShadowMirrorDeps,
+    options: ShadowOptions = {},
+  ) {
+    this.queueSize = options.queueSize ?? 64;
+    this.concurrency = options.concurrency ?? 1;
+    this.timeoutMs = options.timeoutMs ?? 1000;
+    if (!(Number.isInteger(this.queueSize) && this.queueSize >= 0)) throw new TypeError(`shadow queueSize must be a whole number >= 0, got ${this.queueSize}`);
+    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new TypeError(`shadow concurrency must be a whole number >= 1, got ${this.concurrency}`);
+    if (!(this.timeoutMs > 0)) throw new TypeError(`shadow timeoutMs must be > 0, got ${this.timeoutMs}`);
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Shadow calls waiting (tests and diagnostics). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Shadow calls running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** The afterPrimary hook: samples and enqueues; never throws, never waits. */
+  readonly onServed = (served: ServedRequest): void => {
+    if (this.stopped) return;
+    const shadows = this.deps.shadowsOf(served.loaded.model);
+    if (shadows === undefined || shadows.length === 0) return;
+    const now = this.now();
+    for (const entry of shadows) {
+      if (entry.version === served.loaded.version || this.expired(entry, now)) continue;
+      if (!(this.random() < entry.fraction)) continue;
+      const stats = this.deps.stats.pair(served.loaded.model, served.loaded.version, entry.version, entry.addedAt);
+      stats.countMirrored();
+      const shadow = this.deps.versionOf(served.loaded.model, entry.version);
+      if (shadow === undefined || this.queue.length >= this.queueSize || this.deps.busy.busy()) {
+        stats.countDropped();
+        continue;
+      }
+      this.queue.push({ served, shadow, stats, tolerance: entry.tolerance });
+    }
+    this.schedule();
+  };
+
+  /** Drops whatever is queued; running calls finish (their versions wait for them before unloading). */
+  stop(): void {
+    this.stopped = true;
+    for (const job of this.queue.splice(0)) job.stats.countDropped();
+  }
+
+  private expired(entry: ShadowEntry, now: number): boolean {
+    if (entry.until === null) return false;
+    let until = this.untilMs.get(entry);
+    if (until === undefined) {
+      until = Date.parse(entry.until);
+      // An unreadable time would mirror forever; treat it as passed.
+      if (Number.isNaN(until)) until = 0;
+      this.untilMs.set(entry, until);
+    }
+    return now >= until;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0 || this.running >= this.concurrency) return;
+    this.scheduled = true;
+    // After the current callback: the primary's response is written out first.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      if (this.deps.busy.busy()) {
+        job.stats.countDropped();
+        continue;
+      }
+      this.run(job);
+    }
+  }
+
+  private run(job: Job): void {
+    const { served, shadow, stats } = job;
+    const mismatch = inputsMismatch(served, shadow);
+    if (mismatch !== undefined) {
+      stats.countFailure('shape');
+      return;
+    }
+    if (!shadow.acquire()) {
+      stats.countDropped();
+      return;
+    }
+    this.running++;
+    const started = performance.now();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stats.countFailure('timeout', this.timeoutMs / 1000);
+    }, this.timeoutMs);
+    timer.unref();
+    let run: Promise<Record<string, Tensor>>;
+    try {
+      run = shadow.session.run(served.feeds, served.outputs as string[]);
+    } catch (err) {
+      run = Promise.reject(err as Error);
+    }
+    run
+      .then(
+        (results) => {
+          clearTimeout(timer);
+          const seconds = (performance.now() - started) / 1000;
+          // Used as a shadow: retirement (issue #6) must not take it for unused.
+          shadow.stats.lastShadowUsedMs = Date.now();
+          if (timedOut) return;
+          // session.run may block the thread past the timer; it still counts as late.
+          if (seconds * 1000 > this.timeoutMs) return stats.countFailure('timeout', seconds);
+          const comparison = compareOutputs(served.outputs, served.results, results, job.tolerance);
+          if (comparison.ok) stats.countCompared(comparison.outputs, comparison.agreed, seconds);
+          else stats.countFailure('shape', seconds);
+        },
+        (err: Error) => {
+          clearTimeout(timer);
+          if (timedOut) return;
+          stats.countFailure('error', (performance.now() - started) / 1000);
+          this.deps.logger.debug('shadow call failed', { model: shadow.model, version: shadow.version, error: err.message });
+        },
+      )
+      .catch((err: unknown) => this.deps.logger.error('comparing a shadow failed', { model: shadow.model, version: shadow.version, error: String(err) }))
+      .finally(() => {
+        shadow.release();
+        this.running--;
+        this.schedule();
+      });
+  }
+}
+
+/**
+ * Why the shadow cannot take the primary's decoded inputs or produce its
+ * outputs (a signature change); undefined when it can.
+ */
+function inputsMismatch(served: ServedRequest, shadow: LoadedVersion): string | undefined {
+  const primaryInputs = served.loaded.record.signature.inputs;
+  const shadowSig = shadow.record.signature;
+  if (shadowSig.inputs.length !== primaryInputs.length) return `the shadow takes ${shadowSig.inputs.length} inputs, the primary ${primaryInputs.length}`;
+  for (const spec of shadowSig.inputs) {
+    const given = primaryInputs.find((p) => p.name === spec.name);
+    if (!given) return `input ${spec.name} is not an input of the primary`;
+    if (given.datatype !== spec.datatype) return `input ${spec.name} is ${spec.datatype}, the primary's ${given.datatype}`;
+  }
+  for (const name of served.outputs) {
+    if (!shadowSig.outputs.some((o) => o.name === name)) return `output ${name} is not an output of the shadow`;
+  }
+  return undefined;
+}

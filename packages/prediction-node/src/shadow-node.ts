@@ -1,0 +1,42 @@
+import type { KeyLayout, Logger } from '@switchyard/core';
+import type { NodeMetrics } from './node-metrics.js';
+import type { Reconciler } from './reconciler.js';
+import { EventLoopBusySignal } from './shadow-load.js';
+import { shadowMetrics, shadowStatsSource } from './shadow-metrics.js';
+import { ShadowMirror, type ShadowOptions } from './shadow-mirror.js';
+import { ShadowStatsTable } from './shadow-stats.js';
+import type { StatsPublisher } from './stats-publisher.js';
+import { versionKey } from './target-state.js';
+
+export type { ShadowOptions } from './shadow-mirror.js';
+
+/**
+ * Wires shadow mirroring into a node: the mirror reading shadows from the
+ * reconciler's target state and versions from its table, its counters as
+ * Prometheus metrics and as published ShadowStatsRecords.
+ */
+export function startShadowMirroring(parts: {
+  metrics: NodeMetrics;
+  publisher: StatsPublisher;
+  keys: KeyLayout;
+  nodeId: string;
+  incarnation: string;
+  reconciler: Reconciler;
+  logger: Logger;
+  options: ShadowOptions | undefined;
+}): ShadowMirror {
+  const table = new ShadowStatsTable();
+  for (const metric of shadowMetrics(table)) parts.metrics.registry.registerMetric(metric);
+  parts.publisher.add(shadowStatsSource({ table, keys: parts.keys, nodeId: parts.nodeId, incarnation: parts.incarnation }));
+  const busy = new EventLoopBusySignal(parts.options?.busyThreshold === undefined ? {} : { threshold: parts.options.busyThreshold });
+  return new ShadowMirror(
+    {
+      stats: table,
+      shadowsOf: (model) => parts.reconciler.targetState?.routes.get(model)?.shadows,
+      versionOf: (model, version) => parts.reconciler.table.versions.get(versionKey(model, version)),
+      busy,
+      logger: parts.logger.child({ component: 'shadow' }),
+    },
+    parts.options,
+  );
+}
