@@ -1,11 +1,12 @@
-import type { Campaign, Etcd3 } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import type { KeyLayout, Logger } from '@switchyard/core';
 
 /**
  * Whether this control-plane replica may do leader-only work (the rollout
- * controller, the retirement sweeper). Leadership can end at any moment, so
- * leader-only work still makes every write a compare-and-swap: losing
- * leadership between a check and a write must never apply a stale decision.
+ * controller, the retirement sweeper, the shadow keeper). Leadership can end
+ * at any moment, so leader-only work still makes every write a
+ * compare-and-swap: losing leadership between a check and a write must never
+ * apply a stale decision.
  */
 export interface Leadership {
   readonly isLeader: boolean;
@@ -25,39 +26,54 @@ export class StaticLeadership implements Leadership {
 export interface EtcdLeaderElectionOptions {
   etcd: Etcd3;
   keys: KeyLayout;
-  /** Election name; one per kind of leader-only work, or one shared. */
+  /** Election name; the leader key is `{prefix}runtime/election/{name}`. */
   name: string;
-  /** This replica's id, stored as the candidate's value (etcdctl shows who leads). */
+  /** This replica's id, stored as the leader key's value (etcdctl shows who leads). */
   candidateId: string;
-  /** Candidate lease TTL: how long a dead leader blocks the others. @default 5 */
+  /** Lease TTL: how long a leader that died without resigning blocks the others. @default 5 */
   ttlSeconds?: number;
   logger: Logger;
-  /** Wait before campaigning again after the campaign failed (etcd down, lease lost). @default 1000 */
+  /** How often a follower tries to take the key, and a leader checks it still holds it. @default 1000 */
   retryMs?: number;
 }
 
 /**
- * Campaigns in an etcd3 Election (candidates are keys under one prefix bound
- * to their leases; the oldest wins) and campaigns again whenever the
- * campaign fails, so a replica that lost its lease in an outage rejoins the
- * queue when etcd returns. Losing the lease ends leadership at once, locally.
+ * One leader key bound to the leader's lease, taken with a create-if-absent
+ * transaction. Followers try again every `retryMs`; the leader re-reads the
+ * key as often, and losing its lease (etcd unreachable past the TTL) or the
+ * key ends leadership at once, locally. Resigning revokes the lease, which
+ * deletes the key, so a follower takes over within `retryMs`.
+ *
+ * etcd3's own Election was used first: its candidates wait for their
+ * predecessor's deletion on a watch that cannot be cancelled while etcd is
+ * unreachable, so a replica stopped during an outage kept reconnecting it
+ * forever and its process never exited. Polling one key has no such state.
  */
 export class EtcdLeaderElection implements Leadership {
   #leader = false;
-  #campaign: Campaign | undefined;
+  #lease: Lease | undefined;
+  #leaseId: string | undefined;
   #stopped = false;
-  #retryTimer: NodeJS.Timeout | undefined;
+  #started = false;
+  #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(leader: boolean) => void>();
   readonly #ttl: number;
   readonly #retryMs: number;
+  readonly #key: string;
 
   constructor(private readonly options: EtcdLeaderElectionOptions) {
     this.#ttl = options.ttlSeconds ?? 5;
     this.#retryMs = options.retryMs ?? 1000;
+    this.#key = `${options.keys.electionNamespace()}election/${options.name}`;
   }
 
   get isLeader(): boolean {
     return this.#leader;
+  }
+
+  /** The leader key, for diagnostics and etcdctl. */
+  get key(): string {
+    return this.#key;
   }
 
   onChange(listener: (leader: boolean) => void): () => void {
@@ -66,46 +82,79 @@ export class EtcdLeaderElection implements Leadership {
   }
 
   start(): void {
-    if (this.#campaign || this.#stopped) return;
-    const election = this.options.etcd.namespace(this.options.keys.electionNamespace()).election(this.options.name, this.#ttl);
-    const campaign = election.campaign(this.options.candidateId);
-    this.#campaign = campaign;
-    campaign.on('elected', () => {
-      if (this.#campaign !== campaign) return;
-      this.options.logger.info('elected leader', { election: this.options.name });
-      this.#set(true);
-    });
-    campaign.on('error', (err: Error) => {
-      if (this.#campaign !== campaign) return;
-      this.#campaign = undefined;
-      campaign.removeAllListeners();
-      campaign.on('error', () => undefined);
-      void campaign.resign().catch(() => undefined);
-      if (this.#stopped) return;
-      this.options.logger.warn(this.#leader ? 'lost leadership; campaigning again' : 'campaign failed; campaigning again', {
-        election: this.options.name,
-        error: err.message,
-        retryInMs: this.#retryMs,
-      });
-      this.#set(false);
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.start();
-      }, this.#retryMs);
-    });
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    void this.#attempt();
   }
 
   /** Resigns (bounded: etcd may be down) so another replica takes over without waiting for the TTL. */
   async stop(timeoutMs = 2000): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    const campaign = this.#campaign;
-    this.#campaign = undefined;
+    clearTimeout(this.#timer);
     this.#set(false);
-    if (!campaign) return;
-    campaign.removeAllListeners();
-    campaign.on('error', () => undefined);
-    await Promise.race([campaign.resign().catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    const lease = this.#lease;
+    this.#lease = undefined;
+    if (!lease) return;
+    lease.removeAllListeners();
+    lease.on('lost', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      lease.revoke().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  async #attempt(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const leaseId = await this.#ensureLease();
+      const { etcd } = this.options;
+      const result = await etcd
+        .if(this.#key, 'Create', '==', 0)
+        .then(etcd.put(this.#key).value(this.options.candidateId).lease(leaseId))
+        .else(etcd.get(this.#key))
+        .commit();
+      if (this.#stopped) return;
+      // After a reconnect the key may already be ours: same lease.
+      const holder = result.succeeded ? leaseId : result.responses[0]?.response_range?.kvs[0]?.lease;
+      const mine = holder !== undefined && String(holder) === leaseId;
+      if (mine && !this.#leader) this.options.logger.info('elected leader', { election: this.options.name, key: this.#key });
+      if (!mine && this.#leader) this.options.logger.warn('the leader key is no longer ours; stepping down', { election: this.options.name });
+      this.#set(mine);
+    } catch (err) {
+      if (this.#stopped) return;
+      if (this.#leader) this.options.logger.warn('cannot confirm leadership; stepping down', { election: this.options.name, error: String(err) });
+      this.#set(false);
+    }
+    this.#schedule();
+  }
+
+  async #ensureLease(): Promise<string> {
+    if (this.#lease && this.#leaseId) return this.#leaseId;
+    const lease = this.options.etcd.lease(this.#ttl, { autoKeepAlive: true });
+    this.#lease = lease;
+    lease.on('lost', (err: Error) => {
+      if (this.#lease !== lease) return;
+      this.#lease = undefined;
+      this.#leaseId = undefined;
+      if (this.#leader) this.options.logger.warn('lost the election lease; stepping down', { election: this.options.name, error: err.message });
+      this.#set(false);
+    });
+    try {
+      this.#leaseId = String(await lease.grant());
+    } catch (err) {
+      if (this.#lease === lease) this.#lease = undefined;
+      void lease.revoke().catch(() => undefined);
+      throw err;
+    }
+    return this.#leaseId;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#attempt(), this.#retryMs);
+    this.#timer.unref();
   }
 
   #set(leader: boolean): void {

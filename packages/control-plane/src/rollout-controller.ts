@@ -59,7 +59,6 @@ export class RolloutController {
   #wake: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
   #watcher: Watcher | undefined;
-  #watching: Promise<void> | undefined;
   /** Ended rollouts whose figures are known to be gone, so they are not checked again. */
   readonly #cleaned = new Set<string>();
 
@@ -208,31 +207,24 @@ export class RolloutController {
     return out;
   }
 
-  /** A watch on the routes wakes the loop as soon as an admin starts, pauses or resumes a rollout. */
+  /**
+   * A watch on the routes wakes the loop as soon as an admin starts, pauses
+   * or resumes a rollout. Built with `watcher()`, not `create()`: create()'s
+   * promise never settles while etcd is down, and a watcher we cannot reach
+   * cannot be cancelled, so etcd3 would keep reconnecting it even after the
+   * client is closed (a process that never exits). This one is ours at once,
+   * and cancel() removes an unconnected watcher on the spot.
+   */
   #ensureWatch(): void {
-    if (this.#watcher || this.#watching) return;
-    this.#watching = this.#o.etcd
-      .watch()
-      .prefix(this.#o.keys.routesPrefix())
-      .create()
-      .then((watcher) => {
-        this.#watching = undefined;
-        if (!this.#running || !this.#o.leadership.isLeader) {
-          void watcher.cancel().catch(() => undefined);
-          return;
-        }
-        this.#watcher = watcher;
-        watcher.on('put', () => this.#wakeUp());
-        watcher.on('error', (err: Error) => {
-          // A cancelled watcher is gone (and cancel() on it never resolves); the next pass makes a new one.
-          if (this.#watcher === watcher) this.#watcher = undefined;
-          this.#log.debug('routes watch ended; the periodic pass carries on', { error: err.message });
-        });
-      })
-      .catch((err: unknown) => {
-        this.#watching = undefined;
-        this.#log.debug('could not watch routes; the periodic pass carries on', { error: (err as Error).message });
-      });
+    if (this.#watcher) return;
+    const watcher = this.#o.etcd.watch().prefix(this.#o.keys.routesPrefix()).watcher();
+    this.#watcher = watcher;
+    watcher.on('put', () => this.#wakeUp());
+    watcher.on('error', (err: Error) => {
+      // A cancelled watcher is gone (and cancel() on it never resolves); the next pass makes a new one.
+      if (this.#watcher === watcher) this.#watcher = undefined;
+      this.#log.debug('routes watch ended; the periodic pass carries on', { error: err.message });
+    });
   }
 
   #stopWatch(): void {
