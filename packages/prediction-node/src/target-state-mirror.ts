@@ -87,8 +87,11 @@ export class TargetStateMirror {
     this.publish(builder.snapshot(revision));
     logger.info('read target state', { revision, keys: response.kvs.length });
 
-    const watcher = await etcd.watch().prefix(keys.targetPrefix()).startRevision(String(revision + 1)).create();
-    if (this.stopped) return void watcher.cancel().catch(() => undefined);
+    // watcher(), not create(): create()'s promise never settles while etcd is
+    // unreachable, and a watcher we do not hold cannot be cancelled, so a node
+    // stopped in an outage would keep reconnecting it and never exit. This one
+    // is ours at once; etcd3 connects it (and reconnects it) by itself.
+    const watcher = etcd.watch().prefix(keys.targetPrefix()).startRevision(String(revision + 1)).watcher();
     this.watcher = watcher;
     watcher.on('data', (res) => {
       if (this.watcher !== watcher || !this.builder) return;
