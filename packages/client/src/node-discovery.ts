@@ -80,12 +80,15 @@ export interface EtcdDiscoveryOptions {
 
 /**
  * The nodes registered under `{prefix}runtime/nodes/`: a range read plus a
- * watch on the prefix. A record disappears when its node stops or its lease
- * expires. On a watch error the table is read again and the watch recreated.
+ * watch on the prefix from the read's revision on. A record disappears when
+ * its node stops or its lease expires. While etcd is unreachable the watch
+ * reconnects by itself; when it ends (compaction) the table is read again and
+ * the watch recreated.
  */
 export class EtcdDiscovery implements NodeDiscovery {
   private readonly records = new Map<string, string>();
   private watcher: Watcher | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly prefix: string;
 
@@ -93,6 +96,7 @@ export class EtcdDiscovery implements NodeDiscovery {
     this.prefix = (options.keys ?? new KeyLayout()).node('');
   }
 
+  /** Rejects when the first read of the node table fails; later failures go to `onError` and are retried. */
   async start(onChange: AddressesListener): Promise<void> {
     const publish = (): void => onChange([...new Set(this.records.values())].sort());
     const apply = (key: string, value: string | undefined): void => {
@@ -108,9 +112,17 @@ export class EtcdDiscovery implements NodeDiscovery {
         this.options.onError?.(err);
       }
     };
-    const watch = async (): Promise<void> => {
-      const watcher = await this.options.etcd.watch().prefix(this.prefix).create();
-      if (this.closed) return void watcher.cancel().catch(() => undefined);
+    const readAndWatch = async (): Promise<void> => {
+      const response = await this.options.etcd.getAll().prefix(this.prefix).exec();
+      if (this.closed) return;
+      this.records.clear();
+      for (const kv of response.kvs) apply(kv.key.toString(), kv.value.toString());
+      publish();
+      // watcher(), not create(): create()'s promise never settles while etcd
+      // is unreachable, and a watcher we do not hold cannot be cancelled, so
+      // a client closed in an outage kept etcd3 reconnecting it and its
+      // process alive. This one is ours at once and close() cancels it.
+      const watcher = this.options.etcd.watch().prefix(this.prefix).startRevision(String(Number(response.header.revision) + 1)).watcher();
       this.watcher = watcher;
       watcher.on('put', (kv) => {
         apply(kv.key.toString(), kv.value.toString());
@@ -121,21 +133,39 @@ export class EtcdDiscovery implements NodeDiscovery {
         publish();
       });
       watcher.on('error', (err) => {
+        // The watch is gone (typically cancelled after a compaction): read everything again.
+        if (this.watcher !== watcher) return;
         this.options.onError?.(err);
-        void watcher.cancel().catch(() => undefined);
-        if (!this.closed) setTimeout(() => void watch().catch((e: unknown) => this.options.onError?.(e)), 1000).unref();
+        this.dropWatcher();
+        retry();
       });
-      // Read after the watch exists, so no change falls between the two.
-      const all = await this.options.etcd.getAll().prefix(this.prefix).strings();
-      this.records.clear();
-      for (const [key, value] of Object.entries(all)) apply(key, value);
-      publish();
     };
-    await watch();
+    const retry = (): void => {
+      if (this.closed) return;
+      this.retryTimer = setTimeout(() => {
+        readAndWatch().catch((err: unknown) => {
+          this.options.onError?.(err);
+          retry();
+        });
+      }, 1000).unref();
+    };
+    await readAndWatch();
   }
 
   close(): void {
     this.closed = true;
-    void this.watcher?.cancel().catch(() => undefined);
+    clearTimeout(this.retryTimer);
+    this.dropWatcher();
+  }
+
+  private dropWatcher(): void {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (!watcher) return;
+    watcher.removeAllListeners();
+    // Late errors from the dropped stream are not news; cancel() on an
+    // already cancelled etcd3 watcher never settles, so it is not awaited.
+    watcher.on('error', () => undefined);
+    void watcher.cancel().catch(() => undefined);
   }
 }
