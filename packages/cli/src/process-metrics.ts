@@ -3,8 +3,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /**
  * Serves the process's own metrics (memory, CPU, event-loop lag) at
- * /metrics. The control plane has no metrics registry of its own yet, so
- * this is what its --metrics-listen exposes.
+ * /metrics, with the given registries (the control plane's rollout and
+ * retirement metrics): what its --metrics-listen exposes.
  */
 export async function serveProcessMetrics(
   listen: string,

@@ -51,6 +51,7 @@ export function formatRollout(rollout: RolloutMessage): string {
     ['shadow', Number(rollout.shadow_compared) > 0 ? `${rollout.shadow_agreed} of ${rollout.shadow_compared} agreed` : ''],
     ['per step', `at least ${rollout.min_step_seconds} s and ${rollout.min_step_requests} requests to ${rollout.to_version}`],
     ['gates', formatGates(rollout)],
+    ['deadline', rollout.progress_deadline_seconds > 0 ? `rolls back after ${rollout.progress_deadline_seconds} s without progress` : 'none'],
     ['reason', rollout.reason],
     ['started', `${rollout.started_at} by ${rollout.started_by || 'anonymous'}`],
     ['updated', rollout.updated_at],

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { formatBytes, parseByteSize } from '../src/byte-size.js';
 import { formatSeconds, parseDuration, parseSeconds } from '../src/duration.js';
+import { shadowOptionsFromFlags } from '../src/shadow-node-flags.js';
 import { wantsProgressBar, PROGRESS_MIN_BYTES } from '../src/upload-progress.js';
 
 test('durations: ms to days, whole seconds for expirations', (t) => {
@@ -34,4 +35,29 @@ test('the upload progress bar is only for people watching a large upload', (t) =
   t.false(wantsProgressBar({ size: PROGRESS_MIN_BYTES, output: 'table', interactive: true }));
   t.false(wantsProgressBar({ size: big, output: 'json', interactive: true }));
   t.false(wantsProgressBar({ size: big, output: 'table', interactive: false }));
+});
+
+test('node shadow flags: defaults, values, and bad input naming the flag', (t) => {
+  const defaults = { shadowQueueSize: '64', shadowConcurrency: '1', shadowTimeout: '1s', shadowMaxWait: '250ms', shadowBusyThreshold: '0.6' };
+  t.deepEqual(shadowOptionsFromFlags(defaults), { queueSize: 64, concurrency: 1, timeoutMs: 1000, maxWaitMs: 250, busyThreshold: 0.6 });
+  t.deepEqual(shadowOptionsFromFlags({ ...defaults, shadowQueueSize: '0', shadowConcurrency: '4', shadowBusyThreshold: '1' }), {
+    queueSize: 0,
+    concurrency: 4,
+    timeoutMs: 1000,
+    maxWaitMs: 250,
+    busyThreshold: 1,
+  });
+  const bad: [Partial<typeof defaults>, RegExp][] = [
+    [{ shadowQueueSize: '-1' }, /--shadow-queue-size must be a whole number/],
+    [{ shadowConcurrency: '0' }, /--shadow-concurrency must be a whole number from 1/],
+    [{ shadowTimeout: '0' }, /--shadow-timeout must be longer than 0/],
+    [{ shadowMaxWait: 'soon' }, /--shadow-max-wait 'soon' is not a duration/],
+    [{ shadowBusyThreshold: '60%' }, /--shadow-busy-threshold must be a fraction/],
+    [{ shadowBusyThreshold: '0' }, /--shadow-busy-threshold must be a fraction/],
+    [{ shadowBusyThreshold: '1.5' }, /--shadow-busy-threshold must be a fraction/],
+  ];
+  for (const [flags, message] of bad) {
+    const err = t.throws(() => shadowOptionsFromFlags({ ...defaults, ...flags }), { message });
+    t.is((err as { exitCode?: number }).exitCode, 2, String(message));
+  }
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { createEtcdClient, silentLogger } from '@switchyard/core';
+import { ControlPlane } from '@switchyard/control-plane';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd } from '@switchyard/testkit';
 import { serveProcessMetrics } from '../src/process-metrics.js';
@@ -51,6 +52,7 @@ async function exportedSeries(): Promise<Set<string>> {
   const dir = await makeTempDir('switchyard-dashboard-');
   const client = createEtcdClient({ endpoints: etcd.endpoint });
   let node: PredictionNode | undefined;
+  let controlPlane: ControlPlane | undefined;
   let controlPlaneMetrics: Awaited<ReturnType<typeof serveProcessMetrics>> | undefined;
   try {
     node = await PredictionNode.create({
@@ -61,13 +63,16 @@ async function exportedSeries(): Promise<Set<string>> {
       processMetrics: true,
       drainGraceMs: 0,
     });
-    controlPlaneMetrics = await serveProcessMetrics('127.0.0.1:0', { instance: 'test' });
+    // What `switchyard control-plane --metrics-listen` serves: process metrics and the control plane's registries.
+    controlPlane = await ControlPlane.create({ etcd: client, dataDir: join(dir, 'control-plane'), logger: silentLogger(), auth: { disabled: true } });
+    controlPlaneMetrics = await serveProcessMetrics('127.0.0.1:0', { instance: 'test' }, controlPlane.metrics);
     const texts = await Promise.all(
       [node.metricsAddress!, controlPlaneMetrics.address].map(async (address) => (await fetch(`http://${address}/metrics`)).text()),
     );
     return new Set(texts.flatMap((text) => [...seriesNames(text)]));
   } finally {
     await node?.stop(1000);
+    await controlPlane?.stop();
     await new Promise<void>((resolve) => (controlPlaneMetrics ? controlPlaneMetrics.server.close(() => resolve()) : resolve()));
     client.close();
     await etcd.destroy();

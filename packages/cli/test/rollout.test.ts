@@ -4,6 +4,7 @@ import type { RolloutMessage } from '@switchyard/core';
 import { linearModel } from '@switchyard/testkit';
 import { parseRatio, parseShare, parseSteps } from '../src/rollout-flags.js';
 import { formatSteps, stepProgress } from '../src/rollout-format.js';
+import { startRequest } from '../src/commands/rollout.js';
 import { cli, useCliCluster, type CliContext } from './helpers/cli-fixture.js';
 
 const test = anyTest as TestFn<CliContext>;
@@ -20,6 +21,10 @@ test('gate and step flags: shares as % or fractions, ratios with or without x, o
   t.throws(() => parseRatio('--max-p99-ratio', '0'), { message: /not a ratio above 0/ });
   t.deepEqual(parseSteps('1,5%, 25,100'), [1, 5, 25, 100]);
   t.throws(() => parseSteps('1,,100'), { message: /not a list of percentages/ });
+  t.is(startRequest('m', 'v2', {} as never).progress_deadline_seconds, 1800, 'default 30m');
+  t.is(startRequest('m', 'v2', { progressDeadline: '0' } as never).progress_deadline_seconds, 0);
+  t.is(startRequest('m', 'v2', { progressDeadline: '2h' } as never).progress_deadline_seconds, 7200);
+  t.throws(() => startRequest('m', 'v2', { progressDeadline: 'never' } as never), { message: /--progress-deadline 'never' is not a duration/ });
 });
 
 test('status marks the steps done and the current one; the bar shows the lesser of time and requests', (t) => {

@@ -72,7 +72,7 @@ test('with tokens and TLS: the node fetches with its token over TLS, the CLI dep
   const serverTls = ['--tls-cert', certs.serverCertFile, '--tls-key', certs.serverKeyFile];
   const controlPlane = spawnCli(
     ['control-plane', '--etcd', etcd.endpoint, '--listen', admin, '--data-dir', join(dir, 'cp-tls'), '--prefix', prefix,
-      '--tokens-file', tokensFile, ...serverTls, '--validation-timeout', '20s', '--max-artifact-bytes', '64MiB'],
+      '--tokens-file', tokensFile, ...serverTls, '--validation-timeout', '20s', '--max-artifact-bytes', '64MiB', '--shadow-keeper-interval', '750ms'],
     { cwd: dir },
   );
   const node = spawnCli(
@@ -110,6 +110,8 @@ test('server flags are checked before anything starts: exit 2 naming the flag', 
     [['control-plane', ...base, '--insecure-no-auth', '--tls-client-ca', 'ca.pem'], {}, /--tls-client-ca needs --tls-cert and --tls-key/],
     [['control-plane', ...base, '--insecure-no-auth', '--validation-timeout', 'soon'], {}, /--validation-timeout 'soon' is not a duration/],
     [['control-plane', ...base, '--insecure-no-auth', '--max-artifact-bytes', 'lots'], {}, /--max-artifact-bytes 'lots' is not a size/],
+    [['control-plane', ...base, '--insecure-no-auth', '--shadow-keeper-interval', 'often'], {}, /--shadow-keeper-interval 'often' is not a duration/],
+    [['control-plane', ...base, '--insecure-no-auth', '--shadow-keeper-interval', '0s'], {}, /--shadow-keeper-interval must be more than 0/],
     [['control-plane', ...base, '--insecure-no-auth', '--etcd-user', 'root'], {}, /--etcd-user needs a password: set SWITCHYARD_ETCD_PASSWORD/],
     [['control-plane', ...base, '--insecure-no-auth', '--etcd-ca', 'missing-ca.pem'], {}, /--etcd-ca: cannot read missing-ca\.pem/],
     [['node', ...base, '--id', 'n', '--metrics-listen', '127.0.0.1:0', '--control-plane-tls-cert', 'c.pem'], {}, /--control-plane-tls-cert needs --control-plane-tls-key/],

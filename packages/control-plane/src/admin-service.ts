@@ -30,6 +30,7 @@ import {
   type ModelStatusMessage,
   type RouteMessage,
   type RouteRecord,
+  type RouteSplit,
   type SetRouteRequest,
   type UpdateModelRequest,
   type UploadArtifactRequest,
@@ -56,6 +57,8 @@ import { checkName, compareVersionNames, nextVersionName } from './version-names
 
 /** How often CreateVersion retries when another writer took the automatic name first. */
 const CREATE_ATTEMPTS = 5;
+/** SetRoute read-check-write attempts when a version or (without expected_revision) the route changes underneath. */
+const ROUTE_ATTEMPTS = 5;
 
 /** Options for {@link AdminService}. */
 export interface AdminServiceOptions {
@@ -305,14 +308,26 @@ export class AdminService {
 
   /**
    * Replaces a model's traffic split, conditionally on the route's revision.
-   * Only versions that passed deploy-time validation (or predate it) can be
-   * in a route; an empty split list serves nothing.
+   * Only versions that passed deploy-time validation (or predate it) and are
+   * not retired can be in a route; an empty split list serves nothing. The
+   * write compares each routed version's revision as checked, so a version
+   * retired (or otherwise changed) between the check and the write is checked
+   * again; so is the route when no expected_revision was given.
+   * @throws ABORTED when the route changed since expected_revision, or kept changing.
    */
   async setRoute(request: SetRouteRequest, caller: CallerIdentity = ANONYMOUS): Promise<RouteMessage> {
     const model = checkName('model', request.model);
     const splits = checkSplits(request.splits ?? []);
     const expectedRevision = checkExpectedRevision(request.expected_revision ?? 0);
+    for (let attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
+      const written = await this.#trySetRoute(model, splits, expectedRevision, caller);
+      if (written) return written;
+    }
+    throw aborted(`the route or versions of model ${model} kept changing while the route was being set (e.g. a retirement or a rollout step); retry`);
+  }
 
+  /** One read-check-write of SetRoute; undefined when it lost a race worth retrying. */
+  async #trySetRoute(model: string, splits: RouteSplit[], expectedRevision: string, caller: CallerIdentity): Promise<RouteMessage | undefined> {
     const versions = new Map((await this.#state.listVersions(model)).map((v) => [v.value.version, v]));
     const referenced = new Map<string, string>();
     for (const { version } of splits) {
@@ -327,8 +342,8 @@ export class AdminService {
       if (stored.value.retirement?.state === 'RETIRED') {
         throw failedPrecondition(`version ${version} of model ${model} is retired; unretire it with 'switchyard unretire ${model}:${version}' before routing to it`);
       }
-      // Versions are immutable, so the create revision pins the validation result just read.
-      referenced.set(version, stored.createRevision);
+      // The write applies only if the version is still as checked here (not retired since).
+      referenced.set(version, stored.modRevision);
     }
 
     const route = await this.#state.readRoute(model);
@@ -357,7 +372,11 @@ export class AdminService {
 
     const history = historyEntry({ at: checked.data.updatedAt, actor: caller.name, action: 'SetRoute', model, before: route.current ?? null, after: checked.data });
     const outcome = await this.#state.putRoute(checked.data, route.revision, referenced, history);
-    if (outcome.status === 'route-changed') throw routeChanged(model);
+    if (outcome.status === 'version-changed') return undefined;
+    if (outcome.status === 'route-changed') {
+      if (expectedRevision !== '0') throw routeChanged(model);
+      return undefined;
+    }
     if (outcome.status === 'version-gone') {
       throw notFound(`version ${outcome.version} of model ${model} was deleted while you were editing the route; pick another version`);
     }

@@ -59,6 +59,12 @@ export interface ControlPlaneOptions {
   retirement?: RetirementOptions;
   /** How often the leader's rollout controller checks active rollouts (docs/rollouts.md). @default 1000 */
   rolloutTickMs?: number;
+  /**
+   * How often the leader's shadow keeper removes shadows past their `until`
+   * or budget (docs/shadows.md); a budget overshoots by up to this much
+   * traffic. @default 5000
+   */
+  shadowKeeperIntervalMs?: number;
 }
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
@@ -80,6 +86,7 @@ export interface ResolvedControlPlaneOptions {
   tls: ServerTlsOptions | undefined;
   retirement: ResolvedRetirementOptions;
   rolloutTickMs: number;
+  shadowKeeperIntervalMs: number;
 }
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -160,5 +167,6 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     tls: resolveTls(options.tls),
     retirement: resolveRetirementOptions(options.retirement),
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
+    shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
   };
 }

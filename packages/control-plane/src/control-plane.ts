@@ -25,6 +25,7 @@ import { LeaseRegistration } from './lease-registration.js';
 import { RolloutAdmin } from './rollout-admin.js';
 import { RolloutController } from './rollout-controller.js';
 import { RolloutFiguresReader } from './rollout-figures.js';
+import { RolloutMetrics } from './rollout-metrics.js';
 import { TargetStateStore } from './target-state-store.js';
 import { createRetirement } from './retirement.js';
 import type { Registry } from 'prom-client';
@@ -91,6 +92,8 @@ export class ControlPlane {
   readonly artifacts: ArtifactStore;
   /** The retirement counters (issue #6), for a metrics endpoint to serve. */
   readonly retirementMetrics: Registry;
+  /** The rollout transition counters and active gauge (docs/rollouts.md), for a metrics endpoint to serve. */
+  readonly rolloutMetrics: Registry;
 
   readonly #server: Server;
   readonly #health: HealthImplementation;
@@ -108,6 +111,7 @@ export class ControlPlane {
     id: string;
     artifacts: ArtifactStore;
     retirementMetrics: Registry;
+    rolloutMetrics: Registry;
     server: Server;
     health: HealthImplementation;
     registration: LeaseRegistration;
@@ -121,6 +125,7 @@ export class ControlPlane {
     this.id = parts.id;
     this.artifacts = parts.artifacts;
     this.retirementMetrics = parts.retirementMetrics;
+    this.rolloutMetrics = parts.rolloutMetrics;
     this.#server = parts.server;
     this.#health = parts.health;
     this.#registration = parts.registration;
@@ -128,6 +133,11 @@ export class ControlPlane {
     this.#shutdownGraceMs = parts.shutdownGraceMs;
     this.#leadership = parts.leadership;
     this.#leaderWork = parts.leaderWork;
+  }
+
+  /** Every metrics registry of this control plane (retirement, rollouts), for a metrics endpoint to serve together. */
+  get metrics(): Registry[] {
+    return [this.retirementMetrics, this.rolloutMetrics];
   }
 
   /** Whether this replica currently holds the control-plane election (does the leader-only work). */
@@ -170,18 +180,19 @@ export class ControlPlane {
     // Leader-only work (rollout controller, retirement sweeper) runs on one
     // replica at a time; every replica serves the admin API.
     const rolloutFigures = new RolloutFiguresReader({ etcd: o.etcd, keys: o.keys, logger });
+    const rolloutMetrics = new RolloutMetrics();
     const leadership = new EtcdLeaderElection({ etcd: o.etcd, keys: o.keys, name: 'control-plane', candidateId: o.id, logger });
     const retirement = createRetirement({ etcd: o.etcd, keys: o.keys, artifacts, leadership, clock: o.clock, logger, options: o.retirement, admin });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
-      new RolloutController({ etcd: o.etcd, keys: o.keys, state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs }),
-      new ShadowKeeper({ state, etcd: o.etcd, keys: o.keys, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock }),
+      new RolloutController({ etcd: o.etcd, keys: o.keys, state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs, metrics: rolloutMetrics }),
+      new ShadowKeeper({ state, etcd: o.etcd, keys: o.keys, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock, intervalMs: o.shadowKeeperIntervalMs }),
     ];
     const adminHandlers = {
       ...admin.handlers(),
       // Also replaces ListVersions/GetVersion with ones that add last use and expiry.
       ...retirement.admin.handlers(),
-      ...new RolloutAdmin({ state, figures: rolloutFigures, clock: o.clock, logger }).handlers(),
+      ...new RolloutAdmin({ state, figures: rolloutFigures, clock: o.clock, logger, metrics: rolloutMetrics }).handlers(),
       ...new ShadowAdmin({ state, etcd: o.etcd, keys: o.keys, logger, clock: o.clock }).handlers(),
     };
     // Health stays outside withAuth: probes carry no token.
@@ -223,6 +234,7 @@ export class ControlPlane {
       id: o.id,
       artifacts,
       retirementMetrics: retirement.counters.registry,
+      rolloutMetrics: rolloutMetrics.registry,
       server,
       health,
       registration,

@@ -58,6 +58,7 @@ export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './s
 export { pairToMessage, readShadowStats, shadowToMessage, sumShadowStats, type ShadowPairFigures } from './shadow-figures.js';
 export { RolloutController, ROLLOUT_CONTROLLER_ACTOR, type RolloutControllerOptions, type RolloutControllerCounts } from './rollout-controller.js';
 export { RolloutAdmin, type RolloutAdminOptions } from './rollout-admin.js';
+export { RolloutMetrics } from './rollout-metrics.js';
 export { RolloutFiguresReader, sumShadowRecords, sumStepRecords } from './rollout-figures.js';
 export { evaluateGates, type GateVerdict, type ShadowFigures, type StepFigures, type VersionFigures } from './rollout-gates.js';
 export { decide, isActive, type RolloutDecision } from './rollout-decision.js';

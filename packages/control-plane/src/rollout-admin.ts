@@ -19,9 +19,10 @@ import {
 import { unaryHandler } from './grpc-handlers.js';
 import { decide, isActive } from './rollout-decision.js';
 import type { RolloutFiguresReader } from './rollout-figures.js';
+import { RolloutMetrics } from './rollout-metrics.js';
 import { rolloutToMessage } from './rollout-messages.js';
 import { checkSteps, stepSplits } from './rollout-plan.js';
-import { checkGates, checkMinStepRequests, checkMinStepSeconds } from './rollout-request.js';
+import { checkGates, checkMinStepRequests, checkMinStepSeconds, checkProgressDeadline } from './rollout-request.js';
 import { writeRouteChange } from './rollout-route-writer.js';
 import { abort, pause, promote, resume, storedFigures, type ChangeContext, type RouteChange } from './rollout-transitions.js';
 import type { TargetStateStore } from './target-state-store.js';
@@ -33,6 +34,8 @@ export interface RolloutAdminOptions {
   figures: RolloutFiguresReader;
   clock: Clock;
   logger: Logger;
+  /** Where committed transitions are counted. @default its own, unserved */
+  metrics?: RolloutMetrics;
 }
 
 type Action = 'pause' | 'resume' | 'abort' | 'promote';
@@ -47,8 +50,10 @@ export class RolloutAdmin {
   readonly #figures: RolloutFiguresReader;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #metrics: RolloutMetrics;
 
   constructor(options: RolloutAdminOptions) {
+    this.#metrics = options.metrics ?? new RolloutMetrics();
     this.#state = options.state;
     this.#figures = options.figures;
     this.#clock = options.clock;
@@ -79,6 +84,7 @@ export class RolloutAdmin {
     const steps = checkSteps(request.steps ?? []);
     const minStepSeconds = checkMinStepSeconds(request.min_step_seconds);
     const minStepRequests = checkMinStepRequests(request.min_step_requests);
+    const progressDeadlineSeconds = checkProgressDeadline(request.progress_deadline_seconds);
     const gates = checkGates(request.gates);
 
     const read = await this.#state.readRoute(model);
@@ -116,6 +122,7 @@ export class RolloutAdmin {
       stepStartedAt: null,
       minStepSeconds,
       minStepRequests,
+      progressDeadlineSeconds,
       gates,
       state: 'PENDING',
       reason: `started by ${caller.name}`,
@@ -180,10 +187,17 @@ export class RolloutAdmin {
   }
 
   async #write(before: RouteRecord, revision: string, change: RouteChange): Promise<string> {
-    const outcome = await writeRouteChange(this.#state, before, revision, change);
+    const outcome = await writeRouteChange(this.#state, before, revision, change, this.#metrics);
     if (outcome.status === 'written') return outcome.revision;
     if (outcome.status === 'version-gone') {
       throw notFound(`version ${outcome.version} of model ${before.model} was deleted meanwhile; check the versions and retry`);
+    }
+    if (outcome.status === 'version-retired') {
+      const v = outcome.version;
+      throw failedPrecondition(`version ${v} of model ${before.model} is retired; unretire it with 'switchyard unretire ${before.model}:${v}' first`);
+    }
+    if (outcome.status === 'version-changed') {
+      throw aborted(`version ${outcome.version} of model ${before.model} kept changing while the rollout was being written (e.g. the retirement sweeper); retry`);
     }
     throw aborted(`the route of model ${before.model} changed meanwhile (the rollout controller may have applied a step); check it with GetRollout and retry`);
   }

@@ -1,9 +1,10 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { RouteRecordSchema, parseStored, type Clock, type KeyLayout, type Logger, type RolloutRecord, type RouteRecord } from '@switchyard/core';
+import { RouteRecordSchema, parseStored, type Clock, type KeyLayout, type Logger, type RolloutRecord, type RolloutState, type RouteRecord } from '@switchyard/core';
 import { etcdCall } from './etcd-errors.js';
 import type { Leadership } from './leader-election.js';
 import { decide, isActive, stepLabel } from './rollout-decision.js';
 import type { RolloutFiguresReader } from './rollout-figures.js';
+import { RolloutMetrics } from './rollout-metrics.js';
 import { writeRouteChange } from './rollout-route-writer.js';
 import { advanceTo, rollBack, type RouteChange } from './rollout-transitions.js';
 import type { TargetStateStore } from './target-state-store.js';
@@ -27,6 +28,8 @@ export interface RolloutControllerOptions {
    * deleted): a node may publish once more after the end. @default 30000
    */
   cleanupGraceMs?: number;
+  /** Where committed transitions and the active rollouts are counted. @default its own, unserved */
+  metrics?: RolloutMetrics;
 }
 
 /** What the controller did since it was created (tests and diagnostics). */
@@ -63,7 +66,7 @@ export class RolloutController {
   readonly #cleaned = new Set<string>();
 
   constructor(options: RolloutControllerOptions) {
-    this.#o = { tickMs: 1000, cleanupGraceMs: 30_000, ...options };
+    this.#o = { tickMs: 1000, cleanupGraceMs: 30_000, metrics: new RolloutMetrics(), ...options };
     this.#log = options.logger.child({ component: 'rollout-controller' });
   }
 
@@ -83,24 +86,32 @@ export class RolloutController {
     this.#wakeUp();
     await Promise.race([this.#loop, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     this.#stopWatch();
+    this.#o.metrics.clearActive();
   }
 
   /** One pass now (tests); resolves when it is done. */
   async pass(): Promise<void> {
-    if (!this.#o.leadership.isLeader) return;
+    if (!this.#o.leadership.isLeader) {
+      this.#o.metrics.clearActive();
+      return;
+    }
     this.counts.passes++;
     const routes = await this.#readRoutes();
+    // Each rollout's state after this pass, for the active gauge.
+    const states: RolloutState[] = [];
     for (const { route, revision } of routes) {
       if (!this.#o.leadership.isLeader || this.#stopped) return;
       const rollout = route.rollout;
       if (!rollout) continue;
+      states.push(rollout.state);
       try {
-        if (isActive(rollout)) await this.#drive(route, rollout, revision);
+        if (isActive(rollout)) states[states.length - 1] = await this.#drive(route, rollout, revision);
         else await this.#cleanUp(route.model, rollout);
       } catch (err) {
         this.#log.warn('could not act on a rollout; trying again next pass', { model: route.model, rollout: rollout.id, error: (err as Error).message });
       }
     }
+    this.#o.metrics.setActive(states);
   }
 
   async #run(): Promise<void> {
@@ -114,6 +125,7 @@ export class RolloutController {
         }
       } else {
         this.#stopWatch();
+        this.#o.metrics.clearActive();
       }
       if (!this.#running) break;
       await new Promise<void>((resolve) => {
@@ -128,26 +140,32 @@ export class RolloutController {
     this.#wake?.();
   }
 
-  async #drive(route: RouteRecord, rollout: RolloutRecord, revision: string): Promise<void> {
-    if (rollout.state === 'PAUSED') return;
+  /** Applies what the state machine decides; resolves the rollout's state afterwards. */
+  async #drive(route: RouteRecord, rollout: RolloutRecord, revision: string): Promise<RolloutState> {
+    if (rollout.state === 'PAUSED') return rollout.state;
     const model = route.model;
     const figures = await this.#o.figures.current(model, rollout);
     const shadow = figures ? figures.shadow : await this.#pendingShadow(model, rollout);
     const decision = decide(rollout, figures, shadow, this.#o.clock.now());
-    if (decision.kind === 'idle' || decision.kind === 'wait') return;
+    if (decision.kind === 'idle' || decision.kind === 'wait') return rollout.state;
 
     const ctx = { at: new Date(this.#o.clock.now()).toISOString(), actor: ROLLOUT_CONTROLLER_ACTOR };
     const change = decision.kind === 'advance' ? advanceTo(route, rollout, decision.toIndex, figures, ctx) : rollBack(route, rollout, decision.reason, figures, ctx);
     // Leadership may have ended while the figures were read; the CAS below covers the rest of the race.
-    if (!this.#o.leadership.isLeader || this.#stopped) return;
-    const outcome = await writeRouteChange(this.#o.state, route, revision, change);
+    if (!this.#o.leadership.isLeader || this.#stopped) return rollout.state;
+    const outcome = await writeRouteChange(this.#o.state, route, revision, change, this.#o.metrics);
+    if (outcome.status === 'version-retired') {
+      this.#log.warn('a version of a rollout is retired, so its steps cannot be applied; abort the rollout or unretire the version', { model, rollout: rollout.id, version: outcome.version });
+      return rollout.state;
+    }
     if (outcome.status !== 'written') {
       this.counts.conflicts++;
       this.#log.info('the route changed before a rollout step could be written; re-reading it', { model, rollout: rollout.id, outcome: outcome.status });
-      return;
+      return rollout.state;
     }
     this.#record(model, change, figures !== null);
     if (!isActive(change.route.rollout)) await this.#deleteFigures(model, rollout.id);
+    return change.route.rollout!.state;
   }
 
   async #pendingShadow(model: string, rollout: RolloutRecord) {

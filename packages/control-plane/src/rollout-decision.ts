@@ -13,8 +13,11 @@ export function isActive(rollout: RolloutRecord | null | undefined): boolean {
 export type RolloutDecision =
   /** Nothing: paused or ended. */
   | { kind: 'idle' }
-  /** Keep the current step; `waitingFor` says what for, in words. */
-  | { kind: 'wait'; waitingFor: string }
+  /**
+   * Keep the current step; `waitingFor` says what for, in words. `onTime`:
+   * only for the step's minimum time, which is progress, not a stall.
+   */
+  | { kind: 'wait'; waitingFor: string; onTime?: true }
   /** Apply step `toIndex` (the last one ends the rollout SUCCEEDED). */
   | { kind: 'advance'; toIndex: number }
   /** A gate failed: back to 100% old, with the figures in `reason`. */
@@ -34,8 +37,35 @@ export type RolloutDecision =
  *   and step i+1 is applied, when the gates pass after `minStepSeconds`.
  *   Applying the last step (100%) ends the rollout SUCCEEDED.
  * - PAUSED and ended rollouts: nothing.
+ * - Waiting (PENDING or PROGRESSING) longer than `progressDeadlineSeconds`
+ *   after the last transition (start, step, resume) rolls back.
  */
 export function decide(rollout: RolloutRecord, step: StepFigures | null, shadow: ShadowFigures | null, nowMs: number): RolloutDecision {
+  const decision = decideOnFigures(rollout, step, shadow, nowMs);
+  if (decision.kind !== 'wait' || decision.onTime || rollout.progressDeadlineSeconds <= 0) return decision;
+  // A rollout that cannot move (a version that never became READY, a model
+  // without traffic, nodes that stopped reporting) must not hold its route
+  // forever: past the deadline since its last transition it rolls back.
+  const sinceMs = nowMs - Date.parse(rollout.updatedAt);
+  if (!(sinceMs > rollout.progressDeadlineSeconds * 1000)) return decision;
+  return {
+    kind: 'rollback',
+    reason:
+      `no progress for ${formatSeconds(Math.floor(sinceMs / 1000))} at ${rollout.stepIndex < 0 ? 'the start' : `step ${rollout.stepIndex + 1} (${stepLabel(rollout)})`}, ` +
+      `more than the progress deadline of ${formatSeconds(rollout.progressDeadlineSeconds)}: still waiting for ${decision.waitingFor}`,
+  };
+}
+
+/** Whole seconds as "45 s", "10 min 1 s", "30 min", "2 h 5 min" for reasons people read. */
+function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  const minutes = Math.floor(s / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function decideOnFigures(rollout: RolloutRecord, step: StepFigures | null, shadow: ShadowFigures | null, nowMs: number): RolloutDecision {
   if (rollout.state === 'PENDING') return decidePending(rollout, shadow);
   if (rollout.state !== 'PROGRESSING') return { kind: 'idle' };
   if (rollout.stepIndex < 0) return decidePending(rollout, shadow);
@@ -58,7 +88,7 @@ export function decide(rollout: RolloutRecord, step: StepFigures | null, shadow:
 
   const startedMs = rollout.stepStartedAt === null ? nowMs : Date.parse(rollout.stepStartedAt);
   const remainingMs = rollout.minStepSeconds * 1000 - (nowMs - startedMs);
-  if (remainingMs > 0) return { kind: 'wait', waitingFor: `${Math.ceil(remainingMs / 1000)} s more at this step` };
+  if (remainingMs > 0) return { kind: 'wait', waitingFor: `${Math.ceil(remainingMs / 1000)} s more at this step`, onTime: true };
   return { kind: 'advance', toIndex: rollout.stepIndex + 1 };
 }
 

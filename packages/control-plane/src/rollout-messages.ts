@@ -38,6 +38,7 @@ export function rolloutToMessage(
     shadow_agreed: String(live.shadow?.agreed ?? 0),
     waiting_for: live.waitingFor ?? '',
     route_revision: routeRevision,
+    progress_deadline_seconds: rollout.progressDeadlineSeconds,
   };
 }
 

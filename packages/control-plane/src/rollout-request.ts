@@ -50,6 +50,18 @@ export function checkMinStepSeconds(value: number | undefined | null): number {
   return value;
 }
 
+/** Default progress deadline: a rollout stuck this long after its last transition rolls back. */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 1800;
+
+/** progress_deadline_seconds: absent takes the default; 0 turns it off; at most a week. @throws INVALID_ARGUMENT */
+export function checkProgressDeadline(value: number | undefined | null): number {
+  if (value === undefined || value === null) return DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  if (!Number.isFinite(value) || value < 0 || value > MAX_STEP_SECONDS) {
+    throw invalidArgument(`progress_deadline_seconds is ${value}; give seconds from 0 (never) to ${MAX_STEP_SECONDS} (a week)`);
+  }
+  return value;
+}
+
 /** min_step_requests: absent takes the default. @throws INVALID_ARGUMENT */
 export function checkMinStepRequests(value: number | undefined | null): number {
   if (value === undefined || value === null) return DEFAULT_MIN_STEP_REQUESTS;

@@ -17,13 +17,14 @@ import {
   type ShadowEntry,
   type ShadowListMessage,
   type ShadowReportMessage,
+  type VersionRecord,
 } from '@switchyard/core';
 import { etcdCall } from './etcd-errors.js';
 import { unaryHandler } from './grpc-handlers.js';
 import { checkExpectedRevision } from './route-splits.js';
 import { pairToMessage, readShadowStats, shadowToMessage, sumShadowStats } from './shadow-figures.js';
 import { writeShadows } from './shadow-route-write.js';
-import type { TargetStateStore } from './target-state-store.js';
+import type { Stored, TargetStateStore } from './target-state-store.js';
 import { checkName } from './version-names.js';
 
 /** Shadows per route: each one costs every node a model run per mirrored request. */
@@ -80,12 +81,7 @@ export class ShadowAdmin {
     if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw invalidArgument(`tolerance ${request.tolerance} must be a finite number >= 0`);
     const expectedRevision = checkExpectedRevision(request.expected_revision ?? 0, 'ListShadows');
 
-    const stored = await this.#o.state.getVersion(model, version);
-    if (!stored) throw notFound(`model ${model} has no version ${version}; list them with 'switchyard versions ${model}'`);
-    const validation = stored.value.validation;
-    if (validation !== undefined && validation.state !== 'PASSED') {
-      throw failedPrecondition(`version ${version} of model ${model} failed deploy-time validation (${validation.reason}), so it cannot be a shadow; deploy a fixed version`);
-    }
+    await this.#shadowable(model, version);
     const before = await this.#o.state.readRoute(model);
     const wasShadow = before.current?.shadows.some((s) => s.version === version) ?? false;
     // A new shadow starts from zero: figures from an earlier time as a shadow would otherwise be summed in (and count against its budget).
@@ -100,8 +96,10 @@ export class ShadowAdmin {
       version,
       now: () => now,
       expectedRevision,
-      change: (current) => {
+      change: async (current) => {
         checkPrimaries(current, version);
+        // Read again on every attempt: the write applies only if the version is still as checked (not retired since).
+        const stored = await this.#shadowable(model, version);
         const existing = current.shadows.find((s) => s.version === version);
         if (!existing && current.shadows.length >= MAX_SHADOWS) {
           throw failedPrecondition(`model ${model} has ${current.shadows.length} shadows already, the most a route can have; remove one first`);
@@ -117,7 +115,7 @@ export class ShadowAdmin {
           auto: request.auto ?? false,
         };
         const shadows = existing ? current.shadows.map((s) => (s.version === version ? entry : s)) : [...current.shadows, entry];
-        return { shadows, referenced: new Map([[version, stored.createRevision]]) };
+        return { shadows, referenced: new Map([[version, stored.modRevision]]) };
       },
     });
     this.#o.logger.info('shadow added', { model, version, fraction, until, budget, tolerance, auto: request.auto ?? false, actor: caller.name, revision });
@@ -172,6 +170,20 @@ export class ShadowAdmin {
       pairs: sumShadowStats(records).map((p) => pairToMessage(p, active.has(p.shadow))),
       shadows: shadows.map(shadowToMessage),
     };
+  }
+
+  /** The version, if it can be a shadow: it exists, passed validation and is not retired. */
+  async #shadowable(model: string, version: string): Promise<Stored<VersionRecord>> {
+    const stored = await this.#o.state.getVersion(model, version);
+    if (!stored) throw notFound(`model ${model} has no version ${version}; list them with 'switchyard versions ${model}'`);
+    const validation = stored.value.validation;
+    if (validation !== undefined && validation.state !== 'PASSED') {
+      throw failedPrecondition(`version ${version} of model ${model} failed deploy-time validation (${validation.reason}), so it cannot be a shadow; deploy a fixed version`);
+    }
+    if (stored.value.retirement?.state === 'RETIRED') {
+      throw failedPrecondition(`version ${version} of model ${model} is retired; unretire it with 'switchyard unretire ${model}:${version}' before shadowing it`);
+    }
+    return stored;
   }
 
   #until(request: AddShadowRequest, nowMs: number): string | null {

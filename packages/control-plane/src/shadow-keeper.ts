@@ -17,7 +17,7 @@ export interface ShadowKeeperOptions {
   leadership: Leadership;
   logger: Logger;
   clock: Clock;
-  /** Time between passes. @default 5000 */
+  /** Time between passes (ControlPlaneOptions.shadowKeeperIntervalMs, --shadow-keeper-interval). @default 5000 */
   intervalMs?: number;
 }
 
@@ -42,8 +42,10 @@ export class ShadowKeeper {
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.tick(), this.#o.intervalMs ?? 5000);
+    const intervalMs = this.#o.intervalMs ?? 5000;
+    this.#timer = setInterval(() => void this.tick(), intervalMs);
     this.#timer.unref();
+    this.#o.logger.debug('shadow keeper started; it acts while this replica leads', { intervalMs });
   }
 
   /** Stops ticking; waits for a running pass at most `timeoutMs` (etcd may be down), and it writes nothing more. */

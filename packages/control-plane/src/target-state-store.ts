@@ -65,7 +65,10 @@ export type CreateVersionOutcome =
 export type PutRouteOutcome =
   | { status: 'written'; revision: string }
   | { status: 'route-changed' }
-  | { status: 'version-gone'; version: string };
+  /** A referenced version was deleted since it was read. */
+  | { status: 'version-gone'; version: string }
+  /** A referenced version was written since it was read (e.g. retired, warned, pinned): check it again. */
+  | { status: 'version-changed'; version: string };
 
 /** One live node and its states of one model's versions, read at one revision. */
 export interface NodeModelState {
@@ -247,7 +250,12 @@ export class TargetStateStore {
   /**
    * Writes a route and its history entry if the route key's mod revision is
    * still `expectedRevision` ('0': the route must not exist yet) and every
-   * referenced version still has the given create revision.
+   * referenced version key is still at the given mod revision. The mod
+   * revision, not the create revision: a version is retired by rewriting its
+   * key, and retiring one the route does not reference yet leaves the route
+   * key alone, so only the version's own revision shows that the version
+   * checked as routable was retired before the route was written.
+   * @param versions version name → mod revision as read.
    */
   async putRoute(
     record: RouteRecord,
@@ -260,8 +268,8 @@ export class TargetStateStore {
       expectedRevision === '0'
         ? this.#etcd.if(key, 'Create', '==', 0)
         : this.#etcd.if(key, 'Mod', '==', expectedRevision);
-    for (const [version, createRevision] of versions) {
-      txn = txn.and(this.keys.version(record.model, version), 'Create', '==', createRevision);
+    for (const [version, modRevision] of versions) {
+      txn = txn.and(this.keys.version(record.model, version), 'Mod', '==', modRevision);
     }
     const result = await etcdCall(() =>
       txn
@@ -275,8 +283,10 @@ export class TargetStateStore {
     if (routeNow !== expectedRevision) return { status: 'route-changed' };
     const names = [...versions.entries()];
     for (let i = 0; i < names.length; i++) {
-      const [version, createRevision] = names[i]!;
-      if (versionResponses[i]?.response_range?.kvs[0]?.create_revision !== createRevision) return { status: 'version-gone', version };
+      const [version, modRevision] = names[i]!;
+      const kv = versionResponses[i]?.response_range?.kvs[0];
+      if (kv === undefined) return { status: 'version-gone', version };
+      if (kv.mod_revision !== modRevision) return { status: 'version-changed', version };
     }
     // Both changed back in between: as far as the caller can tell, a race.
     return { status: 'route-changed' };

@@ -144,7 +144,7 @@ test('SetRoute keeps the shadows and rollout already stored', async (t) => {
     updatedBy: 'someone',
     shadows: [{ version: 'v2', fraction: 0.1, until: null, budget: null, tolerance: 1e-5, addedAt: new Date().toISOString(), addedBy: 'x', auto: false, future: { keep: true } }],
     rollout: {
-      id: 'r1', from: 'v1', to: 'v2', steps: [10, 100], stepIndex: 0, stepStartedAt: null, minStepSeconds: 1, minStepRequests: 0,
+      id: 'r1', from: 'v1', to: 'v2', steps: [10, 100], stepIndex: 0, stepStartedAt: null, minStepSeconds: 1, minStepRequests: 0, progressDeadlineSeconds: 0,
       gates: { maxErrorRate: 0.01, maxErrorRateRatio: 2, maxP99Ratio: 1.5, minShadowAgreement: null, minShadowRequests: 0 },
       state: 'SUCCEEDED', reason: '', lastFigures: null, startedAt: new Date().toISOString(), startedBy: 'x', updatedAt: new Date().toISOString(), future: 1,
     },

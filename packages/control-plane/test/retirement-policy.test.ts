@@ -107,7 +107,7 @@ test('a running rollout holds the versions it moves and the weights it owns', (t
     updatedAt: iso(T0),
     updatedBy: '',
     shadows: [],
-    rollout: { id: 'r', from: 'v1', to: 'v2', steps: [10, 100], stepIndex: 0, stepStartedAt: null, minStepSeconds: 0, minStepRequests: 0, gates: { maxErrorRate: null, maxErrorRateRatio: null, maxP99Ratio: null, minShadowAgreement: null, minShadowRequests: 0 }, state: state as 'PROGRESSING', reason: '', lastFigures: null, startedAt: iso(T0), startedBy: '', updatedAt: iso(T0) },
+    rollout: { id: 'r', from: 'v1', to: 'v2', steps: [10, 100], stepIndex: 0, stepStartedAt: null, minStepSeconds: 0, minStepRequests: 0, progressDeadlineSeconds: 0, gates: { maxErrorRate: null, maxErrorRateRatio: null, maxP99Ratio: null, minShadowAgreement: null, minShadowRequests: 0 }, state: state as 'PROGRESSING', reason: '', lastFigures: null, startedAt: iso(T0), startedBy: '', updatedAt: iso(T0) },
   });
   t.regex(heldBy(route('PROGRESSING'), 'v1') ?? '', /rollout v1 -> v2 is PROGRESSING/);
   t.is(heldBy(route('PROGRESSING'), 'v3'), undefined, 'no weight, not part of it');

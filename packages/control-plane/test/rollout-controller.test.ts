@@ -14,7 +14,7 @@ import {
 } from '@switchyard/core';
 import { startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
-import { RolloutAdmin, RolloutController, RolloutFiguresReader, StaticLeadership, TargetStateStore } from '../src/index.js';
+import { RolloutAdmin, RolloutController, RolloutFiguresReader, RolloutMetrics, StaticLeadership, TargetStateStore } from '../src/index.js';
 import { freshKeys } from './helpers/harness.js';
 
 // The controller against a real etcd, with a hand-moved clock and passes
@@ -59,10 +59,12 @@ async function setUp(keys: KeyLayout, clock: Clock) {
   const route: RouteRecord = { model: 'm', splits: [{ version: 'v1', weight: 10_000 }], updatedAt: new Date(T0).toISOString(), updatedBy: '', shadows: [], rollout: null };
   await etcd.put(keys.route('m')).value(JSON.stringify(route));
   const figures = new RolloutFiguresReader({ etcd, keys, logger: silentLogger() });
-  const admin = new RolloutAdmin({ state, figures, clock, logger: silentLogger() });
+  // One set of metrics for every writer, as in one control plane: each committed change counts once.
+  const metrics = new RolloutMetrics();
+  const admin = new RolloutAdmin({ state, figures, clock, logger: silentLogger(), metrics });
   const controller = (leader: boolean) =>
-    new RolloutController({ etcd, keys, state, figures, leadership: new StaticLeadership(leader), clock, logger: silentLogger() });
-  return { state, admin, controller };
+    new RolloutController({ etcd, keys, state, figures, leadership: new StaticLeadership(leader), clock, logger: silentLogger(), metrics });
+  return { state, admin, controller, metrics };
 }
 
 async function readRoute(keys: KeyLayout): Promise<RouteRecord> {
@@ -102,7 +104,7 @@ async function report(keys: KeyLayout, rolloutId: string, step: number, reporter
 test('a replica that does not lead never writes; the leader steps on figures summed over every node and succeeds', async (t) => {
   const keys = freshKeys();
   const clock = fakeClock();
-  const { admin, controller } = await setUp(keys, clock);
+  const { admin, controller, metrics } = await setUp(keys, clock);
   const started = await admin.startRollout({ model: 'm', to_version: 'v2', from_version: '', steps: [10, 50, 100], min_step_seconds: 60, min_step_requests: 100, gates: null });
 
   await controller(false).pass();
@@ -113,6 +115,8 @@ test('a replica that does not lead never writes; the leader steps on figures sum
   let route = await readRoute(keys);
   t.is(route.rollout!.state, 'PROGRESSING');
   t.deepEqual(route.splits, [{ version: 'v1', weight: 9000 }, { version: 'v2', weight: 1000 }]);
+  t.is(await metrics.active('PROGRESSING'), 1, 'the leader counts the rollout it drives');
+  t.is(await metrics.active('PENDING'), 0);
 
   // 60 requests on each of two nodes: enough only summed.
   await report(keys, started.id, 0, 'n1', [540, 0, 1], [60, 0, 1]);
@@ -134,12 +138,21 @@ test('a replica that does not lead never writes; the leader steps on figures sum
   t.deepEqual(await historyActions(keys), ['RolloutStart:-1', 'RolloutStep:0', 'RolloutStep:1', 'RolloutSucceeded:2']);
   t.is(await etcd.getAll().prefix(keys.rolloutStatsPrefix('m', started.id)).count(), 0, 'figures deleted at the end');
   t.like(leader.counts, { steps: 2, succeeded: 1, rolledBack: 0 });
+  t.deepEqual(
+    await Promise.all((['PENDING', 'PROGRESSING', 'SUCCEEDED', 'ROLLED_BACK', 'ABORTED'] as const).map((s) => metrics.transitions('m', s))),
+    [1, 1, 1, 0, 0],
+    'start, first step and success each counted once',
+  );
+  t.is(await metrics.steps('m'), 1, 'the step within PROGRESSING');
+  t.is(await metrics.active('PROGRESSING'), 0, 'an ended rollout is no longer active');
+  await controller(false).pass();
+  t.is(await metrics.active('PROGRESSING'), 0);
 });
 
 test('two leaders at once (split brain) apply each step exactly once; a failing gate rolls back with the figures', async (t) => {
   const keys = freshKeys();
   const clock = fakeClock();
-  const { admin, controller } = await setUp(keys, clock);
+  const { admin, controller, metrics } = await setUp(keys, clock);
   const started = await admin.startRollout({ model: 'm', to_version: 'v2', from_version: '', steps: [10, 50, 100], min_step_seconds: 1, min_step_requests: 10, gates: null });
   const a = controller(true);
   const b = controller(true);
@@ -172,4 +185,40 @@ test('two leaders at once (split brain) apply each step exactly once; a failing 
   t.regex(route.rollout!.reason, /p99 latency of v2/);
   t.is(route.rollout!.lastFigures!.to.errors, 30);
   t.is((await historyActions(keys)).filter((x) => x.startsWith('RolloutRollback')).length, 1);
+  t.is(await metrics.transitions('m', 'ROLLED_BACK'), 1, 'two leaders racing count the rollback once');
+  t.is(await metrics.transitions('m', 'SUCCEEDED'), 0);
+  t.is(await metrics.transitions('m', 'PAUSED'), paused.status === 'fulfilled' ? 1 : 0);
+  t.is(await metrics.transitions('m', 'PROGRESSING'), paused.status === 'fulfilled' ? 2 : 1, 'the first step, and the resume after a pause');
+  t.is(await metrics.steps('m'), 1);
+});
+
+test('a rollout whose new version takes no traffic rolls back at its progress deadline, saying what it waited for', async (t) => {
+  const keys = freshKeys();
+  const clock = fakeClock();
+  const { admin, controller, metrics } = await setUp(keys, clock);
+  const started = await admin.startRollout({
+    model: 'm',
+    to_version: 'v2',
+    from_version: '',
+    steps: [10, 100],
+    min_step_seconds: 60,
+    min_step_requests: 100,
+    progress_deadline_seconds: 600,
+    gates: null,
+  });
+  t.is(started.progress_deadline_seconds, 600);
+  const leader = controller(true);
+  await leader.pass();
+  // v2 never became READY: the nodes send its share to v1, so it takes nothing.
+  await report(keys, started.id, 0, 'n1', [1000, 0, 1], [0, 0, 1]);
+  clock.advance(599_000);
+  await leader.pass();
+  t.is((await readRoute(keys)).rollout!.state, 'PROGRESSING', 'inside the deadline it waits');
+  clock.advance(2000);
+  await leader.pass();
+  const route = await readRoute(keys);
+  t.is(route.rollout!.state, 'ROLLED_BACK');
+  t.deepEqual(route.splits, [{ version: 'v1', weight: 10_000 }]);
+  t.regex(route.rollout!.reason, /no progress for 10 min 1 s at step 1 \(10% to v2\), more than the progress deadline of 10 min: still waiting for 100 more requests to v2 \(0 of 100\)/);
+  t.is(await metrics.transitions('m', 'ROLLED_BACK'), 1);
 });

@@ -16,6 +16,7 @@ function rollout(overrides: Partial<RolloutRecord> = {}): RolloutRecord {
     stepStartedAt: null,
     minStepSeconds: 60,
     minStepRequests: 100,
+    progressDeadlineSeconds: 0,
     gates: RolloutGatesSchema.parse({}),
     state: 'PENDING',
     reason: '',
@@ -71,6 +72,31 @@ test('errors that already doom a step roll back before it has its minimum of req
   t.is(doomed.kind, 'rollback');
   t.regex((doomed as { reason: string }).reason, /v2 failed 2 of its first 10 requests at step 2/);
   t.is(decide(r, figures(10, 1), null, T0).kind, 'wait');
+});
+
+test('a rollout waiting past its progress deadline since its last transition rolls back, saying what it waited for', (t) => {
+  const r = rollout({ state: 'PROGRESSING', stepIndex: 1, stepStartedAt: iso(T0), updatedAt: iso(T0), progressDeadlineSeconds: 1800 });
+  // A version that never became READY: nodes fall back, it takes no requests.
+  t.is(decide(r, figures(0), null, T0 + 1800_000).kind, 'wait', 'at the deadline: still waiting');
+  const stuck = decide(r, figures(0), null, T0 + 1800_001);
+  t.is(stuck.kind, 'rollback');
+  t.regex(
+    (stuck as { reason: string }).reason,
+    /no progress for 30 min at step 2 \(50% to v2\), more than the progress deadline of 30 min: still waiting for 100 more requests to v2 \(0 of 100\)/,
+  );
+  // A deadline counts from the last transition (a resume, a step), not from the start.
+  t.is(decide({ ...r, updatedAt: iso(T0 + 1700_000) }, figures(0), null, T0 + 1800_001).kind, 'wait');
+  // Ready to advance is progress, whatever the clock says; 0 means no deadline.
+  t.deepEqual(decide(r, figures(150), null, T0 + 9e6), { kind: 'advance', toIndex: 2 });
+  t.is(decide({ ...r, progressDeadlineSeconds: 0 }, figures(0), null, T0 + 9e9).kind, 'wait');
+  // A step longer than the deadline is not a stall: once its gates pass it only waits for time.
+  const long = { ...r, minStepSeconds: 7200 };
+  t.regex((decide(long, figures(150), null, T0 + 3600_000) as { waitingFor: string }).waitingFor, /3600 s more at this step/);
+  // Before the first step too: shadowed requests that never come.
+  const pending = rollout({ progressDeadlineSeconds: 60, gates: RolloutGatesSchema.parse({ minShadowRequests: 500 }) });
+  const reason = (decide(pending, null, null, T0 + 61_000) as { reason: string }).reason;
+  t.regex(reason, /no progress for 61 s at the start, more than the progress deadline of 60 s: still waiting for 500 more shadowed requests of v2/);
+  t.deepEqual(decide({ ...pending, state: 'PAUSED' }, null, null, T0 + 9e9), { kind: 'idle' }, 'a paused rollout has no deadline');
 });
 
 test('PAUSED and ended rollouts are left alone', (t) => {

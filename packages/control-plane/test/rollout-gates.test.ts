@@ -1,7 +1,7 @@
 import test from 'ava';
 import { RolloutGatesSchema, type RolloutGates } from '@switchyard/core';
 import { evaluateGates, type StepFigures, type VersionFigures } from '../src/index.js';
-import { checkGates } from '../src/rollout-request.js';
+import { checkGates, checkProgressDeadline, DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../src/rollout-request.js';
 
 const gates = (overrides: Partial<RolloutGates> = {}): RolloutGates => ({ ...RolloutGatesSchema.parse({}), ...overrides });
 
@@ -75,4 +75,14 @@ test('request gates: absent takes the default, negative turns a gate off, nonsen
   t.throws(() => checkGates({ max_error_rate: 2 }), { message: /max_error_rate is 2; give a share from 0 to 1/ });
   t.throws(() => checkGates({ max_p99_ratio: 0 }), { message: /max_p99_ratio is 0/ });
   t.throws(() => checkGates({ min_shadow_requests: 1.5 }), { message: /min_shadow_requests/ });
+});
+
+test('progress deadline: absent takes 30 min, 0 turns it off, negative or beyond a week is refused', (t) => {
+  t.is(checkProgressDeadline(undefined), DEFAULT_PROGRESS_DEADLINE_SECONDS);
+  t.is(DEFAULT_PROGRESS_DEADLINE_SECONDS, 1800);
+  t.is(checkProgressDeadline(0), 0);
+  t.is(checkProgressDeadline(600), 600);
+  t.throws(() => checkProgressDeadline(-1), { message: /progress_deadline_seconds is -1; give seconds from 0 \(never\)/ });
+  t.throws(() => checkProgressDeadline(8 * 86_400), { message: /a week/ });
+  t.throws(() => checkProgressDeadline(Number.NaN), { message: /progress_deadline_seconds is NaN/ });
 });

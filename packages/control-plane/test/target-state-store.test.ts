@@ -44,7 +44,7 @@ async function storeWithVersions(): Promise<{ store: TargetStateStore; revisions
   if (created.status !== 'created') throw new Error(created.status);
   const model = await store.getModel('m');
   await store.createVersion(versionRecord('v2'), { createRevision: model!.createRevision }, h('CreateVersion'));
-  const revisions = new Map((await store.listVersions('m')).map((v) => [v.value.version, v.createRevision]));
+  const revisions = new Map((await store.listVersions('m')).map((v) => [v.value.version, v.modRevision]));
   return { store, revisions };
 }
 
@@ -68,6 +68,16 @@ test('a route write fails when a referenced version was deleted after it was rea
   t.true(await store.deleteVersion('m', 'v2', { versionRevision: (await store.versionRevision('m', 'v2'))!, routeRevision: route.revision }, h('DeleteVersion')));
   const outcome = await store.putRoute(routeRecord('v2'), route.revision, new Map([['v2', revisions.get('v2')!]]), h('SetRoute'));
   t.deepEqual(outcome, { status: 'version-gone', version: 'v2' });
+});
+
+test('a route write fails when a referenced version was rewritten (e.g. retired) after it was read, though its route key did not change', async (t) => {
+  const { store, revisions } = await storeWithVersions();
+  const route = await store.readRoute('m');
+  const retired = { ...versionRecord('v2'), retirement: { state: 'RETIRED', retiredAt: now } };
+  await etcd().client.put(store.keys.version('m', 'v2')).value(JSON.stringify(retired));
+  const outcome = await store.putRoute(routeRecord('v2'), route.revision, new Map([['v2', revisions.get('v2')!]]), h('SetRoute'));
+  t.deepEqual(outcome, { status: 'version-changed', version: 'v2' });
+  t.is((await store.readRoute('m')).revision, route.revision, 'nothing written');
 });
 
 test('a version delete fails when the route changed after it was read', async (t) => {

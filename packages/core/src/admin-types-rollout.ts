@@ -38,6 +38,7 @@ export interface RolloutMessage {
   min_step_seconds: number;
   min_step_requests: number;
   gates: RolloutGatesMessage | null;
+  progress_deadline_seconds: number;
   /** PENDING, PROGRESSING, PAUSED, SUCCEEDED, ROLLED_BACK or ABORTED. */
   state: string;
   reason: string;
@@ -66,6 +67,7 @@ export interface StartRolloutRequest {
   min_step_seconds?: number;
   min_step_requests?: number;
   gates: RolloutGatesMessage | null;
+  progress_deadline_seconds?: number;
 }
 
 /** Pause/Resume/Abort/PromoteRollout's request. */

@@ -184,6 +184,12 @@ export const RolloutRecordSchema = z.looseObject({
   stepStartedAt: isoTime.nullable().default(null),
   minStepSeconds: z.number().nonnegative(),
   minStepRequests: z.number().int().nonnegative(),
+  /**
+   * Seconds a rollout may wait (for requests, figures, shadowed requests,
+   * or a version that never becomes READY) after its last transition before
+   * it rolls back; 0: never. Absent in rollouts stored before it existed: 0.
+   */
+  progressDeadlineSeconds: z.number().nonnegative().default(0),
   gates: RolloutGatesSchema,
   state: z.enum(ROLLOUT_STATES),
   /** Why the last transition happened, in words (for a rollback: the figures that failed). */

@@ -35,6 +35,16 @@ export class ArtifactCache {
     return promise;
   }
 
+  /** Folder that holds `sha256/<hex>` files (the cache trimmer lists it). */
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** True while the artifact is being verified or downloaded; the cache trimmer leaves it alone. */
+  isPending(sha256: string): boolean {
+    return this.pending.has(sha256);
+  }
+
   path(sha256: string): string {
     return join(this.options.dir, 'sha256', sha256);
   }

@@ -15,6 +15,7 @@ import {
 import type { Tensor } from 'onnxruntime-node';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';
+import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
 
 /** What the inference handlers need from the node. */
@@ -32,6 +33,8 @@ export interface InferenceServiceContext {
    * mirroring hooks in here. Must not throw and must not block.
    */
   afterPrimary?: (served: ServedRequest) => void;
+  /** Counts calls between choosing a version and answering (shadow mirroring yields to them). */
+  inFlight?: PrimaryInFlight;
 }
 
 /** A request the primary answered, as {@link InferenceServiceContext.afterPrimary} sees it. */
@@ -114,6 +117,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
         if (!pick.loaded.acquire()) throw notFound(`model '${request.model_name}' is being unloaded; retry`);
       }
       loaded = pick.loaded;
+      ctx.inFlight?.enter();
       if (pick.fallbackFrom !== undefined) ctx.metrics.countFallback(loaded.model, pick.fallbackFrom);
     } catch (err) {
       ctx.metrics.errors.inc({ model: request.model_name, version: request.model_version, code: String(SwitchyardError.from(err).code) });
@@ -126,12 +130,14 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       outputs = requestedOutputs(request, loaded.record.signature);
     } catch (err) {
       loaded.release();
+      ctx.inFlight?.leave();
       ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(SwitchyardError.from(err).code) });
       return fail(callback, err);
     }
     loaded.session.run(feeds, outputs).then(
       (results) => {
         loaded.release();
+        ctx.inFlight?.leave();
         let answered: ServedRequest | undefined;
         try {
           const response: ModelInferResponse = {
@@ -165,6 +171,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       },
       (err: Error) => {
         loaded.release();
+        ctx.inFlight?.leave();
         loaded.stats.recordError();
         // onnxruntime rejects some inputs only at run time (an index out of range);
         // a SwitchyardError (UNAVAILABLE: the session's worker thread died) keeps its code.

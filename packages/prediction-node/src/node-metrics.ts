@@ -69,6 +69,15 @@ export class NodeMetrics {
     return stats;
   }
 
+  /**
+   * The counters of one version if this node keeps them, without creating
+   * any: readers that only look (rollout figures) must not add a zero series
+   * to /metrics for a version this node never loaded.
+   */
+  existingStats(model: string, version: string): VersionStats | undefined {
+    return this.versionStats.get(`${model}/${version}`);
+  }
+
   /** Counts a request whose slot's version, `intended`, was not READY here (on the hot path: no label hashing). */
   countFallback(model: string, intended: string): void {
     let byVersion = this.fallbacks.get(model);

@@ -12,6 +12,7 @@ import {
   KeyLayout,
   serverCredentials,
   splitHostPort,
+  systemClock,
   type ClientTlsOptions,
   type Clock,
   type Logger,
@@ -20,10 +21,12 @@ import {
   type VersionStatusRecord,
 } from '@switchyard/core';
 import { ArtifactCache } from './artifact-cache.js';
+import { ArtifactCacheTrimmer, artifactCacheMetrics, wantedArtifacts } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
 import { inferenceHandlers } from './inference-service.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { startShadowMirroring, type ShadowOptions } from './shadow-node.js';
+import { PrimaryInFlight } from './primary-in-flight.js';
 import { ModelLoader, type SessionHosting } from './model-loader.js';
 import { startMetricsServer } from './metrics-server.js';
 import { NodeMetrics } from './node-metrics.js';
@@ -95,6 +98,13 @@ export interface PredictionNodeOptions {
   clock?: Clock;
   /** Shadow mirroring: queue size, concurrency, time-out, busy threshold (docs/shadows.md). */
   shadow?: ShadowOptions;
+  /**
+   * How long a cached artifact no version record uses any more (a retired
+   * version's) stays on disk before it is removed (docs/operations.md). @default 600000
+   */
+  artifactCacheGraceMs?: number;
+  /** Time between two trims of the artifact cache. @default 60000 */
+  artifactCacheTrimIntervalMs?: number;
 }
 
 export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
@@ -193,6 +203,16 @@ export class PredictionNode {
         metrics.workerVersions.set([...table.versions.values()].filter((v) => v.session.host === 'worker').length);
       },
     });
+    const cacheTrimmer = new ArtifactCacheTrimmer({
+      cache,
+      wanted: () => reconciler.targetState && wantedArtifacts(reconciler.targetState),
+      loaded: () => new Set([...reconciler.table.versions.values()].map((v) => v.record.artifact.sha256)),
+      clock: options.clock ?? systemClock,
+      logger,
+      metrics: artifactCacheMetrics(metrics.registry),
+      ...(options.artifactCacheGraceMs !== undefined ? { graceMs: options.artifactCacheGraceMs } : {}),
+      ...(options.artifactCacheTrimIntervalMs !== undefined ? { intervalMs: options.artifactCacheTrimIntervalMs } : {}),
+    });
     // Rollout and shadow figures that outlive this process are filed under
     // `{id}.{incarnation}`, so a restarted node with the same id never
     // overwrites its predecessor's.
@@ -213,10 +233,12 @@ export class PredictionNode {
         nodeId: id,
         incarnation,
         routes: () => reconciler.targetState?.routes.values() ?? [],
-        counters: (model, version) => metrics.statsFor(model, version).counters(),
+        // Not statsFor: that would create a zero /metrics series for a version this node never loaded.
+        counters: (model, version) => metrics.existingStats(model, version)?.counters(),
       }),
     );
-    const shadows = startShadowMirroring({ metrics, publisher, keys, nodeId: id, incarnation, reconciler, logger, options: options.shadow });
+    const inFlight = new PrimaryInFlight();
+    const shadows = startShadowMirroring({ metrics, publisher, keys, nodeId: id, incarnation, reconciler, logger, options: options.shadow, inFlight });
     const mirror = new TargetStateMirror({ etcd: options.etcd, keys, logger, onChange: (state) => reconciler.update(state) });
 
     const health = new HealthImplementation({ '': 'NOT_SERVING', 'inference.GRPCInferenceService': 'NOT_SERVING' });
@@ -235,6 +257,7 @@ export class PredictionNode {
         table: () => reconciler.table,
         ready: () => node?.state === 'SERVING',
         afterPrimary: shadows.onServed,
+        inFlight,
       }),
     );
     health.addToServer(server);
@@ -274,6 +297,8 @@ export class PredictionNode {
       publisher,
     );
     node.usage = usage;
+    node.cacheTrimmer = cacheTrimmer;
+    cacheTrimmer.start();
     node.becomeReadyWhenSettled();
     logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(options.tls) });
     return node;
@@ -317,6 +342,8 @@ export class PredictionNode {
   private stopping: Promise<void> | undefined;
   /** Told to write every pending last use in the final flush. */
   private usage: UsageSource | undefined;
+  /** Removes cached artifacts no version uses any more; stopped first on drain. */
+  private cacheTrimmer: ArtifactCacheTrimmer | undefined;
 
   private async drain(shutdownDeadlineMs: number): Promise<void> {
     if (this.nodeState === 'STOPPED') return;
@@ -325,6 +352,7 @@ export class PredictionNode {
     this.health.setStatus('inference.GRPCInferenceService', 'NOT_SERVING');
     this.logger.info('prediction node draining', { drainGraceMs: this.drainGraceMs, shutdownDeadlineMs });
     this.mirror.stop();
+    await this.cacheTrimmer?.stop();
     if (this.drainGraceMs > 0) await new Promise((r) => setTimeout(r, this.drainGraceMs));
     await this.reporter.close().catch((err: unknown) => this.logger.warn('could not deregister from etcd', { error: String(err) }));
     await new Promise<void>((resolve) => {

@@ -9,8 +9,11 @@ export interface RolloutStatsSourceOptions {
   incarnation: string;
   /** The routes of the target state the node serves now. */
   routes: () => Iterable<RouteRecord>;
-  /** A version's cumulative counters on this node (VersionStats.counters()). */
-  counters: (model: string, version: string) => VersionCounters;
+  /**
+   * A version's cumulative counters on this node (VersionStats.counters());
+   * undefined when the node keeps none for it (not loaded here), read as zeros.
+   */
+  counters: (model: string, version: string) => VersionCounters | undefined;
 }
 
 /** What one model's current rollout step looks like from this node. */
@@ -51,7 +54,7 @@ export function rolloutStatsSource(options: RolloutStatsSourceOptions): StatsSou
         step = {
           rolloutId: rollout.id,
           step: rollout.stepIndex,
-          baseline: new Map(versions.map((v) => [v, options.counters(model, v)])),
+          baseline: new Map(versions.map((v) => [v, options.counters(model, v) ?? zeroCounters()])),
           published: '',
         };
         tracked.set(model, step);
@@ -59,7 +62,7 @@ export function rolloutStatsSource(options: RolloutStatsSourceOptions): StatsSou
       const figures: Record<string, VersionCounters> = {};
       let requests = 0;
       for (const version of versions) {
-        const current = options.counters(model, version);
+        const current = options.counters(model, version) ?? zeroCounters();
         let base = step.baseline.get(version)!;
         // Counters restart when a version is unloaded and loaded again: everything since then is new.
         if (current.requests < base.requests) step.baseline.set(version, (base = zeroCounters()));

@@ -17,6 +17,11 @@ export interface ShadowOptions {
   timeoutMs?: number;
   /** Event-loop utilization (0–1) above which shadow work is shed (shadow-load.ts). @default 0.6 */
   busyThreshold?: number;
+  /**
+   * A sampled call still waiting after this long (primaries kept the node
+   * busy) is dropped and counted rather than run late. @default 250
+   */
+  maxWaitMs?: number;
 }
 
 /** What {@link ShadowMirror} needs from the node. */
@@ -27,6 +32,11 @@ export interface ShadowMirrorDeps {
   /** A loaded version, for requests that name one. */
   versionOf: (model: string, version: string) => LoadedVersion | undefined;
   busy: BusySignal;
+  /**
+   * Primary calls being computed now. A shadow run starts only when this is
+   * 0, so it never sits between a primary and the thread. @default () => 0
+   */
+  primariesInFlight?: () => number;
   logger: Logger;
   /** @default Date.now */
   now?: () => number;
@@ -39,27 +49,34 @@ interface Job {
   readonly shadow: LoadedVersion;
   readonly stats: ShadowPairStats;
   readonly tolerance: number;
+  readonly queuedAt: number;
 }
 
 /**
  * Replays a sampled share of answered requests against the route's shadow
  * versions and counts how their outputs compare. Runs strictly after the
- * primary: sampled calls go into a bounded queue and are started from
- * setImmediate, at most `concurrency` at a time; a full queue or a busy
- * node drops them (counted), both when sampled and again when dequeued,
- * so queued shadow work yields as soon as primaries need the thread.
- * Nothing here can reach the primary's response, which was sent already.
+ * primary, at idle priority: sampled calls go into a bounded queue and are
+ * started from setImmediate, at most `concurrency` at a time, and only while
+ * no primary is being computed (a shadow run is synchronous on the thread
+ * for small models, so starting one beside a primary would delay it).
+ * A full queue, a busy node, or a call left waiting longer than `maxWaitMs`
+ * drops them (counted), so shadow work yields as soon as primaries need the
+ * thread. Nothing here can reach the primary's response, which was sent already.
  */
 export class ShadowMirror {
   private readonly queue: Job[] = [];
   private readonly queueSize: number;
   private readonly concurrency: number;
   private readonly timeoutMs: number;
+  private readonly maxWaitMs: number;
+  private readonly primariesInFlight: () => number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly untilMs = new WeakMap<ShadowEntry, number>();
   private running = 0;
   private scheduled = false;
+  /** A re-check pending because primaries were in flight. */
+  private deferred: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -69,9 +86,12 @@ export class ShadowMirror {
     this.queueSize = options.queueSize ?? 64;
     this.concurrency = options.concurrency ?? 1;
     this.timeoutMs = options.timeoutMs ?? 1000;
+    this.maxWaitMs = options.maxWaitMs ?? 250;
     if (!(Number.isInteger(this.queueSize) && this.queueSize >= 0)) throw new TypeError(`shadow queueSize must be a whole number >= 0, got ${this.queueSize}`);
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new TypeError(`shadow concurrency must be a whole number >= 1, got ${this.concurrency}`);
     if (!(this.timeoutMs > 0)) throw new TypeError(`shadow timeoutMs must be > 0, got ${this.timeoutMs}`);
+    if (!(this.maxWaitMs > 0)) throw new TypeError(`shadow maxWaitMs must be > 0, got ${this.maxWaitMs}`);
+    this.primariesInFlight = deps.primariesInFlight ?? (() => 0);
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
   }
@@ -102,7 +122,7 @@ export class ShadowMirror {
         stats.countDropped();
         continue;
       }
-      this.queue.push({ served, shadow, stats, tolerance: entry.tolerance });
+      this.queue.push({ served, shadow, stats, tolerance: entry.tolerance, queuedAt: now });
     }
     this.schedule();
   };
@@ -110,6 +130,8 @@ export class ShadowMirror {
   /** Drops whatever is queued; running calls finish (their versions wait for them before unloading). */
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.deferred);
+    this.deferred = undefined;
     for (const job of this.queue.splice(0)) job.stats.countDropped();
   }
 
@@ -136,9 +158,20 @@ export class ShadowMirror {
   }
 
   private pump(): void {
+    if (this.stopped) return;
+    const now = this.now();
     while (this.running < this.concurrency && this.queue.length > 0) {
+      if (this.primariesInFlight() > 0) {
+        // Every answered primary schedules a pump; the timer covers primaries
+        // that do not (versioned calls) and the last one before a lull.
+        this.deferred ??= setTimeout(() => {
+          this.deferred = undefined;
+          this.pump();
+        }, 1);
+        return;
+      }
       const job = this.queue.shift()!;
-      if (this.deps.busy.busy()) {
+      if (this.deps.busy.busy() || now - job.queuedAt > this.maxWaitMs) {
         job.stats.countDropped();
         continue;
       }

@@ -1,5 +1,6 @@
 import type { KeyLayout, Logger } from '@switchyard/core';
 import type { NodeMetrics } from './node-metrics.js';
+import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { Reconciler } from './reconciler.js';
 import { EventLoopBusySignal } from './shadow-load.js';
 import { shadowMetrics, shadowStatsSource } from './shadow-metrics.js';
@@ -24,6 +25,7 @@ export function startShadowMirroring(parts: {
   reconciler: Reconciler;
   logger: Logger;
   options: ShadowOptions | undefined;
+  inFlight: PrimaryInFlight;
 }): ShadowMirror {
   const table = new ShadowStatsTable();
   for (const metric of shadowMetrics(table)) parts.metrics.registry.registerMetric(metric);
@@ -35,6 +37,7 @@ export function startShadowMirroring(parts: {
       shadowsOf: (model) => parts.reconciler.targetState?.routes.get(model)?.shadows,
       versionOf: (model, version) => parts.reconciler.table.versions.get(versionKey(model, version)),
       busy,
+      primariesInFlight: () => parts.inFlight.value,
       logger: parts.logger.child({ component: 'shadow' }),
     },
     parts.options,

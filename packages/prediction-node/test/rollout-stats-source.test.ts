@@ -15,6 +15,7 @@ function route(overrides: Partial<RolloutRecord>): RouteRecord {
     stepStartedAt: '2026-01-01T00:00:00.000Z',
     minStepSeconds: 1,
     minStepRequests: 1,
+    progressDeadlineSeconds: 0,
     gates: RolloutGatesSchema.parse({}),
     state: 'PROGRESSING',
     reason: '',

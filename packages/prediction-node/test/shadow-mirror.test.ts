@@ -46,7 +46,9 @@ const entry = (version: string, fraction = 1): ShadowEntry => ({ version, fracti
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function mirror(options: { busy?: () => boolean; queueSize?: number; random?: () => number; shadows?: ShadowEntry[]; now?: () => number } = {}) {
+function mirror(
+  options: { busy?: () => boolean; queueSize?: number; random?: () => number; shadows?: ShadowEntry[]; now?: () => number; inFlight?: () => number; maxWaitMs?: number } = {},
+) {
   const primary = controlledVersion('v1');
   const shadow = controlledVersion('v2');
   const stats = new ShadowStatsTable();
@@ -59,8 +61,9 @@ function mirror(options: { busy?: () => boolean; queueSize?: number; random?: ()
       logger: silentLogger(),
       ...(options.random ? { random: options.random } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.inFlight ? { primariesInFlight: options.inFlight } : {}),
     },
-    { queueSize: options.queueSize ?? 2, concurrency: 1, timeoutMs: 60_000 },
+    { queueSize: options.queueSize ?? 2, concurrency: 1, timeoutMs: 60_000, ...(options.maxWaitMs ? { maxWaitMs: options.maxWaitMs } : {}) },
   );
   return { m, primary, shadow, stats, pair: () => stats.pair('m', 'v1', 'v2', '2026-01-01T00:00:00Z') };
 }
@@ -106,6 +109,36 @@ test('a busy node sheds shadow work, both when sampling and when dequeuing', asy
   m.onServed(served(primary.loaded));
   await tick();
   t.is(m.active, 1, 'mirroring resumes when the node is no longer busy');
+});
+
+test('a shadow run waits while primaries are in flight, and is dropped once it has waited past maxWaitMs', async (t) => {
+  let inFlight = 1;
+  let now = 1_000;
+  const { m, primary, shadow, pair } = mirror({ inFlight: () => inFlight, now: () => now, queueSize: 8, maxWaitMs: 100 });
+  m.onServed(served(primary.loaded));
+  await tick();
+  t.is(m.active, 0, 'no shadow run beside a primary');
+  t.is(m.queued, 1);
+  inFlight = 0;
+  // The deferred re-check (a 1 ms timer) starts it without another primary answering.
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(m.active, 1, 'started in the gap between primaries');
+  shadow.pending.shift()!({ y: tensor([0.1, 0.9], [1, 2]) });
+  await tick();
+  await tick();
+  t.is(pair().compared, 1);
+
+  inFlight = 3;
+  m.onServed(served(primary.loaded));
+  await tick();
+  t.is(m.queued, 1);
+  now += 101;
+  inFlight = 0;
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(m.active, 0, 'too old to run');
+  t.is(m.queued, 0);
+  t.is(pair().dropped, 1);
+  m.stop();
 });
 
 test('sampling follows the fraction, skips expired shadows, the primary itself and versions not loaded here', async (t) => {

@@ -1,22 +1,17 @@
 import anyTest, { type TestFn } from 'ava';
 import { createEtcdClient, createLogger } from '@switchyard/core';
-import { startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
+import { waitFor } from '@switchyard/testkit';
 import { StatsPublisher, type PublishedEntry } from '../src/index.js';
+import { useRealEtcd } from './helpers/real-etcd.js';
 
 // One file-wide etcd that one test stops and starts: serial.
 const test = (anyTest as TestFn).serial;
 const logger = createLogger({ component: 'test', silent: true });
 
-let etcdProcess: EtcdProcess;
-test.before(async () => {
-  etcdProcess = await startEtcd();
-});
-test.after.always(async () => {
-  await etcdProcess?.destroy();
-});
+const etcdProcess = useRealEtcd(test);
 
 function client() {
-  return createEtcdClient({ endpoints: etcdProcess.endpoint, callTimeoutMs: 1000 });
+  return createEtcdClient({ endpoints: etcdProcess().endpoint, callTimeoutMs: 1000 });
 }
 
 test('changed values are written in transactions of at most batchSize puts; unchanged ones are skipped', async (t) => {
@@ -49,13 +44,13 @@ test('figures collected while etcd is down are written when it returns, newest v
   const publisher = new StatsPublisher({ etcd, logger, intervalMs: 60_000 });
   publisher.add(() => [{ key: '/t2/count', value: String(counter) }]);
 
-  await etcdProcess.stop();
+  await etcdProcess().stop();
   counter = 1;
   await publisher.tick();
   counter = 2;
   await publisher.tick();
   t.is(publisher.writes, 0);
-  await etcdProcess.start();
+  await etcdProcess().start();
   await waitFor(
     async () => {
       await publisher.tick();

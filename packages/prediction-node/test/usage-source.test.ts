@@ -1,22 +1,16 @@
 import anyTest, { type TestFn } from 'ava';
 import { KeyLayout, UsageRecordSchema, createEtcdClient, createLogger, parseStored } from '@switchyard/core';
-import { startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { StatsPublisher, UsageSource } from '../src/index.js';
 import { VersionStats } from '../src/version-stats.js';
+import { useRealEtcd } from './helpers/real-etcd.js';
 
 const test = (anyTest as TestFn).serial;
 const logger = createLogger({ component: 'test', silent: true });
 
-let etcdProcess: EtcdProcess;
-test.before(async () => {
-  etcdProcess = await startEtcd();
-});
-test.after.always(async () => {
-  await etcdProcess?.destroy();
-});
+const etcdProcess = useRealEtcd(test);
 
 test('usage is written at most once per interval per version, however many requests, and flushed on drain', async (t) => {
-  const etcd = createEtcdClient({ endpoints: etcdProcess.endpoint, callTimeoutMs: 2000 });
+  const etcd = createEtcdClient({ endpoints: etcdProcess().endpoint, callTimeoutMs: 2000 });
   t.teardown(() => etcd.close());
   const keys = new KeyLayout('/usage-coalescing/');
   let now = 1_000_000;
@@ -63,7 +57,7 @@ test('usage is written at most once per interval per version, however many reque
 });
 
 test('the last use of a version being unloaded is kept and written when due', async (t) => {
-  const etcd = createEtcdClient({ endpoints: etcdProcess.endpoint, callTimeoutMs: 2000 });
+  const etcd = createEtcdClient({ endpoints: etcdProcess().endpoint, callTimeoutMs: 2000 });
   t.teardown(() => etcd.close());
   const keys = new KeyLayout('/usage-retain/');
   let now = 0;

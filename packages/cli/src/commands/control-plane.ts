@@ -16,6 +16,7 @@ interface ControlPlaneFlags extends ServerFlags, AccessFlags, ServerTlsFlags {
   expirationWarning: string;
   artifactRetention: string;
   retirementSweepInterval: string;
+  shadowKeeperInterval: string;
   maxArtifactBytes: string;
   leaseTtl: string;
 }
@@ -24,7 +25,7 @@ export function controlPlaneCommand(): Command {
   const command = addServerOptions(new Command('control-plane'))
     .description('run a control plane (admin API + artifact store) until SIGTERM/SIGINT')
     .option('--id <name>', 'instance name in etcd (default: <hostname>-<pid>)')
-    .option('--metrics-listen <host:port>', 'serve Prometheus process metrics at http://<host:port>/metrics')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics (process, rollouts, retirement) at http://<host:port>/metrics')
     .option('--tokens-file <path>', `bearer tokens clients must present (or the same JSON document in $${TOKENS_ENV})`)
     .option('--insecure-no-auth', 'serve without access control; only on a trusted network')
     .option('--validation-timeout <duration>', 'limit on deploy-time validation of one version (loading it and running its samples)', '30s')
@@ -33,6 +34,7 @@ export function controlPlaneCommand(): Command {
     .option('--expiration-warning <duration>', 'warn (WARNED state, log, history) this long before a version expires', '7d')
     .option('--artifact-retention <duration>', "keep a retired version's artifact this long (unretire works until then)", '7d')
     .option('--retirement-sweep-interval <duration>', 'how often the leader looks for versions to warn, retire and collect', '60s')
+    .option('--shadow-keeper-interval <duration>', 'how often the leader removes shadows past their end time or request budget (shorter: budgets overshoot less)', '5s')
     .option('--lease-ttl <seconds>', 'TTL of the etcd lease the registration (the address nodes download artifacts from) is bound to', '10');
   return addServerTlsOptions(command, 'admin API').action(async (flags: ControlPlaneFlags) => {
     const access = accessOption(flags);
@@ -49,6 +51,8 @@ export function controlPlaneCommand(): Command {
     };
     if (retirement.defaultExpiresAfterSeconds <= 0) throw usageError('--default-expires-after must be more than 0');
     if (retirement.sweepIntervalMs <= 0) throw usageError('--retirement-sweep-interval must be more than 0');
+    const shadowKeeperIntervalMs = parseDuration(flags.shadowKeeperInterval, '--shadow-keeper-interval');
+    if (shadowKeeperIntervalMs <= 0) throw usageError('--shadow-keeper-interval must be more than 0, e.g. 500ms or 5s');
     const { etcd, keys } = serverSetup(flags);
     const logger = createLogger({ component: 'control-plane' });
     const { ControlPlane } = await import('@switchyard/control-plane');
@@ -61,13 +65,14 @@ export function controlPlaneCommand(): Command {
       validationTimeoutMs,
       maxArtifactBytes,
       retirement,
+      shadowKeeperIntervalMs,
       leaseTtlSeconds,
       ...(tls ? { tls } : {}),
       ...(flags.advertise ? { advertiseAddress: flags.advertise } : {}),
       ...(flags.id ? { id: flags.id } : {}),
       logger,
     });
-    const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }, [controlPlane.retirementMetrics]) : undefined;
+    const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }, controlPlane.metrics) : undefined;
     if (metrics) logger.info('metrics listening', { address: metrics.address });
     await serveUntilSignal(logger, async () => {
       await controlPlane.stop();

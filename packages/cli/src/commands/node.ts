@@ -7,8 +7,9 @@ import { integerFlag, MIN_LEASE_TTL_SECONDS } from '../integer-flag.js';
 import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
 import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-tls-options.js';
+import { addShadowNodeOptions, shadowOptionsFromFlags, type ShadowNodeFlags } from '../shadow-node-flags.js';
 
-interface NodeFlags extends ServerFlags, ServerTlsFlags {
+interface NodeFlags extends ServerFlags, ServerTlsFlags, ShadowNodeFlags {
   id: string;
   metricsListen: string;
   controlPlaneToken?: string;
@@ -21,6 +22,7 @@ interface NodeFlags extends ServerFlags, ServerTlsFlags {
   shutdownDeadline: string;
   leaseTtl: string;
   inlineRunLimit: string;
+  artifactCacheGrace: string;
 }
 
 const CONTROL_PLANE_GROUP = 'Artifact downloads from the control planes:';
@@ -40,6 +42,11 @@ export function nodeCommand(): Command {
       "a model version whose warm-up run takes longer than this runs in a worker thread, so it cannot delay health checks; '0' puts every version in one",
       '2ms',
     )
+    .option(
+      '--artifact-cache-grace <duration>',
+      "remove a cached artifact from --data-dir this long after no routed, shadowed or unretired version needs it (docs/operations.md)",
+      '10m',
+    )
     .addOption(
       option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
         TOKEN_ENV,
@@ -49,13 +56,15 @@ export function nodeCommand(): Command {
     .addOption(option('--control-plane-tls-ca <file>', "PEM CA bundle the control planes' certificates must chain to; turns on TLS"))
     .addOption(option('--control-plane-tls-cert <file>', 'PEM client certificate, for control planes that require one (mutual TLS)'))
     .addOption(option('--control-plane-tls-key <file>', 'PEM private key of --control-plane-tls-cert'));
-  return addServerTlsOptions(command, 'inference API').action(async (flags: NodeFlags) => {
+  return addShadowNodeOptions(addServerTlsOptions(command, 'inference API')).action(async (flags: NodeFlags) => {
     const tls = serverTls(flags);
     const drainGraceMs = parseDuration(flags.drainGrace, '--drain-grace');
     const usageIntervalMs = parseDuration(flags.usageInterval, '--usage-interval');
     const shutdownDeadlineMs = parseDuration(flags.shutdownDeadline, '--shutdown-deadline');
     const leaseTtlSeconds = integerFlag('--lease-ttl', flags.leaseTtl, MIN_LEASE_TTL_SECONDS);
     const inlineRunLimitMs = parseDuration(flags.inlineRunLimit, '--inline-run-limit');
+    const shadow = shadowOptionsFromFlags(flags);
+    const artifactCacheGraceMs = parseDuration(flags.artifactCacheGrace, '--artifact-cache-grace');
     const token = flags.controlPlaneToken || undefined;
     if (token !== undefined) {
       try {
@@ -88,6 +97,8 @@ export function nodeCommand(): Command {
       usageIntervalMs,
       shutdownDeadlineMs,
       leaseTtlSeconds,
+      shadow,
+      artifactCacheGraceMs,
       ...(inlineRunLimitMs === 0 ? { sessionHosting: 'worker' as const } : { inlineRunLimitMs }),
     });
     await serveUntilSignal(logger, async () => {

@@ -26,6 +26,7 @@ interface StartFlags extends WatchFlags {
   p99Tolerance?: string;
   minShadowAgreement?: string;
   minShadowRequests?: string;
+  progressDeadline?: string;
 }
 
 interface ActionFlags extends ClientFlags {
@@ -50,6 +51,11 @@ export function rolloutCommand(): Command {
       .option('--p99-tolerance <duration>', 'p99 differences under this never fail the p99 gate (default 5ms)')
       .option('--min-shadow-agreement <share>', 'least share of shadowed requests whose outputs agreed, e.g. 99% (default: not checked)')
       .option('--min-shadow-requests <n>', 'shadowed requests needed before the first step (default 0)')
+      .option(
+        '--progress-deadline <duration>',
+        "roll back when the rollout has waited this long since its last step, start or resume (a version that never becomes READY, no traffic); '0' never",
+        '30m',
+      )
       .action(async (model: string, to: string, flags: StartFlags, command: Command) => {
         const request = startRequest(model, to, flags);
         await withAdmin(command, async (admin) => {
@@ -127,6 +133,7 @@ export function startRequest(model: string, to: string, flags: StartFlags): Star
     steps: parseSteps(flags.steps ?? '1,5,25,50,100'),
     min_step_seconds: parseDuration(flags.minStepTime ?? '60s', '--min-step-time') / 1000,
     min_step_requests: integerFlag('--min-step-requests', flags.minStepRequests ?? '100', 0),
+    progress_deadline_seconds: parseDuration(flags.progressDeadline ?? '30m', '--progress-deadline') / 1000,
     gates,
   };
 }

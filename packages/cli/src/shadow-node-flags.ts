@@ -1,0 +1,46 @@
+/** `switchyard node` flags of shadow mirroring (docs/shadows.md#node-settings). */
+import { Option, type Command } from 'commander';
+import type { ShadowOptions } from '@switchyard/prediction-node';
+import { parseDuration } from './duration.js';
+import { usageError } from './exit-codes.js';
+import { integerFlag } from './integer-flag.js';
+
+const GROUP = 'Shadow mirroring (docs/shadows.md):';
+
+export interface ShadowNodeFlags {
+  shadowQueueSize: string;
+  shadowConcurrency: string;
+  shadowTimeout: string;
+  shadowMaxWait: string;
+  shadowBusyThreshold: string;
+}
+
+export function addShadowNodeOptions(command: Command): Command {
+  const option = (flags: string, description: string, fallback: string): Option => new Option(flags, description).default(fallback).helpGroup(GROUP);
+  return command
+    .addOption(option('--shadow-queue-size <n>', 'sampled shadow calls that may wait; more are dropped and counted', '64'))
+    .addOption(option('--shadow-concurrency <n>', 'shadow calls run at once', '1'))
+    .addOption(option('--shadow-timeout <duration>', 'a shadow call slower than this counts as a time-out, not compared', '1s'))
+    .addOption(option('--shadow-max-wait <duration>', 'a sampled call not started within this (primaries kept the node busy) is dropped', '250ms'))
+    .addOption(option('--shadow-busy-threshold <0-1>', 'event-loop utilization above which shadow work is shed', '0.6'));
+}
+
+/** The node's ShadowOptions; a usage error (exit 2) naming the flag for bad input. */
+export function shadowOptionsFromFlags(flags: ShadowNodeFlags): ShadowOptions {
+  const positiveMs = (text: string, flag: string): number => {
+    const ms = parseDuration(text, flag);
+    if (ms <= 0) throw usageError(`${flag} must be longer than 0, not '${text}'`);
+    return ms;
+  };
+  const threshold = Number(flags.shadowBusyThreshold);
+  if (!/^\s*(0(\.\d+)?|1(\.0+)?|\.\d+)\s*$/.test(flags.shadowBusyThreshold) || !(threshold > 0 && threshold <= 1)) {
+    throw usageError(`--shadow-busy-threshold must be a fraction above 0 and at most 1 (e.g. 0.6), not '${flags.shadowBusyThreshold}'`);
+  }
+  return {
+    queueSize: integerFlag('--shadow-queue-size', flags.shadowQueueSize, 0, 1_000_000),
+    concurrency: integerFlag('--shadow-concurrency', flags.shadowConcurrency, 1, 1024),
+    timeoutMs: positiveMs(flags.shadowTimeout, '--shadow-timeout'),
+    maxWaitMs: positiveMs(flags.shadowMaxWait, '--shadow-max-wait'),
+    busyThreshold: threshold,
+  };
+}
