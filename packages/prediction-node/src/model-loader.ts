@@ -6,6 +6,7 @@ import { sessionOptions, type SessionHost, type VersionSession } from './session
 import { InlineSession } from './session-inline.js';
 import { WorkerSession } from './worker-session.js';
 import type { VersionStats } from './version-stats.js';
+import pLimit from 'p-limit';
 
 /** The default of {@link ModelLoaderOptions.inlineRunLimitMs}. */
 export const DEFAULT_INLINE_RUN_LIMIT_MS = 2;
@@ -61,6 +62,17 @@ const RETIME_FACTOR = 10;
 const RETIMES = 3;
 
 /**
+ * Session creation and the warm-up timing of main-thread loads, one at a
+ * time per process (the main thread is per process, whatever the number of
+ * nodes in it). Both are synchronous native work run from setImmediate, so
+ * a timed run measured while another version's session was being created
+ * counted that creation too: three versions deployed at once sometimes put
+ * a 12 µs model into a worker thread (measured 1 load in 18 in the bench),
+ * and every request to it then paid the thread hop. Downloads stay parallel.
+ */
+const mainThreadLoads = pLimit(1);
+
+/**
  * Turns a version record into a warmed, ready-to-serve session: fetch and
  * verify the artifact, create the session, check it matches the recorded
  * signature, and run it once so the first real request does not pay for
@@ -76,12 +88,18 @@ export class ModelLoader {
     const hosting = this.options.sessionHosting ?? 'auto';
     const large = record.artifact.size >= (this.options.workerArtifactBytes ?? DEFAULT_WORKER_ARTIFACT_BYTES);
     const session =
-      hosting === 'worker' || (hosting === 'auto' && large) ? await this.inWorker(path, record, undefined) : await this.inline(path, record, hosting);
+      hosting === 'worker' || (hosting === 'auto' && large) ? await this.inWorker(path, record, undefined) : await this.inlineOrWorker(path, record, hosting);
     return new LoadedVersion(record, session, this.options.statsFor(record), performance.now() - started);
   }
 
   /** Loads on the main thread; under `auto`, moves to a worker if the warm-up run is over the limit. */
-  private async inline(path: string, record: VersionRecord, hosting: SessionHosting): Promise<VersionSession> {
+  private async inlineOrWorker(path: string, record: VersionRecord, hosting: SessionHosting): Promise<VersionSession> {
+    const inline = await mainThreadLoads(() => this.inline(path, record, hosting));
+    return inline instanceof InlineSession ? inline : this.inWorker(path, record, inline.slowRunMs);
+  }
+
+  /** The session on the main thread, or how slow its warm-up run was when it belongs in a worker. */
+  private async inline(path: string, record: VersionRecord, hosting: SessionHosting): Promise<InlineSession | { slowRunMs: number }> {
     const limit = this.options.inlineRunLimitMs ?? DEFAULT_INLINE_RUN_LIMIT_MS;
     let session: ort.InferenceSession;
     try {
@@ -103,7 +121,7 @@ export class ModelLoader {
     }
     if (hosting !== 'auto' || runMs <= limit) return new InlineSession(session);
     await session.release();
-    return this.inWorker(path, record, runMs);
+    return { slowRunMs: runMs };
   }
 
   private async inWorker(path: string, record: VersionRecord, inlineRunMs: number | undefined): Promise<VersionSession> {

@@ -63,3 +63,16 @@ test('auto: a large artifact goes straight to a worker thread; forced hosting ov
   t.is(await hostOf(loader(t.context.dir, { sessionHosting: 'inline' }), record('slow', 100)), 'inline');
   t.is(await hostOf(loader(t.context.dir, { inlineRunLimitMs: 60_000 }), record('slow', 100)), 'inline');
 });
+
+test('versions loaded at once do not time each other: fast ones stay inline beside a slow one', async (t) => {
+  const l = loader(t.context.dir);
+  // The slow model's warm-up run holds the main thread ≈ 60 ms; timed while it
+  // ran, a 12 µs model looked slow and was sent to a worker thread.
+  const loads = [l.load(record('slow', 100)), ...Array.from({ length: 8 }, () => l.load(record('linear', 100)))];
+  const loaded = await Promise.all(loads);
+  t.deepEqual(
+    loaded.map((v) => v.session.host),
+    ['worker', ...Array.from({ length: 8 }, () => 'inline')],
+  );
+  await Promise.all(loaded.map((v) => v.close()));
+});
