@@ -13,7 +13,12 @@ export interface BenchArgs {
   quick: boolean;
   /** File to write the JSON to; "-" for stdout; undefined for none. */
   json: string | undefined;
+  /** Scenarios to run; all of them unless --only narrowed it. */
+  only: Set<Scenario>;
 }
+
+export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
 
@@ -26,6 +31,8 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --slow-iterations <n>   size of the slow model (default 3400, ≈ 1 s per run here)
   --quick                 a ~30 s smoke run
   --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
+  --only <list>           run only these scenarios, comma-separated: throughput (a–c), routed (f),
+                          shadow (g), deploy (d), thread (e), memory (h)
   --help`;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {
@@ -51,6 +58,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
       'slow-iterations': { type: 'string' },
       quick: { type: 'boolean', default: false },
       json: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -58,7 +66,13 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
   if (values.help) return undefined;
   const quick = values.quick === true;
   const concurrencies = (values.concurrency ?? '1,32').split(',').map((c) => positive('concurrency', c.trim(), 1, true));
+  const only = new Set<Scenario>();
+  for (const name of (values.only ?? SCENARIOS.join(',')).split(',').map((n) => n.trim())) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario '${name}'; choose from ${SCENARIOS.join(', ')}`);
+    only.add(name as Scenario);
+  }
   return {
+    only,
     durationS: positive('duration', values.duration, quick ? 1 : 4),
     warmupS: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.2 : 0.5),
     rounds: positive('rounds', values.rounds, quick ? 4 : 16, true),

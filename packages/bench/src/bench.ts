@@ -1,23 +1,24 @@
 /**
- * One whole bench run: starts the system under test, runs (a)–(f) and stops
- * everything it started, whatever happens. See docs/benchmarks.md.
+ * One bench run: starts the system under test, runs the chosen scenarios
+ * ((a)–(h), all by default) and stops everything it started, whatever
+ * happens. See docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, platform, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { linearModel, mlpModel, seededRandom, slowModel } from '@switchyard/testkit';
-import type { BenchArgs } from './args.js';
+import { SCENARIOS, type BenchArgs, type Scenario } from './args.js';
 import { startBareServer, type BareServer } from './bare-server.js';
 import { BenchCluster } from './bench-cluster.js';
-import { measureDeploys } from './deploy-latency.js';
-import { measureInferenceThread, type ThreadPhase } from './inference-thread.js';
+import { measureDeploys, type DeployResult } from './deploy-latency.js';
+import { measureInferenceThread, type ThreadFigures, type ThreadPhase } from './inference-thread.js';
 import { killLoadClients } from './load-runner.js';
 import { buildReport, type BenchReport } from './report.js';
 import { inferCall } from './requests.js';
 import { round } from './stats.js';
-import { measureRouted, measureThroughput } from './throughput.js';
-import { measureShadow } from './shadow-scenario.js';
+import { measureRouted, measureThroughput, type RoutedResults, type ThroughputResults } from './throughput.js';
+import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
@@ -55,109 +56,126 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
   try {
     log('starting etcd, control plane and 2 prediction nodes');
     cluster = await BenchCluster.start(2);
-    bare = await startBareServer(linearBytes);
     await cluster.deploy('linear', linearBytes);
 
-    log(`(a–c) throughput, ${args.rounds} alternating rounds per concurrency`);
-    const throughput = await measureThroughput({
-      targets: { bare: bare.address, node: cluster.nodes[0]!.address },
-      concurrencies: args.concurrencies,
-      call: linearCall,
-      expected: { output: 'y', values: [expected] },
-      warmupMs,
-      durationMs,
-      rounds: args.rounds,
-      log,
-    });
-    await bare.stop();
-    bare = undefined;
+    const run = (name: Scenario): boolean => args.only.has(name);
+    let throughput: ThroughputResults | undefined;
+    if (run('throughput')) {
+      bare = await startBareServer(linearBytes);
+      log(`(a–c) throughput, ${args.rounds} alternating rounds per concurrency`);
+      throughput = await measureThroughput({
+        targets: { bare: bare.address, node: cluster.nodes[0]!.address },
+        concurrencies: args.concurrencies,
+        call: linearCall,
+        expected: { output: 'y', values: [expected] },
+        warmupMs,
+        durationMs,
+        rounds: args.rounds,
+        log,
+      });
+      await bare.stop();
+      bare = undefined;
+    }
 
-    log(`(f) routed: ${ROUTED_WEIGHTS.length}-way split vs single version on node 1, ${args.rounds} alternating rounds per concurrency`);
-    await cluster.deploy('single', linearBytes);
-    const splits = await cluster.deploySplit('split', linearBytes, ROUTED_WEIGHTS);
-    const routed = await measureRouted({
-      address: cluster.nodes[0]!.address,
-      calls: {
-        single: inferCall('single', 'single', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
-        split: inferCall('split', 'split', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
-      },
-      splits,
-      concurrencies: args.concurrencies,
-      expected: { output: 'y', values: [expected] },
-      warmupMs,
-      durationMs,
-      rounds: args.rounds,
-      log,
-    });
-
-    log('(g) shadow traffic: primary with 0 % and 100 % shadowing on node 1');
-    const shadow = await measureShadow({
-      cluster,
-      bytes: linearBytes,
-      call: (label, model) => inferCall(label, model, { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
-      expected: { output: 'y', values: [expected] },
-      warmupMs,
-      durationMs,
-      rounds: args.rounds,
-      log,
-    });
-
-    log(`(d) deploy-to-READY, ${args.deploys} deploys`);
-    const deploy = await measureDeploys(cluster, args.deploys, log);
-
-    log('(e) inference thread');
-    const mlp = { inputSize: 256, hidden: 1024, layers: 4, seed: 7 };
-    const slow = {
-      name: 'slow',
-      bytes: slowModel({ iterations: args.slowIterations }),
-      call: inferCall('infer', 'slow', { name: 'x', shape: [1, 256], data: randomInput(256, 2) }),
-      concurrency: SLOW_CONCURRENCY,
-    };
-    // A run of ~1 s on the main thread holds every health probe for up to a
-    // run per request queued: measure long enough to see several.
-    const slowDurationMs = args.quick ? durationMs : Math.max(durationMs, SLOW_MIN_DURATION_MS);
-    const phases: ThreadPhase[] = [
-      { name: 'idle', description: 'no inference load' },
-      {
-        name: 'linear',
-        description: `linear 3→1 at concurrency ${Math.max(...args.concurrencies)}`,
-        model: { name: 'linear', bytes: linearBytes, call: linearCall, concurrency: Math.max(...args.concurrencies), deployed: true },
-      },
-      {
-        name: 'mlp',
-        description: `mlpModel 256→1024×4 (13.6 MB), batch 1, at concurrency ${args.heavyConcurrency}`,
-        model: {
-          name: 'mlp',
-          bytes: mlpModel(mlp),
-          call: inferCall('infer', 'mlp', { name: 'x', shape: [1, 256], data: randomInput(256, 1) }),
-          concurrency: args.heavyConcurrency,
+    let routed: RoutedResults | undefined;
+    if (run('routed')) {
+      log(`(f) routed: ${ROUTED_WEIGHTS.length}-way split vs single version on node 1, ${args.rounds} alternating rounds per concurrency`);
+      await cluster.deploy('single', linearBytes);
+      const splits = await cluster.deploySplit('split', linearBytes, ROUTED_WEIGHTS);
+      routed = await measureRouted({
+        address: cluster.nodes[0]!.address,
+        calls: {
+          single: inferCall('single', 'single', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+          split: inferCall('split', 'split', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
         },
-      },
-      {
+        splits,
+        concurrencies: args.concurrencies,
+        expected: { output: 'y', values: [expected] },
+        warmupMs,
+        durationMs,
+        rounds: args.rounds,
+        log,
+      });
+    }
+
+    let shadow: ShadowResults | undefined;
+    if (run('shadow')) {
+      log('(g) shadow traffic: primary with 0 % and 100 % shadowing on node 1');
+      shadow = await measureShadow({
+        cluster,
+        bytes: linearBytes,
+        call: (label, model) => inferCall(label, model, { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+        expected: { output: 'y', values: [expected] },
+        warmupMs,
+        durationMs,
+        rounds: args.rounds,
+        log,
+      });
+    }
+
+    let deploy: DeployResult | undefined;
+    if (run('deploy')) {
+      log(`(d) deploy-to-READY, ${args.deploys} deploys`);
+      deploy = await measureDeploys(cluster, args.deploys, log);
+    }
+
+    let thread: ThreadFigures[] | undefined;
+    if (run('thread')) {
+      log('(e) inference thread');
+      const mlp = { inputSize: 256, hidden: 1024, layers: 4, seed: 7 };
+      const slow = {
         name: 'slow',
-        description: `slowModel ${args.slowIterations} iterations, at concurrency ${SLOW_CONCURRENCY}; node 1 hosts it in a worker thread`,
-        model: slow,
-        durationMs: slowDurationMs,
-      },
-      {
-        name: 'slow-inline',
-        description: `the same on a node started with sessionHosting 'inline' (session.run on the main thread, as before worker hosting)`,
-        model: { ...slow, deployed: true },
-        target: 'inline-node',
-        durationMs: slowDurationMs,
-      },
-    ];
-    const thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
+        bytes: slowModel({ iterations: args.slowIterations }),
+        call: inferCall('infer', 'slow', { name: 'x', shape: [1, 256], data: randomInput(256, 2) }),
+        concurrency: SLOW_CONCURRENCY,
+      };
+      // A run of ~1 s on the main thread holds every health probe for up to a
+      // run per request queued: measure long enough to see several.
+      const slowDurationMs = args.quick ? durationMs : Math.max(durationMs, SLOW_MIN_DURATION_MS);
+      const phases: ThreadPhase[] = [
+        { name: 'idle', description: 'no inference load' },
+        {
+          name: 'linear',
+          description: `linear 3→1 at concurrency ${Math.max(...args.concurrencies)}`,
+          model: { name: 'linear', bytes: linearBytes, call: linearCall, concurrency: Math.max(...args.concurrencies), deployed: true },
+        },
+        {
+          name: 'mlp',
+          description: `mlpModel 256→1024×4 (13.6 MB), batch 1, at concurrency ${args.heavyConcurrency}`,
+          model: {
+            name: 'mlp',
+            bytes: mlpModel(mlp),
+            call: inferCall('infer', 'mlp', { name: 'x', shape: [1, 256], data: randomInput(256, 1) }),
+            concurrency: args.heavyConcurrency,
+          },
+        },
+        {
+          name: 'slow',
+          description: `slowModel ${args.slowIterations} iterations, at concurrency ${SLOW_CONCURRENCY}; node 1 hosts it in a worker thread`,
+          model: slow,
+          durationMs: slowDurationMs,
+        },
+        {
+          name: 'slow-inline',
+          description: `the same on a node started with sessionHosting 'inline' (session.run on the main thread, as before worker hosting)`,
+          model: { ...slow, deployed: true },
+          target: 'inline-node',
+          durationMs: slowDurationMs,
+        },
+      ];
+      thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
+    }
 
     // Child processes of its own: the cluster above does not share their memory.
-    const memory = await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log });
+    const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
 
     const cpuList = cpus();
     const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
     const settings =
       `${args.durationS} s measured per cell in ${args.rounds} alternating rounds of ${round(args.durationS / args.rounds)} s ` +
       `(each client connection warmed ${args.warmupS} s first), ${args.deploys} deploys, ` +
-      `inference-thread phases ${args.durationS} s after ${args.warmupS} s${args.quick ? ' (--quick)' : ''}`;
+      `inference-thread phases ${args.durationS} s after ${args.warmupS} s${args.quick ? ' (--quick)' : ''}` +
+      (args.only.size < SCENARIOS.length ? `; only ${[...args.only].join(', ')}` : '');
     const meta = {
       startedAt: startedAt.toISOString(),
       totalSeconds: round((performance.now() - t0) / 1000, 1),
@@ -167,9 +185,9 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       cpus: cpuList.length,
       node: process.version,
       onnxruntimeNode: ort.env.versions.node,
-      args,
+      args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, throughput, routed, deploy, thread, shadow, memory);
+    return buildReport(meta, { throughput, routed, deploy, inferenceThread: thread, shadow, memory });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

@@ -16,7 +16,7 @@
  * every call has one.
  */
 import http2 from 'node:http2';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import type { CallResult, CallSpec, ChildMessage, GoMessage, LoadClientConfig, ParentMessage } from './load-protocol.js';
 
 function send(message: ChildMessage): Promise<void> {
@@ -130,8 +130,14 @@ async function runSegment(config: LoadClientConfig, callers: Caller[], go: GoMes
   const measureFrom = start + go.warmupMs;
   const measureTo = measureFrom + go.durationMs;
   const cpuAtStart = process.cpuUsage();
+  gcPauses.sum = 0;
+  gcPauses.max = 0;
   const loops: Promise<void>[] = [];
-  if (config.mode === 'closed-loop') {
+  if (config.mode === 'open-loop') {
+    const chosen = go.labels === undefined ? callers : callers.filter((c) => go.labels!.includes(c.spec.label));
+    if (chosen.length === 0) throw new Error(`no call labelled ${String(go.labels)}`);
+    loops.push(openLoop(config, chosen, measureFrom, measureTo));
+  } else if (config.mode === 'closed-loop') {
     for (let i = 0; i < config.concurrency; i++) {
       loops.push(
         (async () => {
@@ -165,9 +171,54 @@ async function runSegment(config: LoadClientConfig, callers: Caller[], go: GoMes
     windowMs: Math.min(end, measureTo) - measureFrom,
     totalMs: end - start,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    gcMs: gcPauses.sum,
+    gcMaxMs: gcPauses.max,
     calls,
   });
 }
+
+/**
+ * Poisson arrivals at `ratePerSecond`, each sent when due whatever is still
+ * outstanding, so a slow answer cannot hold back the offered rate (a closed
+ * loop would slow down with the server and hide its queueing). Timers fire
+ * at ≈ 1 ms granularity; arrivals due by then go out together, and each
+ * call's latency is timed from when it was actually sent.
+ */
+async function openLoop(config: LoadClientConfig, callers: Caller[], measureFrom: number, measureTo: number): Promise<void> {
+  const rate = config.ratePerSecond ?? 0;
+  if (!(rate > 0)) throw new Error(`open-loop needs ratePerSecond > 0, got ${rate}`);
+  const meanGapMs = 1000 / rate;
+  const gap = (): number => -Math.log(1 - Math.random()) * meanGapMs;
+  const inFlight = new Set<Promise<void>>();
+  let next = performance.now() + gap();
+  let turn = 0;
+  while (next < measureTo) {
+    const now = performance.now();
+    while (next <= now && next < measureTo) {
+      const caller = callers[turn++ % callers.length]!;
+      const measured = next >= measureFrom;
+      if (inFlight.size >= config.concurrency) {
+        if (measured) caller.result.skipped = (caller.result.skipped ?? 0) + 1;
+      } else {
+        if (measured) caller.result.started = (caller.result.started ?? 0) + 1;
+        const call = caller.call(measureFrom, measureTo);
+        inFlight.add(call);
+        void call.then(() => inFlight.delete(call));
+      }
+      next += gap();
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(next, measureTo) - performance.now() - 0.5)));
+  }
+  await Promise.all(inFlight);
+}
+
+const gcPauses = { sum: 0, max: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.sum += entry.duration;
+    gcPauses.max = Math.max(gcPauses.max, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 let session: http2.ClientHttp2Session | undefined;
 let state: { config: LoadClientConfig; callers: Caller[] } | undefined;

@@ -18,11 +18,17 @@ export interface LoadClientConfig {
   /**
    * closed-loop: `concurrency` loops each send calls[0] back to back.
    * probe: one loop per call, each pausing ~`intervalMs` (jittered ±50 %) between calls.
+   * open-loop: calls start at `ratePerSecond` (Poisson arrivals, calls taken in
+   * turn), whether or not earlier ones have answered, at most `concurrency`
+   * outstanding; an arrival finding that many outstanding is counted as
+   * `skipped`, not sent.
    */
-  mode: 'closed-loop' | 'probe';
+  mode: 'closed-loop' | 'probe' | 'open-loop';
   calls: CallSpec[];
   concurrency: number;
   intervalMs: number;
+  /** open-loop only: offered calls per second. */
+  ratePerSecond?: number;
   /** Per-call deadline. */
   deadlineMs: number;
 }
@@ -32,6 +38,8 @@ export interface GoMessage {
   type: 'go';
   warmupMs: number;
   durationMs: number;
+  /** open-loop only: send only the calls with these labels in this segment (default: all). */
+  labels?: string[];
 }
 
 /** Closes the connection and exits. */
@@ -50,6 +58,10 @@ export interface CallResult {
   total: number;
   errors: number;
   firstError?: string;
+  /** open-loop only: arrivals inside the measured window not sent because `concurrency` calls were outstanding. */
+  skipped?: number;
+  /** open-loop only: calls started inside the measured window. */
+  started?: number;
   /** Latency in ms of every OK call started inside the measured window. */
   latenciesMs: number[];
   /** One response message (without gRPC framing), base64, for the parent to check. */
@@ -64,6 +76,9 @@ export interface ResultMessage {
   totalMs: number;
   /** CPU time this client process used over `totalMs` (a client near one core is a bottleneck). */
   cpuMs: number;
+  /** This client's own GC pauses over `totalMs`: their sum and the longest, ms (they delay every call in flight). */
+  gcMs: number;
+  gcMaxMs: number;
   calls: Record<string, CallResult>;
 }
 

@@ -73,9 +73,9 @@ export class LoadClient {
   }
 
   /** Runs one segment; bounded by warm-up + duration + the call deadline + slack. */
-  run(warmupMs: number, durationMs: number): Promise<ResultMessage> {
+  run(warmupMs: number, durationMs: number, labels?: string[]): Promise<ResultMessage> {
     const result = this.next('result') as Promise<ResultMessage>;
-    this.child.send({ type: 'go', warmupMs, durationMs });
+    this.child.send({ type: 'go', warmupMs, durationMs, ...(labels ? { labels } : {}) });
     return withTimeout(result, warmupMs + durationMs + this.config.deadlineMs + 10_000, `load segment against ${this.config.target}`);
   }
 

@@ -20,11 +20,21 @@ export function memoryFigures(r: MemoryResults): MemoryFigures {
   return { node: rss(r.node), nodeTrimmed: rss(r.nodeTrimmed), cycles: cycles(r.cycling), cyclesTrimmed: cycles(r.cyclingTrimmed) };
 }
 
+/**
+ * The target is on the node as it is run: every way of starting one
+ * (`switchyard node`, `switchyard up`, the Dockerfile, the Kubernetes
+ * manifest) sets the trim threshold, so that is the figure held to it.
+ * glibc's defaults stay in the table as the comparison.
+ */
 export function memoryTargets(r: MemoryResults): { name: string; target: string; value: number; met: boolean }[] {
-  const check = (name: string, c: CycleMemory) => ({ name, target: `<= ${CYCLE_GROWTH_TARGET}`, value: c.growth, met: c.growth <= CYCLE_GROWTH_TARGET });
+  const c = r.cyclingTrimmed;
   return [
-    check(`memory RSS growth over ${r.cycles} load/unload cycles (glibc defaults)`, r.cycling),
-    check(`memory RSS growth over ${r.cycles} load/unload cycles (${trimText()})`, r.cyclingTrimmed),
+    {
+      name: `memory RSS growth over ${r.cycles} load/unload cycles (as run: ${trimText()})`,
+      target: `<= ${CYCLE_GROWTH_TARGET}`,
+      value: c.growth,
+      met: c.growth <= CYCLE_GROWTH_TARGET,
+    },
   ];
 }
 
@@ -49,5 +59,6 @@ export function formatMemory(r: MemoryResults): string {
     `${r.cycles} load/run/release cycles of the MLP in a child process (onnxruntime directly, 1 intra-op thread, as a node's inline hosting):`,
     cycleLine('glibc defaults', r.cycles, r.cycling),
     cycleLine(trim, r.cycles, r.cyclingTrimmed),
+    `  (every way of starting a node sets ${trim}: switchyard node and up re-run themselves with it, the Dockerfile and the Kubernetes manifest set it)`,
   ].join('\n');
 }

@@ -48,7 +48,7 @@ export interface BenchReport {
   schema: 1;
   meta: Record<string, unknown>;
   figures: {
-    throughput: {
+    throughput?: {
       bare: Record<string, LoadFigures>;
       node: Record<string, LoadFigures>;
       /** node requests/s ÷ bare requests/s, per concurrency: median over the alternating rounds. */
@@ -57,7 +57,7 @@ export interface BenchReport {
       cpuRatio: Record<string, number>;
     };
     /** One node: model `single` (one version) vs model `split` (three versions of it at 50/30/20 %), unversioned requests. */
-    routed: {
+    routed?: {
       single: Record<string, LoadFigures>;
       split: Record<string, LoadFigures>;
       /** split requests/s ÷ single requests/s, per concurrency: median over the alternating rounds. */
@@ -65,26 +65,29 @@ export interface BenchReport {
       /** single CPU per request ÷ split CPU per request (median over rounds). */
       cpuRatio: Record<string, number>;
     };
-    deployToReady: { p50Ms: number; p99Ms: number; maxMs: number };
-    inferenceThread: Record<string, ThreadPhaseFigures>;
+    deployToReady?: { p50Ms: number; p99Ms: number; maxMs: number };
+    inferenceThread?: Record<string, ThreadPhaseFigures>;
     /** (g) Shadow traffic: primary figures with 0 % and 100 % shadowing. */
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
   };
   targets: TargetCheck[];
-  details: { throughput: ThroughputResults; routed: RoutedResults; deploy: DeployResult; inferenceThread: ThreadFigures[]; shadow?: ShadowResults; memory?: MemoryResults };
+  details: Scenarios;
 }
 
-export function buildReport(
-  meta: Record<string, unknown>,
-  throughput: ThroughputResults,
-  routed: RoutedResults,
-  deploy: DeployResult,
-  thread: ThreadFigures[],
-  shadow?: ShadowResults,
-  memory?: MemoryResults,
-): BenchReport {
+/** What each scenario measured; a scenario left out with --only is absent. */
+export interface Scenarios {
+  throughput?: ThroughputResults;
+  routed?: RoutedResults;
+  deploy?: DeployResult;
+  inferenceThread?: ThreadFigures[];
+  shadow?: ShadowResults;
+  memory?: MemoryResults;
+}
+
+export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
+  const { throughput, routed, deploy, inferenceThread: thread, shadow, memory } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -92,57 +95,63 @@ export function buildReport(
         { requestsPerSecond: c.requestsPerSecond, p50Ms: c.p50Ms, p99Ms: c.p99Ms, serverCpuUsPerRequest: c.serverCpuUsPerRequest },
       ]),
     );
-  const bare = byConcurrency(throughput.bare);
-  const node = byConcurrency(throughput.node);
-  const ratio = Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.ratio]));
-  const cpuRatio = Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.cpuRatio]));
-  const routedFigures = {
+  const throughputFigures = throughput && {
+    bare: byConcurrency(throughput.bare),
+    node: byConcurrency(throughput.node),
+    ratio: Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.ratio])),
+    cpuRatio: Object.fromEntries(throughput.comparisons.map((c) => [`c${c.concurrency}`, c.cpuRatio])),
+  };
+  const routedFigures = routed && {
     single: byConcurrency(routed.single),
     split: byConcurrency(routed.split),
     ratio: Object.fromEntries(routed.comparisons.map((c) => [`c${c.concurrency}`, c.ratio])),
     cpuRatio: Object.fromEntries(routed.comparisons.map((c) => [`c${c.concurrency}`, c.cpuRatio])),
   };
-  const inferenceThread = Object.fromEntries(
-    thread.map((p) => [
-      p.name,
-      {
-        loopLagP99Ms: p.loopLagP99Ms,
-        loopLagMaxMs: p.loopLagMaxMs,
-        healthP50Ms: p.healthP50Ms,
-        healthP99Ms: p.healthP99Ms,
-        healthMaxMs: p.healthMaxMs,
-        serverLiveP99Ms: p.serverLiveP99Ms,
-        ...(p.load
-          ? { modelRunMs: p.load.modelRunMs, requestsPerSecond: p.load.requestsPerSecond, inferP50Ms: p.load.inferP50Ms, inferP99Ms: p.load.inferP99Ms }
-          : {}),
-      } satisfies ThreadPhaseFigures,
-    ]),
-  );
+  const inferenceThread =
+    thread &&
+    Object.fromEntries(
+      thread.map((p) => [
+        p.name,
+        {
+          loopLagP99Ms: p.loopLagP99Ms,
+          loopLagMaxMs: p.loopLagMaxMs,
+          healthP50Ms: p.healthP50Ms,
+          healthP99Ms: p.healthP99Ms,
+          healthMaxMs: p.healthMaxMs,
+          serverLiveP99Ms: p.serverLiveP99Ms,
+          ...(p.load
+            ? { modelRunMs: p.load.modelRunMs, requestsPerSecond: p.load.requestsPerSecond, inferP50Ms: p.load.inferP50Ms, inferP99Ms: p.load.inferP99Ms }
+            : {}),
+        } satisfies ThreadPhaseFigures,
+      ]),
+    );
   const targets: TargetCheck[] = [
     ...(shadow ? shadowTargets(shadow) : []),
     ...(memory ? memoryTargets(memory) : []),
-    ...Object.entries(ratio).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
-    ...Object.entries(routedFigures.ratio).map(([k, v]) => ({
+    ...Object.entries(throughputFigures?.ratio ?? {}).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
+    ...Object.entries(routedFigures?.ratio ?? {}).map(([k, v]) => ({
       name: `routed split/single ${k}`,
       target: `>= ${ROUTED_RATIO_TARGET}`,
       value: v,
       met: v >= ROUTED_RATIO_TARGET,
     })),
-    { name: 'deploy-to-READY p99', target: `<= ${DEPLOY_P99_TARGET_MS} ms`, value: deploy.p99Ms, met: deploy.p99Ms <= DEPLOY_P99_TARGET_MS },
+    ...(deploy
+      ? [{ name: 'deploy-to-READY p99', target: `<= ${DEPLOY_P99_TARGET_MS} ms`, value: deploy.p99Ms, met: deploy.p99Ms <= DEPLOY_P99_TARGET_MS }]
+      : []),
   ];
   return {
     schema: 1,
     meta,
     figures: {
-      throughput: { bare, node, ratio, cpuRatio },
-      routed: routedFigures,
-      deployToReady: { p50Ms: deploy.p50Ms, p99Ms: deploy.p99Ms, maxMs: deploy.maxMs },
+      ...(throughputFigures ? { throughput: throughputFigures } : {}),
+      ...(routedFigures ? { routed: routedFigures } : {}),
+      ...(deploy ? { deployToReady: { p50Ms: deploy.p50Ms, p99Ms: deploy.p99Ms, maxMs: deploy.maxMs } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
-      inferenceThread,
+      ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,
-    details: { throughput, routed, deploy, inferenceThread: thread, ...(shadow ? { shadow } : {}), ...(memory ? { memory } : {}) },
+    details: results,
   };
 }
 
@@ -157,75 +166,90 @@ const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? '-
 
 export function formatReport(r: BenchReport): string {
   const m = r.meta as { machine: string; settings: string; totalSeconds: number };
-  const { bare, node, ratio, cpuRatio } = r.figures.throughput;
-  const rows: (string | number)[][] = [];
   const cells = (f: LoadFigures): string[] => [fmt(f.requestsPerSecond, 0), fmt(f.p50Ms, 3), fmt(f.p99Ms, 3), fmt(f.serverCpuUsPerRequest, 1)];
-  for (const k of Object.keys(bare)) {
-    rows.push(['bare grpc-js + ORT', k.slice(1), ...cells(bare[k]!), '', '']);
-    rows.push(['prediction node', k.slice(1), ...cells(node[k]!), fmt(ratio[k], 3), fmt(cpuRatio[k], 3)]);
+  const sections: string[][] = [];
+  const tp = r.figures.throughput;
+  const tpDetails = r.details.throughput;
+  if (tp && tpDetails) {
+    const rows: (string | number)[][] = [];
+    for (const k of Object.keys(tp.bare)) {
+      rows.push(['bare grpc-js + ORT', k.slice(1), ...cells(tp.bare[k]!), '', '']);
+      rows.push(['prediction node', k.slice(1), ...cells(tp.node[k]!), fmt(tp.ratio[k], 3), fmt(tp.cpuRatio[k], 3)]);
+    }
+    sections.push([
+      'Throughput: linear model 3→1 FP32, batch 1, raw contents (load client in its own process)',
+      table(['server', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'node/bare req/s', 'bare/node CPU'], rows),
+      ...tpDetails.comparisons.map(
+        (c) =>
+          `  c=${c.concurrency}: per-round node/bare [${c.roundRatios.join(', ')}], pooled ${c.pooledRatio}` +
+          (c.otherCoresMean === undefined ? '' : `; other processes kept ${c.otherCoresMean} cores busy on average (max ${c.otherCoresMax})`),
+      ),
+      ...(tpDetails.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
+        ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable, run again on a quiet machine`]
+        : []),
+    ]);
   }
   const routed = r.figures.routed;
-  const routedRows: (string | number)[][] = [];
-  for (const k of Object.keys(routed.single)) {
-    routedRows.push(['single (1 version)', k.slice(1), ...cells(routed.single[k]!), '', '']);
-    routedRows.push(['split (3 versions)', k.slice(1), ...cells(routed.split[k]!), fmt(routed.ratio[k], 3), fmt(routed.cpuRatio[k], 3)]);
+  const routedDetails = r.details.routed;
+  if (routed && routedDetails) {
+    const routedRows: (string | number)[][] = [];
+    for (const k of Object.keys(routed.single)) {
+      routedRows.push(['single (1 version)', k.slice(1), ...cells(routed.single[k]!), '', '']);
+      routedRows.push(['split (3 versions)', k.slice(1), ...cells(routed.split[k]!), fmt(routed.ratio[k], 3), fmt(routed.cpuRatio[k], 3)]);
+    }
+    const splitList = routedDetails.splits.map((s) => `${s.version} ${s.weight / 100} %`).join(', ');
+    const seen = (versions: string[]): string => {
+      const counts = new Map<string, number>();
+      for (const v of versions) counts.set(v, (counts.get(v) ?? 0) + 1);
+      return [...counts].map(([v, n]) => `${v}×${n}`).join(' ');
+    };
+    sections.push([
+      `Routed: same linear model on node 1, unversioned requests; single = 1 version, split = ${splitList}`,
+      table(['model', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'split/single req/s', 'single/split CPU'], routedRows),
+      ...routedDetails.comparisons.map(
+        (c) =>
+          `  c=${c.concurrency}: per-round split/single [${c.roundRatios.join(', ')}], pooled ${c.pooledRatio}; ` +
+          `sampled split responses by version: ${seen(routedDetails.sampledVersions[`c${c.concurrency}`] ?? [])}` +
+          (c.otherCoresMean === undefined ? '' : `; other processes ${c.otherCoresMean} cores on average (max ${c.otherCoresMax})`),
+      ),
+      ...(routedDetails.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
+        ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable`]
+        : []),
+    ]);
   }
-  const splitList = r.details.routed.splits.map((s) => `${s.version} ${s.weight / 100} %`).join(', ');
-  const seen = (versions: string[]): string => {
-    const counts = new Map<string, number>();
-    for (const v of versions) counts.set(v, (counts.get(v) ?? 0) + 1);
-    return [...counts].map(([v, n]) => `${v}×${n}`).join(' ');
-  };
   const d = r.figures.deployToReady;
-  const threadRows = Object.entries(r.figures.inferenceThread).map(([name, p]) => [
-    name,
-    fmt(p.modelRunMs),
-    fmt(p.requestsPerSecond, 0),
-    fmt(p.inferP99Ms),
-    fmt(p.loopLagP99Ms),
-    fmt(p.loopLagMaxMs),
-    fmt(p.healthP50Ms),
-    fmt(p.healthP99Ms),
-    fmt(p.healthMaxMs),
-    fmt(p.serverLiveP99Ms),
-  ]);
-  const descriptions = r.details.inferenceThread.map((p) => `  ${p.name}: ${p.description}`).join('\n');
+  if (d && r.details.deploy) {
+    sections.push([
+      `Deploy-to-READY on ${r.details.deploy.count > 0 ? 'all nodes' : '-'} (SetRoute reply → last node's READY via etcd watch), ${r.details.deploy.count} deploys:`,
+      `  p50 ${fmt(d.p50Ms, 1)} ms   p99 ${fmt(d.p99Ms, 1)} ms   max ${fmt(d.maxMs, 1)} ms`,
+    ]);
+  }
+  if (r.figures.inferenceThread && r.details.inferenceThread) {
+    const threadRows = Object.entries(r.figures.inferenceThread).map(([name, p]) => [
+      name,
+      fmt(p.modelRunMs),
+      fmt(p.requestsPerSecond, 0),
+      fmt(p.inferP99Ms),
+      fmt(p.loopLagP99Ms),
+      fmt(p.loopLagMaxMs),
+      fmt(p.healthP50Ms),
+      fmt(p.healthP99Ms),
+      fmt(p.healthMaxMs),
+      fmt(p.serverLiveP99Ms),
+    ]);
+    sections.push([
+      "Inference thread (small models run on the node's main thread, slow ones in a worker thread; health probes every 20 ms from another process)",
+      table(['phase', 'run ms', 'req/s', 'infer p99', 'lag p99', 'lag max', 'health p50', 'health p99', 'health max', 'live p99'], threadRows),
+      r.details.inferenceThread.map((p) => `  ${p.name}: ${p.description}`).join('\n'),
+    ]);
+  }
+  if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
+  if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
   return [
     `Switchyard bench — ${m.machine}`,
     m.settings,
     '',
-    'Throughput: linear model 3→1 FP32, batch 1, raw contents (load client in its own process)',
-    table(['server', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'node/bare req/s', 'bare/node CPU'], rows),
-    ...r.details.throughput.comparisons.map(
-      (c) =>
-        `  c=${c.concurrency}: per-round node/bare [${c.roundRatios.join(', ')}], pooled ${c.pooledRatio}` +
-        (c.otherCoresMean === undefined ? '' : `; other processes kept ${c.otherCoresMean} cores busy on average (max ${c.otherCoresMax})`),
-    ),
-    ...(r.details.throughput.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
-      ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable, run again on a quiet machine`]
-      : []),
-    '',
-    `Routed: same linear model on node 1, unversioned requests; single = 1 version, split = ${splitList}`,
-    table(['model', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'split/single req/s', 'single/split CPU'], routedRows),
-    ...r.details.routed.comparisons.map(
-      (c) =>
-        `  c=${c.concurrency}: per-round split/single [${c.roundRatios.join(', ')}], pooled ${c.pooledRatio}; ` +
-        `sampled split responses by version: ${seen(r.details.routed.sampledVersions[`c${c.concurrency}`] ?? [])}` +
-        (c.otherCoresMean === undefined ? '' : `; other processes ${c.otherCoresMean} cores on average (max ${c.otherCoresMax})`),
-    ),
-    ...(r.details.routed.comparisons.some((c) => (c.otherCoresMean ?? 0) > BUSY_MACHINE_CORES)
-      ? [`  WARNING: other processes used more than ${BUSY_MACHINE_CORES} cores on average while these ran; the ratios are unreliable`]
-      : []),
-    '',
-    `Deploy-to-READY on ${r.details.deploy.count > 0 ? 'all nodes' : '-'} (SetRoute reply → last node's READY via etcd watch), ${r.details.deploy.count} deploys:`,
-    `  p50 ${fmt(d.p50Ms, 1)} ms   p99 ${fmt(d.p99Ms, 1)} ms   max ${fmt(d.maxMs, 1)} ms`,
-    '',
-    'Inference thread (small models run on the node\'s main thread, slow ones in a worker thread; health probes every 20 ms from another process)',
-    table(['phase', 'run ms', 'req/s', 'infer p99', 'lag p99', 'lag max', 'health p50', 'health p99', 'health max', 'live p99'], threadRows),
-    descriptions,
-    '',
-    ...(r.details.shadow ? [formatShadow(r.details.shadow), ''] : []),
-    ...(r.details.memory ? [formatMemory(r.details.memory), ''] : []),
+    ...sections.flatMap((lines) => [...lines, '']),
     'Targets:',
     ...r.targets.map((t) => `  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.value} (target ${t.target})`),
     '',

@@ -69,8 +69,8 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
   for (const [path, value] of Object.entries(figures)) {
     t.true(typeof value === 'number' && Number.isFinite(value) && value > 0, `figure ${path} = ${String(value)}`);
   }
-  // 8, and the two memory cycle targets (h).
-  t.is(report.targets.length, 10);
+  // 8, and the memory cycle target (h).
+  t.is(report.targets.length, 9);
   t.deepEqual(
     report.targets.map((target) => target.name).filter((name) => name.startsWith('routed')),
     ['routed split/single c1', 'routed split/single c32'],
@@ -79,4 +79,23 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     t.is(typeof target.met, 'boolean');
     t.is(typeof target.value, 'number');
   }
+});
+
+test('--only runs the named scenarios, and the report and targets cover just those', async (t) => {
+  t.timeout(100_000);
+  const { stdout, stderr } = await runBench(['--quick', '--only', 'deploy', '--deploys', '2', '--json', '-']);
+  t.regex(stderr, /Deploy-to-READY/);
+  t.notRegex(stderr, /Routed: |Throughput: |Shadow: |Memory /);
+  const report = JSON.parse(stdout) as { figures: Record<string, unknown>; targets: { name: string }[] };
+  t.deepEqual(Object.keys(report.figures), ['deployToReady']);
+  t.deepEqual(
+    report.targets.map((target) => target.name),
+    ['deploy-to-READY p99'],
+  );
+  const bad = await runBench(['--only', 'latency']).then(
+    () => undefined,
+    (err: { code?: number; stderr?: string }) => err,
+  );
+  t.is(bad?.code, 2);
+  t.regex(bad?.stderr ?? '', /--only: unknown scenario 'latency'; choose from throughput, routed, shadow, deploy, thread, memory/);
 });
