@@ -78,7 +78,7 @@ class Caller {
           this.result.total++;
           if (started >= measureFrom) this.result.latenciesMs.push(Math.round((ended - started) * 1000) / 1000);
           if (ended >= measureFrom && ended <= measureTo) this.result.completed++;
-          if (this.result.sampleResponseBase64 === undefined) {
+          if (this.result.sampleResponseBase64 === undefined && chunks.length > 0) {
             const body = Buffer.concat(chunks);
             this.result.sampleResponseBase64 = body.subarray(5, 5 + body.readUInt32BE(1)).toString('base64');
           }
@@ -97,7 +97,9 @@ class Caller {
         status = String(h['grpc-status']);
         message = h['grpc-message'] === undefined ? undefined : String(h['grpc-message']);
       });
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // Only the first answer's bytes are kept (for the parent's check); the rest are read and dropped.
+      if (this.result.sampleResponseBase64 === undefined) stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      else stream.resume();
       stream.on('end', () => finish());
       stream.on('close', () => finish(status === undefined ? `stream closed (rst code ${stream.rstCode})` : undefined));
       stream.on('error', (err: Error) => finish(err.message));
