@@ -1,15 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import {
-  HistoryEntryRecordSchema,
-  parseStored,
-  silentLogger,
-  type Clock,
-  type HistoryEntryRecord,
-  type KeyLayout,
-  type ModelRecord,
-  type RouteRecord,
-  type VersionRecord,
-} from '@switchyard/core';
+import { HistoryEntryRecordSchema, parseStored, silentLogger, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
 import { makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
 import { AdminService } from '../src/admin-service.js';
@@ -20,6 +10,7 @@ import { createRetirement } from '../src/retirement.js';
 import { readRetirementView } from '../src/retirement-view.js';
 import { TargetStateStore } from '../src/target-state-store.js';
 import { freshKeys, startControlPlane, useEtcd } from './helpers/harness.js';
+import { ManualClock, seedModel, versionRecord } from './helpers/seed.js';
 
 // Two control planes sweeping the same cluster at once: each step happens once.
 const test = anyTest as TestFn;
@@ -27,42 +18,13 @@ const etcd = useEtcd(test);
 const DAY_MS = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
-class ManualClock implements Clock {
-  constructor(public ms: number) {}
-  now(): number {
-    return this.ms;
-  }
-  // Real time: other leader-only components pace themselves with it.
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-  }
-}
-
 const sha = (n: number): string => n.toString(16).padStart(64, '0');
-
-function version(model: string, name: string, artifact: number): VersionRecord {
-  return {
-    model,
-    version: name,
-    artifact: { sha256: sha(artifact), size: 1 },
-    signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] },
-    createdAt: new Date(T0).toISOString(),
-    createdBy: 'test',
-    description: '',
-    labels: {},
-    expiresAfterSeconds: 0,
-    samples: null,
-  };
-}
 
 /** Model `m` with v1 (all the weight) and v2..v5 unrouted, written straight to etcd. */
 async function seed(client: Etcd3, keys: KeyLayout): Promise<void> {
   const at = new Date(T0).toISOString();
-  const model: ModelRecord = { name: 'm', owner: 'team-x', description: '', defaultExpiresAfterSeconds: 0, createdAt: at, updatedAt: at };
-  const route: RouteRecord = { model: 'm', splits: [{ version: 'v1', weight: 10_000 }], updatedAt: at, updatedBy: 'test', shadows: [], rollout: null };
-  await client.put(keys.model('m')).value(JSON.stringify(model));
-  await client.put(keys.route('m')).value(JSON.stringify(route));
-  for (let i = 1; i <= 5; i++) await client.put(keys.version('m', `v${i}`)).value(JSON.stringify(version('m', `v${i}`, i)));
+  const versions = [1, 2, 3, 4, 5].map((i) => versionRecord('m', `v${i}`, { sha256: sha(i), width: 3, createdAt: at }));
+  await seedModel(client, keys, { model: 'm', owner: 'team-x', routed: 'v1', versions, at });
 }
 
 async function historyOf(client: Etcd3, keys: KeyLayout): Promise<HistoryEntryRecord[]> {

@@ -1,6 +1,6 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
-import { HistoryEntryRecordSchema, type AddShadowRequest, RouteRecordSchema, silentLogger, type KeyLayout, type ModelRecord, type RouteRecord, type VersionRecord } from '@switchyard/core';
+import { HistoryEntryRecordSchema, type AddShadowRequest, RouteRecordSchema, silentLogger, type KeyLayout, type RouteRecord } from '@switchyard/core';
 import { makeTempDir, removeDir } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
 import { AdminService } from '../src/admin-service.js';
@@ -14,6 +14,7 @@ import { readRetirementView } from '../src/retirement-view.js';
 import { ShadowAdmin } from '../src/shadow-admin.js';
 import { TargetStateStore } from '../src/target-state-store.js';
 import { freshKeys, useEtcd } from './helpers/harness.js';
+import { seedModel, versionRecord } from './helpers/seed.js';
 
 // Route writes (SetRoute, StartRollout, AddShadow) racing the retirement of a
 // version they add: the retirement is run between the write's check of the
@@ -37,31 +38,12 @@ class InterleavedStore extends TargetStateStore {
   }
 }
 
-function version(name: string): VersionRecord {
-  return {
-    model: 'm',
-    version: name,
-    artifact: { sha256: 'a'.repeat(64), size: 1 },
-    signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] },
-    createdAt: new Date(T0).toISOString(),
-    createdBy: 'test',
-    description: '',
-    labels: {},
-    expiresAfterSeconds: 0,
-    samples: null,
-  };
-}
-
 /** Model `m`: v1 has all the weight, v2 and v3 are not routed. */
 async function setUp(t: ExecutionContext) {
   const { client } = etcd();
   const keys = freshKeys();
   const at = new Date(T0).toISOString();
-  const model: ModelRecord = { name: 'm', owner: '', description: '', defaultExpiresAfterSeconds: 0, createdAt: at, updatedAt: at };
-  const route: RouteRecord = { model: 'm', splits: [{ version: 'v1', weight: 10_000 }], updatedAt: at, updatedBy: 'test', shadows: [], rollout: null };
-  await client.put(keys.model('m')).value(JSON.stringify(model));
-  await client.put(keys.route('m')).value(JSON.stringify(route));
-  for (const v of ['v1', 'v2', 'v3']) await client.put(keys.version('m', v)).value(JSON.stringify(version(v)));
+  await seedModel(client, keys, { model: 'm', routed: 'v1', versions: ['v1', 'v2', 'v3'].map((v) => versionRecord('m', v, { createdAt: at })), at });
 
   const logger = silentLogger();
   const dir = await makeTempDir('switchyard-route-race-');
@@ -127,7 +109,7 @@ test('SetRoute: a version changed but still routable between the check and the w
   const { client, keys, state, admin, once } = await setUp(t);
   // An admin pins v2 meanwhile: its key changes, it is still routable.
   once(async () => {
-    await client.put(keys.version('m', 'v2')).value(JSON.stringify({ ...version('v2'), pinned: true }));
+    await client.put(keys.version('m', 'v2')).value(JSON.stringify({ ...versionRecord('m', 'v2', { createdAt: new Date(T0).toISOString() }), pinned: true }));
   });
   const set = await admin.setRoute({ model: 'm', splits: [{ version: 'v1', weight: 5000 }, { version: 'v2', weight: 5000 }], expected_revision: 0 });
   t.deepEqual(set.splits, [{ version: 'v1', weight: 5000 }, { version: 'v2', weight: 5000 }]);
@@ -135,7 +117,7 @@ test('SetRoute: a version changed but still routable between the check and the w
 
   state.outcomes.length = 0;
   state.beforePut = async () => {
-    await client.put(keys.version('m', 'v3')).value(JSON.stringify(version('v3')));
+    await client.put(keys.version('m', 'v3')).value(JSON.stringify(versionRecord('m', 'v3', { createdAt: new Date(T0).toISOString() })));
   };
   await t.throwsAsync(admin.setRoute({ model: 'm', splits: [{ version: 'v3', weight: 10_000 }], expected_revision: 0 }), {
     code: status.ABORTED,

@@ -1,24 +1,14 @@
 import anyTest, { type TestFn } from 'ava';
-import { RouteRecordSchema, type Clock, type ModelRecord, type RouteRecord, type ShadowListMessage, type VersionRecord } from '@switchyard/core';
+import { RouteRecordSchema, type ShadowListMessage } from '@switchyard/core';
 import { waitFor } from '@switchyard/testkit';
 import { resolveControlPlaneOptions } from '../src/control-plane-options.js';
 import { freshKeys, startControlPlane, unary, useEtcd } from './helpers/harness.js';
+import { ManualClock, seedModel, versionRecord } from './helpers/seed.js';
 
 // ControlPlaneOptions.shadowKeeperIntervalMs (--shadow-keeper-interval): checked, and handed to the keeper.
 const test = anyTest as TestFn;
 const etcd = useEtcd(test);
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-
-class ManualClock implements Clock {
-  constructor(public ms: number) {}
-  now(): number {
-    return this.ms;
-  }
-  // Real time: the election and the controllers pace themselves with it.
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-  }
-}
 
 test('shadowKeeperIntervalMs defaults to 5 s and must be a positive integer', (t) => {
   const base = { etcd: etcd().client, dataDir: '/unused', auth: { disabled: true } };
@@ -33,25 +23,7 @@ test('the leader keeps shadows at the configured interval: an expired shadow is 
   const { client } = etcd();
   const keys = freshKeys();
   const at = new Date(T0).toISOString();
-  const model: ModelRecord = { name: 'm', owner: '', description: '', defaultExpiresAfterSeconds: 0, createdAt: at, updatedAt: at };
-  const route: RouteRecord = { model: 'm', splits: [{ version: 'v1', weight: 10_000 }], updatedAt: at, updatedBy: 'test', shadows: [], rollout: null };
-  await client.put(keys.model('m')).value(JSON.stringify(model));
-  await client.put(keys.route('m')).value(JSON.stringify(route));
-  for (const name of ['v1', 'v2']) {
-    const v: VersionRecord = {
-      model: 'm',
-      version: name,
-      artifact: { sha256: 'a'.repeat(64), size: 1 },
-      signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] },
-      createdAt: at,
-      createdBy: 'test',
-      description: '',
-      labels: {},
-      expiresAfterSeconds: 0,
-      samples: null,
-    };
-    await client.put(keys.version('m', name)).value(JSON.stringify(v));
-  }
+  await seedModel(client, keys, { model: 'm', routed: 'v1', versions: ['v1', 'v2'].map((v) => versionRecord('m', v, { createdAt: at })), at });
   const clock = new ManualClock(T0);
   const { cp, admin, logs } = await startControlPlane(t, client, { keys, clock, shadowKeeperIntervalMs: 50 });
   t.truthy(
