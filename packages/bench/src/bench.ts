@@ -49,7 +49,9 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
   const durationMs = args.durationS * 1000;
   const linearBytes = linearModel(LINEAR);
   const expected = LINEAR_INPUT.reduce((s, x, j) => s + x * LINEAR.weights[j]!, LINEAR.bias);
-  const linearCall = inferCall('infer', 'linear', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) });
+  // One request of the bench's linear input, to any model built from LINEAR.
+  const linearCallTo = (label: string, model: string) => inferCall(label, model, { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) });
+  const linearCall = linearCallTo('infer', 'linear');
 
   let cluster: BenchCluster | undefined;
   let bare: BareServer | undefined;
@@ -85,8 +87,8 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       routed = await measureRouted({
         address: cluster.nodes[0]!.address,
         calls: {
-          single: inferCall('single', 'single', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
-          split: inferCall('split', 'split', { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+          single: linearCallTo('single', 'single'),
+          split: linearCallTo('split', 'split'),
         },
         splits,
         concurrencies: args.concurrencies,
@@ -104,7 +106,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       shadow = await measureShadow({
         cluster,
         bytes: linearBytes,
-        call: (label, model) => inferCall(label, model, { name: 'x', shape: [1, 3], data: Float32Array.from(LINEAR_INPUT) }),
+        call: linearCallTo,
         expected: { output: 'y', values: [expected] },
         warmupMs,
         durationMs,
