@@ -62,10 +62,17 @@ export class RuntimeReporter {
   async close(timeoutMs = 2000): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    const lease = this.lease;
-    this.lease = undefined;
-    if (!lease) return;
-    await Promise.race([lease.revoke().catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+    try {
+      // A grant in flight would otherwise leave a lease, and its keep-alive timer, that nobody revokes.
+      await Promise.race([this.flushing, deadline]);
+      const lease = this.lease;
+      this.lease = undefined;
+      if (lease) await Promise.race([lease.revoke().catch(() => undefined), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private markDirty(key: string): void {
@@ -118,7 +125,17 @@ export class RuntimeReporter {
     if (this.lease) return this.lease;
     const lease = this.options.etcd.lease(this.options.ttlSeconds, { autoKeepAlive: true });
     // Granting happens lazily; grab() surfaces an unreachable etcd here.
-    await lease.grant();
+    try {
+      await lease.grant();
+    } catch (err) {
+      await lease.revoke().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      // Closed while granting and close() gave up waiting: nobody else holds this lease.
+      await lease.revoke().catch(() => undefined);
+      throw new Error('the reporter was closed');
+    }
     lease.on('lost', (err: Error) => {
       if (this.lease !== lease) return;
       this.options.logger.warn('node lease lost; registering again', { error: err.message });
