@@ -48,11 +48,30 @@ export interface NodeAssembly {
 export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, credentials: ServerCredentials): NodeAssembly {
   const metrics = new NodeMetrics({ node: o.id });
   if (o.processMetrics) metrics.collectProcessMetrics();
-  // The one owner of the target state; everything else reads it through TargetStateView.
-  const target = new TargetStateMirror({ etcd: o.etcd, keys: o.keys, logger, onChange: () => reconciler.reconcile() });
-
   const reporter = new RuntimeReporter({ etcd: o.etcd, logger, ttlSeconds: o.leaseTtlSeconds });
   const usage = new UsageSource({ keys: o.keys, nodeId: o.id, stats: () => metrics.allStats(), intervalMs: o.usageIntervalMs, clockOffsetMs: clockOffset(o.clock) });
+  const serving = servingParts(o, logger, metrics, new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
+  const figures = figureParts(o, logger, metrics, usage, serving);
+  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures);
+  const components: NodeComponent[] = [
+    ...(servers.metricsServer ? [servers.metricsServer] : []),
+    { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
+    { name: 'sessions', start: () => undefined, stop: () => serving.reconciler.stop() },
+    figures.statsPublisher,
+    servers.server,
+    servers.registration,
+    serving.trimmer,
+    figures.shadows,
+    serving.target,
+    servers.health,
+  ];
+  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, components };
+}
+
+/** What decides and holds what the node serves: target state, artifacts, sessions. */
+function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: NodeStatusSink) {
+  // The one owner of the target state; everything else reads it through TargetStateView.
+  const target = new TargetStateMirror({ etcd: o.etcd, keys: o.keys, logger, onChange: () => reconciler.reconcile() });
   const source = new ControlPlaneArtifactSource({
     etcd: o.etcd,
     keys: o.keys,
@@ -74,7 +93,7 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   const reconciler = new Reconciler({
     target,
     loader: metrics.timedLoads(loader),
-    status: new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }),
+    status,
     logger,
     retryMinMs: o.loadRetryMinMs,
     onTable: (table) => metrics.observeTable(table),
@@ -92,10 +111,13 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     graceMs: o.artifactCacheGraceMs,
     intervalMs: o.artifactCacheTrimIntervalMs,
   });
+  return { target, source, reconciler, trimmer };
+}
 
-  // Rollout and shadow figures that outlive this process are filed under
-  // `{id}.{incarnation}`, so a restarted node with the same id never
-  // overwrites its predecessor's.
+/** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */
+function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>) {
+  // Filed under `{id}.{incarnation}`, so a restarted node with the same id
+  // never overwrites its predecessor's figures.
   const incarnation = randomBytes(4).toString('hex');
   const statsPublisher = new StatsPublisher({ etcd: o.etcd, logger, intervalMs: o.statsIntervalMs });
   statsPublisher.add(usage.source);
@@ -104,7 +126,7 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
       keys: o.keys,
       nodeId: o.id,
       incarnation,
-      routes: () => target.current()?.routes.values() ?? [],
+      routes: () => serving.target.current()?.routes.values() ?? [],
       // Not statsFor: that would create a zero /metrics series for a version this node never loaded.
       counters: (model, version) => metrics.existingStats(model, version)?.counters(),
     }),
@@ -116,13 +138,25 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     keys: o.keys,
     nodeId: o.id,
     incarnation,
-    target,
-    served: reconciler,
+    target: serving.target,
+    served: serving.reconciler,
     logger,
     options: o.shadow,
     inFlight,
   });
+  return { statsPublisher, shadows, inFlight };
+}
 
+/** What the world sees: the inference server with health, /metrics, and the registration in etcd. */
+function serverParts(
+  o: ResolvedPredictionNodeOptions,
+  logger: Logger,
+  credentials: ServerCredentials,
+  metrics: NodeMetrics,
+  reporter: RuntimeReporter,
+  serving: ReturnType<typeof servingParts>,
+  figures: ReturnType<typeof figureParts>,
+) {
   const health = new NodeHealth(o.drainGraceMs, logger);
   const server = new InferenceServer({ listen: o.listen, credentials, maxMessageBytes: o.maxMessageBytes, shutdownDeadlineMs: o.shutdownDeadlineMs, logger });
   server.server.addService(
@@ -131,10 +165,10 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
       nodeId: o.id,
       logger,
       metrics,
-      table: () => reconciler.table,
+      table: () => serving.reconciler.table,
       ready: () => health.isServing,
-      afterPrimary: shadows.onServed,
-      inFlight,
+      afterPrimary: figures.shadows.onServed,
+      inFlight: figures.inFlight,
     }),
   );
   health.implementation.addToServer(server.server);
@@ -146,18 +180,5 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
   });
-
-  const components: NodeComponent[] = [
-    ...(metricsServer ? [metricsServer] : []),
-    { name: 'artifact-source', start: () => undefined, stop: () => source.close() },
-    { name: 'sessions', start: () => undefined, stop: () => reconciler.stop() },
-    statsPublisher,
-    server,
-    registration,
-    trimmer,
-    shadows,
-    target,
-    health,
-  ];
-  return { metrics, reconciler, statsPublisher, health, server, metricsServer, components };
+  return { health, server, metricsServer, registration };
 }
