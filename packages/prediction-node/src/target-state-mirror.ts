@@ -31,12 +31,9 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
   private stopped = false;
   private resyncing = false;
   private state: TargetState | undefined;
-  private readonly firstState: Promise<TargetState>;
-  private resolveFirst!: (state: TargetState) => void;
 
   constructor(options: TargetStateMirrorOptions) {
     this.options = { retryMinMs: 200, retryMaxMs: 5000, ...options };
-    this.firstState = new Promise((resolve) => (this.resolveFirst = resolve));
   }
 
   /**
@@ -47,10 +44,6 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
     void this.resync();
   }
 
-  /** Resolves once the first full read has succeeded. */
-  firstRead(): Promise<TargetState> {
-    return this.firstState;
-  }
 
   /** The node's one copy of the target state; undefined before the first read. */
   current(): TargetState | undefined {
@@ -126,7 +119,6 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
 
   private publish(state: TargetState): void {
     this.state = state;
-    this.resolveFirst(state);
     this.options.onChange(state);
   }
 

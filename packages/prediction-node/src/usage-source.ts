@@ -1,4 +1,4 @@
-import type { Clock, KeyLayout, UsageRecord } from '@switchyard/core';
+import { systemClock, type Clock, type KeyLayout, type UsageRecord } from '@switchyard/core';
 import type { PublishedEntry, StatsSource } from './stats-publisher.js';
 import type { VersionStats } from './version-stats.js';
 
@@ -102,5 +102,7 @@ export class UsageSource {
 
 /** {@link UsageSourceOptions.clockOffsetMs} for a node running on `clock`. */
 export function clockOffset(clock: Clock): () => number {
+  // Two reads of the wall clock can differ by a millisecond; its offset is 0.
+  if (clock === systemClock) return () => 0;
   return () => clock.now() - Date.now();
 }
