@@ -3,7 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { ExecutionContext, TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
 import winston from 'winston';
-import { KeyLayout, adminService, artifactService, createEtcdClient, sha256Hex, type Logger, type UploadArtifactResponse } from '@switchyard/core';
+import { KeyLayout, sha256Hex, type Logger, type UploadArtifactResponse } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { adminService, artifactService } from '@switchyard/core/grpc';
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { ControlPlane, type ControlPlaneOptions } from '../../src/index.js';
 
