@@ -1,5 +1,14 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { RouteRecordSchema, parseStored, type Clock, type KeyLayout, type Logger, type RolloutRecord, type RolloutState, type RouteRecord } from '@switchyard/core';
+import {
+  RouteRecordSchema,
+  parseStored,
+  type Clock,
+  type KeyLayout,
+  type Logger,
+  type RolloutRecord,
+  type RolloutState,
+  type RouteRecord,
+} from '@switchyard/core';
 import { etcdCall } from './etcd-errors.js';
 import type { Leadership } from './leader-election.js';
 import { decide, isActive, stepLabel } from './rollout-decision.js';

@@ -1,5 +1,13 @@
 import type { Etcd3 } from 'etcd3';
-import { parseStored, RouteRecordSchema, type Clock, type KeyLayout, type Logger, type RouteRecord, type ShadowEntry } from '@switchyard/core';
+import {
+  parseStored,
+  RouteRecordSchema,
+  type Clock,
+  type KeyLayout,
+  type Logger,
+  type RouteRecord,
+  type ShadowEntry,
+} from '@switchyard/core';
 import { etcdCall } from './etcd-errors.js';
 import type { Leadership } from './leader-election.js';
 import { readShadowStats } from './shadow-figures.js';

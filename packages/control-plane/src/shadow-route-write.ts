@@ -1,4 +1,12 @@
-import { aborted, failedPrecondition, internal, notFound, RouteRecordSchema, type RouteRecord, type ShadowEntry } from '@switchyard/core';
+import {
+  aborted,
+  failedPrecondition,
+  internal,
+  notFound,
+  RouteRecordSchema,
+  type RouteRecord,
+  type ShadowEntry,
+} from '@switchyard/core';
 import { historyEntry } from './history-entries.js';
 import type { TargetStateStore } from './target-state-store.js';
 

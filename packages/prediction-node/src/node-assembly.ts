@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServerCredentials } from '@grpc/grpc-js';
-import { inferenceService, type Logger } from '@switchyard/core';
+import type { Logger } from '@switchyard/core';
+import { inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifacts } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import {
-  createLogger,
   KeyLayout,
   NAME_PATTERN,
   splitHostPort,
@@ -11,6 +10,7 @@ import {
   type Logger,
   type ServerTlsOptions,
 } from '@switchyard/core';
+import { createLogger } from '@switchyard/core/logging';
 import { DEFAULT_INLINE_RUN_LIMIT_MS, type SessionHosting } from './model-loader.js';
 import type { ShadowOptions } from './shadow-mirror.js';
 

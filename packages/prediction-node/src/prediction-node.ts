@@ -1,12 +1,5 @@
-import {
-  BUILD_VERSION,
-  describeServerTls,
-  failedPrecondition,
-  GrpcStatus,
-  serverCredentials,
-  SwitchyardError,
-  type Logger,
-} from '@switchyard/core';
+import { BUILD_VERSION, failedPrecondition, GrpcStatus, SwitchyardError, type Logger } from '@switchyard/core';
+import { describeServerTls, serverCredentials } from '@switchyard/core/grpc';
 import type { InferenceServer } from './inference-server.js';
 import { NodeComponents } from './node-component.js';
 import { assembleNode } from './node-assembly.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { GrpcStatus, SwitchyardError, unavailable } from '@switchyard/core';
 import { NodeComponents, type NodeComponent } from '../src/node-component.js';
-import { capturingLogger } from './helpers/capturing-logger.js';
+import { capturingLogger } from '@switchyard/testkit';
 
 function recorder(): { events: string[]; component: (name: string, failStart?: unknown, failStop?: unknown) => NodeComponent } {
   const events: string[] = [];
@@ -35,7 +35,7 @@ test('components start in order and stop in reverse order, once however often st
 
 test('a failed start stops what had started, in reverse, and throws one SwitchyardError naming the component, logged once', async (t) => {
   const { events, component } = recorder();
-  const { logger, entries } = capturingLogger();
+  const { logger, records } = capturingLogger();
   const components = new NodeComponents([component('a'), component('b'), component('c', new Error('EADDRINUSE')), component('d')], logger);
   const error = await t.throwsAsync(components.start(), { instanceOf: SwitchyardError });
   t.is(error.code, GrpcStatus.INTERNAL);
@@ -43,9 +43,9 @@ test('a failed start stops what had started, in reverse, and throws one Switchya
   t.is((error.cause as Error).message, 'EADDRINUSE');
   t.deepEqual(events, ['start a', 'start b', 'start c', 'stop b', 'stop a'], 'c never started, d never tried');
   t.deepEqual(components.running, []);
-  const errors = entries.filter((e) => e.level === 'error');
+  const errors = records.filter((r) => r.level === 'error');
   t.is(errors.length, 1);
-  t.like(errors[0]!.meta, { component: 'c' });
+  t.like(errors[0], { component: 'c' });
 });
 
 test("a component's own SwitchyardError is kept as it is, not wrapped again", async (t) => {
@@ -58,12 +58,12 @@ test("a component's own SwitchyardError is kept as it is, not wrapped again", as
 
 test('a component that fails to stop is logged and the others still stop', async (t) => {
   const { events, component } = recorder();
-  const { logger, entries } = capturingLogger();
+  const { logger, records } = capturingLogger();
   const components = new NodeComponents([component('a'), component('b', undefined, new Error('stuck')), component('c')], logger);
   await components.start();
   await components.stop();
   t.deepEqual(events.slice(3), ['stop c', 'stop b', 'stop a']);
-  t.true(entries.some((e) => e.level === 'warn' && e.meta?.['component'] === 'b' && e.meta?.['error'] === 'stuck'));
+  t.true(records.some((r) => r.level === 'warn' && r['component'] === 'b' && r['error'] === 'stuck'));
 });
 
 test('start may be called only once', async (t) => {

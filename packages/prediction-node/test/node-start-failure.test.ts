@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, GrpcStatus, KeyLayout, SwitchyardError } from '@switchyard/core';
-import { freePort, makeTempDir, removeDir } from '@switchyard/testkit';
+import { GrpcStatus, KeyLayout, SwitchyardError } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { capturingLogger, freePort, makeTempDir, removeDir } from '@switchyard/testkit';
 import { PredictionNode } from '../src/prediction-node.js';
 import { RuntimeReporter } from '../src/runtime-reporter.js';
-import { capturingLogger } from './helpers/capturing-logger.js';
 import { useRealEtcd } from './helpers/real-etcd.js';
 
 const test = (anyTest as TestFn).serial;
@@ -47,7 +47,7 @@ test('a taken inference port: create() rejects with UNAVAILABLE naming the addre
   const keys = new KeyLayout('/bind-grpc/');
   const port = await takenPort(t);
   const metricsPort = await freePort();
-  const { logger, entries } = capturingLogger();
+  const { logger, records } = capturingLogger();
   const before = await leases(etcd);
 
   const error = await t.throwsAsync(
@@ -56,9 +56,9 @@ test('a taken inference port: create() rejects with UNAVAILABLE naming the addre
   );
   t.is(error.code, GrpcStatus.UNAVAILABLE);
   t.regex(error.message, new RegExp(`^UNAVAILABLE: the inference server could not listen on 127\\.0\\.0\\.1:${port} \\(.+\\); choose another address or port$`));
-  const errors = entries.filter((e) => e.level === 'error');
+  const errors = records.filter((r) => r.level === 'error');
   t.is(errors.length, 1, 'logged once');
-  t.like(errors[0]!.meta, { component: 'inference-server' });
+  t.like(errors[0], { component: 'inference-server' });
 
   t.true(await portIsFree(metricsPort), 'the metrics server started before it was closed again');
   t.deepEqual(await etcd.getAll().prefix(keys.prefix).keys(), [], 'nothing registered');

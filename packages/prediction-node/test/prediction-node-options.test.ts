@@ -1,11 +1,12 @@
 import test from 'ava';
 import type { Etcd3 } from 'etcd3';
-import { createLogger, KeyLayout, systemClock } from '@switchyard/core';
+import { KeyLayout, systemClock } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { PredictionNodeOptionError, resolvePredictionNodeOptions, type PredictionNodeOptions } from '../src/prediction-node-options.js';
 
 // Never called: the resolver only checks that one is there.
 const etcd = {} as Etcd3;
-const base: PredictionNodeOptions = { etcd, dataDir: '/tmp/node', logger: createLogger({ component: 'test', silent: true }) };
+const base: PredictionNodeOptions = { etcd, dataDir: '/tmp/node', logger: silentLogger() };
 
 test('every default is filled in', (t) => {
   const o = resolvePredictionNodeOptions(base);

@@ -5,7 +5,7 @@ import { Reconciler, type StatusSink } from '../src/reconciler.js';
 import type { VersionSession } from '../src/session-interface.js';
 import type { TargetState, TargetStateView } from '../src/target-state.js';
 import { VersionStats } from '../src/version-stats.js';
-import { capturingLogger } from './helpers/capturing-logger.js';
+import { capturingLogger } from '@switchyard/testkit';
 
 // Only the fields the reconciler reads.
 const record = (version: string): VersionRecord => ({ model: 'm', version, artifact: { sha256: version.repeat(64).slice(0, 64) } }) as unknown as VersionRecord;
