@@ -48,16 +48,6 @@ export class RuntimeReporter {
     this.markDirty(key);
   }
 
-  /** Resolves when everything set so far has reached etcd (tests, drain). */
-  async flushed(timeoutMs = 5000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.dirty.size === 0 && !this.flushing && this.lease) return true;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return false;
-  }
-
   /** Revokes the lease so every key disappears at once; bounded, since etcd may be down. */
   async close(timeoutMs = 2000): Promise<void> {
     this.closed = true;
