@@ -50,6 +50,7 @@ export class NodeComponents {
         throw error;
       }
       this.started.push(component);
+      this.logger.debug('node component started', { component: component.name });
     }
   }
 
@@ -64,6 +65,7 @@ export class NodeComponents {
       const component = this.started.pop()!;
       try {
         await component.stop();
+        this.logger.debug('node component stopped', { component: component.name });
       } catch (err) {
         this.logger.warn('a node component failed to stop; stopping the others', { component: component.name, error: errorMessage(err) });
       }
