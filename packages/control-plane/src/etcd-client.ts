@@ -56,11 +56,15 @@ export interface RangeRead {
  * etcd-guarded-write.ts.
  */
 export class EtcdAccess {
-  constructor(readonly client: EtcdClient) {}
+  readonly #client: EtcdClient;
+
+  constructor(client: EtcdClient) {
+    this.#client = client;
+  }
 
   /** One key, read at `revision` when given. */
   async get(key: string, revision?: string): Promise<{ kv: EtcdKv | undefined; revision: string }> {
-    const builder = this.client.get(key);
+    const builder = this.#client.get(key);
     if (revision !== undefined) builder.revision(revision);
     const response = await etcdCall(() => builder.exec());
     return { kv: response.kvs[0], revision: response.header.revision };
@@ -73,8 +77,8 @@ export class EtcdAccess {
   async range(options: { prefix: string } | { start: string; end: string | Buffer }, read: { revision?: string; limit?: number; descending?: boolean } = {}): Promise<RangeRead> {
     const builder =
       'prefix' in options
-        ? this.client.getAll().prefix(options.prefix)
-        : this.client.getAll().inRange({ start: options.start, end: options.end });
+        ? this.#client.getAll().prefix(options.prefix)
+        : this.#client.getAll().inRange({ start: options.start, end: options.end });
     // No explicit ascending sort: etcd returns key order anyway, and a sorted range makes it read the whole range before applying the limit.
     if (read.descending) builder.sort('Key', 'Descend');
     if (read.limit !== undefined) builder.limit(read.limit);
@@ -90,14 +94,14 @@ export class EtcdAccess {
 
   /** The keys under `prefix` (no values), at `revision` when given. */
   async keys(prefix: string, revision?: string): Promise<string[]> {
-    const builder = this.client.getAll().prefix(prefix);
+    const builder = this.#client.getAll().prefix(prefix);
     if (revision !== undefined) builder.revision(revision);
     return etcdCall(() => builder.keys());
   }
 
   /** How many keys lie under `prefix` (a count, no values read). */
   async count(prefix: string): Promise<number> {
-    return etcdCall(() => this.client.getAll().prefix(prefix).count());
+    return etcdCall(() => this.#client.getAll().prefix(prefix).count());
   }
 
   /**
@@ -106,18 +110,18 @@ export class EtcdAccess {
    * guarded write.
    */
   async deleteKey(key: string): Promise<void> {
-    await etcdCall(() => this.client.delete().key(key).exec());
+    await etcdCall(() => this.#client.delete().key(key).exec());
   }
 
   /** Deletes every key under `prefix`, unconditionally; same limits as {@link deleteKey}. */
   async deletePrefix(prefix: string): Promise<void> {
-    await etcdCall(() => this.client.delete().prefix(prefix).exec());
+    await etcdCall(() => this.#client.delete().prefix(prefix).exec());
   }
 
   /** One transaction: `success` runs when every compare holds, `failure` otherwise. */
   async txn(compares: readonly TxnCompare[], success: readonly TxnOp[], failure: readonly TxnOp[] = []): Promise<TxnResult> {
     const result = await etcdCall(() =>
-      this.client.kv.txn({ compare: compares.map(toCompare), success: success.map(toOp), failure: failure.map(toOp) }),
+      this.#client.kv.txn({ compare: compares.map(toCompare), success: success.map(toOp), failure: failure.map(toOp) }),
     );
     return {
       succeeded: result.succeeded,
@@ -129,12 +133,12 @@ export class EtcdAccess {
   /** A watch of every key under `prefix`; it reports its own errors as 'error' events. */
   watchPrefix(prefix: string): EtcdWatcher {
     // watcher(), not create(): create()'s promise never settles while etcd is down.
-    return this.client.watch().prefix(prefix).watcher();
+    return this.#client.watch().prefix(prefix).watcher();
   }
 
   /** A lease of `ttlSeconds`, granted on first use. */
   lease(ttlSeconds: number, options?: { autoKeepAlive?: boolean }): EtcdLease {
-    return this.client.lease(ttlSeconds, options);
+    return this.#client.lease(ttlSeconds, options);
   }
 
   /** Grants the lease now; resolves its id as a decimal string. */
