@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type { EtcdClient } from './etcd-client.js';
 import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
-import { KeyLayout, NAME_PATTERN, createLogger, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
+import { KeyLayout, NAME_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
+import { createLogger } from '@switchyard/core/logging';
 
 /**
  * Access control for ModelAdmin and ArtifactService: bearer tokens, or an

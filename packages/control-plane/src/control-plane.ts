@@ -4,17 +4,13 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import {
   ADMIN_SERVICE_NAME,
   ARTIFACT_SERVICE_NAME,
-  adminService,
-  artifactService,
-  describeServerTls,
   invalidArgument,
-  serverCredentials,
   TokenStore,
   unavailable,
-  withAuth,
   type ControlPlaneRecord,
   type Logger,
 } from '@switchyard/core';
+import { adminService, artifactService, describeServerTls, serverCredentials, withAuth } from '@switchyard/core/grpc';
 import { AdminService } from './admin-service.js';
 import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';

@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
-import { GrpcStatus, SwitchyardError, createEtcdClient, type KeyLayout, type ModelRecord, type RouteRecord } from '@switchyard/core';
+import { GrpcStatus, SwitchyardError, type KeyLayout, type ModelRecord, type RouteRecord } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
 import { EtcdAccess } from '../src/etcd-client.js';
 import { GuardedWrite } from '../src/etcd-guarded-write.js';
 import { EtcdTables } from '../src/etcd-tables.js';
