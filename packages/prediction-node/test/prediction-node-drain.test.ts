@@ -1,7 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { KeyLayout } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
-import { capturingLogger, makeTempDir, removeDir } from '@switchyard/testkit';
+import { capturingLogger, makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
 import { PredictionNode } from '../src/prediction-node.js';
 import { useRealEtcd } from './helpers/real-etcd.js';
 
@@ -31,7 +31,8 @@ test('a node starts its parts in order and its drain stops every one of them in 
     'target-state-watch',
     'health',
   ]);
-  t.not(await etcd.get(keys.node('n1')).string(), null, 'registered');
+  // The record is written in the background: readiness does not wait for etcd writes.
+  await waitFor(async () => (await etcd.get(keys.node('n1')).string()) !== null, { message: 'n1 registered' });
 
   await node.stop();
   t.is(node.state, 'STOPPED');
