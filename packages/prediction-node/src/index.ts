@@ -30,3 +30,7 @@ export * from './session-thread.js';
 export * from './worker-session.js';
 export { rolloutStatsSource, type RolloutStatsSourceOptions } from './rollout-stats-source.js';
 export { UsageSource, type UsageSourceOptions } from './usage-source.js';
+export * from './session-process.js';
+export * from './session-guarded.js';
+export * from './graph-cost.js';
+export * from './in-flight-bytes.js';

@@ -11,6 +11,38 @@ export interface InferenceServerOptions {
   /** How long in-flight calls may run on stop before they are cancelled. */
   shutdownDeadlineMs: number;
   logger: Logger;
+  /** Open connections at once; more are closed on arrival. @default unlimited */
+  maxConnections?: number;
+  /** A connection with no call for this long is closed (grpc.max_connection_idle_ms). @default grpc-js's (30 min) */
+  connectionIdleMs?: number;
+  /** Server pings to find peers that are gone (grpc.keepalive_time_ms / keepalive_timeout_ms). @default off */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** Calls at once on one connection (grpc.max_concurrent_streams). @default unlimited */
+  maxConcurrentStreams?: number;
+}
+
+/** grpc-js server options for the connection limits of {@link InferenceServerOptions}. */
+export function connectionOptions(o: Pick<InferenceServerOptions, 'connectionIdleMs' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'maxConcurrentStreams'>): grpc.ServerOptions {
+  return {
+    ...(o.connectionIdleMs !== undefined ? { 'grpc.max_connection_idle_ms': o.connectionIdleMs } : {}),
+    ...(o.keepaliveTimeMs !== undefined ? { 'grpc.keepalive_time_ms': o.keepaliveTimeMs } : {}),
+    ...(o.keepaliveTimeoutMs !== undefined ? { 'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs } : {}),
+    ...(o.maxConcurrentStreams !== undefined ? { 'grpc.max_concurrent_streams': o.maxConcurrentStreams } : {}),
+  };
+}
+
+/**
+ * Caps the connections of a bound grpc-js server. grpc-js has no option for
+ * it, so this sets Node's own `maxConnections` on the HTTP/2 servers it
+ * keeps in a private map (grpc-js 1.14); Node then closes each connection
+ * past the cap on arrival. Returns false when that map is not there.
+ */
+export function capConnections(server: grpc.Server, maxConnections: number): boolean {
+  const servers = (server as unknown as { http2Servers?: Map<{ maxConnections: number }, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return false;
+  for (const http2Server of servers.keys()) http2Server.maxConnections = maxConnections;
+  return true;
 }
 
 /**
@@ -29,6 +61,7 @@ export class InferenceServer implements NodeComponent {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
+      ...connectionOptions(options),
     });
     this.shutdownDeadlineMs = options.shutdownDeadlineMs;
   }
@@ -50,6 +83,9 @@ export class InferenceServer implements NodeComponent {
       // A failed bind leaves the server half set up; nothing else would close it.
       this.server.forceShutdown();
       throw unavailable(`the inference server could not listen on ${listen} (${(err as Error).message}); choose another address or port`, err);
+    }
+    if (this.options.maxConnections !== undefined && !capConnections(this.server, this.options.maxConnections)) {
+      this.options.logger.warn('this grpc-js version hides its HTTP/2 servers: connections are not capped', { maxConnections: this.options.maxConnections });
     }
   }
 

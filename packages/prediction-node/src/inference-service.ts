@@ -13,6 +13,7 @@ import { decodeInputs, encodeOutput, requestedOutputs } from '@switchyard/core/o
 import type { Tensor } from 'onnxruntime-node';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';
+import type { InFlightBytes } from './in-flight-bytes.js';
 import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
 
@@ -33,6 +34,38 @@ export interface InferenceServiceContext {
   afterPrimary?: (served: ServedRequest) => void;
   /** Counts calls between choosing a version and answering (shadow mirroring yields to them). */
   inFlight?: PrimaryInFlight;
+  /** The node-wide budget of request and response bytes in flight. @default unbounded */
+  inFlightBytes?: InFlightBytes;
+}
+
+/** The label of refused requests whose model or version this node does not know: one series, not one per name sent. */
+export const UNKNOWN_LABEL = 'unknown';
+
+/**
+ * Labels for a request refused before a version took it: names the node
+ * knows (a routed model, a loaded version) keep their own series; any other
+ * name is counted under {@link UNKNOWN_LABEL}, since callers choose names
+ * freely and each new label pair is a series kept for the node's life.
+ */
+export function refusalLabels(table: RoutingTable, model: string, version: string): { model: string; version: string } {
+  const knownModel = table.routes.has(model) || table.retired?.has(model) === true || [...table.versions.values()].some((v) => v.model === model);
+  if (!knownModel) return { model: UNKNOWN_LABEL, version: UNKNOWN_LABEL };
+  return { model, version: version === '' || table.versions.has(`${model}/${version}`) ? version : UNKNOWN_LABEL };
+}
+
+/** Bytes a request's tensors hold: the raw contents, or typed contents at 8 bytes an element. */
+export function requestBytes(request: ModelInferRequest): number {
+  let bytes = 0;
+  for (const raw of request.raw_input_contents ?? []) bytes += raw.byteLength;
+  for (const input of request.inputs ?? []) {
+    const c = input.contents;
+    if (!c) continue;
+    for (const values of Object.values(c)) {
+      if (!Array.isArray(values)) continue;
+      for (const v of values as unknown[]) bytes += v instanceof Uint8Array ? v.byteLength : 8;
+    }
+  }
+  return bytes;
 }
 
 /** A request the primary answered, as {@link InferenceServiceContext.afterPrimary} sees it. */
@@ -106,9 +139,18 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     const request = call.request;
     const started = performance.now();
     let loaded: LoadedVersion;
+    // Given back once the call has ended: after the response was handed to
+    // the connection, or the stream closed ('cancelled' fires for both).
+    let giveBack = (): void => undefined;
     try {
+      const table = ctx.table();
       const key = routingKeyOf(request);
-      let pick = resolvePick(ctx.table(), request.model_name, request.model_version, key);
+      let pick = resolvePick(table, request.model_name, request.model_version, key);
+      if (ctx.inFlightBytes) {
+        const back = ctx.inFlightBytes.take(requestBytes(request));
+        giveBack = back;
+        call.once('cancelled', () => giveBack());
+      }
       if (!pick.loaded.acquire()) {
         // Lost a race with an unload; the table has moved on already.
         pick = resolvePick(ctx.table(), request.model_name, request.model_version, key);
@@ -118,7 +160,9 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       ctx.inFlight?.enter();
       if (pick.fallbackFrom !== undefined) ctx.metrics.countFallback(loaded.model, pick.fallbackFrom);
     } catch (err) {
-      ctx.metrics.errors.inc({ model: request.model_name, version: request.model_version, code: String(SwitchyardError.from(err).code) });
+      giveBack();
+      const labels = refusalLabels(ctx.table(), request.model_name, request.model_version);
+      ctx.metrics.errors.inc({ ...labels, code: String(SwitchyardError.from(err).code) });
       return fail(callback, err);
     }
     let outputs: string[];
@@ -129,10 +173,19 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     } catch (err) {
       loaded.release();
       ctx.inFlight?.leave();
+      giveBack();
       ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(SwitchyardError.from(err).code) });
       return fail(callback, err);
     }
-    loaded.session.run(feeds, outputs).then(
+    // The session enforces the lesser of this and the version's run time-out.
+    const deadline = call.getDeadline();
+    const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+    const remainingMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY;
+    // A caller who has gone (cancelled, or its deadline passed) gets nothing computed for it.
+    const gone = new AbortController();
+    call.once('cancelled', () => gone.abort());
+    if (call.cancelled) gone.abort();
+    loaded.session.run(feeds, outputs, { timeoutMs: remainingMs, signal: gone.signal }).then(
       (results) => {
         loaded.release();
         ctx.inFlight?.leave();
@@ -145,10 +198,21 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
             outputs: [],
             raw_output_contents: [],
           };
+          let responseBytes = 0;
           for (const name of outputs) {
             const encoded = encodeOutput(name, results[name]!);
             response.outputs.push(encoded.tensor);
             response.raw_output_contents.push(encoded.raw);
+            responseBytes += encoded.raw.byteLength;
+          }
+          if (ctx.inFlightBytes && !call.cancelled) {
+            // Counted until the client has read it: unread responses must not pile up past the budget either.
+            const back = ctx.inFlightBytes.take(responseBytes);
+            const forRequest = giveBack;
+            giveBack = () => {
+              forRequest();
+              back();
+            };
           }
           const seconds = (performance.now() - started) / 1000;
           loaded.stats.record(seconds);

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import {
   elementBytes,
@@ -10,9 +11,12 @@ import {
 } from '@switchyard/core';
 import { silentLogger } from '@switchyard/core/logging';
 import type { ArtifactCache } from './artifact-cache.js';
+import { shapeDeterminedCost } from './graph-cost.js';
 import { LoadedVersion } from './loaded-version.js';
-import { sessionOptions, type SessionHost, type VersionSession } from './session-interface.js';
+import { GuardedSession } from './session-guarded.js';
+import { sessionOptions, type VersionSession } from './session-interface.js';
 import { InlineSession } from './session-inline.js';
+import { SessionProcess, type SessionProcessOptions } from './session-process.js';
 import { WorkerSession } from './worker-session.js';
 import type { VersionStats } from './version-stats.js';
 import pLimit from 'p-limit';
@@ -25,7 +29,16 @@ export const DEFAULT_INLINE_RUN_LIMIT_MS = 2;
  * `inline` keeps every session on the main thread, `worker` gives every
  * version a worker thread.
  */
-export type SessionHosting = 'auto' | SessionHost;
+export type SessionHosting = 'auto' | 'inline' | 'worker';
+
+/** The default of {@link ModelLoaderOptions.runTimeoutMs}. */
+export const DEFAULT_RUN_TIMEOUT_MS = 30_000;
+/** The default of {@link ModelLoaderOptions.loadTimeoutMs}. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 60_000;
+/** The default of {@link ModelLoaderOptions.runMemoryLimitBytes}. */
+export const DEFAULT_RUN_MEMORY_LIMIT_BYTES = 4 * 1024 * 1024 * 1024;
+/** The default of {@link ModelLoaderOptions.inlineCreateLimitMs}. */
+export const DEFAULT_INLINE_CREATE_LIMIT_MS = 100;
 
 /** Options for {@link ModelLoader}. */
 export interface ModelLoaderOptions {
@@ -54,6 +67,26 @@ export interface ModelLoaderOptions {
   workerArtifactBytes?: number;
   /** Called when the worker thread of a version dies (it is restarted). */
   onWorkerCrash?: (record: VersionRecord) => void;
+  /**
+   * Longest run of a version, for runs that can be stopped (those in a
+   * session process); a run past it fails with DEADLINE_EXCEEDED and its
+   * process is replaced. The caller's deadline shortens it. @default 30000
+   */
+  runTimeoutMs?: number;
+  /** Longest session creation in a process (a load past it fails, and is retried later). @default 60000 */
+  loadTimeoutMs?: number;
+  /** Address-space limit of each session process (RLIMIT_AS): bounds the memory of one run. @default 4 GiB */
+  runMemoryLimitBytes?: number;
+  /** Outputs of one run in a process above this fail with RESOURCE_EXHAUSTED. @default no limit */
+  maxOutputBytes?: number;
+  /**
+   * A version whose session creation folds constants is created in a process
+   * first; if that took longer than this, its session is created in a worker
+   * thread rather than on the main thread. @default 100
+   */
+  inlineCreateLimitMs?: number;
+  /** Called when a session process was killed (a run's time-out, memory) or died. */
+  onRunProcessLost?: (record: VersionRecord) => void;
   logger?: Logger;
 }
 
@@ -94,11 +127,69 @@ export class ModelLoader {
   async load(record: VersionRecord): Promise<LoadedVersion> {
     const started = performance.now();
     const path = await this.options.cache.ensure(record.artifact.sha256, record.artifact.size);
-    const hosting = this.options.sessionHosting ?? 'auto';
-    const large = record.artifact.size >= (this.options.workerArtifactBytes ?? DEFAULT_WORKER_ARTIFACT_BYTES);
-    const session =
-      hosting === 'worker' || (hosting === 'auto' && large) ? await this.inWorker(path, record, undefined) : await this.inlineOrWorker(path, record, hosting);
+    const o = this.options;
+    const processOptions: SessionProcessOptions = {
+      path,
+      options: sessionOptions(o.intraOpThreads ?? 1),
+      label: `model '${record.model}' version '${record.version}'`,
+      loadTimeoutMs: o.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS,
+      memoryLimitBytes: o.runMemoryLimitBytes ?? DEFAULT_RUN_MEMORY_LIMIT_BYTES,
+      ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
+    };
+    const runTimeoutMs = o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    const verdict = shapeDeterminedCost(await readFile(path));
+    let fast: VersionSession | undefined;
+    let first: SessionProcess | undefined;
+    if (!verdict.shapeDetermined) {
+      // Whatever the hosting option says: only a process can stop such a run.
+      first = await this.inProcess(processOptions, record, runTimeoutMs);
+      (o.logger ?? silentLogger()).info('model version runs in a session process: its cost can depend on the values of a request', {
+        model: record.model,
+        version: record.version,
+        reason: verdict.reason,
+      });
+    } else {
+      const createMs = verdict.foldsConstants ? await this.probe(processOptions) : 0;
+      const hosting = o.sessionHosting ?? 'auto';
+      const large = record.artifact.size >= (o.workerArtifactBytes ?? DEFAULT_WORKER_ARTIFACT_BYTES);
+      const slowCreate = createMs > (o.inlineCreateLimitMs ?? DEFAULT_INLINE_CREATE_LIMIT_MS);
+      fast =
+        hosting === 'worker' || (hosting === 'auto' && (large || slowCreate)) ? await this.inWorker(path, record, undefined) : await this.inlineOrWorker(path, record, hosting);
+    }
+    const session = new GuardedSession({
+      fast,
+      measuredShapes: warmupShapes(record.signature),
+      process: processOptions,
+      ...(first ? { first } : {}),
+      runTimeoutMs,
+      logger: o.logger ?? silentLogger(),
+      ...(o.onRunProcessLost ? { onProcessLost: () => o.onRunProcessLost!(record) } : {}),
+    });
     return new LoadedVersion(record, session, this.options.statsFor(record), performance.now() - started);
+  }
+
+  /** A session in a process of its own, checked and warmed up, within the load and run limits. */
+  private async inProcess(options: SessionProcessOptions, record: VersionRecord, runTimeoutMs: number): Promise<SessionProcess> {
+    const proc = await SessionProcess.start(options);
+    try {
+      checkSignature(proc, record.signature);
+      await proc.run(warmupFeeds(record.signature), undefined, { timeoutMs: runTimeoutMs });
+    } catch (err) {
+      await proc.release();
+      throw err;
+    }
+    return proc;
+  }
+
+  /**
+   * Creates the session once in a process, where a creation that does not
+   * end can be stopped, and says how long creation took: the main thread
+   * creates only what was seen to be quick.
+   */
+  private async probe(options: SessionProcessOptions): Promise<number> {
+    const proc = await SessionProcess.start(options);
+    await proc.release();
+    return proc.createMs;
   }
 
   /** Loads on the main thread; under `auto`, moves to a worker if the warm-up run is over the limit. */
@@ -178,6 +269,11 @@ function checkSignature(session: { inputNames: readonly string[]; outputNames: r
       `the artifact does not match the version's recorded signature (${missing.join(', ') || 'input count differs'}); create a new version from it`,
     );
   }
+}
+
+/** The input shapes of {@link warmupFeeds}: variable dimensions set to 1. */
+function warmupShapes(signature: Signature): Map<string, number[]> {
+  return new Map(signature.inputs.map((spec) => [spec.name, spec.shape.map((d) => (d < 0 ? 1 : d))]));
 }
 
 /** One all-zero input per tensor, variable dimensions set to 1. */

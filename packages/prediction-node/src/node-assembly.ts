@@ -7,6 +7,7 @@ import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifacts } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
 import { InferenceServer } from './inference-server.js';
+import { InFlightBytes } from './in-flight-bytes.js';
 import { inferenceHandlers } from './inference-service.js';
 import { MetricsServer } from './metrics-server.js';
 import { ModelLoader } from './model-loader.js';
@@ -87,7 +88,12 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     intraOpThreads: o.intraOpThreads,
     inlineRunLimitMs: o.inlineRunLimitMs,
     sessionHosting: o.sessionHosting,
+    runTimeoutMs: o.runTimeoutMs,
+    loadTimeoutMs: o.loadTimeoutMs,
+    runMemoryLimitBytes: o.runMemoryLimitBytes,
+    maxOutputBytes: o.maxMessageBytes,
     onWorkerCrash: (record) => metrics.workerCrashes.inc({ model: record.model, version: record.version }),
+    onRunProcessLost: (record) => metrics.runProcessesLost.inc({ model: record.model, version: record.version }),
     logger,
     statsFor: (record) => metrics.statsFor(record.model, record.version),
   });
@@ -159,7 +165,20 @@ function serverParts(
   figures: ReturnType<typeof figureParts>,
 ) {
   const health = new NodeHealth(o.drainGraceMs, logger);
-  const server = new InferenceServer({ listen: o.listen, credentials, maxMessageBytes: o.maxMessageBytes, shutdownDeadlineMs: o.shutdownDeadlineMs, logger });
+  const inFlightBytes = new InFlightBytes(o.maxInFlightBytes);
+  metrics.inFlightBytes = () => inFlightBytes.value;
+  const server = new InferenceServer({
+    listen: o.listen,
+    credentials,
+    maxMessageBytes: o.maxMessageBytes,
+    shutdownDeadlineMs: o.shutdownDeadlineMs,
+    logger,
+    maxConnections: o.maxConnections,
+    connectionIdleMs: o.connectionIdleMs,
+    keepaliveTimeMs: o.keepaliveTimeMs,
+    keepaliveTimeoutMs: o.keepaliveTimeoutMs,
+    maxConcurrentStreams: o.maxConcurrentStreams,
+  });
   server.server.addService(
     inferenceService().service,
     inferenceHandlers({
@@ -170,6 +189,7 @@ function serverParts(
       ready: () => health.isServing,
       afterPrimary: figures.shadows.onServed,
       inFlight: figures.inFlight,
+      inFlightBytes,
     }),
   );
   health.implementation.addToServer(server.server);

@@ -16,6 +16,10 @@ export class NodeMetrics {
   /** Loaded versions whose session runs in a worker thread of its own (model-loader.ts). */
   readonly workerVersions: Gauge;
   readonly workerCrashes: Counter<'model' | 'version'>;
+  /** Bytes held by ModelInfer calls in flight, read at scrape time (in-flight-bytes.ts). */
+  inFlightBytes: () => number = () => 0;
+  /** Session processes killed by a run's time-out or memory, or that died (session-process.ts). */
+  readonly runProcessesLost: Counter<'model' | 'version'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -55,6 +59,21 @@ export class NodeMetrics {
     this.workerCrashes = new Counter({
       name: 'switchyard_worker_thread_crashes_total',
       help: 'Worker threads hosting a model version that died; their requests in flight failed with UNAVAILABLE and the thread was restarted.',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'switchyard_in_flight_request_bytes',
+      help: 'Bytes of ModelInfer requests and unsent responses held by calls in flight (limit: maxInFlightBytes).',
+      registers,
+      collect() {
+        this.set(metrics.inFlightBytes());
+      },
+    });
+    this.runProcessesLost = new Counter({
+      name: 'switchyard_run_processes_lost_total',
+      help: 'Session processes ended during a run: killed at the run time-out, by their memory limit, or crashed; each was replaced.',
       labelNames: ['model', 'version'],
       registers,
     });

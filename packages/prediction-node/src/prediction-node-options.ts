@@ -11,7 +11,13 @@ import {
   type ServerTlsOptions,
 } from '@switchyard/core';
 import { createLogger } from '@switchyard/core/logging';
-import { DEFAULT_INLINE_RUN_LIMIT_MS, type SessionHosting } from './model-loader.js';
+import {
+  DEFAULT_INLINE_RUN_LIMIT_MS,
+  DEFAULT_LOAD_TIMEOUT_MS,
+  DEFAULT_RUN_MEMORY_LIMIT_BYTES,
+  DEFAULT_RUN_TIMEOUT_MS,
+  type SessionHosting,
+} from './model-loader.js';
 import type { ShadowOptions } from './shadow-mirror.js';
 
 /** Options for {@link PredictionNode.create}; {@link resolvePredictionNodeOptions} fills in and checks them. */
@@ -45,8 +51,43 @@ export interface PredictionNodeOptions {
    * @default 2
    */
   inlineRunLimitMs?: number;
-  /** Overrides that choice for every version: 'inline' or 'worker'. @default 'auto' */
+  /**
+   * Overrides that choice for every version: 'inline' or 'worker'. Runs of a
+   * model whose cost can depend on request values always go to a session
+   * process (docs/design.md, "Run limits"). @default 'auto'
+   */
   sessionHosting?: SessionHosting;
+  /**
+   * Longest run of a model version. A run that may be unbounded runs in a
+   * session process, which is killed past this (the request fails with
+   * DEADLINE_EXCEEDED, the process is replaced); a caller's shorter deadline
+   * wins. @default 30000
+   */
+  runTimeoutMs?: number;
+  /** Longest creation of a session in a session process; a load past it fails and is retried. @default 60000 */
+  loadTimeoutMs?: number;
+  /**
+   * Address-space limit (RLIMIT_AS) of each session process: bounds the
+   * memory one run can take, outputs included. Node and onnxruntime reserve
+   * ≈ 1.1 GB of address space before any model, so at least 1.5 GiB. @default 4 GiB
+   */
+  runMemoryLimitBytes?: number;
+  /**
+   * Bytes of ModelInfer requests and responses held by calls in flight, node
+   * wide: a request that would pass it is refused with RESOURCE_EXHAUSTED at
+   * once. A response counts until the client has read it. @default 256 MiB
+   */
+  maxInFlightBytes?: number;
+  /** Open connections to the inference server at once; more are closed on arrival. @default 4096 */
+  maxConnections?: number;
+  /** A connection with no call for this long is closed. @default 300000 */
+  connectionIdleMs?: number;
+  /** How often the server pings each connection, to close those whose peer has gone. @default 60000 */
+  keepaliveTimeMs?: number;
+  /** A ping unanswered this long closes the connection. @default 20000 */
+  keepaliveTimeoutMs?: number;
+  /** Calls at once on one connection. @default 128 */
+  maxConcurrentStreams?: number;
   /** TTL of the lease the node's registration and status keys are bound to. @default 10 */
   leaseTtlSeconds?: number;
   /** First retry delay after a failed load, doubled per failure. @default 1000 */
@@ -105,6 +146,15 @@ export interface ResolvedPredictionNodeOptions {
   intraOpThreads: number;
   inlineRunLimitMs: number;
   sessionHosting: SessionHosting;
+  runTimeoutMs: number;
+  loadTimeoutMs: number;
+  runMemoryLimitBytes: number;
+  maxInFlightBytes: number;
+  maxConnections: number;
+  connectionIdleMs: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  maxConcurrentStreams: number;
   leaseTtlSeconds: number;
   loadRetryMinMs: number;
   processMetrics: boolean;
@@ -122,6 +172,7 @@ export interface ResolvedPredictionNodeOptions {
 }
 
 export const DEFAULT_NODE_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /**
  * A {@link PredictionNodeOptions} field holding nonsense. A TypeError, as the
@@ -245,6 +296,16 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
     intraOpThreads: integer('intraOpThreads', options.intraOpThreads, 1, 1, 1024),
     inlineRunLimitMs: duration('inlineRunLimitMs', options.inlineRunLimitMs, DEFAULT_INLINE_RUN_LIMIT_MS, true),
     sessionHosting,
+    runTimeoutMs: duration('runTimeoutMs', options.runTimeoutMs, DEFAULT_RUN_TIMEOUT_MS, false),
+    loadTimeoutMs: duration('loadTimeoutMs', options.loadTimeoutMs, DEFAULT_LOAD_TIMEOUT_MS, false),
+    // Node and onnxruntime reserve ≈ 1.1 GB of address space before any model (measured).
+    runMemoryLimitBytes: integer('runMemoryLimitBytes', options.runMemoryLimitBytes, DEFAULT_RUN_MEMORY_LIMIT_BYTES, 1536 * 1024 * 1024),
+    maxInFlightBytes: integer('maxInFlightBytes', options.maxInFlightBytes, DEFAULT_MAX_IN_FLIGHT_BYTES, 1),
+    maxConnections: integer('maxConnections', options.maxConnections, 4096, 1),
+    connectionIdleMs: duration('connectionIdleMs', options.connectionIdleMs, 300_000, false),
+    keepaliveTimeMs: duration('keepaliveTimeMs', options.keepaliveTimeMs, 60_000, false),
+    keepaliveTimeoutMs: duration('keepaliveTimeoutMs', options.keepaliveTimeoutMs, 20_000, false),
+    maxConcurrentStreams: integer('maxConcurrentStreams', options.maxConcurrentStreams, 128, 1, 2 ** 31 - 1),
     leaseTtlSeconds: integer('leaseTtlSeconds', options.leaseTtlSeconds, 10, 1),
     loadRetryMinMs: duration('loadRetryMinMs', options.loadRetryMinMs, 1000, false),
     processMetrics: flag('processMetrics', options.processMetrics),

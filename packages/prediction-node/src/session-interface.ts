@@ -1,7 +1,15 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
-/** Where a version's onnxruntime session runs. */
-export type SessionHost = 'inline' | 'worker';
+/** Where a version's onnxruntime session runs: the main thread, a worker thread, or (only) a child process. */
+export type SessionHost = 'inline' | 'worker' | 'process';
+
+/** Limits of one run (docs/design.md, "Run limits"). */
+export interface RunLimits {
+  /** The run must have answered this many ms after the call; past it, it fails with DEADLINE_EXCEEDED. */
+  timeoutMs: number;
+  /** Aborted when the caller has gone (a cancelled gRPC call): the run is answered CANCELLED and not waited for. */
+  signal?: AbortSignal;
+}
 
 /**
  * A loaded version's session, wherever it runs: on the node's main thread
@@ -19,8 +27,9 @@ export interface VersionSession {
    * time, or with an UNAVAILABLE SwitchyardError when the thread hosting the
    * session died (retryable).
    * @param outputs names to fetch; all outputs when omitted.
+   * @param limits honoured by hosts that can stop a run; others run only what was measured fast.
    */
-  run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  run(feeds: Record<string, Tensor>, outputs?: readonly string[], limits?: RunLimits): Promise<Record<string, Tensor>>;
   /** Frees the native session (and its thread). Call once no run is in flight. */
   release(): Promise<void>;
 }

@@ -9,6 +9,8 @@ export interface SessionWorkerData {
   /** The verified artifact in the node's cache. */
   path: string;
   options: InferenceSession.SessionOptions;
+  /** Outputs of one run larger than this fail with RESOURCE_EXHAUSTED instead of being sent. @default no limit */
+  maxOutputBytes?: number;
 }
 
 /** A tensor as structured clone carries it. */
@@ -25,10 +27,11 @@ export type ToWorker =
   | { kind: 'crash' };
 
 export type FromWorker =
-  | { kind: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { kind: 'ready'; inputNames: string[]; outputNames: string[]; createMs?: number }
   | { kind: 'failed'; message: string }
   | { kind: 'result'; id: number; outputs: Record<string, WireTensor> }
-  | { kind: 'error'; id: number; message: string }
+  /** `code` set when the run hit a limit rather than being refused by onnxruntime. */
+  | { kind: 'error'; id: number; message: string; code?: 'RESOURCE_EXHAUSTED' }
   | { kind: 'released'; id: number };
 
 /**

@@ -1,31 +1,58 @@
 /**
- * The worker-thread side of a {@link WorkerSession}: creates one onnxruntime
- * session from the artifact path, answers runs, and releases the session when
- * asked (the host then terminates the thread, which gives its memory back).
- * Started by worker-session.ts as `new Worker(new URL('./session-worker.js', import.meta.url))`.
+ * The other side of a {@link WorkerSession} (a worker thread) or of a
+ * {@link SessionProcess} (a child process): creates one onnxruntime session
+ * from the artifact path, answers runs, and releases the session when asked
+ * (the host then ends the thread or process, which gives its memory back).
+ * Started by session-thread.ts as `new Worker(new URL('./session-worker.js', import.meta.url))`,
+ * or by session-process.ts with `fork`, its data as JSON in argv[2].
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { fromWire, toWire, type FromWorker, type SessionWorkerData, type ToWorker } from './session-wire.js';
+import { fromWire, toWire, type FromWorker, type SessionWorkerData, type ToWorker, type WireTensor } from './session-wire.js';
 
-const port = parentPort;
-if (!port) throw new Error('session-worker.js runs only as a worker thread');
-const data = workerData as SessionWorkerData;
+interface Port {
+  postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
+  on(event: 'message', listener: (message: ToWorker) => void): void;
+}
+
+function processPort(): Port {
+  if (!process.send) throw new Error('session-worker.js runs only as a worker thread or a forked child process');
+  // A run that asks for more memory than the machine has should end this
+  // process, never the node: the kernel's OOM killer picks the highest score.
+  try {
+    writeFileSync('/proc/self/oom_score_adj', '1000');
+  } catch {
+    // Not Linux, or no procfs: the address-space limit the host sets still holds.
+  }
+  // The node went away: nothing will read an answer.
+  process.on('disconnect', () => process.exit(0));
+  return { postMessage: (message) => void process.send!(message), on: (event, listener) => void process.on(event, listener) };
+}
+
+const port: Port = parentPort ?? processPort();
+const data = (parentPort ? workerData : JSON.parse(process.argv[2] ?? '{}')) as SessionWorkerData;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   try {
-    port!.postMessage(message, transfer);
+    port.postMessage(message, transfer);
   } catch {
     // A buffer onnxruntime owns natively cannot be transferred; a clone copies it.
-    port!.postMessage(message);
+    port.postMessage(message);
   }
+}
+
+function wireBytes(wire: Record<string, WireTensor>): number {
+  let bytes = 0;
+  for (const t of Object.values(wire)) bytes += ArrayBuffer.isView(t.data) ? t.data.byteLength : (t.data as string[]).reduce((n, s) => n + s.length, 0);
+  return bytes;
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-function serve(session: ort.InferenceSession): void {
+function serve(session: ort.InferenceSession, createMs: number): void {
   let crashOnNextRun = false;
-  port!.on('message', (message: ToWorker) => {
+  port.on('message', (message: ToWorker) => {
     if (message.kind === 'run') {
       if (crashOnNextRun) throw new Error('crash requested by a test');
       const feeds = fromWire(message.feeds, ort.Tensor);
@@ -33,6 +60,12 @@ function serve(session: ort.InferenceSession): void {
       running.then(
         (outputs) => {
           const { wire, transfer } = toWire(outputs, false);
+          const bytes = wireBytes(wire);
+          if (data.maxOutputBytes !== undefined && bytes > data.maxOutputBytes) {
+            // The host would copy it again and encode it into a message no client may receive.
+            post({ kind: 'error', id: message.id, message: `the outputs are ${bytes} bytes, over the limit of ${data.maxOutputBytes}`, code: 'RESOURCE_EXHAUSTED' });
+            return;
+          }
           post({ kind: 'result', id: message.id, outputs: wire }, transfer);
         },
         (err: unknown) => post({ kind: 'error', id: message.id, message: errorMessage(err) }),
@@ -46,8 +79,12 @@ function serve(session: ort.InferenceSession): void {
       );
     }
   });
-  post({ kind: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+  post({ kind: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], createMs });
 }
 
 // On failure nothing listens any more, so the thread ends once the message is out.
-ort.InferenceSession.create(data.path, data.options).then(serve, (err: unknown) => post({ kind: 'failed', message: errorMessage(err) }));
+const creating = performance.now();
+ort.InferenceSession.create(data.path, data.options).then(
+  (session) => serve(session, performance.now() - creating),
+  (err: unknown) => post({ kind: 'failed', message: errorMessage(err) }),
+);

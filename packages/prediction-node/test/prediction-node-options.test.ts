@@ -20,6 +20,15 @@ test('every default is filled in', (t) => {
   t.is(o.intraOpThreads, 1);
   t.is(o.inlineRunLimitMs, 2);
   t.is(o.sessionHosting, 'auto');
+  t.is(o.runTimeoutMs, 30_000);
+  t.is(o.loadTimeoutMs, 60_000);
+  t.is(o.runMemoryLimitBytes, 4 * 1024 ** 3);
+  t.is(o.maxInFlightBytes, 256 * 1024 ** 2);
+  t.is(o.maxConnections, 4096);
+  t.is(o.connectionIdleMs, 300_000);
+  t.is(o.keepaliveTimeMs, 60_000);
+  t.is(o.keepaliveTimeoutMs, 20_000);
+  t.is(o.maxConcurrentStreams, 128);
   t.is(o.leaseTtlSeconds, 10);
   t.is(o.loadRetryMinMs, 1000);
   t.false(o.processMetrics);
@@ -76,6 +85,15 @@ const refusals: Array<[string, Partial<Record<keyof PredictionNodeOptions, unkno
   ['intraOpThreads', { intraOpThreads: 1.5 }, /^intraOpThreads must be a whole number from 1 to 1024, got 1.5/],
   ['inlineRunLimitMs', { inlineRunLimitMs: -1 }, /^inlineRunLimitMs must be a number of milliseconds 0 or more, got -1/],
   ['sessionHosting', { sessionHosting: 'thread' }, /^sessionHosting must be one of auto, inline, worker, got thread/],
+  ['runTimeoutMs', { runTimeoutMs: 0 }, /^runTimeoutMs must be a number of milliseconds above 0, got 0/],
+  ['loadTimeoutMs', { loadTimeoutMs: -1 }, /^loadTimeoutMs must be a number of milliseconds above 0, got -1/],
+  ['runMemoryLimitBytes', { runMemoryLimitBytes: 1024 * 1024 * 1024 }, /^runMemoryLimitBytes must be a whole number 1610612736 or more/],
+  ['maxInFlightBytes', { maxInFlightBytes: 0 }, /^maxInFlightBytes must be a whole number 1 or more, got 0/],
+  ['maxConnections', { maxConnections: 0 }, /^maxConnections must be a whole number 1 or more, got 0/],
+  ['connectionIdleMs', { connectionIdleMs: 0 }, /^connectionIdleMs must be a number of milliseconds above 0/],
+  ['keepaliveTimeMs', { keepaliveTimeMs: 0 }, /^keepaliveTimeMs must be a number of milliseconds above 0/],
+  ['keepaliveTimeoutMs', { keepaliveTimeoutMs: Number.NaN }, /^keepaliveTimeoutMs must be a number of milliseconds above 0/],
+  ['maxConcurrentStreams', { maxConcurrentStreams: 0 }, /^maxConcurrentStreams must be a whole number from 1 to 2147483647, got 0/],
   ['leaseTtlSeconds', { leaseTtlSeconds: 0 }, /^leaseTtlSeconds must be a whole number 1 or more, got 0/],
   ['loadRetryMinMs', { loadRetryMinMs: 0 }, /^loadRetryMinMs must be a number of milliseconds above 0, got 0/],
   ['processMetrics', { processMetrics: 'yes' }, /^processMetrics must be true or false, got yes/],

@@ -1,0 +1,136 @@
+import type { Tensor } from 'onnxruntime-node';
+import { unavailable, type Logger } from '@switchyard/core';
+import type { RunLimits, SessionHost, VersionSession } from './session-interface.js';
+import { cancelled, deadlineExceeded, SessionProcess, type SessionProcessOptions } from './session-process.js';
+
+/** Options for {@link GuardedSession}. */
+export interface GuardedSessionOptions {
+  /**
+   * The session for runs whose cost was measured (inline or in a worker
+   * thread); undefined when the model's cost can depend on input values, and
+   * every run goes to a process.
+   */
+  fast: VersionSession | undefined;
+  /** The input shapes of the timed warm-up: only runs with exactly these shapes use `fast`. */
+  measuredShapes: ReadonlyMap<string, readonly number[]>;
+  /** How to start the process for every other run. */
+  process: SessionProcessOptions;
+  /** A process the loader already started (and warmed); later ones start on demand. */
+  first?: SessionProcess;
+  /** The limit of runs whose caller gives none (shadow runs). */
+  runTimeoutMs: number;
+  logger: Logger;
+  /** Called when a process ended by a run's time-out or memory (metrics). */
+  onProcessLost?: () => void;
+}
+
+/**
+ * A version's session with every run bounded (docs/design.md, "Run limits").
+ * Runs whose cost is known, because the model's cost follows from input
+ * shapes alone and the shapes are those of the timed warm-up, go to the fast
+ * session; every other run goes to a {@link SessionProcess}, which is killed
+ * when a run passes its limit and started again for the next request.
+ */
+export class GuardedSession implements VersionSession {
+  private current: SessionProcess | undefined;
+  private starting: Promise<SessionProcess> | undefined;
+  private released = false;
+
+  constructor(private readonly o: GuardedSessionOptions) {
+    this.current = o.first;
+    if (o.first) this.watch(o.first);
+  }
+
+  private watch(proc: SessionProcess): void {
+    proc.onEnded = (expected) => {
+      if (!expected && !this.released) this.o.onProcessLost?.();
+    };
+  }
+
+  get host(): SessionHost {
+    return this.o.fast?.host ?? 'process';
+  }
+  get inputNames(): readonly string[] {
+    return this.o.fast?.inputNames ?? this.o.first?.inputNames ?? [];
+  }
+  get outputNames(): readonly string[] {
+    return this.o.fast?.outputNames ?? this.o.first?.outputNames ?? [];
+  }
+  /** The fast session, if any (tests; crash its thread on purpose). */
+  get fast(): VersionSession | undefined {
+    return this.o.fast;
+  }
+
+  run(feeds: Record<string, Tensor>, outputs?: readonly string[], limits?: RunLimits): Promise<Record<string, Tensor>> {
+    const l = { timeoutMs: Math.min(limits?.timeoutMs ?? Number.POSITIVE_INFINITY, this.o.runTimeoutMs), ...(limits?.signal ? { signal: limits.signal } : {}) };
+    if (l.signal?.aborted) return Promise.reject(cancelled('the caller cancelled the call'));
+    const fast = this.o.fast;
+    if (fast && this.measured(feeds)) return fast.host === 'inline' ? fast.run(feeds, outputs) : abandonable(fast.run(feeds, outputs), l.signal);
+    return this.inProcess(feeds, outputs, l);
+  }
+
+  async release(): Promise<void> {
+    this.released = true;
+    await this.starting?.catch(() => undefined);
+    await Promise.all([this.o.fast?.release(), this.current?.release()]);
+  }
+
+  private measured(feeds: Record<string, Tensor>): boolean {
+    for (const [name, shape] of this.o.measuredShapes) {
+      const dims = feeds[name]?.dims;
+      if (!dims || dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) return false;
+    }
+    return true;
+  }
+
+  private async inProcess(feeds: Record<string, Tensor>, outputs: readonly string[] | undefined, l: RunLimits): Promise<Record<string, Tensor>> {
+    const deadline = performance.now() + l.timeoutMs;
+    const proc = await this.currentProcess();
+    const timeoutMs = deadline - performance.now();
+    if (timeoutMs <= 0) throw deadlineExceeded(`${this.o.process.label} was still starting its process when the run's time was up (${l.timeoutMs} ms)`);
+    return proc.run(feeds, outputs, { timeoutMs, ...(l.signal ? { signal: l.signal } : {}) });
+  }
+
+  /** The live process, starting a new one when the last has been killed or crashed. */
+  private currentProcess(): Promise<SessionProcess> {
+    if (this.released) return Promise.reject(unavailable(`${this.o.process.label} has been unloaded from this node; retry`));
+    if (this.current?.alive) return Promise.resolve(this.current);
+    this.starting ??= SessionProcess.start(this.o.process).then(
+      (p) => {
+        this.starting = undefined;
+        if (this.released) {
+          void p.release();
+          throw unavailable(`${this.o.process.label} has been unloaded from this node; retry`);
+        }
+        this.current = p;
+        this.watch(p);
+        this.o.logger.info('started a process for runs of a model version', { session: this.o.process.label });
+        return p;
+      },
+      (err: Error) => {
+        this.starting = undefined;
+        throw unavailable(`the process running ${this.o.process.label} could not be started (${err.message}); retry`, err);
+      },
+    );
+    return this.starting;
+  }
+}
+
+/** `running`, or CANCELLED as soon as `signal` aborts: the caller has gone, nothing should wait for the result. */
+function abandonable<T>(running: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return running;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled('the caller cancelled the call'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    running.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
