@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { bearerMetadata, TOKEN_ENV } from '@switchyard/core/grpc';
 import { resolveClientTls } from '../client-connection.js';
+import { parseByteSize } from '../byte-size.js';
 import { parseDuration } from '../duration.js';
 import { usageError } from '../exit-codes.js';
 import { integerFlag, MIN_LEASE_TTL_SECONDS } from '../integer-flag.js';
@@ -24,13 +25,25 @@ interface NodeFlags extends ServerFlags, ServerTlsFlags, ShadowNodeFlags {
   shutdownDeadline: string;
   leaseTtl: string;
   inlineRunLimit: string;
+  runTimeout: string;
+  loadTimeout: string;
+  runMemoryLimit: string;
+  maxInFlightBytes: string;
+  maxConnections: string;
+  connectionIdle: string;
+  keepaliveTime: string;
+  keepaliveTimeout: string;
+  maxConcurrentStreams: string;
   artifactCacheGrace: string;
 }
+
+const LIMITS_GROUP = 'Limits (docs/operations.md#limits):';
 
 const CONTROL_PLANE_GROUP = 'Artifact downloads from the control planes:';
 
 export function nodeCommand(): Command {
   const option = (flags: string, description: string): Option => new Option(flags, description).helpGroup(CONTROL_PLANE_GROUP);
+  const limit = (flags: string, description: string, value: string): Option => new Option(flags, description).helpGroup(LIMITS_GROUP).default(value);
   const command = addServerOptions(new Command('node'))
     .description('run a prediction node (KServe v2 gRPC) until SIGTERM/SIGINT')
     .requiredOption('--id <name>', 'unique node name, e.g. node-1')
@@ -50,6 +63,23 @@ export function nodeCommand(): Command {
       '10m',
     )
     .addOption(
+      limit(
+        '--run-timeout <duration>',
+        "longest run of a model version: a run whose cost the request can choose runs in a session process, killed past this (DEADLINE_EXCEEDED); a caller's shorter deadline wins",
+        '30s',
+      ),
+    )
+    .addOption(limit('--load-timeout <duration>', 'longest creation of a session in a session process; a load past it fails and is retried', '60s'))
+    .addOption(limit('--run-memory-limit <size>', 'address-space limit of each session process, which bounds the memory of one run (at least 1536MiB)', '4GiB'))
+    .addOption(
+      limit('--max-in-flight-bytes <size>', 'bytes of requests and unread responses held by calls in flight; more is refused with RESOURCE_EXHAUSTED', '256MiB'),
+    )
+    .addOption(limit('--max-connections <n>', 'open inference connections at once; more are closed on arrival', '4096'))
+    .addOption(limit('--connection-idle <duration>', 'close an inference connection with no call for this long', '5m'))
+    .addOption(limit('--keepalive-time <duration>', 'ping each connection this often to find clients that have gone', '60s'))
+    .addOption(limit('--keepalive-timeout <duration>', 'close a connection whose ping is unanswered this long', '20s'))
+    .addOption(limit('--max-concurrent-streams <n>', 'calls at once on one connection', '128'))
+    .addOption(
       option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
         TOKEN_ENV,
       ),
@@ -66,6 +96,17 @@ export function nodeCommand(): Command {
     const leaseTtlSeconds = integerFlag('--lease-ttl', flags.leaseTtl, MIN_LEASE_TTL_SECONDS);
     const inlineRunLimitMs = parseDuration(flags.inlineRunLimit, '--inline-run-limit');
     const shadow = shadowOptionsFromFlags(flags);
+    const limits = {
+      runTimeoutMs: parseDuration(flags.runTimeout, '--run-timeout'),
+      loadTimeoutMs: parseDuration(flags.loadTimeout, '--load-timeout'),
+      runMemoryLimitBytes: parseByteSize(flags.runMemoryLimit, '--run-memory-limit'),
+      maxInFlightBytes: parseByteSize(flags.maxInFlightBytes, '--max-in-flight-bytes'),
+      maxConnections: integerFlag('--max-connections', flags.maxConnections, 1),
+      connectionIdleMs: parseDuration(flags.connectionIdle, '--connection-idle'),
+      keepaliveTimeMs: parseDuration(flags.keepaliveTime, '--keepalive-time'),
+      keepaliveTimeoutMs: parseDuration(flags.keepaliveTimeout, '--keepalive-timeout'),
+      maxConcurrentStreams: integerFlag('--max-concurrent-streams', flags.maxConcurrentStreams, 1, 2 ** 31 - 1),
+    };
     const artifactCacheGraceMs = parseDuration(flags.artifactCacheGrace, '--artifact-cache-grace');
     const token = flags.controlPlaneToken || undefined;
     if (token !== undefined) {
@@ -101,6 +142,7 @@ export function nodeCommand(): Command {
       leaseTtlSeconds,
       shadow,
       artifactCacheGraceMs,
+      ...limits,
       ...(inlineRunLimitMs === 0 ? { sessionHosting: 'worker' as const } : { inlineRunLimitMs }),
     };
     let node: PredictionNode;
