@@ -55,7 +55,7 @@ export {
 } from './artifact-service.js';
 export { LeaseRegistration, type LeaseRegistrationOptions } from './lease-registration.js';
 export { checkName, compareVersionNames, nextVersionName } from './version-names.js';
-export * from './admin-messages.js';
+export { historyEntryToMessage, modelToMessage, routeToMessage, validationToMessage, versionToMessage } from './admin-messages.js';
 export { EtcdLeaderElection, StaticLeadership, type EtcdLeaderElectionOptions, type Leadership } from './leader-election.js';
 export { ShadowAdmin, MAX_SHADOWS, DEFAULT_SHADOW_TOLERANCE, type ShadowAdminOptions } from './shadow-admin.js';
 export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './shadow-keeper.js';
