@@ -96,10 +96,13 @@ export function consoleInfo(): Promise<{ controlPlaneId: string; leader: boolean
   return request('POST', '/api/console-info', {});
 }
 
-/** The newest audit entry of a model: what an action just recorded. */
-export async function latestHistory(model: string): Promise<HistoryEntry | undefined> {
-  const { entries } = await admin<{ entries: HistoryEntry[] }>('ListHistory', { model, page_size: 1 });
-  return entries[0];
+/**
+ * What an action just recorded: the newest audit entry of the model by this
+ * actor (a rollout's controller may have written more since).
+ */
+export async function latestHistory(model: string, actor: string): Promise<HistoryEntry | undefined> {
+  const { entries } = await admin<{ entries: HistoryEntry[] }>('ListHistory', { model, page_size: 50 });
+  return entries.find((e) => e.actor === actor);
 }
 
 /** Result of {@link usePoll}: the last good answer, the last error, and a way to fetch now. */

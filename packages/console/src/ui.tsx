@@ -67,6 +67,7 @@ export function ActionDialog(props: { action: PendingAction | undefined; close: 
   const ref = useRef<HTMLDialogElement>(null);
   const [state, setState] = useState<DialogState>({ kind: 'confirm' });
   const { action } = props;
+  const session = useContext(SessionContext);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -80,7 +81,7 @@ export function ActionDialog(props: { action: PendingAction | undefined; close: 
     setState({ kind: 'running' });
     try {
       await action.run();
-      const entry = await latestHistory(action.model).catch(() => undefined);
+      const entry = await latestHistory(action.model, session?.name ?? '').catch(() => undefined);
       setState({ kind: 'done', entry });
       action.done?.();
     } catch (err) {

@@ -144,7 +144,7 @@ function VersionRow(props: { v: Version; route: Route; primary: string | undefin
         )}
       </td>
       <td>
-        {validation ? `${validation.samples} run${validation.golden_recorded ? ', golden recorded' : ''}${validation.samples > 0 ? `, max diff ${validation.max_abs_diff.toExponential(1)}` : ''}` : '—'}
+        {validation ? `${validation.samples} samples run${validation.golden_recorded ? ', golden recorded' : ''}${validation.samples > 0 ? `, max diff ${validation.max_abs_diff.toExponential(1)}` : ''}` : '—'}
       </td>
       <td class="actions">
         {v.version !== props.primary && validation?.state === 'PASSED' && !retired && (

@@ -46,6 +46,8 @@ export function RolloutPage(props: { model: string }) {
   const gates = r?.gates ?? {};
   const from = figuresOf(active ? r!.current_from : (r?.last_from ?? null));
   const to = figuresOf(active ? r!.current_to : (r?.last_to ?? null));
+  // New over old error rate; undefined until both have taken requests and one failed.
+  const errorRatio = to && from && to.requests > 0 && from.requests > 0 && (to.rate > 0 || from.rate > 0) ? (from.rate > 0 ? to.rate / from.rate : Infinity) : undefined;
   const control = (method: string, verb: string, what: string, danger = false) => (
     <ActionButton
       method={method}
@@ -140,9 +142,9 @@ export function RolloutPage(props: { model: string }) {
                 {gates.max_error_rate_ratio != null && (
                   <Gate
                     name="error rate vs old"
-                    value={to && from && from.rate > 0 ? `${(to.rate / from.rate).toFixed(2)}×` : '—'}
+                    value={errorRatio === undefined ? '—' : Number.isFinite(errorRatio) ? `${errorRatio.toFixed(2)}×` : '∞× (old had no error)'}
                     limit={`${gates.max_error_rate_ratio}×`}
-                    ok={to && from && from.rate > 0 ? to.rate / from.rate <= gates.max_error_rate_ratio : undefined}
+                    ok={errorRatio === undefined ? undefined : errorRatio <= gates.max_error_rate_ratio}
                   />
                 )}
                 {gates.max_p99_ratio != null && (
@@ -188,6 +190,9 @@ function StartRollout(props: { model: string; versions: Version[]; current: Roll
   const candidates = props.versions.filter((v) => v.validation?.state === 'PASSED' && v.retirement_state !== 'RETIRED').map((v) => v.version);
   const [to, setTo] = useState('');
   const [steps, setSteps] = useState('1, 5, 25, 50, 100');
+  const [holdSeconds, setHoldSeconds] = useState('60');
+  const [stepRequests, setStepRequests] = useState('100');
+  const [judgeP99, setJudgeP99] = useState(true);
   const chosen = to || candidates.at(-1) || '';
   const parsed = steps.split(/[ ,]+/).filter(Boolean).map(Number);
   return (
@@ -208,15 +213,40 @@ function StartRollout(props: { model: string; versions: Version[]; current: Roll
           steps (%){' '}
           <input id="rollout-steps-input" value={steps} onInput={(e) => setSteps((e.target as HTMLInputElement).value)} />
         </label>
+        <label>
+          hold each step (s){' '}
+          <input id="rollout-hold" type="number" min="0" value={holdSeconds} onInput={(e) => setHoldSeconds((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          requests per step{' '}
+          <input id="rollout-requests" type="number" min="1" value={stepRequests} onInput={(e) => setStepRequests((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          <input id="rollout-judge-p99" type="checkbox" checked={judgeP99} onChange={(e) => setJudgeP99((e.target as HTMLInputElement).checked)} /> judge p99 (off for
+          sub-millisecond models, where p99 is noise)
+        </label>
         <ActionButton
           method="StartRollout"
           disabled={chosen === '' || parsed.some((n) => !Number.isFinite(n))}
           onClick={() =>
             act({
               title: `Start a rollout of ${props.model} to ${chosen}`,
-              detail: <p>Traffic moves from the version with the most weight now to {chosen} in steps of {parsed.join(', ')}%, judged by the default gates.</p>,
+              detail: (
+                <p>
+                  Traffic moves from the version with the most weight now to {chosen} in steps of {parsed.join(', ')}%, each held at least {holdSeconds} s and {stepRequests}{' '}
+                  requests, judged by the default gates{judgeP99 ? '' : ' except p99'}; a failing gate sends all traffic back.
+                </p>
+              ),
               model: props.model,
-              run: () => admin('StartRollout', { model: props.model, to_version: chosen, steps: parsed }),
+              run: () =>
+                admin('StartRollout', {
+                  model: props.model,
+                  to_version: chosen,
+                  steps: parsed,
+                  min_step_seconds: Number(holdSeconds),
+                  min_step_requests: Number(stepRequests),
+                  ...(judgeP99 ? {} : { gates: { max_p99_ratio: -1 } }),
+                }),
               done: props.onDone,
             })
           }
