@@ -159,6 +159,14 @@ export function SplitBar(props: { splits: { version: string; weight: number }[];
   );
 }
 
+/** An axis label short enough to fit: 3 significant digits, exponent form for tiny values. */
+function tick(v: number): string {
+  if (v === 0) return '0';
+  const abs = Math.abs(v);
+  if (abs < 0.01) return v.toExponential(1);
+  return abs >= 1000 ? String(Math.round(v)) : String(Number(v.toPrecision(3)));
+}
+
 /** A point of a live chart: when, and one value per series (null: no figure). */
 export interface ChartPoint {
   t: number;
@@ -182,7 +190,7 @@ export function Chart(props: { title: string; series: string[]; points: ChartPoi
       height: 180,
       legend: { show: true },
       scales: { x: { time: true } },
-      axes: [{}, { values: (_u, ticks) => ticks.map((v) => `${v} ${props.unit}`), size: 70 }],
+      axes: [{}, { values: (_u, ticks) => ticks.map((v) => `${tick(v)}${props.unit ? ` ${props.unit}` : ''}`), size: 80 }],
       series: [{}, ...props.series.map((label, i) => ({ label, stroke: props.colors?.[i] ?? colorOf(i), width: 2, spanGaps: true }))],
     };
     plot.current = new uPlot(opts, data(), el);
