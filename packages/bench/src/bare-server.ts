@@ -7,7 +7,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import ort from 'onnxruntime-node';
-import { decodeRaw, encodeRaw, inferenceService, type ModelInferRequest, type ModelInferResponse } from '@switchyard/core';
+import { decodeRaw, encodeRaw, type ModelInferRequest, type ModelInferResponse } from '@switchyard/core';
+import { inferenceService } from '@switchyard/core/grpc';
 
 export interface BareServer {
   address: string;

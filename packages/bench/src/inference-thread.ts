@@ -11,7 +11,8 @@
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
-import { createEtcdClient, silentLogger } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { PredictionNode } from '@switchyard/prediction-node';
 import type { BenchCluster } from './bench-cluster.js';
 import type { CallSpec } from './load-protocol.js';

@@ -10,7 +10,9 @@
  *                             'rss' message (after a GC), stops on 'stop'
  */
 import ort from 'onnxruntime-node';
-import { createEtcdClient, KeyLayout, silentLogger } from '@switchyard/core';
+import { KeyLayout } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { PredictionNode } from '@switchyard/prediction-node';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '@switchyard/client';
 import { ControlPlane } from '@switchyard/control-plane';
-import { createEtcdClient, KeyLayout, silentLogger, TOTAL_WEIGHT } from '@switchyard/core';
+import { KeyLayout, TOTAL_WEIGHT } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { makeTempDir, mlpModel, removeDir, startEtcd, waitFor } from '@switchyard/testkit';
 
 const CHILD = fileURLToPath(new URL('./memory-child.js', import.meta.url));

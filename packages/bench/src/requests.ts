@@ -1,6 +1,7 @@
 /** Pre-encoded requests for the load clients, and checks of what came back. */
 import type * as grpc from '@grpc/grpc-js';
-import { decodeRaw, encodeRaw, inferenceService, type ModelInferResponse } from '@switchyard/core';
+import { decodeRaw, encodeRaw, type ModelInferResponse } from '@switchyard/core';
+import { inferenceService } from '@switchyard/core/grpc';
 import type { CallSpec } from './load-protocol.js';
 
 export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';

@@ -13,7 +13,9 @@
  * Mirrored, dropped and compared shadow calls come from the shadow report.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { createEtcdClient, silentLogger, systemClock, type ShadowPairReportMessage } from '@switchyard/core';
+import { systemClock, type ShadowPairReportMessage } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { ShadowAdmin, TargetStateStore } from '@switchyard/control-plane';
 import type { BenchCluster } from './bench-cluster.js';
 import type { CallSpec } from './load-protocol.js';

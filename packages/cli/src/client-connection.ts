@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { AdminClient } from '@switchyard/client';
-import { bearerMetadata, readPemFile, type ClientTlsOptions } from '@switchyard/core';
+import { type ClientTlsOptions } from '@switchyard/core';
+import { readPemFile } from '@switchyard/core';
+import { bearerMetadata } from '@switchyard/core/grpc';
 import { CLIENT_ENV, type ClientFlags } from './client-options.js';
 import { readClusterFile } from './cluster-file.js';
 import { resolveControlPlane, shownPath, type ResolvedAddress } from './control-plane-address.js';

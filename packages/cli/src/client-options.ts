@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { TOKEN_ENV } from '@switchyard/core';
+import { TOKEN_ENV } from '@switchyard/core/grpc';
 import { DEFAULT_DATA_DIR } from './cluster-file.js';
 import type { OutputFormat } from './output-format.js';
 

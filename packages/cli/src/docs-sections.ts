@@ -19,8 +19,8 @@ plane's whole admin API (\`deploy\`, \`status\`, \`models\`, \`versions\`,
 (\`predict\`), and local token helpers (\`token\`).
 
 \`\`\`sh
-pnpm build                                            # or ./scripts/quickstart, which also installs and builds
-alias switchyard="node $PWD/packages/cli/bin/switchyard.js"
+./scripts/setup                                       # or ./scripts/quickstart; links 'switchyard' onto PATH
+pnpm build
 switchyard --help                                     # every command; \`switchyard <command> --help\` for its flags
 switchyard --version                                  # -V: the build version
 \`\`\`

@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { etcdTlsFromFiles, parseEndpoints, type EtcdConnectionOptions } from '@switchyard/core';
+import { type EtcdConnectionOptions } from '@switchyard/core';
+import { parseEndpoints } from '@switchyard/core';
+import { etcdTlsFromFiles } from '@switchyard/core';
 import { usageError } from './exit-codes.js';
 
 /** How a server (or `up --etcd`) authenticates to etcd and checks its certificate. */

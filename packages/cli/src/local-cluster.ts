@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, type EtcdConnectionOptions, type Logger } from '@switchyard/core';
+import { DEFAULT_PREFIX, KeyLayout, type EtcdConnectionOptions, type Logger } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
 import type { ControlPlane, ControlPlaneOptions } from '@switchyard/control-plane';
 import type { PredictionNode } from '@switchyard/prediction-node';
 import type { ClusterFile } from './cluster-file.js';

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 
 /**
  * Serves the process's own metrics (memory, CPU, event-loop lag) at
@@ -12,6 +12,7 @@ export async function serveProcessMetrics(
   /** Registries served alongside, e.g. the control plane's retirement counters. */
   extra: Registry[] = [],
 ): Promise<{ server: Server; address: string }> {
+  const { collectDefaultMetrics, Registry } = await import('prom-client');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'switchyard_control_plane_' });
   const served = extra.length > 0 ? Registry.merge([registry, ...extra]) : registry;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, DEFAULT_PREFIX, KeyLayout, splitHostPort } from '@switchyard/core';
+import { DEFAULT_PREFIX, KeyLayout, splitHostPort } from '@switchyard/core';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-options.js';
 import { usageError } from './exit-codes.js';
 
@@ -26,8 +26,12 @@ export function addServerOptions(command: Command): Command {
   return addEtcdOptions(command);
 }
 
-/** Checks the flags and builds what both servers need; bad values are usage errors naming the flag. */
-export function serverSetup(flags: ServerFlags): { etcd: Etcd3; keys: KeyLayout } {
+/**
+ * Checks the flags and builds what both servers need; bad values are usage
+ * errors naming the flag. etcd3 is loaded here, not at start, so client
+ * commands never pay for it.
+ */
+export async function serverSetup(flags: ServerFlags): Promise<{ etcd: Etcd3; keys: KeyLayout }> {
   const connection = etcdConnection(flags.etcd, flags);
   for (const [flag, value] of [['--listen', flags.listen], ['--advertise', flags.advertise], ['--metrics-listen', flags.metricsListen]] as const) {
     if (value === undefined) continue;
@@ -38,5 +42,6 @@ export function serverSetup(flags: ServerFlags): { etcd: Etcd3; keys: KeyLayout 
     }
   }
   if (!flags.prefix.startsWith('/')) throw usageError(`--prefix '${flags.prefix}' must start with '/', e.g. /switchyard/`);
+  const { createEtcdClient } = await import('@switchyard/core/etcd');
   return { etcd: createEtcdClient(connection), keys: new KeyLayout(flags.prefix) };
 }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { readPemFile, type ServerTlsOptions } from '@switchyard/core';
+import { type ServerTlsOptions } from '@switchyard/core';
+import { readPemFile } from '@switchyard/core';
 import { usageError } from './exit-codes.js';
 
 /** TLS flags of a gRPC server (control plane admin API, node inference API). */

@@ -12,14 +12,9 @@ import anyTest, { type TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AdminClient } from '@switchyard/client';
-import {
-  createEtcdClient,
-  KeyLayout,
-  parseSamplesDocument,
-  serializeSamplesDocument,
-  silentLogger,
-  type VersionRecord,
-} from '@switchyard/core';
+import { KeyLayout, parseSamplesDocument, serializeSamplesDocument, type VersionRecord } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { identityModel, int64Model, linearModel, makeTempDir, removeDir, slowModel, SLOW_MODEL_WIDTH, twoOutputModel, waitFor } from '@switchyard/testkit';
 import { ExitCode } from '../src/exit-codes.js';

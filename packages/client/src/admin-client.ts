@@ -4,8 +4,6 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  adminService,
-  clientCredentials,
   GrpcStatus,
   sha256Hex,
   SwitchyardError,
@@ -36,6 +34,7 @@ import {
   type ShadowListMessage,
   type ShadowReportMessage,
 } from '@switchyard/core';
+import { adminService, clientCredentials } from '@switchyard/core/grpc';
 import { convertAdminError } from './admin-errors.js';
 import type { AdminRequest, AdminResponse, AdminUnaryMethod } from './admin-rpcs.js';
 import { byteChunks, sendUpload, UPLOAD_CHUNK_BYTES, type StartUpload, type UploadProgress } from './artifact-upload.js';

@@ -29,7 +29,9 @@ function isServiceError(err: unknown): err is ServiceError {
 export function convertAdminError(err: unknown, context: AdminErrorContext): SwitchyardError {
   if (!isServiceError(err)) return SwitchyardError.from(err);
   const where = `the control plane at ${context.address} (from ${context.source})`;
-  switch (err.code) {
+  // grpc-js's status enum and core's carry the same wire numbers.
+  const code: GrpcStatus = err.code as number;
+  switch (code) {
     case GrpcStatus.UNAVAILABLE: {
       // A TLS client talking to a plaintext server (or the reverse) fails the
       // same way as a server that is down, so both hints are given.
@@ -37,7 +39,7 @@ export function convertAdminError(err: unknown, context: AdminErrorContext): Swi
         ? 'if it serves plaintext, leave out --tls-ca/--tls-cert/--tls-key'
         : 'if it serves TLS, pass its CA with --tls-ca (SWITCHYARD_TLS_CA)';
       return new SwitchyardError(
-        err.code,
+        code,
         `cannot reach ${where}: ${grpcReason(err)}. Start a local cluster with 'switchyard up', or point ` +
           `--control-plane / SWITCHYARD_CONTROL_PLANE at a running control plane; ${tlsHint}`,
         { cause: err },
@@ -45,16 +47,16 @@ export function convertAdminError(err: unknown, context: AdminErrorContext): Swi
     }
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new SwitchyardError(
-        err.code,
+        code,
         `no answer from ${where} within ${context.timeoutMs} ms; check that it is running and reachable (a firewall ` +
           `dropping packets looks like this), then retry`,
         { cause: err },
       );
     case GrpcStatus.UNAUTHENTICATED: {
       const details = err.details || err.message;
-      if (context.tokenSource === undefined) return new SwitchyardError(err.code, details, { cause: err });
+      if (context.tokenSource === undefined) return new SwitchyardError(code, details, { cause: err });
       return new SwitchyardError(
-        err.code,
+        code,
         `${details} (the token sent came from ${context.tokenSource}; check it is the one the control plane's tokens file lists)`,
         { cause: err },
       );

@@ -1,5 +1,4 @@
 import type {
-  // Shadows (issue #5)
   AddShadowRequest,
   RemoveShadowRequest,
   ShadowListMessage,
@@ -26,7 +25,6 @@ import type {
   VersionMessage,
   VersionRef,
   WhoAmIResponse,
-  // Retirement (issue #6)
   ListRetirementsResponse,
   PinVersionRequest,
   RetireRequest,

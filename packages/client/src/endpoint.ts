@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { service as healthServiceDefinition } from 'grpc-health-check';
-import { inferenceService, type ClientCredentials } from '@switchyard/core';
+import { inferenceService, type ClientCredentials } from '@switchyard/core/grpc';
 
 /** The health service the inference service reports under. */
 export const INFERENCE_HEALTH_SERVICE = 'inference.GRPCInferenceService';

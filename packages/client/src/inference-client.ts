@@ -1,17 +1,16 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import {
-  clientCredentials,
   GrpcStatus,
   SwitchyardError,
   unavailable,
-  type ClientCredentials,
   type ClientTlsOptions,
   type KeyLayout,
   type ModelInferRequest,
   type ModelInferResponse,
   type ModelMetadataResponse,
 } from '@switchyard/core';
+import { clientCredentials, type ClientCredentials } from '@switchyard/core/grpc';
 import { Endpoint } from './endpoint.js';
 import { EndpointPicker } from './endpoint-picker.js';
 import { decodeOutputs, encodeInputs, type InputTensor, type OutputTensor } from './inference-tensors.js';

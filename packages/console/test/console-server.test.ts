@@ -1,6 +1,6 @@
 import test from 'ava';
 import { NodeMetricsSampler, parseNodeMetrics, ratesBetween, resolveControlPlaneOptions } from '@switchyard/control-plane';
-import { createEtcdClient } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
 
 // The console server's pieces that need no browser: reading the nodes'
 // metrics into rates, and the consoleListen option.

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import type { Etcd3 } from 'etcd3';
+import type { EtcdClient } from './etcd-client.js';
 import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
-import { KeyLayout, NAME_PATTERN, createLogger, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
+import { KeyLayout, NAME_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
+import { createLogger } from '@switchyard/core/logging';
 
 /**
  * Access control for ModelAdmin and ArtifactService: bearer tokens, or an
@@ -23,7 +24,7 @@ export type ResolvedAuthOptions = { disabled: true } | { disabled: false; tokens
 /** Options for {@link ControlPlane.create}. */
 export interface ControlPlaneOptions {
   /** The etcd client; the control plane does not close it. */
-  etcd: Etcd3;
+  etcd: EtcdClient;
   /** Where the target state lives in etcd. @default new KeyLayout() (prefix /switchyard/) */
   keys?: KeyLayout;
   /** Directory of the artifact store (`<dataDir>/artifacts/sha256/`). */
@@ -75,7 +76,7 @@ export interface ControlPlaneOptions {
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
 export interface ResolvedControlPlaneOptions {
-  etcd: Etcd3;
+  etcd: EtcdClient;
   keys: KeyLayout;
   dataDir: string;
   listen: string;

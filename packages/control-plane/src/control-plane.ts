@@ -4,17 +4,13 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import {
   ADMIN_SERVICE_NAME,
   ARTIFACT_SERVICE_NAME,
-  adminService,
-  artifactService,
-  describeServerTls,
   invalidArgument,
-  serverCredentials,
   TokenStore,
   unavailable,
-  withAuth,
   type ControlPlaneRecord,
   type Logger,
 } from '@switchyard/core';
+import { adminService, artifactService, describeServerTls, serverCredentials, withAuth } from '@switchyard/core/grpc';
 import { AdminService } from './admin-service.js';
 import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -186,21 +182,21 @@ export class ControlPlane {
     });
     // Leader-only work (rollout controller, retirement sweeper) runs on one
     // replica at a time; every replica serves the admin API.
-    const rolloutFigures = new RolloutFiguresReader({ etcd: o.etcd, keys: o.keys, logger });
+    const rolloutFigures = new RolloutFiguresReader({ tables: state.tables });
     const rolloutMetrics = new RolloutMetrics();
     const leadership = new EtcdLeaderElection({ etcd: o.etcd, keys: o.keys, name: 'control-plane', candidateId: o.id, logger });
     const retirement = createRetirement({ etcd: o.etcd, keys: o.keys, artifacts, leadership, clock: o.clock, logger, options: o.retirement, admin });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
-      new RolloutController({ etcd: o.etcd, keys: o.keys, state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs, metrics: rolloutMetrics }),
-      new ShadowKeeper({ state, etcd: o.etcd, keys: o.keys, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock, intervalMs: o.shadowKeeperIntervalMs }),
+      new RolloutController({ state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs, metrics: rolloutMetrics }),
+      new ShadowKeeper({ state, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock, intervalMs: o.shadowKeeperIntervalMs }),
     ];
     const adminHandlers = {
       ...admin.handlers(),
       // Also replaces ListVersions/GetVersion with ones that add last use and expiry.
       ...retirement.admin.handlers(),
       ...new RolloutAdmin({ state, figures: rolloutFigures, clock: o.clock, logger, metrics: rolloutMetrics }).handlers(),
-      ...new ShadowAdmin({ state, etcd: o.etcd, keys: o.keys, logger, clock: o.clock }).handlers(),
+      ...new ShadowAdmin({ state, logger, clock: o.clock }).handlers(),
     };
     // Health stays outside withAuth: probes carry no token.
     server.addService(adminService().service, withAuth(ADMIN_SERVICE_NAME, adminHandlers, { store: tokens, logger }));

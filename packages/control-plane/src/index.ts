@@ -33,6 +33,10 @@ export {
   type Stored,
   type TargetStateStoreOptions,
 } from './target-state-store.js';
+// The etcd layer, for leader-only work built on the control plane's tables (e.g. placement).
+export { EtcdTables, type EtcdTablesOptions } from './etcd-tables.js';
+export { GuardedWrite, type KeyConflict, type WriteOutcome } from './etcd-guarded-write.js';
+export type { EtcdClient } from './etcd-client.js';
 export { AdminService, type AdminServiceOptions } from './admin-service.js';
 export { MODEL_PAGE_LIMITS, ModelAdmin, type ModelAdminOptions } from './model-admin.js';
 export { HISTORY_PAGE_LIMITS, listHistory } from './history-listing.js';
@@ -55,7 +59,7 @@ export * from './admin-messages.js';
 export { EtcdLeaderElection, StaticLeadership, type EtcdLeaderElectionOptions, type Leadership } from './leader-election.js';
 export { ShadowAdmin, MAX_SHADOWS, DEFAULT_SHADOW_TOLERANCE, type ShadowAdminOptions } from './shadow-admin.js';
 export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './shadow-keeper.js';
-export { pairToMessage, readShadowStats, shadowToMessage, sumShadowStats, type ShadowPairFigures } from './shadow-figures.js';
+export { pairToMessage, shadowToMessage, sumShadowStats, type ShadowPairFigures } from './shadow-figures.js';
 export { RolloutController, ROLLOUT_CONTROLLER_ACTOR, type RolloutControllerOptions, type RolloutControllerCounts } from './rollout-controller.js';
 export { RolloutAdmin, type RolloutAdminOptions } from './rollout-admin.js';
 export { RolloutMetrics } from './rollout-metrics.js';

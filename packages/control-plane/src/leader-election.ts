@@ -1,5 +1,5 @@
-import type { Etcd3, Lease } from 'etcd3';
 import type { KeyLayout, Logger } from '@switchyard/core';
+import { EtcdAccess, type EtcdClient, type EtcdLease } from './etcd-client.js';
 
 /**
  * Whether this control-plane replica may do leader-only work (the rollout
@@ -24,7 +24,7 @@ export class StaticLeadership implements Leadership {
 
 /** Options for {@link EtcdLeaderElection}. */
 export interface EtcdLeaderElectionOptions {
-  etcd: Etcd3;
+  etcd: EtcdClient;
   keys: KeyLayout;
   /** Election name; the leader key is `{prefix}runtime/election/{name}`. */
   name: string;
@@ -51,7 +51,7 @@ export interface EtcdLeaderElectionOptions {
  */
 export class EtcdLeaderElection implements Leadership {
   #leader = false;
-  #lease: Lease | undefined;
+  #lease: EtcdLease | undefined;
   #leaseId: string | undefined;
   #stopped = false;
   #started = false;
@@ -60,8 +60,10 @@ export class EtcdLeaderElection implements Leadership {
   readonly #ttl: number;
   readonly #retryMs: number;
   readonly #key: string;
+  readonly #access: EtcdAccess;
 
   constructor(private readonly options: EtcdLeaderElectionOptions) {
+    this.#access = new EtcdAccess(options.etcd);
     this.#ttl = options.ttlSeconds ?? 5;
     this.#retryMs = options.retryMs ?? 1000;
     this.#key = `${options.keys.electionNamespace()}election/${options.name}`;
@@ -99,7 +101,7 @@ export class EtcdLeaderElection implements Leadership {
     lease.on('lost', () => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      lease.revoke().catch(() => undefined),
+      this.#access.revoke(lease).catch(() => undefined),
       new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
     ]).finally(() => clearTimeout(timer));
   }
@@ -108,15 +110,15 @@ export class EtcdLeaderElection implements Leadership {
     if (this.#stopped) return;
     try {
       const leaseId = await this.#ensureLease();
-      const { etcd } = this.options;
-      const result = await etcd
-        .if(this.#key, 'Create', '==', 0)
-        .then(etcd.put(this.#key).value(this.options.candidateId).lease(leaseId))
-        .else(etcd.get(this.#key))
-        .commit();
+      // Create-if-absent; when it is there, read who holds it.
+      const result = await this.#access.txn(
+        [{ key: this.#key, createRevision: '0' }],
+        [{ put: this.#key, value: this.options.candidateId, lease: leaseId }],
+        [{ get: this.#key }],
+      );
       if (this.#stopped) return;
       // After a reconnect the key may already be ours: same lease.
-      const holder = result.succeeded ? leaseId : result.responses[0]?.response_range?.kvs[0]?.lease;
+      const holder = result.succeeded ? leaseId : result.reads[0]?.lease;
       const mine = holder !== undefined && String(holder) === leaseId;
       if (mine && !this.#leader) this.options.logger.info('elected leader', { election: this.options.name, key: this.#key });
       if (!mine && this.#leader) this.options.logger.warn('the leader key is no longer ours; stepping down', { election: this.options.name });
@@ -131,7 +133,7 @@ export class EtcdLeaderElection implements Leadership {
 
   async #ensureLease(): Promise<string> {
     if (this.#lease && this.#leaseId) return this.#leaseId;
-    const lease = this.options.etcd.lease(this.#ttl, { autoKeepAlive: true });
+    const lease = this.#access.lease(this.#ttl, { autoKeepAlive: true });
     this.#lease = lease;
     lease.on('lost', (err: Error) => {
       if (this.#lease !== lease) return;
@@ -141,10 +143,10 @@ export class EtcdLeaderElection implements Leadership {
       this.#set(false);
     });
     try {
-      this.#leaseId = String(await lease.grant());
+      this.#leaseId = await this.#access.grant(lease);
     } catch (err) {
       if (this.#lease === lease) this.#lease = undefined;
-      void lease.revoke().catch(() => undefined);
+      void this.#access.revoke(lease).catch(() => undefined);
       throw err;
     }
     return this.#leaseId;

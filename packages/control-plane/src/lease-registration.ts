@@ -1,12 +1,12 @@
-import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '@switchyard/core';
+import { EtcdAccess, type EtcdClient, type EtcdLease } from './etcd-client.js';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Options for {@link LeaseRegistration}. */
 export interface LeaseRegistrationOptions {
-  etcd: Etcd3;
+  etcd: EtcdClient;
   /** The key to keep alive. */
   key: string;
   /** The value to write; called on every (re-)registration. */
@@ -34,7 +34,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  */
 export class LeaseRegistration {
   readonly #options: LeaseRegistrationOptions;
-  #lease: Lease | undefined;
+  readonly #access: EtcdAccess;
+  #lease: EtcdLease | undefined;
   #registered = false;
   #stopped = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -42,6 +43,7 @@ export class LeaseRegistration {
 
   constructor(options: LeaseRegistrationOptions) {
     this.#options = options;
+    this.#access = new EtcdAccess(options.etcd);
   }
 
   /** Whether the key is currently written under a live lease, as far as this process knows. */
@@ -69,7 +71,7 @@ export class LeaseRegistration {
     this.#registered = false;
     if (!lease) return;
     try {
-      await withTimeout(lease.revoke({ deadline: Date.now() + timeoutMs }), timeoutMs, 'revoking the etcd lease');
+      await withTimeout(this.#access.revoke(lease, timeoutMs), timeoutMs, 'revoking the etcd lease');
     } catch (err) {
       this.#options.logger.warn('could not revoke the etcd lease; the registration expires with its TTL', {
         key: this.#options.key,
@@ -80,17 +82,17 @@ export class LeaseRegistration {
 
   async #register(): Promise<void> {
     if (this.#stopped) return;
-    const { etcd, key, ttlSeconds, logger } = this.#options;
-    const lease = etcd.lease(ttlSeconds);
+    const { key, ttlSeconds, logger } = this.#options;
+    const lease = this.#access.lease(ttlSeconds);
     this.#lease = lease;
     lease.on('lost', (err: Error) => this.#onLost(lease, err));
     try {
-      await lease.put(key).value(this.#options.value());
+      await this.#access.putWithLease(lease, key, this.#options.value());
     } catch (err) {
       if (this.#stopped || lease !== this.#lease) return;
       this.#lease = undefined;
       // It may have been granted before the put failed; do not leave it ticking.
-      void lease.revoke().catch(() => undefined);
+      void this.#access.revoke(lease).catch(() => undefined);
       logger.warn('could not register in etcd; retrying', { key, error: String(err), retryInMs: this.#backoffMs });
       this.#scheduleRetry();
       return;
@@ -101,7 +103,7 @@ export class LeaseRegistration {
     logger.info('registered in etcd', { key, ttlSeconds });
   }
 
-  #onLost(lease: Lease, err: Error): void {
+  #onLost(lease: EtcdLease, err: Error): void {
     if (this.#stopped || lease !== this.#lease) return;
     this.#lease = undefined;
     this.#registered = false;

@@ -1,5 +1,4 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Etcd3 } from 'etcd3';
 import {
   ANONYMOUS,
   aborted,
@@ -9,7 +8,6 @@ import {
   type CallerIdentity,
   type CreateVersionRequest,
   type Clock,
-  type KeyLayout,
   type ListRetirementsResponse,
   type ListVersionsResponse,
   type Logger,
@@ -28,13 +26,14 @@ import {
 import { versionToMessage } from './admin-messages.js';
 import type { AdminService } from './admin-service.js';
 import type { ArtifactStore } from './artifact-store.js';
+import type { Stored } from './etcd-read.js';
+import type { EtcdTables } from './etcd-tables.js';
 import { unaryHandler } from './grpc-handlers.js';
 import type { RetirementActions } from './retirement-actions.js';
 import { sharedWith } from './retirement-artifacts.js';
 import type { ResolvedRetirementOptions } from './retirement-options.js';
 import { assessVersion, heldBy, type Assessment } from './retirement-policy.js';
-import { readRetirementView, usageId, type RetirementView } from './retirement-view.js';
-import type { Stored } from './target-state-store.js';
+import { retirementView, usageId, type RetirementView } from './retirement-view.js';
 import { checkName, compareVersionNames } from './version-names.js';
 
 /** A whole-model Retire is one transaction; etcd allows 128 operations in one. */
@@ -42,8 +41,8 @@ const MAX_MODEL_RETIRE_VERSIONS = 60;
 
 /** Options for {@link RetirementAdmin}. */
 export interface RetirementAdminOptions {
-  etcd: Etcd3;
-  keys: KeyLayout;
+  /** What the view is read through; steps write through `actions`. */
+  tables: EtcdTables;
   artifacts: ArtifactStore;
   clock: Clock;
   logger: Logger;
@@ -217,7 +216,7 @@ export class RetirementAdmin {
   }
 
   #view(model?: string, allVersions = true): Promise<RetirementView> {
-    return readRetirementView(this.o.etcd, this.o.keys, this.o.logger, model, allVersions);
+    return retirementView(this.o.tables, model, allVersions);
   }
 
   #versionsOf(view: RetirementView, model: string | undefined): Stored<VersionRecord>[] {

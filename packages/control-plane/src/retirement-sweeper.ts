@@ -1,18 +1,18 @@
-import type { Etcd3 } from 'etcd3';
-import type { Clock, KeyLayout, Logger } from '@switchyard/core';
+import type { Clock, Logger } from '@switchyard/core';
 import type { ArtifactStore } from './artifact-store.js';
+import type { EtcdTables } from './etcd-tables.js';
 import type { Leadership } from './leader-election.js';
 import type { RetirementActions, StepOutcome } from './retirement-actions.js';
 import { collectLocalArtifacts, sharedWith } from './retirement-artifacts.js';
 import type { RetirementCounters } from './retirement-metrics.js';
 import type { ResolvedRetirementOptions } from './retirement-options.js';
 import { assessVersion } from './retirement-policy.js';
-import { readRetirementView, usageId, type RetirementView } from './retirement-view.js';
+import { retirementView, usageId, type RetirementView } from './retirement-view.js';
 
 /** Options for {@link RetirementSweeper}. */
 export interface RetirementSweeperOptions {
-  etcd: Etcd3;
-  keys: KeyLayout;
+  /** What it reads and deletes through; its steps write through `actions`. */
+  tables: EtcdTables;
   artifacts: ArtifactStore;
   leadership: Leadership;
   clock: Clock;
@@ -82,13 +82,13 @@ export class RetirementSweeper {
   }
 
   async #sweep(): Promise<SweepReport> {
-    const { etcd, keys, logger } = this.o;
+    const { tables, logger } = this.o;
     const report: SweepReport = { leader: this.o.leadership.isLeader, warned: [], cleared: [], retired: [], collected: [], deleted: [], conflicts: 0 };
-    let view = await readRetirementView(etcd, keys, logger);
+    let view = await retirementView(tables);
     if (report.leader) {
       const changed = await this.#decide(view, report);
       this.sweeps++;
-      if (changed) view = await readRetirementView(etcd, keys, logger);
+      if (changed) view = await retirementView(tables);
     }
     report.deleted = await collectLocalArtifacts(view, this.o.artifacts, logger, this.o.counters);
     return report;
@@ -112,12 +112,13 @@ export class RetirementSweeper {
       }
     }
 
-    // Usage of versions that no longer exist (deleted by hand, or with their model) is dropped.
+    // Usage of versions that no longer exist (deleted by hand, or with their model) is dropped, unconditionally:
+    // a node that still serves the version from its cache writes it again, and the next sweep drops it again.
     const existing = new Set(view.versions.map((v) => usageId(v.value.model, v.value.version)));
     for (const id of view.usage.keys()) {
       if (existing.has(id) || !this.o.leadership.isLeader) continue;
       const [model, version] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
-      await this.o.etcd.delete().prefix(this.o.keys.usagePrefix(model, version));
+      await this.o.tables.figures.deleteUsage(model, version);
     }
 
     // A retirement changes its model's route: that model's other steps wait for the next sweep's fresh read.

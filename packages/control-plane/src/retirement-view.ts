@@ -1,19 +1,8 @@
-import type { Etcd3, IKeyValue } from 'etcd3';
-import {
-  ModelRecordSchema,
-  RouteRecordSchema,
-  UsageRecordSchema,
-  VersionRecordSchema,
-  parseStored,
-  type KeyLayout,
-  type Logger,
-  type ModelRecord,
-  type RouteRecord,
-  type VersionRecord,
-} from '@switchyard/core';
-import { etcdCall } from './etcd-errors.js';
+import type { KeyLayout, Logger, ModelRecord, RouteRecord, VersionRecord } from '@switchyard/core';
+import type { EtcdClient } from './etcd-client.js';
+import type { Stored } from './etcd-read.js';
+import { EtcdTables } from './etcd-tables.js';
 import type { VersionUsage } from './retirement-policy.js';
-import type { Stored } from './target-state-store.js';
 
 /** A model's route as read, with the revision a retirement must compare. */
 export interface RouteState {
@@ -45,45 +34,30 @@ export const usageId = (model: string, version: string): string => `${model}/${v
 /**
  * Reads the whole view, or one model's with `model`; every model's versions
  * are still read unless `allVersions` is false, because artifact sharing
- * crosses models.
+ * crosses models. Invalid records are logged and left out (an invalid route
+ * is kept, marked, so its model is left alone).
  */
-export async function readRetirementView(etcd: Etcd3, keys: KeyLayout, logger: Logger, model?: string, allVersions = true): Promise<RetirementView> {
+export async function retirementView(tables: EtcdTables, model?: string, allVersions = true): Promise<RetirementView> {
   const [models, versions, routes, usage] = await Promise.all([
-    etcdCall(() => (model === undefined ? etcd.getAll().prefix(keys.modelsPrefix()).exec() : etcd.get(keys.model(model)).exec())),
-    etcdCall(() => etcd.getAll().prefix(keys.versionsPrefix(allVersions ? undefined : model)).exec()),
-    etcdCall(() => (model === undefined ? etcd.getAll().prefix(keys.routesPrefix()).exec() : etcd.get(keys.route(model)).exec())),
-    etcdCall(() => etcd.getAll().prefix(keys.usagePrefix(model)).exec()),
+    tables.models.list(model),
+    tables.versions.list(allVersions ? undefined : model),
+    tables.routes.readAll(model),
+    tables.figures.usage(model),
   ]);
-  const view: RetirementView = { models: new Map(), versions: [], routes: new Map(), usage: new Map(), usageRevision: usage.header.revision };
-  const warn = (kv: IKeyValue, error: string) =>
-    logger.warn('retirement ignores an invalid record in etcd; fix or delete it with etcdctl', { key: kv.key.toString(), error });
-
-  for (const kv of models.kvs) {
-    const parsed = parseStored(ModelRecordSchema, kv.value.toString());
-    if (!parsed.ok) warn(kv, parsed.error);
-    else if (kv.key.toString() === keys.model(parsed.value.name)) view.models.set(parsed.value.name, stored(kv, parsed.value));
-  }
-  for (const kv of versions.kvs) {
-    const parsed = parseStored(VersionRecordSchema, kv.value.toString());
-    if (!parsed.ok) warn(kv, parsed.error);
-    else if (kv.key.toString() === keys.version(parsed.value.model, parsed.value.version)) view.versions.push(stored(kv, parsed.value));
-  }
-  for (const kv of routes.kvs) {
-    const key = kv.key.toString();
-    const name = key.slice(keys.routesPrefix().length);
-    const parsed = parseStored(RouteRecordSchema, kv.value.toString());
-    if (!parsed.ok) warn(kv, parsed.error);
-    view.routes.set(name, { modRevision: kv.mod_revision, route: parsed.ok ? parsed.value : undefined, invalid: !parsed.ok });
-  }
-  for (const kv of usage.kvs) {
-    const parsed = parseStored(UsageRecordSchema, kv.value.toString());
-    if (!parsed.ok) {
-      warn(kv, parsed.error);
-      continue;
-    }
-    foldUsage(view.usage, parsed.value);
-  }
+  const view: RetirementView = {
+    models: new Map(models.map((m) => [m.value.name, m])),
+    versions,
+    routes: new Map([...routes].map(([name, read]) => [name, { modRevision: read.revision, route: read.current, invalid: read.invalid !== undefined }])),
+    usage: new Map(),
+    usageRevision: usage.revision,
+  };
+  for (const record of usage.records) foldUsage(view.usage, record);
   return view;
+}
+
+/** {@link retirementView} for callers holding a client rather than the tables. */
+export function readRetirementView(etcd: EtcdClient, keys: KeyLayout, logger: Logger, model?: string, allVersions = true): Promise<RetirementView> {
+  return retirementView(new EtcdTables({ etcd, keys, logger }), model, allVersions);
 }
 
 /** Adds one node's record to the per-version fold: the latest primary and shadow use over all nodes. */
@@ -96,8 +70,4 @@ export function foldUsage(into: Map<string, VersionUsage>, record: { model: stri
     return a === undefined ? b : Math.max(a, b);
   };
   into.set(id, { lastPrimaryMs: later(current.lastPrimaryMs, record.lastPrimaryAt), lastShadowMs: later(current.lastShadowMs, record.lastShadowAt) });
-}
-
-function stored<T>(kv: IKeyValue, value: T): Stored<T> {
-  return { key: kv.key.toString(), value, modRevision: kv.mod_revision, createRevision: kv.create_revision };
 }

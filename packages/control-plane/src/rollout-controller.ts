@@ -1,6 +1,5 @@
-import type { Etcd3, Watcher } from 'etcd3';
-import { RouteRecordSchema, parseStored, type Clock, type KeyLayout, type Logger, type RolloutRecord, type RolloutState, type RouteRecord } from '@switchyard/core';
-import { etcdCall } from './etcd-errors.js';
+import type { Clock, KeyLayout, Logger, RolloutRecord, RolloutState, RouteRecord } from '@switchyard/core';
+import type { EtcdClient, EtcdWatcher } from './etcd-client.js';
 import type { Leadership } from './leader-election.js';
 import { decide, isActive, stepLabel } from './rollout-decision.js';
 import type { RolloutFiguresReader } from './rollout-figures.js';
@@ -14,8 +13,11 @@ export const ROLLOUT_CONTROLLER_ACTOR = 'rollout-controller';
 
 /** Options for {@link RolloutController}. */
 export interface RolloutControllerOptions {
-  etcd: Etcd3;
-  keys: KeyLayout;
+  /** Not read: `state` holds the client and key layout. Accepted for callers that still pass them. */
+  etcd?: EtcdClient;
+  /** Not read, as `etcd`. */
+  keys?: KeyLayout;
+  /** Routes are read, watched and written through its tables. */
   state: TargetStateStore;
   figures: RolloutFiguresReader;
   leadership: Leadership;
@@ -53,7 +55,7 @@ export interface RolloutControllerCounts {
  */
 export class RolloutController {
   readonly counts: RolloutControllerCounts = { passes: 0, steps: 0, succeeded: 0, rolledBack: 0, conflicts: 0 };
-  readonly #o: Required<RolloutControllerOptions>;
+  readonly #o: Required<Omit<RolloutControllerOptions, 'etcd' | 'keys'>>;
   readonly #log: Logger;
   #running = false;
   /** Set by stop(): a pass still running writes nothing more. */
@@ -61,7 +63,7 @@ export class RolloutController {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
-  #watcher: Watcher | undefined;
+  #watcher: EtcdWatcher | undefined;
   /** Ended rollouts whose figures are known to be gone, so they are not checked again. */
   readonly #cleaned = new Set<string>();
 
@@ -214,28 +216,22 @@ export class RolloutController {
   }
 
   async #readRoutes(): Promise<{ route: RouteRecord; revision: string }[]> {
-    const response = await etcdCall(() => this.#o.etcd.getAll().prefix(this.#o.keys.routesPrefix()).exec());
-    const out: { route: RouteRecord; revision: string }[] = [];
-    for (const kv of response.kvs) {
-      const key = kv.key.toString('utf8');
-      const parsed = parseStored(RouteRecordSchema, kv.value.toString('utf8'));
-      // Invalid routes are reported by the admin API and the nodes; the controller leaves them alone.
-      if (parsed.ok && key === this.#o.keys.route(parsed.value.model)) out.push({ route: parsed.value, revision: kv.mod_revision });
-    }
-    return out;
+    // Invalid routes are reported by the admin API and the nodes; the controller leaves them alone.
+    const routes = await this.#o.state.tables.routes.listValid({ quiet: true });
+    return routes.map((stored) => ({ route: stored.value, revision: stored.modRevision }));
   }
 
   /**
    * A watch on the routes wakes the loop as soon as an admin starts, pauses
-   * or resumes a rollout. Built with `watcher()`, not `create()`: create()'s
-   * promise never settles while etcd is down, and a watcher we cannot reach
-   * cannot be cancelled, so etcd3 would keep reconnecting it even after the
-   * client is closed (a process that never exits). This one is ours at once,
-   * and cancel() removes an unconnected watcher on the spot.
+   * or resumes a rollout. The watcher is ours at once (EtcdAccess.watchPrefix
+   * builds it with etcd3's `watcher()`, not `create()`, whose promise never
+   * settles while etcd is down, leaving a watcher that cannot be cancelled and
+   * a process that never exits), and cancel() removes an unconnected watcher
+   * on the spot.
    */
   #ensureWatch(): void {
     if (this.#watcher) return;
-    const watcher = this.#o.etcd.watch().prefix(this.#o.keys.routesPrefix()).watcher();
+    const watcher = this.#o.state.tables.routes.watch();
     this.#watcher = watcher;
     watcher.on('put', () => this.#wakeUp());
     watcher.on('error', (err: Error) => {

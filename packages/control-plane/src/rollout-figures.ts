@@ -1,18 +1,16 @@
-import type { Etcd3 } from 'etcd3';
 import {
-  RolloutStatsRecordSchema,
-  ShadowStatsRecordSchema,
   addHistogram,
   emptyHistogram,
   histogramQuantile,
-  parseStored,
   type KeyLayout,
   type Logger,
   type RolloutRecord,
   type RolloutStatsRecord,
   type ShadowStatsRecord,
 } from '@switchyard/core';
-import { etcdCall } from './etcd-errors.js';
+import type { EtcdClient } from './etcd-client.js';
+import type { FiguresTable } from './etcd-figures.js';
+import { EtcdTables } from './etcd-tables.js';
 import type { ShadowFigures, StepFigures, VersionFigures } from './rollout-gates.js';
 
 /**
@@ -51,12 +49,8 @@ export function sumShadowRecords(records: readonly ShadowStatsRecord[]): ShadowF
   return { compared, agreed };
 }
 
-/** Options for {@link RolloutFiguresReader}. */
-export interface RolloutFiguresReaderOptions {
-  etcd: Etcd3;
-  keys: KeyLayout;
-  logger: Logger;
-}
+/** Options for {@link RolloutFiguresReader}: the tables to read through, or a client to build them on. */
+export type RolloutFiguresReaderOptions = { tables: EtcdTables } | { etcd: EtcdClient; keys: KeyLayout; logger: Logger };
 
 /**
  * Reads the figures nodes publish for rollouts (node side:
@@ -65,14 +59,10 @@ export interface RolloutFiguresReaderOptions {
  * that died mid-step still counts.
  */
 export class RolloutFiguresReader {
-  readonly #etcd: Etcd3;
-  readonly #keys: KeyLayout;
-  readonly #logger: Logger;
+  readonly #figures: FiguresTable;
 
   constructor(options: RolloutFiguresReaderOptions) {
-    this.#etcd = options.etcd;
-    this.#keys = options.keys;
-    this.#logger = options.logger;
+    this.#figures = ('tables' in options ? options.tables : new EtcdTables(options)).figures;
   }
 
   /** The summed figures of the rollout's current step, with shadow results; null before the first step. */
@@ -83,42 +73,22 @@ export class RolloutFiguresReader {
   }
 
   /** Every node's valid report of one step (one range read). */
-  async stepRecords(model: string, rolloutId: string, step: number): Promise<RolloutStatsRecord[]> {
-    const prefix = this.#keys.rolloutStatsPrefix(model, rolloutId, step);
-    const kvs = await etcdCall(() => this.#etcd.getAll().prefix(prefix).exec());
-    const out: RolloutStatsRecord[] = [];
-    for (const kv of kvs.kvs) {
-      const parsed = parseStored(RolloutStatsRecordSchema, kv.value.toString('utf8'));
-      if (parsed.ok && parsed.value.rolloutId === rolloutId && parsed.value.step === step) out.push(parsed.value);
-      else this.#logInvalid(kv.key.toString('utf8'), parsed.ok ? 'it names another rollout or step' : parsed.error);
-    }
-    return out;
+  stepRecords(model: string, rolloutId: string, step: number): Promise<RolloutStatsRecord[]> {
+    return this.#figures.rolloutStep(model, rolloutId, step);
   }
 
   /** Shadow comparisons of `to` against `from`, over every node; null when none exist. */
   async shadow(model: string, from: string, to: string): Promise<ShadowFigures | null> {
-    const prefix = this.#keys.shadowStatsPrefix(model, from, to);
-    const kvs = await etcdCall(() => this.#etcd.getAll().prefix(prefix).exec());
-    const records: ShadowStatsRecord[] = [];
-    for (const kv of kvs.kvs) {
-      const parsed = parseStored(ShadowStatsRecordSchema, kv.value.toString('utf8'));
-      if (parsed.ok) records.push(parsed.value);
-      else this.#logInvalid(kv.key.toString('utf8'), parsed.error);
-    }
-    return sumShadowRecords(records);
+    return sumShadowRecords(await this.#figures.shadow(model, from, to));
   }
 
   /** How many figure keys a rollout still has (a count, no values read). */
-  async countStats(model: string, rolloutId: string): Promise<number> {
-    return etcdCall(() => this.#etcd.getAll().prefix(this.#keys.rolloutStatsPrefix(model, rolloutId)).count());
+  countStats(model: string, rolloutId: string): Promise<number> {
+    return this.#figures.countRollout(model, rolloutId);
   }
 
-  /** Deletes every step's figures of a rollout. */
-  async deleteStats(model: string, rolloutId: string): Promise<void> {
-    await etcdCall(() => this.#etcd.delete().prefix(this.#keys.rolloutStatsPrefix(model, rolloutId)).exec());
-  }
-
-  #logInvalid(key: string, error: string): void {
-    this.#logger.warn('ignoring an invalid node figures record in etcd; fix or delete it with etcdctl', { key, error });
+  /** Deletes every step's figures of a rollout (unconditionally). */
+  deleteStats(model: string, rolloutId: string): Promise<void> {
+    return this.#figures.deleteRollout(model, rolloutId);
   }
 }

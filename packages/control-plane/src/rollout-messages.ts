@@ -1,4 +1,11 @@
-import type { RolloutFigures, RolloutFiguresMessage, RolloutGates, RolloutGatesMessage, RolloutMessage, RolloutRecord } from '@switchyard/core';
+import type {
+  RolloutFigures,
+  RolloutFiguresMessage,
+  RolloutGates,
+  RolloutGatesMessage,
+  RolloutMessage,
+  RolloutRecord,
+} from '@switchyard/core';
 import { DEFAULT_P99_TOLERANCE_MS, type ShadowFigures, type VersionFigures } from './rollout-gates.js';
 
 /** Live figures GetRollout adds to the stored record. */

@@ -1,4 +1,12 @@
-import { assignSlots, resolveSlots, type RolloutFigures, type RolloutRecord, type RolloutState, type RouteRecord, type RouteSplit } from '@switchyard/core';
+import {
+  assignSlots,
+  resolveSlots,
+  type RolloutFigures,
+  type RolloutRecord,
+  type RolloutState,
+  type RouteRecord,
+  type RouteSplit,
+} from '@switchyard/core';
 import type { StepFigures, VersionFigures } from './rollout-gates.js';
 import { endSplits, stepSplits } from './rollout-plan.js';
 

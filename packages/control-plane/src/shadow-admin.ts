@@ -1,5 +1,4 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Etcd3 } from 'etcd3';
 import {
   ANONYMOUS,
   failedPrecondition,
@@ -19,10 +18,10 @@ import {
   type ShadowReportMessage,
   type VersionRecord,
 } from '@switchyard/core';
-import { etcdCall } from './etcd-errors.js';
+import type { EtcdClient } from './etcd-client.js';
 import { unaryHandler } from './grpc-handlers.js';
 import { checkExpectedRevision } from './route-splits.js';
-import { pairToMessage, readShadowStats, shadowToMessage, sumShadowStats } from './shadow-figures.js';
+import { pairToMessage, shadowToMessage, sumShadowStats } from './shadow-figures.js';
 import { writeShadows } from './shadow-route-write.js';
 import type { Stored, TargetStateStore } from './target-state-store.js';
 import { checkName } from './version-names.js';
@@ -33,9 +32,12 @@ export const DEFAULT_SHADOW_TOLERANCE = 1e-5;
 
 /** Options for {@link ShadowAdmin}. */
 export interface ShadowAdminOptions {
+  /** Routes, versions and figures are read and written through its tables. */
   state: TargetStateStore;
-  etcd: Etcd3;
-  keys: KeyLayout;
+  /** Not read: `state` holds the client and key layout. Accepted for callers that still pass them. */
+  etcd?: EtcdClient;
+  /** Not read, as `etcd`. */
+  keys?: KeyLayout;
   logger: Logger;
   clock: Clock;
 }
@@ -85,7 +87,7 @@ export class ShadowAdmin {
     const before = await this.#o.state.readRoute(model);
     const wasShadow = before.current?.shadows.some((s) => s.version === version) ?? false;
     // A new shadow starts from zero: figures from an earlier time as a shadow would otherwise be summed in (and count against its budget).
-    if (!wasShadow) await this.#deleteFigures(model, version);
+    if (!wasShadow) await this.#o.state.tables.figures.deleteShadow(model, version);
 
     const now = new Date(nowMs).toISOString();
     const { route, revision } = await writeShadows({
@@ -160,7 +162,7 @@ export class ShadowAdmin {
     const model = checkName('model', request.model);
     const [read, records] = await Promise.all([
       this.#o.state.readRoute(model),
-      readShadowStats(this.#o.etcd, this.#o.keys, this.#o.logger, model),
+      this.#o.state.tables.figures.shadow(model),
     ]);
     if (!read.current && records.length === 0) throw notFound(`model ${model} has no route and no shadow figures; check the name with 'switchyard models'`);
     const shadows = read.current?.shadows ?? [];
@@ -196,14 +198,6 @@ export class ShadowAdmin {
     if (Number.isNaN(at)) throw invalidArgument(`until '${request.until}' is not a time; write RFC 3339, e.g. 2026-01-31T18:00:00Z`);
     if (at <= nowMs) throw invalidArgument(`until ${request.until} is in the past; give a later time or a duration`);
     return new Date(at).toISOString();
-  }
-
-  async #deleteFigures(model: string, shadow: string): Promise<void> {
-    const prefix = this.#o.keys.shadowStatsPrefix(model);
-    const keys = await etcdCall(() => this.#o.etcd.getAll().prefix(prefix).keys());
-    // Keys are {primary}/{shadow}/{reporter} below the prefix.
-    const stale = keys.filter((key) => key.slice(prefix.length).split('/')[1] === shadow);
-    for (const key of stale) await etcdCall(() => this.#o.etcd.delete().key(key).exec());
   }
 }
 

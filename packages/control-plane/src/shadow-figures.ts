@@ -1,19 +1,13 @@
-import type { Etcd3 } from 'etcd3';
 import {
   addHistogram,
   emptyHistogram,
   histogramQuantile,
-  parseStored,
-  ShadowStatsRecordSchema,
-  type KeyLayout,
-  type Logger,
   type ShadowEntry,
   type ShadowMessage,
   type ShadowOutputStats,
   type ShadowPairReportMessage,
   type ShadowStatsRecord,
 } from '@switchyard/core';
-import { etcdCall } from './etcd-errors.js';
 
 /** Every node's figures for one (primary, shadow) of a model, summed. */
 export interface ShadowPairFigures {
@@ -27,31 +21,6 @@ export interface ShadowPairFigures {
   outputs: Map<string, ShadowOutputStats>;
   latency: number[];
   reporters: number;
-}
-
-/**
- * Reads every ShadowStatsRecord of a model (or of one primary/shadow pair)
- * from etcd; records that fail their schema or do not belong under their key
- * are logged and skipped.
- */
-export async function readShadowStats(
-  etcd: Etcd3,
-  keys: KeyLayout,
-  logger: Logger,
-  model: string,
-  primary?: string,
-  shadow?: string,
-): Promise<ShadowStatsRecord[]> {
-  const prefix = keys.shadowStatsPrefix(model, primary, shadow);
-  const values = await etcdCall(() => etcd.getAll().prefix(prefix).strings());
-  const records: ShadowStatsRecord[] = [];
-  for (const [key, raw] of Object.entries(values)) {
-    const parsed = parseStored(ShadowStatsRecordSchema, raw);
-    const ok = parsed.ok && key.startsWith(keys.shadowStatsPrefix(parsed.value.model, parsed.value.primary, parsed.value.shadow));
-    if (ok) records.push(parsed.value);
-    else logger.warn('ignoring an invalid shadow stats record in etcd; fix or delete it with etcdctl', { key, error: parsed.ok ? 'it names another model, primary or shadow than its key' : parsed.error });
-  }
-  return records;
 }
 
 /** Sums records per (primary, shadow), in shadow then primary order. */

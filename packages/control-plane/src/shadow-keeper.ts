@@ -1,8 +1,6 @@
-import type { Etcd3 } from 'etcd3';
-import { parseStored, RouteRecordSchema, type Clock, type KeyLayout, type Logger, type RouteRecord, type ShadowEntry } from '@switchyard/core';
-import { etcdCall } from './etcd-errors.js';
+import type { Clock, KeyLayout, Logger, RouteRecord, ShadowEntry } from '@switchyard/core';
+import type { EtcdClient } from './etcd-client.js';
 import type { Leadership } from './leader-election.js';
-import { readShadowStats } from './shadow-figures.js';
 import { writeShadows } from './shadow-route-write.js';
 import type { TargetStateStore } from './target-state-store.js';
 
@@ -11,9 +9,12 @@ export const SHADOW_KEEPER_ACTOR = 'shadow-keeper';
 
 /** Options for {@link ShadowKeeper}. */
 export interface ShadowKeeperOptions {
+  /** Routes and figures are read, and routes written, through its tables. */
   state: TargetStateStore;
-  etcd: Etcd3;
-  keys: KeyLayout;
+  /** Not read: `state` holds the client and key layout. Accepted for callers that still pass them. */
+  etcd?: EtcdClient;
+  /** Not read, as `etcd`. */
+  keys?: KeyLayout;
   leadership: Leadership;
   logger: Logger;
   clock: Clock;
@@ -66,13 +67,11 @@ export class ShadowKeeper {
 
   async #pass(): Promise<void> {
     if (this.#stopped || !this.#o.leadership.isLeader) return;
-    const values = await etcdCall(() => this.#o.etcd.getAll().prefix(this.#o.keys.routesPrefix()).strings());
-    for (const raw of Object.values(values)) {
-      const parsed = parseStored(RouteRecordSchema, raw);
-      if (!parsed.ok || parsed.value.shadows.length === 0) continue;
-      for (const { entry, reason } of await this.#finished(parsed.value)) {
+    for (const { value: route } of await this.#o.state.tables.routes.listValid({ quiet: true })) {
+      if (route.shadows.length === 0) continue;
+      for (const { entry, reason } of await this.#finished(route)) {
         if (this.#stopped || !this.#o.leadership.isLeader) return;
-        await this.#remove(parsed.value.model, entry, reason);
+        await this.#remove(route.model, entry, reason);
       }
     }
   }
@@ -98,7 +97,7 @@ export class ShadowKeeper {
   /** Mirrored requests per shadow version, over every primary and node. */
   async #mirrored(model: string): Promise<Map<string, number>> {
     const sums = new Map<string, number>();
-    for (const r of await readShadowStats(this.#o.etcd, this.#o.keys, this.#o.logger, model)) {
+    for (const r of await this.#o.state.tables.figures.shadow(model)) {
       sums.set(r.shadow, (sums.get(r.shadow) ?? 0) + r.mirrored);
     }
     return sums;

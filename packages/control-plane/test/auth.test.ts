@@ -2,14 +2,8 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import {
-  adminService,
-  artifactService,
-  clientCredentials,
-  generateToken,
-  hashToken,
-  SwitchyardError,
-} from '@switchyard/core';
+import { generateToken, hashToken, SwitchyardError } from '@switchyard/core';
+import { adminService, artifactService, clientCredentials } from '@switchyard/core/grpc';
 import { linearModel, makeTempDir, removeDir } from '@switchyard/testkit';
 import { ControlPlane } from '../src/index.js';
 import {

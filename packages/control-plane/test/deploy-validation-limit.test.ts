@@ -1,5 +1,6 @@
 import test from 'ava';
-import { silentLogger, type Signature } from '@switchyard/core';
+import { type Signature } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { DeployValidation } from '../src/deploy-validation.js';
 import type { ArtifactStore } from '../src/artifact-store.js';
 

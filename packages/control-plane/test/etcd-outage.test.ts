@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
-import { createEtcdClient } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
 import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { ControlPlane } from '../src/index.js';
 import { capturingLogger, freshKeys, rejectsWithCode, startControlPlane, unary } from './helpers/harness.js';

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { createEtcdClient, KeyLayout, silentLogger } from '@switchyard/core';
+import { KeyLayout } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { EtcdLeaderElection } from '../src/index.js';
 

@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
-import { HistoryEntryRecordSchema, parseStored, silentLogger, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
+import { HistoryEntryRecordSchema, parseStored, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
 import { AdminService } from '../src/admin-service.js';

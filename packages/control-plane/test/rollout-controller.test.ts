@@ -1,17 +1,17 @@
 import test from 'ava';
 import {
-  createEtcdClient,
   emptyHistogram,
   histogramBucket,
   HistoryEntryRecordSchema,
   RouteRecordSchema,
-  silentLogger,
   type Clock,
   type KeyLayout,
   type RolloutStatsRecord,
   type RouteRecord,
   type VersionRecord,
 } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
 import { RolloutAdmin, RolloutController, RolloutFiguresReader, RolloutMetrics, StaticLeadership, TargetStateStore } from '../src/index.js';

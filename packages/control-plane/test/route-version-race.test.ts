@@ -1,6 +1,13 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { status } from '@grpc/grpc-js';
-import { HistoryEntryRecordSchema, type AddShadowRequest, RouteRecordSchema, silentLogger, type KeyLayout, type RouteRecord } from '@switchyard/core';
+import {
+  HistoryEntryRecordSchema,
+  type AddShadowRequest,
+  RouteRecordSchema,
+  type KeyLayout,
+  type RouteRecord,
+} from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { makeTempDir, removeDir } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
 import { AdminService } from '../src/admin-service.js';

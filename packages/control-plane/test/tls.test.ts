@@ -1,6 +1,7 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { adminService, clientCredentials, generateToken, hashToken, type ClientCredentialsOptions } from '@switchyard/core';
+import { generateToken, hashToken } from '@switchyard/core';
+import { adminService, clientCredentials, type ClientCredentialsOptions } from '@switchyard/core/grpc';
 import { generateTestCertificates, removeDir, type TestCertificates } from '@switchyard/testkit';
 import { ControlPlane } from '../src/index.js';
 import { freshKeys, startControlPlane, unary, useEtcd, type AnyClient } from './helpers/harness.js';

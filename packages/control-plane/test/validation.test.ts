@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { parseSamplesDocument, serializeSamplesDocument, silentLogger, type SamplesDocument, type Signature } from '@switchyard/core';
+import { parseSamplesDocument, serializeSamplesDocument, type SamplesDocument, type Signature } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import {
   corruptModelBytes,
   gatherModel,

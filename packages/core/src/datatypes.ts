@@ -1,11 +1,15 @@
-import type { Tensor } from 'onnxruntime-node';
+/**
+ * onnxruntime's names for tensor element types, spelled out here so that this
+ * module (part of core's light root entry) needs no onnxruntime types.
+ */
+export type OrtTensorType = 'bool' | 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'uint64' | 'float32' | 'float64';
 
 /** KServe v2 datatype names that Switchyard can serve. */
 export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT16', 'UINT32', 'UINT64', 'FP32', 'FP64'] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 interface DatatypeInfo {
-  ort: Tensor.Type;
+  ort: OrtTensorType;
   bytes: number;
 }
 
@@ -35,7 +39,7 @@ export function elementBytes(datatype: Datatype): number {
 }
 
 /** The onnxruntime tensor type of a KServe datatype. */
-export function toOrtType(datatype: Datatype): Tensor.Type {
+export function toOrtType(datatype: Datatype): OrtTensorType {
   return INFO[datatype].ort;
 }
 

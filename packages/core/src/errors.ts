@@ -1,6 +1,30 @@
-import { status as GrpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 
-export { GrpcStatus };
+/**
+ * gRPC status codes, by the numbers the gRPC specification fixes. Declared
+ * here rather than re-exported from grpc-js so that the error type, part of
+ * core's light root entry, loads no gRPC code; the numbers are the wire
+ * values and equal grpc-js's `status` member for member.
+ */
+export enum GrpcStatus {
+  OK = 0,
+  CANCELLED = 1,
+  UNKNOWN = 2,
+  INVALID_ARGUMENT = 3,
+  DEADLINE_EXCEEDED = 4,
+  NOT_FOUND = 5,
+  ALREADY_EXISTS = 6,
+  PERMISSION_DENIED = 7,
+  RESOURCE_EXHAUSTED = 8,
+  FAILED_PRECONDITION = 9,
+  ABORTED = 10,
+  OUT_OF_RANGE = 11,
+  UNIMPLEMENTED = 12,
+  INTERNAL = 13,
+  UNAVAILABLE = 14,
+  DATA_LOSS = 15,
+  UNAUTHENTICATED = 16,
+}
 
 /** Options for {@link SwitchyardError}. */
 export interface SwitchyardErrorOptions {
@@ -27,14 +51,17 @@ export class SwitchyardError extends Error {
   /** Converts anything thrown into a SwitchyardError; unknown errors become INTERNAL. */
   static from(err: unknown): SwitchyardError {
     if (err instanceof SwitchyardError) return err;
-    if (isServiceError(err)) return new SwitchyardError(err.code, err.details || err.message, { cause: err });
+    if (isServiceError(err)) return new SwitchyardError(err.code as number as GrpcStatus, err.details || err.message, { cause: err });
     const message = err instanceof Error ? err.message : String(err);
     return new SwitchyardError(GrpcStatus.INTERNAL, message, { cause: err });
   }
 
-  /** The shape grpc-js handlers pass to their callback. */
+  /**
+   * The shape grpc-js handlers pass to their callback. No trailing metadata:
+   * grpc-js sends an error's status with empty trailers when it has none.
+   */
   toServiceError(): Partial<ServiceError> {
-    return { code: this.code, details: this.rawMessage, message: this.rawMessage, metadata: new Metadata() };
+    return { code: this.code as number, details: this.rawMessage, message: this.rawMessage };
   }
 }
 

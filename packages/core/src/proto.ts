@@ -4,13 +4,14 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 /**
- * Where the .proto files live: the repository's top-level proto/ folder, or
- * SWITCHYARD_PROTO_DIR for an installed build that ships them elsewhere.
+ * Where the .proto files live: inside this package (its `files` ship them),
+ * found relative to this module so an installed client or node needs no
+ * repository; SWITCHYARD_PROTO_DIR overrides it.
  */
 export function protoDir(): string {
   if (process.env.SWITCHYARD_PROTO_DIR) return process.env.SWITCHYARD_PROTO_DIR;
-  // From packages/core/dist/src/ up to the repository root.
-  const dir = fileURLToPath(new URL('../../../../proto/', import.meta.url));
+  // From dist/src/ up to the package root.
+  const dir = fileURLToPath(new URL('../../proto/', import.meta.url));
   if (!existsSync(dir)) throw new Error(`proto files not found at ${dir}; set SWITCHYARD_PROTO_DIR`);
   return dir;
 }

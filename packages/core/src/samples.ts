@@ -1,10 +1,8 @@
 import { Buffer } from 'node:buffer';
-import { Tensor } from 'onnxruntime-node';
 import { z } from 'zod';
-import { DATATYPES, elementBytes, fromOrtType, toOrtType, type Datatype } from './datatypes.js';
+import { DATATYPES, type Datatype } from './datatypes.js';
 import { invalidArgument } from './errors.js';
 import type { Signature, TensorSpec } from './schemas.js';
-import { decodeRaw, type Feeds } from './tensor-codec.js';
 
 /**
  * The samples document (docs/samples.md): example requests for a model
@@ -64,7 +62,7 @@ export const MAX_SAMPLES_DOCUMENT_BYTES = 16 * 1024 * 1024;
 // Deeper nesting than any real tensor; the bound keeps the recursive walk off the stack limit.
 const MAX_RANK = 32;
 
-const FLOAT_WORDS: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+export const FLOAT_WORDS: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
 
 const INTEGER_RANGE: Partial<Record<Datatype, readonly [bigint, bigint]>> = {
   UINT8: [0n, 255n],
@@ -80,12 +78,12 @@ const INTEGER_RANGE: Partial<Record<Datatype, readonly [bigint, bigint]>> = {
 type Issue = { message: string; path: PropertyKey[] };
 
 /** A number when it is exact as one, else the decimal string, so JSON keeps 64-bit integers exact. */
-function jsonInteger(value: bigint): number | string {
+export function jsonInteger(value: bigint): number | string {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
 }
 
 /** A finite float as a number; NaN and ±Infinity as the words JSON cannot otherwise hold. */
-function jsonFloat(value: number): number | string {
+export function jsonFloat(value: number): number | string {
   if (Number.isFinite(value)) return value;
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
 }
@@ -311,7 +309,7 @@ export function parseSamplesDocument(input: Uint8Array | string): SamplesDocumen
   throw invalidArgument(`the samples document is invalid: ${shown.join('; ')}${more} (format: docs/samples.md)`);
 }
 
-function describeSpec(spec: TensorSpec): string {
+export function describeSpec(spec: TensorSpec): string {
   return `${spec.name} (${spec.datatype} [${spec.shape.join(',')}])`;
 }
 
@@ -364,56 +362,6 @@ export function checkSamplesAgainstSignature(doc: SamplesDocument, signature: Si
       }
     }
   }
-}
-
-/** Builds an onnxruntime tensor from a sample tensor (BigInt64Array for INT64, 0/1 bytes for BOOL). */
-export function sampleTensorToOrt(tensor: SampleTensor): Tensor {
-  const { datatype, data } = tensor;
-  // decodeRaw over zeroed bytes yields the datatype's typed array without a second constructor table.
-  const array = decodeRaw(datatype, new Uint8Array(data.length * elementBytes(datatype))) as unknown as unknown[];
-  const wide = datatype === 'INT64' || datatype === 'UINT64';
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (wide) array[i] = BigInt(v as number | string);
-    else if (typeof v === 'boolean') array[i] = v ? 1 : 0;
-    else if (typeof v === 'string') array[i] = FLOAT_WORDS[v] ?? Number(v);
-    else array[i] = v;
-  }
-  return new Tensor(toOrtType(datatype), array as never, tensor.shape.slice());
-}
-
-/**
- * The onnxruntime feeds of a sample, in the signature's input order.
- * @throws INVALID_ARGUMENT when the sample lacks an input (call
- *   {@link checkSamplesAgainstSignature} first for the full check).
- */
-export function sampleFeeds(sample: Sample, signature: Signature): Feeds {
-  const feeds: Feeds = {};
-  for (const spec of signature.inputs) {
-    const tensor = sample.inputs[spec.name];
-    if (!tensor) throw invalidArgument(`sample '${sample.name}' is missing input ${describeSpec(spec)}`);
-    feeds[spec.name] = sampleTensorToOrt(tensor);
-  }
-  return feeds;
-}
-
-/**
- * A JSON-safe copy of an onnxruntime tensor: INT64/UINT64 as numbers while
- * exact, else decimal strings; BOOL as booleans; NaN and ±Infinity as strings.
- * @throws INVALID_ARGUMENT for element types Switchyard does not serve (string, float16).
- */
-export function tensorToSampleTensor(tensor: Tensor): SampleTensor {
-  const datatype = fromOrtType(tensor.type);
-  if (!datatype) throw invalidArgument(`a tensor of type ${tensor.type} cannot be recorded; Switchyard serves numeric and bool tensors only`);
-  const source = tensor.data as ArrayLike<number | bigint>;
-  const data: SampleValue[] = new Array(source.length);
-  for (let i = 0; i < source.length; i++) {
-    const v = source[i]!;
-    if (typeof v === 'bigint') data[i] = jsonInteger(v);
-    else if (datatype === 'BOOL') data[i] = v !== 0;
-    else data[i] = jsonFloat(v);
-  }
-  return { datatype, shape: tensor.dims.slice(), data };
 }
 
 function sortedEntries<T>(record: Record<string, T>): Record<string, T> {

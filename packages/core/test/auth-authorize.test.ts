@@ -5,9 +5,6 @@ import winston from 'winston';
 import {
   ADMIN_SERVICE_NAME,
   ARTIFACT_SERVICE_NAME,
-  adminService,
-  artifactService,
-  clientCredentials,
   generateToken,
   getCaller,
   hashToken,
@@ -15,10 +12,10 @@ import {
   notFound,
   requiredRole,
   TokenStore,
-  withAuth,
   type Logger,
   type TokenStore as TokenStoreType,
 } from '../src/index.js';
+import { adminService, artifactService, clientCredentials, withAuth } from '../src/grpc.js';
 
 type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 

@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import {
-  bearerMetadata,
-  callCredentialsForToken,
-  clientCredentials,
-  etcdTlsFromFiles,
-  generateToken,
-  serverCredentials,
-  SwitchyardError,
-} from '../src/index.js';
+import { etcdTlsFromFiles, generateToken, SwitchyardError } from '../src/index.js';
+import { bearerMetadata, callCredentialsForToken, clientCredentials, serverCredentials } from '../src/grpc.js';
 
 test('a token goes in as an interceptor on plaintext channels and as call credentials over TLS', (t) => {
   const token = generateToken();

@@ -8,11 +8,10 @@ import {
   MAX_SAMPLES_DOCUMENT_BYTES,
   checkSamplesAgainstSignature,
   parseSamplesDocument,
-  sampleFeeds,
   serializeSamplesDocument,
-  tensorToSampleTensor,
   type SamplesDocument,
 } from '../src/samples.js';
+import { sampleFeeds, tensorToSampleTensor } from '../src/samples-ort.js';
 
 const signature: Signature = {
   inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }],

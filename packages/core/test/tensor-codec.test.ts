@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Tensor } from 'onnxruntime-node';
-import { decodeInputs, decodeRaw, encodeOutput, encodeRaw, requestedOutputs } from '../src/tensor-codec.js';
+import { decodeInputs, encodeOutput, requestedOutputs } from '../src/tensor-codec.js';
+import { decodeRaw, encodeRaw } from '../src/tensor-raw.js';
 import { SwitchyardError } from '../src/errors.js';
 import type { ModelInferRequest } from '../src/inference-types.js';
 import type { Signature } from '../src/schemas.js';

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import { createEtcdClient } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
 import {
   linearModel,
   startEtcd,

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { AdminClient } from '@switchyard/client';
 import { ControlPlane } from '@switchyard/control-plane';
-import { silentLogger, type HistoryEntryMessage, type RolloutMessage, type RouteRecord } from '@switchyard/core';
+import { type HistoryEntryMessage, type RolloutMessage, type RouteRecord } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import {
   encodeModel,
   floatTensor,

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { createEtcdClient, generateToken, hashToken, inferenceService, silentLogger } from '@switchyard/core';
+import { generateToken, hashToken } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { inferenceService } from '@switchyard/core/grpc';
+import { silentLogger } from '@switchyard/core/logging';
 import { AdminClient, InferenceClient } from '@switchyard/client';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { expectedLinear, generateTestCertificates, linearModel, removeDir, waitFor, type TestCertificates } from '@switchyard/testkit';

@@ -3,13 +3,13 @@ import {
   ADMIN_SERVICE_NAME,
   decodeRaw,
   requiredRole,
-  silentLogger,
   systemClock,
   type Clock,
   type ShadowListMessage,
   type ShadowPairReportMessage,
   type ShadowReportMessage,
 } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { ShadowKeeper, SHADOW_KEEPER_ACTOR, StaticLeadership, TargetStateStore } from '@switchyard/control-plane';
 import { encodeModel, gatherModel, int64Tensor, linearModel, node, slowModel, startEtcd, valueInfo, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { TestCluster } from './helpers/cluster.js';

@@ -1,18 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import {
-  artifactService,
-  clientCredentials,
   ControlPlaneRecordSchema,
   GrpcStatus,
   parseStored,
   unavailable,
   SwitchyardError,
-  type ClientCredentials,
   type ClientTlsOptions,
   type KeyLayout,
   type Logger,
 } from '@switchyard/core';
+import { artifactService, clientCredentials, type ClientCredentials } from '@switchyard/core/grpc';
 
 /**
  * The control plane's auth messages speak to CLI users (--token); a node's

@@ -1,17 +1,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import {
   BUILD_VERSION,
-  decodeInputs,
-  encodeOutput,
   invalidArgument,
   notFound,
-  requestedOutputs,
   SwitchyardError,
   type Logger,
   type ModelInferRequest,
   type ModelInferResponse,
   type ModelMetadataResponse,
 } from '@switchyard/core';
+import { decodeInputs, encodeOutput, requestedOutputs } from '@switchyard/core/ort';
 import type { Tensor } from 'onnxruntime-node';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';

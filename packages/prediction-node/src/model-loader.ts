@@ -1,5 +1,14 @@
 import ort from 'onnxruntime-node';
-import { elementBytes, failedPrecondition, invalidArgument, silentLogger, toOrtType, type Logger, type Signature, type VersionRecord } from '@switchyard/core';
+import {
+  elementBytes,
+  failedPrecondition,
+  invalidArgument,
+  toOrtType,
+  type Logger,
+  type Signature,
+  type VersionRecord,
+} from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import type { ArtifactCache } from './artifact-cache.js';
 import { LoadedVersion } from './loaded-version.js';
 import { sessionOptions, type SessionHost, type VersionSession } from './session-interface.js';

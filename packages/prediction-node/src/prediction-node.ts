@@ -6,11 +6,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Etcd3 } from 'etcd3';
 import {
   BUILD_VERSION,
-  createLogger,
-  describeServerTls,
-  inferenceService,
   KeyLayout,
-  serverCredentials,
   splitHostPort,
   systemClock,
   type ClientTlsOptions,
@@ -20,6 +16,8 @@ import {
   type NodeRecord,
   type VersionStatusRecord,
 } from '@switchyard/core';
+import { describeServerTls, inferenceService, serverCredentials } from '@switchyard/core/grpc';
+import { createLogger } from '@switchyard/core/logging';
 import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, wantedArtifacts } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';

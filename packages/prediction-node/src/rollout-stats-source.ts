@@ -1,4 +1,10 @@
-import { subtractHistogram, type KeyLayout, type RolloutStatsRecord, type RouteRecord, type VersionCounters } from '@switchyard/core';
+import {
+  subtractHistogram,
+  type KeyLayout,
+  type RolloutStatsRecord,
+  type RouteRecord,
+  type VersionCounters,
+} from '@switchyard/core';
 import type { PublishedEntry, StatsSource } from './stats-publisher.js';
 
 /** Options for {@link rolloutStatsSource}. */

@@ -1,5 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
-import { KeyLayout, RouteRecordSchema, createEtcdClient, createLogger } from '@switchyard/core';
+import { KeyLayout, RouteRecordSchema } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { createLogger } from '@switchyard/core/logging';
 import { makeTempDir, removeDir } from '@switchyard/testkit';
 import { PredictionNode } from '../src/prediction-node.js';
 import { useRealEtcd } from './helpers/real-etcd.js';

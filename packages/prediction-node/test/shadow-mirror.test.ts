@@ -1,6 +1,7 @@
 import test from 'ava';
 import ort from 'onnxruntime-node';
-import { KeyLayout, silentLogger, type ShadowEntry, type VersionRecord } from '@switchyard/core';
+import { KeyLayout, type ShadowEntry, type VersionRecord } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import type { ServedRequest } from '../src/inference-service.js';
 import { LoadedVersion } from '../src/loaded-version.js';
 import { compareOutputs, compareTensor } from '../src/shadow-compare.js';

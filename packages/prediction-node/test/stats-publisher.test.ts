@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
-import { createEtcdClient, createLogger } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { createLogger } from '@switchyard/core/logging';
 import { waitFor } from '@switchyard/testkit';
 import { StatsPublisher, type PublishedEntry } from '../src/index.js';
 import { useRealEtcd } from './helpers/real-etcd.js';

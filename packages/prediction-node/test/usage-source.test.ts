@@ -1,5 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
-import { KeyLayout, UsageRecordSchema, createEtcdClient, createLogger, parseStored } from '@switchyard/core';
+import { KeyLayout, UsageRecordSchema, parseStored } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { createLogger } from '@switchyard/core/logging';
 import { StatsPublisher, UsageSource } from '../src/index.js';
 import { VersionStats } from '../src/version-stats.js';
 import { useRealEtcd } from './helpers/real-etcd.js';

@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import ort from 'onnxruntime-node';
-import { GrpcStatus, silentLogger, SwitchyardError } from '@switchyard/core';
+import { GrpcStatus, SwitchyardError } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { corruptModelBytes, makeTempDir, removeDir, twoOutputModel } from '@switchyard/testkit';
 import { InlineSession, liveSessionThreads, sessionOptions, WorkerSession } from '../src/index.js';
 

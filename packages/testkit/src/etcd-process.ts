@@ -1,18 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, openSync, closeSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { EtcdMemberRun, findEtcdBinary, loopbackUrl } from '@switchyard/core/etcd-server';
 import { trackChild } from './child-processes.js';
 import { freePort } from './free-port.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
-import { waitFor } from './wait-for.js';
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
-const LOG_TAIL_LINES = 30;
 
 /** Options for {@link startEtcd}. */
 export interface EtcdOptions {
@@ -65,85 +60,12 @@ export interface EtcdStartOptions {
  * error instead of a bare ENOENT from spawn.
  */
 export function etcdBinary(): string {
-  const fromEnv = process.env['ETCD_BIN'];
-  if (fromEnv) return fromEnv;
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'etcd');
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not in this PATH entry
-    }
-  }
-  return '/usr/bin/etcd';
-}
-
-/** Status and body of one loopback HTTP request, or undefined when it failed. */
-function request(
-  port: number,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: string,
-): Promise<{ status: number; body: string } | undefined> {
-  return new Promise((resolve) => {
-    // agent:false so no keep-alive socket outlives the probe and pins the event loop.
-    const req = httpRequest({ host: HOST, port, method, path, agent: false, timeout: 1_000 }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-      response.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end(body);
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-interface MemberListReply {
-  header?: { member_id?: string };
-  members?: { ID?: string; peerURLs?: string[] }[];
+  return findEtcdBinary() ?? '/usr/bin/etcd';
 }
 
 /**
- * True when the etcd answering on `clientPort` is the member advertising
- * `peerUrl` and reports `{"health":"true"}`. The identity check matters:
- * if the port was taken by another etcd, ours dies at once while the other
- * one would happily pass a bare /health probe.
- */
-async function isOurMemberHealthy(clientPort: number, peerUrl: string): Promise<boolean> {
-  const list = await request(clientPort, 'POST', '/v3/cluster/member/list', '{}');
-  if (list?.status !== 200) return false;
-  const reply = parseJson(list.body) as MemberListReply | undefined;
-  const self = reply?.members?.find((m) => m.ID !== undefined && m.ID === reply.header?.member_id);
-  if (!self?.peerURLs?.includes(peerUrl)) return false;
-  const health = await request(clientPort, 'GET', '/health');
-  return health?.status === 200 && (parseJson(health.body) as { health?: unknown } | undefined)?.health === 'true';
-}
-
-async function logTail(logFile: string): Promise<string> {
-  try {
-    const text = await readFile(logFile, 'utf8');
-    const lines = text.trimEnd().split('\n');
-    const tail = lines.slice(-LOG_TAIL_LINES).join('\n');
-    return tail === '' ? '(log is empty)' : tail;
-  } catch (error) {
-    return `(could not read log: ${(error as Error).message})`;
-  }
-}
-
-/**
- * One etcd member running as a child process on loopback.
+ * One etcd member running as a child process on loopback: core's launcher
+ * (the one `switchyard up` runs) plus what tests need around it.
  *
  * The object outlives its process: `stop()`/`kill()` end the process and
  * `start()` brings it back on the same ports and data dir, so stored keys
@@ -164,8 +86,7 @@ export class EtcdProcess {
   readonly logFile: string;
 
   readonly #config: MemberConfig;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
+  #run: EtcdMemberRun | undefined;
   #destroyed = false;
 
   /** @internal use {@link startEtcd} or {@link startEtcdCluster}. */
@@ -176,17 +97,17 @@ export class EtcdProcess {
     this.peerPort = config.peerPort;
     this.dataDir = config.dataDir;
     this.logFile = config.logFile;
-    this.endpoint = `http://${HOST}:${config.clientPort}`;
+    this.endpoint = loopbackUrl(config.clientPort);
   }
 
   /** Pid of the running etcd, or undefined while stopped. */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#run?.pid;
   }
 
   /** Whether the etcd process is currently running. */
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#run !== undefined;
   }
 
   /**
@@ -197,9 +118,28 @@ export class EtcdProcess {
    */
   async start({ waitReady = true }: EtcdStartOptions = {}): Promise<void> {
     if (this.#destroyed) throw new Error(`etcd ${this.name}: start() after destroy()`);
-    if (this.#child) throw new Error(`etcd ${this.name} is already running (pid ${this.pid})`);
-    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
-    this.#spawn();
+    if (this.#run) throw new Error(`etcd ${this.name} is already running (pid ${this.pid})`);
+    const c = this.#config;
+    const run = await EtcdMemberRun.spawn({
+      binary: etcdBinary(),
+      name: c.name,
+      dataDir: c.dataDir,
+      clientPort: c.clientPort,
+      peerPort: c.peerPort,
+      logFile: c.logFile,
+      initialCluster: c.initialCluster,
+      clusterToken: c.clusterToken,
+      // Only errors: the log file is for post-mortems, not a transcript.
+      logLevel: 'error',
+      heartbeatMs: c.heartbeatMs,
+      electionTimeoutMs: c.electionTimeoutMs,
+      extraArgs: c.extraArgs,
+    });
+    trackChild(run.process);
+    this.#run = run;
+    void run.exited.then(() => {
+      if (this.#run === run) this.#run = undefined;
+    });
     if (waitReady) await this.waitReady();
   }
 
@@ -208,47 +148,19 @@ export class EtcdProcess {
    * Fails fast if the process exits meanwhile.
    */
   async waitReady(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-    const child = this.#child;
-    if (!child) throw new Error(`etcd ${this.name}: waitReady() while stopped`);
-    const died = new AbortController();
-    void this.#exited.then(() => died.abort(new Error(`etcd ${this.name} exited`)));
-    try {
-      await waitFor(() => isOurMemberHealthy(this.clientPort, this.peerUrl), {
-        timeoutMs,
-        intervalMs: 50,
-        message: `etcd ${this.name} at ${this.endpoint} to be healthy`,
-        signal: died.signal,
-      });
-    } catch (error) {
-      const why = died.signal.aborted
-        ? `exited during startup (exit code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'})`
-        : `did not become healthy within ${timeoutMs} ms`;
-      throw new Error(
-        `etcd ${this.name} at ${this.endpoint} ${why}; last lines of ${this.logFile}:\n${await logTail(this.logFile)}`,
-        { cause: error },
-      );
-    }
+    const run = this.#run;
+    if (!run) throw new Error(`etcd ${this.name}: waitReady() while stopped`);
+    await run.waitHealthy(timeoutMs);
   }
 
   /** SIGTERM, then SIGKILL if still alive after 5 s; resolves once it exited. */
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    try {
-      await this.#exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#run?.stop(STOP_GRACE_MS);
   }
 
   /** SIGKILL (a crash, as far as etcd can tell); resolves once it exited. */
   async kill(): Promise<void> {
-    const child = this.#child;
-    if (!child) return;
-    child.kill('SIGKILL');
-    await this.#exited;
+    await this.#run?.kill();
   }
 
   /** Kills etcd and removes the data dir if testkit created it. Idempotent. */
@@ -260,50 +172,7 @@ export class EtcdProcess {
 
   /** Peer URL, `http://127.0.0.1:<peerPort>`. */
   get peerUrl(): string {
-    return `http://${HOST}:${this.peerPort}`;
-  }
-
-  #spawn(): void {
-    const c = this.#config;
-    const peerUrl = this.peerUrl;
-    const args = [
-      '--name', c.name,
-      '--data-dir', c.dataDir,
-      '--listen-client-urls', this.endpoint,
-      '--advertise-client-urls', this.endpoint,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', c.initialCluster,
-      '--initial-cluster-token', c.clusterToken,
-      '--initial-cluster-state', 'new',
-      // Only errors: the log file is for post-mortems, not a transcript.
-      '--logger', 'zap',
-      '--log-level', 'error',
-      '--log-outputs', 'stderr',
-      ...(c.heartbeatMs === undefined ? [] : ['--heartbeat-interval', String(c.heartbeatMs)]),
-      ...(c.electionTimeoutMs === undefined ? [] : ['--election-timeout', String(c.electionTimeoutMs)]),
-      ...c.extraArgs,
-    ];
-    // The child writes straight into the file, so nothing here has to drain
-    // pipes and the log survives this process.
-    const logFd = openSync(c.logFile, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(etcdBinary(), args, { stdio: ['ignore', logFd, logFd] });
-    } finally {
-      closeSync(logFd);
-    }
-    trackChild(child);
-    this.#child = child;
-    this.#exited = new Promise((resolve) => {
-      const done = (): void => {
-        if (this.#child === child) this.#child = undefined;
-        resolve();
-      };
-      child.once('exit', done);
-      // spawn failures (e.g. ENOENT) emit 'error' and never 'exit'.
-      child.once('error', done);
-    });
+    return loopbackUrl(this.peerPort);
   }
 }
 

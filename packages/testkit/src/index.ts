@@ -1,5 +1,6 @@
 // Shared helpers for Switchyard's tests: processes, ports, temp dirs, polling
 // and ONNX model builders.
+export * from './capturing-logger.js';
 export * from './child-processes.js';
 export * from './etcd-process.js';
 export * from './free-port.js';

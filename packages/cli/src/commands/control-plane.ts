@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { createLogger } from '@switchyard/core';
 import { parseByteSize } from '../byte-size.js';
 import { accessOption, TOKENS_ENV, type AccessFlags } from '../control-plane-access.js';
 import { parseDuration, parseSeconds } from '../duration.js';
@@ -55,7 +54,8 @@ export function controlPlaneCommand(): Command {
     if (retirement.sweepIntervalMs <= 0) throw usageError('--retirement-sweep-interval must be more than 0');
     const shadowKeeperIntervalMs = parseDuration(flags.shadowKeeperInterval, '--shadow-keeper-interval');
     if (shadowKeeperIntervalMs <= 0) throw usageError('--shadow-keeper-interval must be more than 0, e.g. 500ms or 5s');
-    const { etcd, keys } = serverSetup(flags);
+    const { etcd, keys } = await serverSetup(flags);
+    const { createLogger } = await import('@switchyard/core/logging');
     const logger = createLogger({ component: 'control-plane' });
     const { ControlPlane } = await import('@switchyard/control-plane');
     const controlPlane = await ControlPlane.create({

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { bearerMetadata, createLogger, TOKEN_ENV } from '@switchyard/core';
+import { bearerMetadata, TOKEN_ENV } from '@switchyard/core/grpc';
 import { resolveClientTls } from '../client-connection.js';
 import { parseDuration } from '../duration.js';
 import { usageError } from '../exit-codes.js';
@@ -77,7 +77,8 @@ export function nodeCommand(): Command {
       { tls: flags.controlPlaneTls, tlsCa: flags.controlPlaneTlsCa, tlsCert: flags.controlPlaneTlsCert, tlsKey: flags.controlPlaneTlsKey },
       { ca: '--control-plane-tls-ca', cert: '--control-plane-tls-cert', key: '--control-plane-tls-key' },
     );
-    const { etcd, keys } = serverSetup(flags);
+    const { etcd, keys } = await serverSetup(flags);
+    const { createLogger } = await import('@switchyard/core/logging');
     const logger = createLogger({ component: 'prediction-node' });
     const { PredictionNode } = await import('@switchyard/prediction-node');
     const node = await PredictionNode.create({

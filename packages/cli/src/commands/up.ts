@@ -2,15 +2,14 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { AdminClient } from '@switchyard/client';
-import { createLogger, DEFAULT_PREFIX, type EtcdConnectionOptions } from '@switchyard/core';
+import { DEFAULT_PREFIX, type EtcdConnectionOptions } from '@switchyard/core';
 import { clusterFilePath, DEFAULT_DATA_DIR, readClusterFile, removeClusterFile, writeClusterFile, type ClusterFile } from '../cluster-file.js';
 import { shownPath } from '../control-plane-address.js';
-import { deployDemo, DEMO_INPUT, DEMO_MODEL } from '../demo-model.js';
+import { DEMO_INPUT, DEMO_MODEL } from '../demo-model-names.js';
 import { findEtcdBinary, INSTALL_HINT, isEtcdProcess } from '../etcd-child.js';
 import { addEtcdOptions, etcdConnection, hasEtcdFlags, type EtcdFlags } from '../etcd-options.js';
 import { usageError } from '../exit-codes.js';
 import { integerFlag } from '../integer-flag.js';
-import { LocalCluster } from '../local-cluster.js';
 import { ensureLocalAdminToken, LOCAL_ADMIN_NAME } from '../local-token.js';
 import { printLine } from '../output-format.js';
 import { waitForSignal } from '../wait-for-signal.js';
@@ -74,6 +73,8 @@ export function upCommand(): Command {
 
     // Listen before starting anything, so a Ctrl-C during start-up still stops etcd.
     const stopRequested = waitForSignal(() => process.exit(130));
+    // Loaded here, not at start: the servers' code is this command's alone.
+    const [{ createLogger }, { LocalCluster }] = await Promise.all([import('@switchyard/core/logging'), import('../local-cluster.js')]);
     const logger = createLogger({ component: 'switchyard-up', level: process.env.SWITCHYARD_LOG_LEVEL ?? 'warn' });
     const cluster = await LocalCluster.start({
       etcdBinary,
@@ -119,6 +120,7 @@ async function runDemo(info: ClusterFile, token: string | undefined): Promise<vo
     ...(token !== undefined ? { token, tokenSource: 'switchyard up' } : {}),
   });
   try {
+    const { deployDemo } = await import('../demo-model.js');
     const { deployed, prediction } = await deployDemo(admin, info.dataDir);
     printLine(formatDeploy(deployed));
     const outputs = Object.entries(prediction.outputs).map(([name, out]) => `${name}=${compact(out.data)}`);

@@ -2,17 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { createEtcdClient, createLogger, KeyLayout, unavailable } from '@switchyard/core';
+import { KeyLayout, unavailable } from '@switchyard/core';
 import { addClientOptions } from '../client-options.js';
 import { addEtcdOptions } from '../etcd-options.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, printLine } from '../output-format.js';
-import { AgainstNode } from '../validate/against-node.js';
-import { ArtifactFiles } from '../validate/artifact-files.js';
+import type { AgainstNode } from '../validate/against-node.js';
 import { junitXml } from '../validate/junit-report.js';
-import { runValidation } from '../validate/run-validation.js';
 import { formatSummary } from '../validate/summary-table.js';
-import { readTargetVersions } from '../validate/target-versions.js';
 import { resolveValidateSettings, type ValidateFlags } from '../validate/validate-options.js';
 import type { ValidationReport } from '../validate/validation-report.js';
 import { lineProgress, terminalProgress } from '../validate/validation-progress.js';
@@ -42,6 +39,15 @@ export function validateCommand(): Command {
   return addEtcdOptions(command).action(async (_flags: ValidateFlags, cmd: Command) => {
     const settings = resolveValidateSettings(cmd);
     const output = cmd.opts<ValidateFlags>().output;
+    // Loaded here, not at start: onnxruntime and etcd3 are this command's alone.
+    const [{ createLogger }, { createEtcdClient }, { AgainstNode }, { ArtifactFiles }, { runValidation }, { readTargetVersions }] = await Promise.all([
+      import('@switchyard/core/logging'),
+      import('@switchyard/core/etcd'),
+      import('../validate/against-node.js'),
+      import('../validate/artifact-files.js'),
+      import('../validate/run-validation.js'),
+      import('../validate/target-versions.js'),
+    ]);
     const logger = createLogger({ component: 'validate', level: process.env.SWITCHYARD_LOG_LEVEL ?? 'error' });
     const etcd = createEtcdClient(settings.etcd);
     const keys = new KeyLayout(settings.prefix);

@@ -2,9 +2,7 @@ import { Tensor } from 'onnxruntime-node';
 import { InferenceClient, type InputTensor, type OutputTensor } from '@switchyard/client';
 import {
   GrpcStatus,
-  sampleTensorToOrt,
   SwitchyardError,
-  tensorToSampleTensor,
   toOrtType,
   unavailable,
   type ClientTlsOptions,
@@ -13,6 +11,7 @@ import {
   type Signature,
   type TypedArray,
 } from '@switchyard/core';
+import { sampleTensorToOrt, tensorToSampleTensor } from '@switchyard/core/ort';
 
 /** What a production node answered for one sample. */
 export type NodeAnswer = { kind: 'outputs'; outputs: Record<string, SampleTensor> } | { kind: 'not-served'; message: string };

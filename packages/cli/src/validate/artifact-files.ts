@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Etcd3 } from 'etcd3';
-import { parseSamplesDocument, type ClientTlsOptions, type KeyLayout, type Logger, type SamplesDocument, type VersionRecord } from '@switchyard/core';
+import {
+  parseSamplesDocument,
+  type ClientTlsOptions,
+  type KeyLayout,
+  type Logger,
+  type SamplesDocument,
+  type VersionRecord,
+} from '@switchyard/core';
 import { ArtifactCache, ControlPlaneArtifactSource } from '@switchyard/prediction-node';
 
 /** Options for {@link ArtifactFiles}. */

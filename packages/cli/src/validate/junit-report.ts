@@ -9,7 +9,6 @@ import type { ValidationReport, VersionReport } from './validation-report.js';
  */
 
 // Characters XML 1.0 cannot hold at all, even escaped.
-// eslint-disable-next-line no-control-regex
 const INVALID_XML = /[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** Escapes text for an attribute value or element content. */

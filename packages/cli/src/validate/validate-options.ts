@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import type { Command } from 'commander';
-import { bearerMetadata, DEFAULT_PREFIX, splitHostPort, type ClientTlsOptions, type EtcdConnectionOptions } from '@switchyard/core';
+import { DEFAULT_PREFIX, splitHostPort, type ClientTlsOptions, type EtcdConnectionOptions } from '@switchyard/core';
+import { bearerMetadata } from '@switchyard/core/grpc';
 import { parseByteSize } from '../byte-size.js';
 import { resolveClientTls } from '../client-connection.js';
 import type { ClientFlags } from '../client-options.js';

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, KeyLayout, silentLogger } from '@switchyard/core';
+import { KeyLayout } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane } from '@switchyard/control-plane';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';

@@ -2,10 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import type { Etcd3 } from 'etcd3';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { AdminClient } from '@switchyard/client';
-import { createEtcdClient, encodeRaw, hashToken, inferenceService, KeyLayout, silentLogger, type Datatype, type TypedArray } from '@switchyard/core';
+import { encodeRaw, hashToken, KeyLayout, type Datatype, type TypedArray } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { inferenceService } from '@switchyard/core/grpc';
+import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane } from '@switchyard/control-plane';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
@@ -39,7 +41,7 @@ export interface Input {
  */
 export class ConsoleCluster {
   readonly nodes: PredictionNode[] = [];
-  readonly #clients: Etcd3[] = [];
+  readonly #clients: ReturnType<typeof createEtcdClient>[] = [];
   readonly #inference: grpc.Client[] = [];
 
   private constructor(

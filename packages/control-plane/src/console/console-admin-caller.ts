@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { adminService, ADMIN_SERVICE_NAME, METHOD_ROLES } from '@switchyard/core';
+import { ADMIN_SERVICE_NAME, METHOD_ROLES } from '@switchyard/core';
+import { adminService } from '@switchyard/core/grpc';
 
 /** How long one admin call made for the console may take. */
 const CALL_DEADLINE_MS = 15_000;

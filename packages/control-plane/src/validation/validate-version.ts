@@ -5,7 +5,6 @@ import {
   checkSamplesAgainstSignature,
   compareSample,
   serializeSamplesDocument,
-  silentLogger,
   type Logger,
   type Sample,
   type SamplesDocument,
@@ -13,6 +12,7 @@ import {
   type Signature,
   type ValidationRecord,
 } from '@switchyard/core';
+import { silentLogger } from '@switchyard/core/logging';
 import { runInChild, type ChildRunResult, type ChildStage } from './validation-runner.js';
 import { zeroSample } from './zero-sample.js';
 

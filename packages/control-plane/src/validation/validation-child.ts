@@ -1,5 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { sampleFeeds, tensorToSampleTensor, type SampleTensor } from '@switchyard/core';
+import { type SampleTensor } from '@switchyard/core';
+import { sampleFeeds, tensorToSampleTensor } from '@switchyard/core/ort';
 import { isValidationJob, type ChildMessage, type ValidationJob } from './validation-protocol.js';
 
 // Entry of the validation child process (forked by validation-runner.ts).

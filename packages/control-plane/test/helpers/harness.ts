@@ -1,30 +1,13 @@
-import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { ExecutionContext, TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
-import winston from 'winston';
-import { KeyLayout, adminService, artifactService, createEtcdClient, sha256Hex, type Logger, type UploadArtifactResponse } from '@switchyard/core';
-import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
+import { KeyLayout, sha256Hex, type Logger, type UploadArtifactResponse } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { adminService, artifactService } from '@switchyard/core/grpc';
+import { capturingLogger, makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { ControlPlane, type ControlPlaneOptions } from '../../src/index.js';
 
-/** A logger that keeps every record, so tests can assert on what was logged. */
-export interface CapturedLogger {
-  logger: Logger;
-  records: Record<string, unknown>[];
-}
-
-export function capturingLogger(): CapturedLogger {
-  const records: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    objectMode: true,
-    write(info: Record<string, unknown>, _encoding, callback) {
-      records.push(info);
-      callback();
-    },
-  });
-  const logger = winston.createLogger({ level: 'debug', transports: [new winston.transports.Stream({ stream })] });
-  return { logger, records };
-}
+export { capturingLogger, type CapturedLogger } from '@switchyard/testkit';
 
 let prefixCounter = 0;
 

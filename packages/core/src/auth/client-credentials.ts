@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { channelCredentials, type ClientTlsOptions } from '../tls.js';
+import { channelCredentials } from '../tls.js';
+import type { ClientTlsOptions } from '../tls-files.js';
 
 /** The environment variable clients read their bearer token from. */
 export const TOKEN_ENV = 'SWITCHYARD_TOKEN';

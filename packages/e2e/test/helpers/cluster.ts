@@ -3,19 +3,17 @@ import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import { AdminClient, type AdminUnaryMethod } from '@switchyard/client';
 import {
-  clientCredentials,
-  createEtcdClient,
   decodeRaw,
   encodeRaw,
-  inferenceService,
   KeyLayout,
-  silentLogger,
-  type ClientCredentialsOptions,
   type Datatype,
   type InferParameter,
   type ModelInferResponse,
   type TypedArray,
 } from '@switchyard/core';
+import { createEtcdClient } from '@switchyard/core/etcd';
+import { clientCredentials, inferenceService, type ClientCredentialsOptions } from '@switchyard/core/grpc';
+import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane, type ControlPlaneOptions } from '@switchyard/control-plane';
 import { PredictionNode, type PredictionNodeOptions } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';

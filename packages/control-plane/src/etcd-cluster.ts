@@ -1,0 +1,62 @@
+import type { ControlPlaneRecord, NodeRecord, VersionStatusRecord } from '@switchyard/core';
+import type { Stored } from './etcd-read.js';
+import type { TableContext } from './etcd-table-context.js';
+
+/** One live node and its states of one model's versions, read at one revision. */
+export interface NodeModelState {
+  node: Stored<NodeRecord>;
+  statuses: Stored<VersionStatusRecord>[];
+}
+
+/** Every live node, control plane and version status, read at one revision. */
+export interface ClusterRead {
+  nodes: Stored<NodeRecord>[];
+  controlPlanes: Stored<ControlPlaneRecord>[];
+  statuses: Stored<VersionStatusRecord>[];
+}
+
+/**
+ * What nodes and control planes report about themselves under `runtime/`
+ * (each key bound to its writer's lease), read side. The control plane's own
+ * registration is written by lease-registration.ts.
+ */
+export class ClusterTable {
+  constructor(private readonly t: TableContext) {}
+
+  /**
+   * The live nodes (node keys live exactly as long as their node's lease) and
+   * each one's status of the model's versions, all read at one revision so
+   * the picture is consistent.
+   */
+  async modelStates(model: string): Promise<NodeModelState[]> {
+    const { keys, access, reader, kinds } = this.t;
+    const nodesRead = await access.range({ prefix: keys.nodesPrefix() });
+    const nodes = reader.all(nodesRead.kvs, kinds.node);
+    return Promise.all(
+      nodes.map(async (node) => {
+        const { kvs } = await access.range({ prefix: keys.statusPrefix(node.value.id, model) }, { revision: nodesRead.revision });
+        return { node, statuses: reader.all(kvs, kinds.status) };
+      }),
+    );
+  }
+
+  /**
+   * Every live node, control plane and version status, from three prefix
+   * reads at one revision. Statuses are returned whatever their node: a
+   * status outlives its node by up to a lease TTL, and the caller drops those.
+   */
+  async read(): Promise<ClusterRead> {
+    const { keys, access, reader, kinds } = this.t;
+    const nodesRead = await access.range({ prefix: keys.nodesPrefix() });
+    const revision = nodesRead.revision;
+    const [controlPlanes, statuses] = await Promise.all([
+      access.range({ prefix: keys.controlPlanesPrefix() }, { revision }),
+      access.range({ prefix: keys.statusPrefix() }, { revision }),
+    ]);
+    return {
+      nodes: reader.all(nodesRead.kvs, kinds.node),
+      controlPlanes: reader.all(controlPlanes.kvs, kinds.controlPlane),
+      statuses: reader.all(statuses.kvs, kinds.status),
+    };
+  }
+}

@@ -1,0 +1,181 @@
+import { internal, parseStored, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
+import type { EtcdAccess, TxnCompare, TxnOp } from './etcd-client.js';
+import type { RecordKind } from './etcd-read.js';
+import { auditKey, recordKinds, type RecordKinds } from './etcd-records.js';
+
+/** A compared key whose revision was not the one expected when the write was tried. */
+export interface KeyConflict {
+  key: string;
+  /** The revision compared ('0': expected absent). */
+  expected: string;
+  /** The key as it is now; undefined when absent. */
+  now: { modRevision: string; createRevision: string } | undefined;
+}
+
+/** Outcome of {@link GuardedWrite.commit}. */
+export type WriteOutcome =
+  /** Every compare held: the writes and their audit entries are in etcd at `revision`. */
+  | { status: 'written'; revision: string }
+  /**
+   * A compare failed: nothing was written. `changed` lists the compared keys
+   * that are not as expected now; it is empty when only a prefix compare
+   * failed, or a key changed and changed back.
+   */
+  | { status: 'conflict'; changed: KeyConflict[] }
+  /** Refused before etcd was called: a value failed its schema, or the write breaks a rule of the layer. */
+  | { status: 'refused'; key: string; error: string };
+
+/**
+ * The one way `target/` is written. A write collects what it was decided
+ * from (the mod revisions of the keys read, or "no key under this prefix
+ * changed since revision N"), the values it writes and the audit entries
+ * that record it, and commits them as one transaction. Before etcd is called
+ * every value is checked against the schema its key's table reads it with,
+ * and a write without a compare or without an audit entry is refused, so
+ * "every write is a compare-and-swap with its audit entry" holds by
+ * construction. Two writers deciding from the same reads race on the same
+ * revisions: exactly one applies.
+ *
+ * Runtime keys (figures, usage, registrations) are not written here: they
+ * belong to the nodes and processes that own them.
+ */
+export class GuardedWrite {
+  readonly #access: EtcdAccess;
+  readonly #keys: KeyLayout;
+  readonly #kinds: RecordKinds;
+  readonly #compares: TxnCompare[] = [];
+  readonly #puts: { key: string; value: unknown }[] = [];
+  readonly #deletes: TxnOp[] = [];
+  readonly #audit: HistoryEntryRecord[] = [];
+  #committed = false;
+
+  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys)) {
+    this.#access = access;
+    this.#keys = keys;
+    this.#kinds = kinds;
+  }
+
+  /** Applies only if `key` is still at `modRevision` ('0': still absent). */
+  expectRevision(key: string, modRevision: string): this {
+    this.#compares.push({ key, modRevision });
+    return this;
+  }
+
+  /** Applies only if the stored record read is unchanged. */
+  expectStored(stored: { key: string; modRevision: string }): this {
+    return this.expectRevision(stored.key, stored.modRevision);
+  }
+
+  /** Applies only if `key` still has `createRevision` ('0': still absent): it was not deleted and created again. */
+  expectCreated(key: string, createRevision: string): this {
+    this.#compares.push({ key, createRevision });
+    return this;
+  }
+
+  /** Applies only if no key under `prefix` was created or changed after `revision` (a range read at that revision). */
+  expectUnchangedSince(prefix: string, revision: string): this {
+    this.#compares.push({ prefix, unchangedSince: revision });
+    return this;
+  }
+
+  /** Writes `value` (checked against its key's schema at commit) under a model, version or route key. */
+  put(key: string, value: unknown): this {
+    this.#puts.push({ key, value });
+    return this;
+  }
+
+  /** Deletes a model, version or route key. */
+  delete(key: string): this {
+    this.#deletes.push({ delete: key });
+    return this;
+  }
+
+  /** Deletes every key under a prefix of `target/` (a model's versions). */
+  deletePrefix(prefix: string): this {
+    this.#deletes.push({ deletePrefix: prefix });
+    return this;
+  }
+
+  /** Records the change in its model's audit log, in the same transaction. */
+  audit(entry: HistoryEntryRecord): this {
+    this.#audit.push(entry);
+    return this;
+  }
+
+  /** Checks, then commits everything as one transaction. A write commits once. */
+  async commit(): Promise<WriteOutcome> {
+    if (this.#committed) return { status: 'refused', key: '', error: 'this write was committed already; build a new one' };
+    this.#committed = true;
+    const refused = this.#check();
+    if (refused) return refused;
+    const success: TxnOp[] = [
+      ...this.#puts.map(({ key, value }) => ({ put: key, value: JSON.stringify(value) })),
+      ...this.#deletes,
+      ...this.#audit.map((entry) => ({ put: auditKey(this.#keys, entry), value: JSON.stringify(entry) })),
+    ];
+    // On failure, read every compared key back, so the caller learns which one moved.
+    const compared = this.#compares.flatMap((c) => ('key' in c ? [c] : []));
+    const result = await this.#access.txn(this.#compares, success, compared.map((c) => ({ get: c.key })));
+    if (result.succeeded) return { status: 'written', revision: result.revision };
+    const changed: KeyConflict[] = [];
+    compared.forEach((c, i) => {
+      const kv = result.reads[i];
+      const now = kv ? { modRevision: kv.mod_revision, createRevision: kv.create_revision } : undefined;
+      const expected = 'modRevision' in c ? c.modRevision : c.createRevision;
+      const actual = 'modRevision' in c ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
+      if (actual !== expected) changed.push({ key: c.key, expected, now });
+    });
+    return { status: 'conflict', changed };
+  }
+
+  #check(): WriteOutcome | undefined {
+    if (this.#compares.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must compare what it was decided from' };
+    if (this.#audit.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must carry its audit entry' };
+    const targetPrefix = this.#keys.targetPrefix();
+    for (const op of this.#deletes) {
+      const key = 'delete' in op ? op.delete : 'deletePrefix' in op ? op.deletePrefix : '';
+      if (!key.startsWith(targetPrefix)) return { status: 'refused', key, error: `only keys under ${targetPrefix} are deleted by a guarded write` };
+    }
+    for (const { key, value } of this.#puts) {
+      const error = this.#valueError(key, value);
+      if (error !== undefined) return { status: 'refused', key, error };
+    }
+    for (const entry of this.#audit) {
+      const key = auditKey(this.#keys, entry);
+      const error = validate(this.#kinds.history, key, entry);
+      if (error !== undefined) return { status: 'refused', key, error };
+    }
+    return undefined;
+  }
+
+  #valueError(key: string, value: unknown): string | undefined {
+    const parsed = this.#keys.parse(key);
+    switch (parsed?.kind) {
+      case 'models':
+        return validate(this.#kinds.model, key, value);
+      case 'versions':
+        return validate(this.#kinds.version, key, value);
+      case 'routes':
+        return validate(this.#kinds.route, key, value);
+      default:
+        return `only model, version and route keys under ${this.#keys.targetPrefix()} are written by a guarded write`;
+    }
+  }
+}
+
+/**
+ * The outcome of a commit that was not refused. A refused write is a bug of
+ * the code that built it (a value that fails its own schema, a missing audit
+ * entry), never the caller's: it is thrown as INTERNAL.
+ */
+export function notRefused(outcome: WriteOutcome): Exclude<WriteOutcome, { status: 'refused' }> {
+  if (outcome.status === 'refused') throw internal(`refused to write etcd key ${outcome.key || '(none)'}: ${outcome.error}`);
+  return outcome;
+}
+
+/** Checks a value as it will be read back: serialized, parsed against its schema, and matched to its key. */
+function validate<T>(kind: RecordKind<T>, key: string, value: unknown): string | undefined {
+  const parsed = parseStored(kind.schema, JSON.stringify(value));
+  if (!parsed.ok) return `the ${kind.what} record fails its schema: ${parsed.error}`;
+  return kind.check?.(key, parsed.value);
+}

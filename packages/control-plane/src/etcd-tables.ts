@@ -1,0 +1,57 @@
+import type { KeyLayout, Logger } from '@switchyard/core';
+import { AuditTable } from './etcd-audit.js';
+import { EtcdAccess, type EtcdClient } from './etcd-client.js';
+import { ClusterTable } from './etcd-cluster.js';
+import { FiguresTable } from './etcd-figures.js';
+import type { GuardedWrite } from './etcd-guarded-write.js';
+import { ModelsTable } from './etcd-models.js';
+import { RecordReader } from './etcd-read.js';
+import { recordKinds } from './etcd-records.js';
+import { RoutesTable } from './etcd-routes.js';
+import { TableContext } from './etcd-table-context.js';
+import { VersionsTable } from './etcd-versions.js';
+
+/** Options for {@link EtcdTables}. */
+export interface EtcdTablesOptions {
+  etcd: EtcdClient;
+  keys: KeyLayout;
+  /** Where refused (invalid) stored records are logged. */
+  logger: Logger;
+}
+
+/**
+ * The control plane's access to etcd, one table per record kind. Reads parse
+ * and check every record (etcd-read.ts); writes of `target/` are guarded
+ * writes (etcd-guarded-write.ts); every call goes through etcd-client.ts,
+ * which converts etcd's errors. The admin API, the rollout controller, the
+ * shadow keeper and the retirement sweeper all use it; the tables hold no
+ * state, so two instances over one client are interchangeable.
+ */
+export class EtcdTables {
+  readonly keys: KeyLayout;
+  readonly access: EtcdAccess;
+  readonly models: ModelsTable;
+  readonly versions: VersionsTable;
+  readonly routes: RoutesTable;
+  readonly audit: AuditTable;
+  readonly figures: FiguresTable;
+  readonly cluster: ClusterTable;
+  readonly #context: TableContext;
+
+  constructor(options: EtcdTablesOptions) {
+    this.keys = options.keys;
+    this.access = new EtcdAccess(options.etcd);
+    this.#context = new TableContext(this.access, options.keys, recordKinds(options.keys), new RecordReader(options.logger));
+    this.models = new ModelsTable(this.#context);
+    this.versions = new VersionsTable(this.#context, this.models);
+    this.routes = new RoutesTable(this.#context);
+    this.audit = new AuditTable(this.#context);
+    this.figures = new FiguresTable(this.#context);
+    this.cluster = new ClusterTable(this.#context);
+  }
+
+  /** A new guarded write of `target/`: stage changes through the tables' `stage` methods, then commit. */
+  write(): GuardedWrite {
+    return this.#context.write();
+  }
+}

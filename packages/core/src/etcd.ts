@@ -1,0 +1,5 @@
+// '@switchyard/core/etcd': the etcd client with the project's retry and circuit-breaker policy; loads etcd3.
+export {
+  createEtcdClient,
+} from './etcd-client.js';
+
