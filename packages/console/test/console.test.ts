@@ -17,6 +17,8 @@ test.before(async () => {
   await cluster.deploy('lin', linearModel({ weights: [1, 1, 1], bias: 0 }));
   await cluster.createVersion('lin', linearModel({ weights: [1, 1, 1], bias: 0.5 }));
   await cluster.createVersion('lin', linearModel({ weights: [1, 1, 1.001], bias: 0 }));
+  // Expires in an hour unless used: inside the 7-day warning window, so the dry run warns it.
+  await cluster.createVersion('lin', linearModel({ weights: [2, 1, 1], bias: 0 }), { expiresAfterSeconds: 3600 });
   browser = await ConsoleBrowser.launch();
 });
 
@@ -70,7 +72,7 @@ test.serial('the admin signs in with a session cookie only and sees the overview
 
   for (const id of ['node-1', 'node-2']) t.regex(await page.locator(`#nodes tr[data-node="${id}"]`).innerText(), /live/);
   t.regex(await page.locator('#control-planes').innerText(), /serves this console, leader/);
-  t.regex(await page.locator('#models tr[data-model="lin"]').innerText(), /lin\s+v1\s+3/);
+  t.regex(await page.locator('#models tr[data-model="lin"]').innerText(), /lin\s+v1\s+4/);
   // The rates come from the nodes' metrics: wait until they show the traffic.
   await page.waitForFunction(() => /[1-9][\d.]*\/s/.test(document.querySelector('#models tr[data-model="lin"]')?.textContent ?? ''), undefined, { timeout: 20_000 });
   await browser.screenshot(page, 'overview');
@@ -149,6 +151,7 @@ test.serial('the retirement page shows the dry run and what expires next; the ad
   const row = page.locator('#retirement tr[data-entry="lin:v3"]');
   await row.waitFor();
   t.regex(await page.locator('#retirement').innerText(), /lin:v1/);
+  t.regex(await page.locator('#plan tr[data-entry="lin:v4"]').innerText(), /WARN/);
   await row.locator('button[data-method="PinVersion"]').click();
   const dialog = page.locator('dialog.action-dialog');
   await dialog.getByRole('button', { name: 'Confirm' }).click();
@@ -164,6 +167,27 @@ test.serial('the retirement page shows the dry run and what expires next; the ad
   const actions = await page.locator('#history tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
   t.true(actions.includes('SetRoute') && actions.includes('AddShadow') && actions.includes('PinVersion'), actions.join(','));
   await browser.screenshot(page, 'history');
+});
+
+test.serial('the admin retires a version and unretires it on the model page, each confirmed with its history entry', async (t) => {
+  const page = adminPage;
+  await page.goto(`${cluster.url}#/model/lin`);
+  const row = page.locator('#versions tr[data-version="v4"]');
+  await row.waitFor();
+  const dialog = page.locator('dialog.action-dialog');
+  await row.locator('button[data-method="Retire"]').click();
+  t.regex(await dialog.innerText(), /Retire lin:v4/);
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await dialog.locator('.history-line[data-action="RetireVersion"]').waitFor();
+  await page.keyboard.press('Escape');
+  await row.locator('button[data-method="Unretire"]').waitFor();
+  t.regex(await row.innerText(), /RETIRED/);
+  await row.locator('button[data-method="Unretire"]').click();
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await dialog.locator('.history-line[data-action="UnretireVersion"]').waitFor();
+  await page.keyboard.press('Escape');
+  await row.locator('button[data-method="Retire"]').waitFor();
+  t.is((await cluster.admin.getVersion('lin', 'v4')).retirement_state, 'ACTIVE');
 });
 
 test.serial('a viewer sees the route change disabled with why, and the admin API refuses a forged request', async (t) => {

@@ -65,6 +65,8 @@ export class ConsoleCluster {
       auth: { tokensJson: TOKENS_JSON },
       consoleListen: '127.0.0.1:0',
       rolloutTickMs: 100,
+      // The retirement page's dry run must show what a sweep would do, so none runs by itself.
+      retirement: { sweeperEnabled: false },
     });
     const admin = AdminClient.connect(controlPlane.address, { token: TOKENS.admin, source: 'the console test' });
     const cluster = new ConsoleCluster(etcd, controlPlane, admin, dir, keys);
@@ -97,9 +99,10 @@ export class ConsoleCluster {
   }
 
   /** Uploads and creates a version; returns its name. */
-  async createVersion(model: string, bytes: Uint8Array): Promise<string> {
+  async createVersion(model: string, bytes: Uint8Array, options: { expiresAfterSeconds?: number } = {}): Promise<string> {
     const { sha256 } = await this.admin.uploadBytes(bytes, { filename: 'model.onnx' });
-    return (await this.admin.createVersion({ model, artifact_sha256: sha256 })).version;
+    const expiry = options.expiresAfterSeconds !== undefined ? { expires_after_seconds: options.expiresAfterSeconds } : {};
+    return (await this.admin.createVersion({ model, artifact_sha256: sha256, ...expiry })).version;
   }
 
   /** Creates a version, routes all traffic to it and waits until every node reports it READY. */
