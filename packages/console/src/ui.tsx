@@ -159,12 +159,12 @@ export function SplitBar(props: { splits: { version: string; weight: number }[];
   );
 }
 
-/** An axis label short enough to fit: 3 significant digits, exponent form for tiny values. */
+/** An axis label short enough to fit: 4 significant digits, exponent form for tiny values. */
 function tick(v: number): string {
   if (v === 0) return '0';
   const abs = Math.abs(v);
-  if (abs < 0.01) return v.toExponential(1);
-  return abs >= 1000 ? String(Math.round(v)) : String(Number(v.toPrecision(3)));
+  if (abs < 0.01) return v.toExponential(2);
+  return abs >= 1000 ? String(Math.round(v)) : String(Number(v.toPrecision(4)));
 }
 
 /** A point of a live chart: when, and one value per series (null: no figure). */

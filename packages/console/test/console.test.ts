@@ -248,6 +248,22 @@ test.serial('on a phone-sized screen the pages fit the width', async (t) => {
   await browser.screenshot(page, 'model-phone');
 });
 
+test.serial('another control plane serves the same console, as a follower; a stopped node shows as gone', async (t) => {
+  const second = await cluster.addControlPlane('control-plane-b');
+  const { context, page } = await browser.page();
+  t.teardown(() => context.close());
+  await signIn(page, second.consoleUrl!, TOKENS.viewer);
+  await page.locator('#models tr[data-model="lin"]').waitFor();
+  await page.waitForFunction(() => (document.querySelector('#control-planes')?.children.length ?? 0) === 2, undefined, { timeout: 20_000 });
+  t.regex(await page.locator('#control-planes').innerText(), /control-plane-b at .* serves this console, follower/);
+  await page.locator('#nodes tr[data-node="node-2"]').waitFor();
+
+  await cluster.nodes[1]!.stop(1000);
+  await page.waitForFunction(() => /gone/.test(document.querySelector('#nodes tr[data-node="node-2"]')?.textContent ?? ''), undefined, { timeout: 20_000 });
+  t.regex(await page.locator('#nodes tr[data-node="node-1"]').innerText(), /live/);
+  await browser.screenshot(page, 'overview-second-control-plane');
+});
+
 test.serial('signing out ends the session', async (t) => {
   const page = adminPage;
   await page.goto(`${cluster.url}#/`);

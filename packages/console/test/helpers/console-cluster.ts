@@ -43,6 +43,7 @@ export class ConsoleCluster {
   readonly nodes: PredictionNode[] = [];
   readonly #clients: ReturnType<typeof createEtcdClient>[] = [];
   readonly #inference: grpc.Client[] = [];
+  readonly #extraControlPlanes: ControlPlane[] = [];
 
   private constructor(
     readonly etcd: EtcdProcess,
@@ -91,6 +92,24 @@ export class ConsoleCluster {
       cluster.#inference.push(new Inference(node.address, grpc.credentials.createInsecure()));
     }
     return cluster;
+  }
+
+  /** Another control plane on the same etcd and keys, with its own console; stopped with the cluster. */
+  async addControlPlane(id: string): Promise<ControlPlane> {
+    const client = createEtcdClient({ endpoints: this.etcd.endpoint });
+    this.#clients.push(client);
+    const controlPlane = await ControlPlane.create({
+      etcd: client,
+      keys: this.keys,
+      id,
+      dataDir: join(this.dir, id),
+      logger: silentLogger(),
+      auth: { tokensJson: TOKENS_JSON },
+      consoleListen: '127.0.0.1:0',
+      retirement: { sweeperEnabled: false },
+    });
+    this.#extraControlPlanes.push(controlPlane);
+    return controlPlane;
   }
 
   /** The console's URL, e.g. http://127.0.0.1:41234/. */
@@ -172,6 +191,7 @@ export class ConsoleCluster {
     for (const c of this.#inference) c.close();
     await Promise.allSettled(this.nodes.map((n) => n.stop(1000)));
     this.admin.close();
+    await Promise.allSettled(this.#extraControlPlanes.map((cp) => cp.stop()));
     await this.controlPlane.stop().catch(() => undefined);
     for (const c of this.#clients) c.close();
     await this.etcd.destroy();
