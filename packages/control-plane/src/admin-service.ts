@@ -60,6 +60,16 @@ const CREATE_ATTEMPTS = 5;
 /** SetRoute read-check-write attempts when a version or (without expected_revision) the route changes underneath. */
 const ROUTE_ATTEMPTS = 5;
 
+/**
+ * Adds to the version messages the admin API answers with what another part
+ * of the control plane knows about them (retirement: last use and expiry),
+ * so every RPC that returns a version returns the same fields.
+ */
+export interface VersionMessageHook {
+  /** `messages` are versions of `model`; returns them with the extra fields, in the same order. */
+  decorate(model: string, messages: VersionMessage[]): Promise<VersionMessage[]>;
+}
+
 /** Options for {@link AdminService}. */
 export interface AdminServiceOptions {
   state: TargetStateStore;
@@ -72,6 +82,8 @@ export interface AdminServiceOptions {
   artifactPath: (sha256: string) => string;
   /** Limit on validating one version (loading it and running its samples). @default 30000 */
   validationTimeoutMs?: number;
+  /** Fills in version messages' derived fields. @default none: the stored record as it is */
+  versionHook?: VersionMessageHook;
 }
 
 /**
@@ -88,6 +100,7 @@ export class AdminService {
   readonly #maxArtifactBytes: number;
   readonly #models: ModelAdmin;
   readonly #validation: DeployValidation;
+  readonly #versionHook: VersionMessageHook | undefined;
 
   constructor(options: AdminServiceOptions) {
     this.#state = options.state;
@@ -95,6 +108,7 @@ export class AdminService {
     this.#logger = options.logger;
     this.#clock = options.clock;
     this.#maxArtifactBytes = options.maxArtifactBytes;
+    this.#versionHook = options.versionHook;
     this.#models = new ModelAdmin({ state: options.state, logger: options.logger, clock: options.clock });
     this.#validation = new DeployValidation({
       artifacts: options.artifacts,
@@ -256,7 +270,7 @@ export class AdminService {
           validation: validated.validation.state,
           reason: validated.validation.reason || undefined,
         });
-        return versionToMessage(record);
+        return (await this.#versionMessages(model, [record]))[0]!;
       }
       if (outcome.status === 'version-exists' && explicit !== undefined) throw versionExists(model, explicit);
       // Someone else took the automatic name or created the model: read again.
@@ -270,7 +284,7 @@ export class AdminService {
     const version = checkName('version', request.version);
     const stored = await this.#state.getVersion(model, version);
     if (!stored) throw noSuchVersion(model, version);
-    return versionToMessage(stored.value);
+    return (await this.#versionMessages(model, [stored.value]))[0]!;
   }
 
   /** Every version of a model, v2 before v10. */
@@ -278,7 +292,13 @@ export class AdminService {
     const model = checkName('model', request.model);
     const versions = (await this.#state.listVersions(model)).map((v) => v.value);
     versions.sort((a, b) => compareVersionNames(a.version, b.version));
-    return { versions: versions.map(versionToMessage) };
+    return { versions: await this.#versionMessages(model, versions) };
+  }
+
+  /** Version records as messages, with the hook's fields. */
+  #versionMessages(model: string, records: VersionRecord[]): Promise<VersionMessage[]> | VersionMessage[] {
+    const messages = records.map(versionToMessage);
+    return this.#versionHook && messages.length > 0 ? this.#versionHook.decorate(model, messages) : messages;
   }
 
   /** Deletes a version the route does not reference. Its artifact stays in the store. */

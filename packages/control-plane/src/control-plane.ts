@@ -11,6 +11,7 @@ import {
   type Logger,
 } from '@switchyard/core';
 import { adminService, artifactService, describeServerTls, serverCredentials, withAuth } from '@switchyard/core/grpc';
+import { composeHandlers } from './admin-handlers.js';
 import { AdminService } from './admin-service.js';
 import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -171,6 +172,12 @@ export class ControlPlane {
       'grpc.max_receive_message_length': o.maxMessageBytes,
       'grpc.max_send_message_length': o.maxMessageBytes,
     });
+    // Leader-only work (rollout controller, retirement sweeper) runs on one
+    // replica at a time; every replica serves the admin API.
+    const rolloutFigures = new RolloutFiguresReader({ tables: state.tables });
+    const rolloutMetrics = new RolloutMetrics();
+    const leadership = new EtcdLeaderElection({ etcd: o.etcd, keys: o.keys, name: 'control-plane', candidateId: o.id, logger });
+    const retirement = createRetirement({ tables: state.tables, artifacts, leadership, clock: o.clock, logger, options: o.retirement });
     const admin = new AdminService({
       state,
       artifacts,
@@ -179,25 +186,20 @@ export class ControlPlane {
       maxArtifactBytes: o.maxArtifactBytes,
       artifactPath: (sha256) => artifacts.path(sha256),
       validationTimeoutMs: o.validationTimeoutMs,
+      // ListVersions, GetVersion and CreateVersion answer with last use and expiry.
+      versionHook: retirement.admin,
     });
-    // Leader-only work (rollout controller, retirement sweeper) runs on one
-    // replica at a time; every replica serves the admin API.
-    const rolloutFigures = new RolloutFiguresReader({ tables: state.tables });
-    const rolloutMetrics = new RolloutMetrics();
-    const leadership = new EtcdLeaderElection({ etcd: o.etcd, keys: o.keys, name: 'control-plane', candidateId: o.id, logger });
-    const retirement = createRetirement({ etcd: o.etcd, keys: o.keys, artifacts, leadership, clock: o.clock, logger, options: o.retirement, admin });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
       new RolloutController({ state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs, metrics: rolloutMetrics }),
       new ShadowKeeper({ state, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock, intervalMs: o.shadowKeeperIntervalMs }),
     ];
-    const adminHandlers = {
-      ...admin.handlers(),
-      // Also replaces ListVersions/GetVersion with ones that add last use and expiry.
-      ...retirement.admin.handlers(),
-      ...new RolloutAdmin({ state, figures: rolloutFigures, clock: o.clock, logger, metrics: rolloutMetrics }).handlers(),
-      ...new ShadowAdmin({ state, logger, clock: o.clock }).handlers(),
-    };
+    const adminHandlers = composeHandlers(adminService().service, [
+      { owner: 'admin', handlers: admin.handlers() },
+      { owner: 'retirement', handlers: retirement.admin.handlers() },
+      { owner: 'rollouts', handlers: new RolloutAdmin({ state, figures: rolloutFigures, clock: o.clock, logger, metrics: rolloutMetrics }).handlers() },
+      { owner: 'shadows', handlers: new ShadowAdmin({ state, logger, clock: o.clock }).handlers() },
+    ]);
     // Health stays outside withAuth: probes carry no token.
     server.addService(adminService().service, withAuth(ADMIN_SERVICE_NAME, adminHandlers, { store: tokens, logger }));
     const artifactHandlers = new ArtifactService({ artifacts, logger }).handlers();

@@ -24,7 +24,7 @@ import {
   type VersionRef,
 } from '@switchyard/core';
 import { versionToMessage } from './admin-messages.js';
-import type { AdminService } from './admin-service.js';
+import type { VersionMessageHook } from './admin-service.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { Stored } from './etcd-read.js';
 import type { EtcdTables } from './etcd-tables.js';
@@ -48,18 +48,16 @@ export interface RetirementAdminOptions {
   logger: Logger;
   options: ResolvedRetirementOptions;
   actions: RetirementActions;
-  /** The plain ListVersions/GetVersion, whose answers get last use and expiry added. */
-  admin: AdminService;
 }
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString());
 
 /**
  * The retirement RPCs (RetirementPlan, ListRetirements, Retire, Unretire,
- * PinVersion), and ListVersions/GetVersion with last use and expiry filled
- * in from the usage records.
+ * PinVersion), and the admin API's version hook: every version message it
+ * answers with gets last use and expiry from the usage records.
  */
-export class RetirementAdmin {
+export class RetirementAdmin implements VersionMessageHook {
   constructor(private readonly o: RetirementAdminOptions) {}
 
   handlers(): UntypedServiceImplementation {
@@ -70,12 +68,6 @@ export class RetirementAdmin {
       Retire: unaryHandler(log, 'Retire', (r: RetireRequest, call) => this.retire(r, getCaller(call))),
       Unretire: unaryHandler(log, 'Unretire', (r: UnretireRequest, call) => this.unretire(r, getCaller(call))),
       PinVersion: unaryHandler(log, 'PinVersion', (r: PinVersionRequest, call) => this.pin(r, getCaller(call))),
-      ListVersions: unaryHandler(log, 'ListVersions', (r: ModelRef) => this.listVersions(r)),
-      GetVersion: unaryHandler(log, 'GetVersion', (r: VersionRef) => this.getVersion(r)),
-      // So a new version reads the same from CreateVersion as from GetVersion.
-      CreateVersion: unaryHandler(log, 'CreateVersion', async (r: CreateVersionRequest, call) =>
-        this.#decorateFresh(await this.o.admin.createVersion(r, getCaller(call))),
-      ),
     };
   }
 
@@ -186,27 +178,12 @@ export class RetirementAdmin {
     return this.#decorate(versionToMessage(record), view, record);
   }
 
-  /** ListVersions with last use and expiry. */
-  async listVersions(request: ModelRef): Promise<ListVersionsResponse> {
-    const response = await this.o.admin.listVersions(request);
-    if (response.versions.length === 0) return response;
-    const view = await this.#view(request.model, false);
-    const records = new Map(this.#versionsOf(view, request.model).map((v) => [v.value.version, v.value]));
-    return { versions: response.versions.map((m) => this.#decorate(m, view, records.get(m.version))) };
-  }
-
-  /** GetVersion with last use and expiry. */
-  async getVersion(request: VersionRef): Promise<VersionMessage> {
-    const message = await this.o.admin.getVersion(request);
-    const view = await this.#view(request.model, false);
-    const record = this.#versionsOf(view, request.model).find((v) => v.value.version === request.version)?.value;
-    return this.#decorate(message, view, record);
-  }
-
-  async #decorateFresh(message: VersionMessage): Promise<VersionMessage> {
-    const view = await this.#view(message.model, false);
-    const record = this.#versionsOf(view, message.model).find((v) => v.value.version === message.version)?.value;
-    return this.#decorate(message, view, record);
+  /** Last use and expiry, filled into version messages of one model. */
+  async decorate(model: string, messages: VersionMessage[]): Promise<VersionMessage[]> {
+    if (messages.length === 0) return messages;
+    const view = await this.#view(model, false);
+    const records = new Map(this.#versionsOf(view, model).map((v) => [v.value.version, v.value]));
+    return messages.map((m) => this.#decorate(m, view, records.get(m.version)));
   }
 
   #decorate(message: VersionMessage, view: RetirementView, record: VersionRecord | undefined): VersionMessage {

@@ -1,8 +1,6 @@
-import type { Clock, KeyLayout, Logger } from '@switchyard/core';
-import type { AdminService } from './admin-service.js';
+import type { Clock, Logger } from '@switchyard/core';
 import type { ArtifactStore } from './artifact-store.js';
-import type { EtcdClient } from './etcd-client.js';
-import { EtcdTables } from './etcd-tables.js';
+import type { EtcdTables } from './etcd-tables.js';
 import type { Leadership } from './leader-election.js';
 import { RetirementActions } from './retirement-actions.js';
 import { RetirementAdmin } from './retirement-admin.js';
@@ -12,20 +10,18 @@ import { RetirementSweeper } from './retirement-sweeper.js';
 
 /** The retirement parts of one control plane, sharing one set of counters. */
 export function createRetirement(parts: {
-  etcd: EtcdClient;
-  keys: KeyLayout;
+  /** The control plane's tables, shared with the admin API. */
+  tables: EtcdTables;
   artifacts: ArtifactStore;
   leadership: Leadership;
   clock: Clock;
   logger: Logger;
   options: ResolvedRetirementOptions;
-  admin: AdminService;
 }) {
   const logger = parts.logger.child({ component: 'retirement' });
   const counters = retirementCounters();
-  const tables = new EtcdTables({ etcd: parts.etcd, keys: parts.keys, logger });
-  const actions = new RetirementActions({ tables, clock: parts.clock, logger, options: parts.options, counters });
-  const sweeper = new RetirementSweeper({ ...parts, tables, logger, actions, counters });
-  const admin = new RetirementAdmin({ ...parts, tables, logger, actions });
+  const actions = new RetirementActions({ tables: parts.tables, clock: parts.clock, logger, options: parts.options, counters });
+  const sweeper = new RetirementSweeper({ ...parts, logger, actions, counters });
+  const admin = new RetirementAdmin({ ...parts, logger, actions });
   return { sweeper, admin, actions, counters };
 }

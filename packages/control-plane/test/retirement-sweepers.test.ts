@@ -3,7 +3,6 @@ import { HistoryEntryRecordSchema, parseStored, type HistoryEntryRecord, type Ke
 import { silentLogger } from '@switchyard/core/logging';
 import { makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
-import { AdminService } from '../src/admin-service.js';
 import { FileArtifactStore } from '../src/artifact-store-file.js';
 import { StaticLeadership } from '../src/leader-election.js';
 import { resolveRetirementOptions } from '../src/retirement-options.js';
@@ -54,8 +53,7 @@ test('two sweepers that both believe they lead race on every step; compare-and-s
     dirs.push(dir);
     const artifacts = await FileArtifactStore.create({ dataDir: dir, logger, clock });
     const state = new TargetStateStore({ etcd: client, keys, logger });
-    const admin = new AdminService({ state, artifacts, logger, clock, maxArtifactBytes: 1 << 20, artifactPath: (s) => artifacts.path(s) });
-    return createRetirement({ etcd: client, keys, artifacts, leadership: new StaticLeadership(true), clock, logger, options: resolveRetirementOptions(), admin });
+    return createRetirement({ tables: state.tables, artifacts, leadership: new StaticLeadership(true), clock, logger, options: resolveRetirementOptions() });
   };
   const [a, b] = [await replica(), await replica()];
   t.teardown(() => Promise.all(dirs.map((d) => removeDir(d))));
@@ -108,8 +106,7 @@ test('a retirement decided before a use (or an admin change) lands is refused by
   t.teardown(() => removeDir(dir));
   const artifacts = await FileArtifactStore.create({ dataDir: dir, logger, clock });
   const state = new TargetStateStore({ etcd: client, keys, logger });
-  const admin = new AdminService({ state, artifacts, logger, clock, maxArtifactBytes: 1 << 20, artifactPath: (s) => artifacts.path(s) });
-  const { actions } = createRetirement({ etcd: client, keys, artifacts, leadership: new StaticLeadership(true), clock, logger, options: resolveRetirementOptions(), admin });
+  const { actions } = createRetirement({ tables: state.tables, artifacts, leadership: new StaticLeadership(true), clock, logger, options: resolveRetirementOptions() });
 
   const view = await readRetirementView(client, keys, logger);
   const v2 = view.versions.find((v) => v.value.version === 'v2')!;

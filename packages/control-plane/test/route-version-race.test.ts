@@ -58,7 +58,7 @@ async function setUp(t: ExecutionContext) {
   const artifacts = await FileArtifactStore.create({ dataDir: dir, logger, clock });
   const state = new InterleavedStore({ etcd: client, keys, logger });
   const admin = new AdminService({ state, artifacts, logger, clock, maxArtifactBytes: 1 << 20, artifactPath: (s) => artifacts.path(s) });
-  const { actions } = createRetirement({ etcd: client, keys, artifacts, leadership: new StaticLeadership(true), clock, logger, options: resolveRetirementOptions(), admin });
+  const { actions } = createRetirement({ tables: state.tables, artifacts, leadership: new StaticLeadership(true), clock, logger, options: resolveRetirementOptions() });
   const figures = new RolloutFiguresReader({ etcd: client, keys, logger });
   const rollouts = new RolloutAdmin({ state, figures, clock, logger });
   const shadows = new ShadowAdmin({ state, etcd: client, keys, logger, clock });
