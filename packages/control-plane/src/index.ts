@@ -73,3 +73,6 @@ export { RetirementSweeper, type SweepReport } from './retirement-sweeper.js';
 export { resolveRetirementOptions, type RetirementOptions, type ResolvedRetirementOptions } from './retirement-options.js';
 export { assessVersion, type Assessment, type VersionUsage } from './retirement-policy.js';
 export { rescale, routeWithout } from './retirement-route.js';
+export { ConsoleServer, CSRF_HEADER, type ConsoleServerOptions } from './console/console-server.js';
+export { CONTENT_SECURITY_POLICY, SESSION_COOKIE } from './console/console-security.js';
+export { parseNodeMetrics, ratesBetween, NodeMetricsSampler, type VersionRates } from './console/console-node-metrics.js';
