@@ -1,5 +1,5 @@
 import test from 'ava';
-import { NodeMetricsSampler, parseNodeMetrics, ratesBetween, resolveControlPlaneOptions } from '@switchyard/control-plane';
+import { NodeMetricsSampler, parseNodeMetrics, ratesBetween, resolveControlPlaneOptions } from '../src/index.js';
 import { createEtcdClient } from '@switchyard/core/etcd';
 
 // The console server's pieces that need no browser: reading the nodes'

@@ -23,7 +23,7 @@ const TOKENS_JSON = JSON.stringify({
   ],
 });
 
-/** Where the browser tests leave their screenshots: packages/console/dist/test-output/screenshots. */
+/** Where the browser tests leave their screenshots: packages/e2e/dist/test-output/screenshots. */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
 
 /** One inference input, raw. */
