@@ -1,16 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { AdminClient } from '@switchyard/client';
-import { encodeRaw, hashToken, KeyLayout, type Datatype, type TypedArray } from '@switchyard/core';
+import { hashToken, type Datatype, type KeyLayout, type TypedArray } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
-import { inferenceService } from '@switchyard/core/grpc';
 import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane } from '@switchyard/control-plane';
-import { PredictionNode } from '@switchyard/prediction-node';
-import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
+import type { PredictionNode } from '@switchyard/prediction-node';
+import type { EtcdProcess } from '@switchyard/testkit';
+import { TestCluster } from '../../src/test-cluster.js';
 
 /** One token per role; the console signs people in with these. */
 export const TOKENS = { admin: 'sy_console-test-admin', deployer: 'sy_console-test-deployer', viewer: 'sy_console-test-viewer' } as const;
@@ -35,63 +34,55 @@ export interface Input {
 }
 
 /**
- * A real cluster for the console: an etcd child process, a control plane with
- * tokens on and its console on a free loopback port, and prediction nodes
- * with their metrics endpoints (the console's live rates come from there).
+ * A real cluster for the console: the test cluster with tokens on, the
+ * control plane's console on a free loopback port, and prediction nodes with
+ * their metrics endpoints (the console's live rates come from there).
  */
 export class ConsoleCluster {
-  readonly nodes: PredictionNode[] = [];
   readonly #clients: ReturnType<typeof createEtcdClient>[] = [];
-  readonly #inference: grpc.Client[] = [];
   readonly #extraControlPlanes: ControlPlane[] = [];
 
-  private constructor(
-    readonly etcd: EtcdProcess,
-    readonly controlPlane: ControlPlane,
-    readonly admin: AdminClient,
-    readonly dir: string,
-    readonly keys: KeyLayout,
-  ) {}
+  private constructor(readonly base: TestCluster) {}
 
   static async start(options: { nodes?: number } = {}): Promise<ConsoleCluster> {
-    const etcd = await startEtcd();
-    const dir = await makeTempDir('switchyard-console-');
-    const keys = new KeyLayout('/console-test/');
-    const client = createEtcdClient({ endpoints: etcd.endpoint });
-    const controlPlane = await ControlPlane.create({
-      etcd: client,
-      keys,
-      dataDir: join(dir, 'control-plane'),
-      logger: silentLogger(),
-      auth: { tokensJson: TOKENS_JSON },
-      consoleListen: '127.0.0.1:0',
-      rolloutTickMs: 100,
-      // The retirement page's dry run must show what a sweep would do, so none runs by itself.
-      retirement: { sweeperEnabled: false },
+    const base = await TestCluster.start({
+      nodes: options.nodes ?? 2,
+      prefix: '/console-test/',
+      controlPlaneOptions: {
+        auth: { tokensJson: TOKENS_JSON },
+        consoleListen: '127.0.0.1:0',
+        rolloutTickMs: 100,
+        // The retirement page's dry run must show what a sweep would do, so none runs by itself.
+        retirement: { sweeperEnabled: false },
+      },
+      adminAccess: { token: TOKENS.admin },
+      nodeOptions: { metricsListen: '127.0.0.1:0', statsIntervalMs: 100, controlPlaneToken: TOKENS.viewer },
     });
-    const admin = AdminClient.connect(controlPlane.address, { token: TOKENS.admin, source: 'the console test' });
-    const cluster = new ConsoleCluster(etcd, controlPlane, admin, dir, keys);
-    cluster.#clients.push(client);
-    const Inference = inferenceService();
-    for (let i = 1; i <= (options.nodes ?? 2); i++) {
-      const nodeEtcd = createEtcdClient({ endpoints: etcd.endpoint });
-      cluster.#clients.push(nodeEtcd);
-      const node = await PredictionNode.create({
-        etcd: nodeEtcd,
-        keys,
-        id: `node-${i}`,
-        dataDir: join(dir, `node-${i}`),
-        metricsListen: '127.0.0.1:0',
-        logger: silentLogger(),
-        leaseTtlSeconds: 5,
-        statsIntervalMs: 100,
-        drainGraceMs: 0,
-        controlPlaneToken: TOKENS.viewer,
-      });
-      cluster.nodes.push(node);
-      cluster.#inference.push(new Inference(node.address, grpc.credentials.createInsecure()));
-    }
-    return cluster;
+    return new ConsoleCluster(base);
+  }
+
+  get etcd(): EtcdProcess {
+    return this.base.etcd;
+  }
+
+  get controlPlane(): ControlPlane {
+    return this.base.controlPlane;
+  }
+
+  get admin(): AdminClient {
+    return this.base.admin;
+  }
+
+  get keys(): KeyLayout {
+    return this.base.keys;
+  }
+
+  get dir(): string {
+    return this.base.dir;
+  }
+
+  get nodes(): PredictionNode[] {
+    return this.base.nodes;
   }
 
   /** Another control plane on the same etcd and keys, with its own console; stopped with the cluster. */
@@ -124,35 +115,14 @@ export class ConsoleCluster {
     return (await this.admin.createVersion({ model, artifact_sha256: sha256, ...expiry })).version;
   }
 
-  /** Creates a version, routes all traffic to it and waits until every node reports it READY. */
-  async deploy(model: string, bytes: Uint8Array): Promise<string> {
-    const version = await this.createVersion(model, bytes);
-    await this.admin.setRoute({ model, splits: [{ version, weight: 10_000 }] });
-    await waitFor(
-      async () => {
-        const status = await this.admin.call('GetModelStatus', { model });
-        const nodes = (status as { nodes: { versions: { version: string; state: string }[] }[] }).nodes;
-        return nodes.length === this.nodes.length && nodes.every((n) => n.versions.some((v) => v.version === version && v.state === 'READY'));
-      },
-      { timeoutMs: 20_000, message: `${model}:${version} READY on every node` },
-    );
-    return version;
+  /** Creates a version, routes all traffic to it and waits until every node serves it READY. */
+  deploy(model: string, bytes: Uint8Array): Promise<string> {
+    return this.base.deploy(model, bytes);
   }
 
   /** One ModelInfer on node `index` (round robin by the caller); rejects on a failed request. */
   infer(index: number, model: string, inputs: Input[]): Promise<unknown> {
-    const client = this.#inference[index % this.#inference.length]!;
-    const request = {
-      model_name: model,
-      model_version: '',
-      inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape })),
-      raw_input_contents: inputs.map((i) => encodeRaw(i.data)),
-    };
-    return new Promise((resolve, reject) => {
-      (client as unknown as Record<string, Function>).ModelInfer!.call(client, request, { deadline: Date.now() + 10_000 }, (err: Error | null, res: unknown) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
+    return this.base.infer(index % this.nodes.length, model, inputs);
   }
 
   /**
@@ -188,14 +158,9 @@ export class ConsoleCluster {
   }
 
   async stop(): Promise<void> {
-    for (const c of this.#inference) c.close();
-    await Promise.allSettled(this.nodes.map((n) => n.stop(1000)));
-    this.admin.close();
     await Promise.allSettled(this.#extraControlPlanes.map((cp) => cp.stop()));
-    await this.controlPlane.stop().catch(() => undefined);
     for (const c of this.#clients) c.close();
-    await this.etcd.destroy();
-    await removeDir(this.dir);
+    await this.base.stop();
   }
 }
 
