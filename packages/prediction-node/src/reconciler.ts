@@ -149,6 +149,9 @@ export class Reconciler {
       }
       // A retired model serves nothing: its old split must not outlive it.
       if (target.retiredModels?.has(route.model)) continue;
+      // Nor does an emptied route (route set --empty): its versions are to be
+      // unloaded, not kept serving as if the new split were still loading.
+      if (!route.splits.some((s) => s.weight > 0)) continue;
       // None of the new split can serve yet: keep serving the old one.
       const previous = this.routingTable.routes.get(route.model);
       if (previous?.usable()) routes.set(route.model, previous);
