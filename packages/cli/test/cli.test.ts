@@ -183,12 +183,21 @@ test.serial('status without a model lists every node and control plane', async (
   for (const node of cluster.nodes) t.true(node.versions.some((v) => v.model === 'linear' && v.state.version === 'v2' && v.state.state === 'READY'));
   t.deepEqual(cluster.control_planes.map((cp) => cp.address), [t.context.cluster.controlPlane.address]);
 
+  // One row per node: its versions counted by state (VERSIONS, READY, LOADING, FAILED, OTHER).
   const table = await cli(t, 'status');
   t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /nodes \(2\):/);
-  t.regex(table.stdout, /linear:v2/);
-  t.regex(table.stdout, /node-1 .*READY/);
+  for (const node of cluster.nodes) {
+    const ready = node.versions.filter((v) => v.state.state === 'READY').length;
+    t.regex(table.stdout, new RegExp(`${node.node.node_id} .*│ ${node.versions.length} +│ ${ready} +│`));
+  }
+  t.notRegex(table.stdout, /linear:v2/);
   t.regex(table.stdout, /control planes \(1\):/);
+  // --versions: one line per node and version.
+  const detail = await cli(t, 'status', '--versions');
+  t.is(detail.code, 0, detail.stderr);
+  t.regex(detail.stdout, /node-1 +│ linear +│ v2 +│ READY/);
+  t.regex(detail.stdout, /node-2 +│ linear +│ v2 +│ READY/);
 });
 
 test.serial('history lists changes newest first, a page at a time', async (t) => {
