@@ -224,6 +224,8 @@ export class AdminService {
     }
     for (const key of Object.keys(request.labels ?? {})) {
       if (key === '') throw invalidArgument('a label has an empty key; every label needs a key');
+      // Every JavaScript reader of the record (schema parsing, a plain `obj[key] = v`) drops or misreads this key.
+      if (key === '__proto__') throw invalidArgument("label key '__proto__' is reserved; choose another key");
     }
     const expiresAfterSeconds = checkSeconds('expires_after_seconds', request.expires_after_seconds ?? 0);
     if (!(await this.#artifacts.has(sha256))) {
