@@ -41,7 +41,7 @@ import {
   type WhoAmIResponse,
 } from '@switchyard/core';
 import { routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
-import { isSha256, readArtifact, type ArtifactStore } from './artifact-store.js';
+import { artifactSize, isSha256, type ArtifactStore } from './artifact-store.js';
 import { clusterStatusMessage } from './cluster-status.js';
 import { DeployValidation, readRequestSamples } from './deploy-validation.js';
 import { toReportedError, unaryHandler } from './grpc-handlers.js';
@@ -49,7 +49,6 @@ import { historyEntry } from './history-entries.js';
 import { listHistory } from './history-listing.js';
 import { ModelAdmin } from './model-admin.js';
 import { checkSeconds } from './model-fields.js';
-import { readOnnxSignature } from './onnx-signature.js';
 import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
@@ -82,6 +81,8 @@ export interface AdminServiceOptions {
   artifactPath: (sha256: string) => string;
   /** Limit on validating one version (loading it and running its samples). @default 30000 */
   validationTimeoutMs?: number;
+  /** Cap on each validation process's memory. @default no cap */
+  validationMemoryBytes?: number;
   /** Fills in version messages' derived fields. @default none: the stored record as it is */
   versionHook?: VersionMessageHook;
 }
@@ -114,6 +115,7 @@ export class AdminService {
       artifacts: options.artifacts,
       artifactPath: options.artifactPath,
       timeoutMs: options.validationTimeoutMs,
+      memoryLimitBytes: options.validationMemoryBytes,
       logger: options.logger.child({ component: 'validation' }),
     });
   }
@@ -234,10 +236,11 @@ export class AdminService {
     // Fail fast, before the expensive signature read; the transaction below re-checks.
     if (explicit !== undefined && (await this.#state.versionRevision(model, explicit)) !== undefined) throw versionExists(model, explicit);
 
-    const bytes = await readArtifact(this.#artifacts, sha256);
-    const signature = await readOnnxSignature(bytes);
-    const samples = readRequestSamples(request.samples_json, signature);
-    const validated = await this.#validation.run(sha256, signature, samples);
+    const size = await artifactSize(this.#artifacts, sha256);
+    // Opening a model can take any time and memory (constant folding runs at
+    // load), so the signature is read in the validation child, under its limits.
+    const validated = await this.#validation.run(sha256, undefined, (signature) => readRequestSamples(request.samples_json, signature));
+    const signature = validated.signature;
 
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const now = this.#now();
@@ -246,7 +249,7 @@ export class AdminService {
       const record: VersionRecord = {
         model,
         version,
-        artifact: { sha256, size: bytes.byteLength },
+        artifact: { sha256, size },
         signature,
         createdAt: now,
         createdBy: caller.name,

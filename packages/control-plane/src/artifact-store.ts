@@ -68,3 +68,13 @@ export async function readArtifact(store: ArtifactStore, sha256: string): Promis
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/**
+ * The size of a stored artifact, without reading it.
+ * @throws NOT_FOUND when the store does not hold it.
+ */
+export async function artifactSize(store: ArtifactStore, sha256: string): Promise<number> {
+  const { stream, size } = await store.open(sha256);
+  stream.destroy();
+  return size;
+}

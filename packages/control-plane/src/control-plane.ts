@@ -179,6 +179,7 @@ export class ControlPlane {
       maxArtifactBytes: o.maxArtifactBytes,
       artifactPath: (sha256) => artifacts.path(sha256),
       validationTimeoutMs: o.validationTimeoutMs,
+      validationMemoryBytes: o.validationMemoryBytes,
       // ListVersions, GetVersion and CreateVersion answer with last use and expiry.
       versionHook: retirement.admin,
     });
