@@ -44,6 +44,19 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Largest artifact UploadArtifact accepts. @default 256 MiB */
   maxArtifactBytes?: number;
+  /**
+   * An upload that receives nothing for this long is cancelled
+   * (DEADLINE_EXCEEDED) and its temp file removed. @default 60000
+   */
+  uploadIdleTimeoutMs?: number;
+  /**
+   * Store entries no version names (an upload never turned into a version,
+   * the samples of a CreateVersion that failed) are deleted this long after
+   * they were last uploaded. @default 1 hour
+   */
+  orphanArtifactGraceMs?: number;
+  /** Real time between two sweeps of the artifact store for such entries and stale upload files. @default 600000 (10 min) */
+  artifactSweepIntervalMs?: number;
   /** Largest gRPC message sent or received. @default 4 MiB (grpc's own default) */
   maxMessageBytes?: number;
   /** TTL of the lease the registration is bound to. @default 10 */
@@ -87,6 +100,9 @@ export interface ResolvedControlPlaneOptions {
   clock: Clock;
   maxArtifactBytes: number;
   maxMessageBytes: number;
+  uploadIdleTimeoutMs: number;
+  orphanArtifactGraceMs: number;
+  artifactSweepIntervalMs: number;
   leaseTtlSeconds: number;
   shutdownGraceMs: number;
   validationTimeoutMs: number;
@@ -101,6 +117,8 @@ export interface ResolvedControlPlaneOptions {
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_ORPHAN_ARTIFACT_GRACE_MS = 60 * 60 * 1000;
 /** A 256 MiB model (the default artifact limit) needs about three times its size to load, plus Node's own. */
 export const DEFAULT_VALIDATION_MEMORY_BYTES = 2 * 1024 ** 3;
 /** Below this Node and onnxruntime cannot start, so every version would be REJECTED. */
@@ -183,6 +201,9 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     clock: options.clock ?? systemClock,
     maxArtifactBytes: positiveInteger('maxArtifactBytes', options.maxArtifactBytes, DEFAULT_MAX_ARTIFACT_BYTES),
     maxMessageBytes: positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    uploadIdleTimeoutMs: positiveInteger('uploadIdleTimeoutMs', options.uploadIdleTimeoutMs, DEFAULT_UPLOAD_IDLE_TIMEOUT_MS),
+    orphanArtifactGraceMs: positiveInteger('orphanArtifactGraceMs', options.orphanArtifactGraceMs, DEFAULT_ORPHAN_ARTIFACT_GRACE_MS),
+    artifactSweepIntervalMs: positiveInteger('artifactSweepIntervalMs', options.artifactSweepIntervalMs, 10 * 60 * 1000),
     leaseTtlSeconds: positiveInteger('leaseTtlSeconds', options.leaseTtlSeconds, 10),
     shutdownGraceMs: positiveInteger('shutdownGraceMs', options.shutdownGraceMs, 5000),
     validationTimeoutMs: positiveInteger('validationTimeoutMs', options.validationTimeoutMs, 30_000),

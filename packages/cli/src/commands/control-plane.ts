@@ -18,6 +18,8 @@ interface ControlPlaneFlags extends ServerFlags, AccessFlags, ServerTlsFlags {
   retirementSweepInterval: string;
   shadowKeeperInterval: string;
   maxArtifactBytes: string;
+  uploadIdleTimeout: string;
+  orphanArtifactGrace: string;
   leaseTtl: string;
 }
 
@@ -35,6 +37,8 @@ export function controlPlaneCommand(): Command {
       '2GiB',
     )
     .option('--max-artifact-bytes <size>', 'largest model file UploadArtifact accepts, e.g. 256MiB, 2GiB', '256MiB')
+    .option('--upload-idle-timeout <duration>', 'cancel an upload that receives nothing for this long and remove its partial file', '60s')
+    .option('--orphan-artifact-grace <duration>', 'delete a stored artifact no version names (an upload never deployed) this long after its last upload', '1h')
     .option('--default-expires-after <duration>', 'retire versions unused for this long when neither they nor their model set an expiration (docs/retirement.md)', '30d')
     .option('--expiration-warning <duration>', 'warn (WARNED state, log, history) this long before a version expires', '7d')
     .option('--artifact-retention <duration>', "keep a retired version's artifact this long (unretire works until then)", '7d')
@@ -49,6 +53,10 @@ export function controlPlaneCommand(): Command {
     const validationMemoryBytes = flags.validationMemory === '0' ? 0 : parseByteSize(flags.validationMemory, '--validation-memory');
     if (validationMemoryBytes !== 0 && validationMemoryBytes < 128 * 1024 ** 2) throw usageError('--validation-memory must be 0 (no cap) or at least 128MiB');
     const maxArtifactBytes = parseByteSize(flags.maxArtifactBytes, '--max-artifact-bytes');
+    const uploadIdleTimeoutMs = parseDuration(flags.uploadIdleTimeout, '--upload-idle-timeout');
+    if (uploadIdleTimeoutMs <= 0) throw usageError('--upload-idle-timeout must be more than 0');
+    const orphanArtifactGraceMs = parseDuration(flags.orphanArtifactGrace, '--orphan-artifact-grace');
+    if (orphanArtifactGraceMs <= 0) throw usageError('--orphan-artifact-grace must be more than 0');
     const leaseTtlSeconds = integerFlag('--lease-ttl', flags.leaseTtl, MIN_LEASE_TTL_SECONDS);
     const retirement = {
       defaultExpiresAfterSeconds: parseSeconds(flags.defaultExpiresAfter, '--default-expires-after'),
@@ -73,6 +81,8 @@ export function controlPlaneCommand(): Command {
       validationTimeoutMs,
       validationMemoryBytes,
       maxArtifactBytes,
+      uploadIdleTimeoutMs,
+      orphanArtifactGraceMs,
       retirement,
       shadowKeeperIntervalMs,
       leaseTtlSeconds,
