@@ -111,7 +111,7 @@ export const EXIT_CODES: readonly { code: number; meaning: string; examples: str
     code: ExitCode.FAILED,
     meaning: 'the operation failed',
     examples:
-      'validation REJECTED the version (with the reason); a version FAILED to load on a node; unknown model (NOT_FOUND); the route still uses a version you delete (FAILED_PRECONDITION); not an ONNX model (INVALID_ARGUMENT); no node has the model READY',
+      'validation REJECTED the version (with the reason); a version FAILED to load on a node; unknown model (NOT_FOUND); the route still uses a version you delete (FAILED_PRECONDITION); not an ONNX model (INVALID_ARGUMENT); no node has the model READY; the output could not be written whole (the reader of a pipe went away)',
   },
   {
     code: ExitCode.USAGE,
