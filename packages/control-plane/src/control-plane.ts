@@ -29,6 +29,7 @@ import { createRetirement } from './retirement.js';
 import type { Registry } from 'prom-client';
 import { ShadowAdmin } from './shadow-admin.js';
 import { ShadowKeeper } from './shadow-keeper.js';
+import { ConsoleServer } from './console/console-server.js';
 
 /** How long stop() waits for etcd to revoke the registration lease. */
 const REVOKE_TIMEOUT_MS = 2000;
@@ -94,6 +95,8 @@ export class ControlPlane {
   readonly retirementMetrics: Registry;
   /** The rollout transition counters and active gauge (docs/rollouts.md), for a metrics endpoint to serve. */
   readonly rolloutMetrics: Registry;
+  /** The web console's URL (docs/console.md), e.g. http://127.0.0.1:7080/; undefined without consoleListen. */
+  readonly consoleUrl: string | undefined;
 
   readonly #server: Server;
   readonly #health: HealthImplementation;
@@ -102,6 +105,7 @@ export class ControlPlane {
   readonly #shutdownGraceMs: number;
   readonly #leadership: EtcdLeaderElection;
   readonly #leaderWork: LeaderWork[];
+  readonly #console: ConsoleServer | undefined;
   #state: ControlPlaneState = 'RUNNING';
   #stopping: Promise<void> | undefined;
 
@@ -120,6 +124,7 @@ export class ControlPlane {
     leadership: EtcdLeaderElection;
     leaderWork: LeaderWork[];
     collector: ArtifactCollector;
+    console: ConsoleServer | undefined;
   }) {
     this.address = parts.address;
     this.advertiseAddress = parts.advertiseAddress;
@@ -135,6 +140,8 @@ export class ControlPlane {
     this.#leadership = parts.leadership;
     this.#leaderWork = parts.leaderWork;
     this.artifactCollector = parts.collector;
+    this.#console = parts.console;
+    this.consoleUrl = parts.console?.url;
   }
 
   /** Every metrics registry of this control plane (retirement, rollouts), for a metrics endpoint to serve together. */
@@ -224,6 +231,21 @@ export class ControlPlane {
     }
     const address = boundAddress(o.listen, port);
     const advertiseAddress = o.advertiseAddress ?? defaultAdvertiseAddress(address);
+    let consoleServer: ConsoleServer | undefined;
+    if (o.consoleListen !== undefined) {
+      try {
+        consoleServer = await ConsoleServer.start({
+          listen: o.consoleListen,
+          adminAddress: address,
+          controlPlaneId: o.id,
+          isLeader: () => leadership.isLeader,
+          logger: logger.child({ component: 'console' }),
+        });
+      } catch (err) {
+        server.forceShutdown();
+        throw unavailable(`could not serve the console on ${o.consoleListen} (${(err as Error).message})`, err);
+      }
+    }
 
     const startedAt = new Date(o.clock.now()).toISOString();
     const record: ControlPlaneRecord = { id: o.id, address: advertiseAddress, startedAt };
@@ -241,7 +263,7 @@ export class ControlPlane {
     if (tokens === null) logger.warn(`auth is disabled: anyone who can reach ${address} can change what is served`, { address });
     const auth = tokens === null ? 'disabled' : tokens.describe().map((t) => `${t.name}:${t.role}`);
     const tls = describeServerTls(o.tls);
-    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls });
+    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls, console: consoleServer?.url });
     return new ControlPlane({
       address,
       advertiseAddress,
@@ -257,6 +279,7 @@ export class ControlPlane {
       leadership,
       leaderWork,
       collector,
+      console: consoleServer,
     });
   }
 
@@ -283,6 +306,7 @@ export class ControlPlane {
     this.#state = 'STOPPING';
     for (const [service, status] of Object.entries(healthStatuses('NOT_SERVING'))) this.#health.setStatus(service, status);
     await Promise.all([...this.#leaderWork.map((work) => work.stop()), this.artifactCollector.stop()]);
+    await this.#console?.stop();
     await Promise.all([this.#leadership.stop(REVOKE_TIMEOUT_MS), this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
     this.#state = 'STOPPED';
     this.#logger.info('control plane stopped');
