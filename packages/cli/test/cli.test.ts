@@ -309,6 +309,7 @@ test('usage errors exit 2', async (t) => {
     [['route', 'set', 'linear', 'v1=100', '--empty'], /either version=percent splits or --empty/],
     [['deploy', 'linear', 'linear.onnx', '--expires-after', '1.5s'], /must be whole seconds/],
     [['deploy', 'linear', 'linear.onnx', '--label', 'novalue'], /--label 'novalue' must be key=value/],
+    [['deploy', 'linear', 'linear.onnx', '--label', '__proto__=x'], /--label __proto__: the key '__proto__' is reserved/],
     [['deploy', 'linear', 'linear.onnx', '--samples', 'missing.json'], /cannot read --samples missing\.json/],
     [['models', 'update', 'linear'], /nothing to change/],
     [['models', 'list', '--page-size', '0'], /--page-size must be a whole number from 1 to 1000/],
