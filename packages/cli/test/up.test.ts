@@ -45,6 +45,12 @@ test('up runs a cluster with auth on and the demo model, serves clients with no 
   etcdPid = cluster.etcdPid;
   t.true(alive(etcdPid));
   t.is(cluster.nodes.length, 1);
+  // The web console is on by default; its URL is printed and recorded.
+  t.regex(cluster.consoleUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  t.true(stdout.includes(`console        ${cluster.consoleUrl}`), stdout);
+  const page = await fetch(cluster.consoleUrl!);
+  t.is(page.status, 200);
+  t.regex(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
 
   // Access control is on: a local admin token, stored hashed, and in clear for the CLI; both owner-only.
   t.regex(stdout, /access +tokens on: admin token 'local-admin' in \.switchyard\/token/);

@@ -44,6 +44,19 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Largest artifact UploadArtifact accepts. @default 256 MiB */
   maxArtifactBytes?: number;
+  /**
+   * An upload that receives nothing for this long is cancelled
+   * (DEADLINE_EXCEEDED) and its temp file removed. @default 60000
+   */
+  uploadIdleTimeoutMs?: number;
+  /**
+   * Store entries no version names (an upload never turned into a version,
+   * the samples of a CreateVersion that failed) are deleted this long after
+   * they were last uploaded. @default 1 hour
+   */
+  orphanArtifactGraceMs?: number;
+  /** Real time between two sweeps of the artifact store for such entries and stale upload files. @default 600000 (10 min) */
+  artifactSweepIntervalMs?: number;
   /** Largest gRPC message sent or received. @default 4 MiB (grpc's own default) */
   maxMessageBytes?: number;
   /** TTL of the lease the registration is bound to. @default 10 */
@@ -52,6 +65,13 @@ export interface ControlPlaneOptions {
   shutdownGraceMs?: number;
   /** Limit on deploy-time validation of one version (loading it and running its samples). @default 30000 */
   validationTimeoutMs?: number;
+  /**
+   * Cap on the memory of each validation process, which opens and runs an
+   * uploaded model (its data size, Node's ≈ 100 MB included; set with
+   * `ulimit -d` on Linux). A version whose validation needs more is REJECTED.
+   * 0 turns the cap off. @default 2 GiB
+   */
+  validationMemoryBytes?: number;
   /** Tokens for the admin and artifact APIs, or `{ disabled: true }`; required. */
   auth: ControlPlaneAuthOptions;
   /** TLS for the gRPC server (certFile + keyFile; clientCaFile for mutual TLS). @default plaintext */
@@ -66,6 +86,12 @@ export interface ControlPlaneOptions {
    * traffic. @default 5000
    */
   shadowKeeperIntervalMs?: number;
+  /**
+   * host:port to serve the web console on (docs/console.md); port 0 picks a
+   * free one. It calls this control plane's own admin API with each signed-in
+   * person's token. @default no console
+   */
+  consoleListen?: string;
 }
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
@@ -80,18 +106,39 @@ export interface ResolvedControlPlaneOptions {
   clock: Clock;
   maxArtifactBytes: number;
   maxMessageBytes: number;
+  uploadIdleTimeoutMs: number;
+  orphanArtifactGraceMs: number;
+  artifactSweepIntervalMs: number;
   leaseTtlSeconds: number;
   shutdownGraceMs: number;
   validationTimeoutMs: number;
+  /** undefined: no cap. */
+  validationMemoryBytes: number | undefined;
   auth: ResolvedAuthOptions;
   tls: ServerTlsOptions | undefined;
   retirement: ResolvedRetirementOptions;
   rolloutTickMs: number;
   shadowKeeperIntervalMs: number;
+  consoleListen: string | undefined;
 }
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_ORPHAN_ARTIFACT_GRACE_MS = 60 * 60 * 1000;
+/** A 256 MiB model (the default artifact limit) needs about three times its size to load, plus Node's own. */
+export const DEFAULT_VALIDATION_MEMORY_BYTES = 2 * 1024 ** 3;
+/** Below this Node and onnxruntime cannot start, so every version would be REJECTED. */
+const MIN_VALIDATION_MEMORY_BYTES = 128 * 1024 ** 2;
+
+function validationMemory(value: number | undefined): number | undefined {
+  const resolved = value ?? DEFAULT_VALIDATION_MEMORY_BYTES;
+  if (resolved === 0) return undefined;
+  if (!Number.isSafeInteger(resolved) || resolved < MIN_VALIDATION_MEMORY_BYTES) {
+    throw new TypeError(`validationMemoryBytes must be 0 (no cap) or at least ${MIN_VALIDATION_MEMORY_BYTES} (128 MiB), got ${value}`);
+  }
+  return resolved;
+}
 
 function defaultId(): string {
   const host = hostname().toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
@@ -150,6 +197,13 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
   if (!NAME_PATTERN.test(id)) throw new TypeError(`id '${id}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
   const listen = options.listen ?? '127.0.0.1:0';
   if (!/^.+:\d+$/.test(listen)) throw new TypeError(`listen '${listen}' must be host:port, e.g. 0.0.0.0:7070`);
+  const consoleListen = options.consoleListen;
+  if (consoleListen !== undefined) {
+    if (typeof consoleListen !== 'string' || !/^.+:\d+$/.test(consoleListen)) throw new TypeError(`consoleListen '${consoleListen}' must be host:port, e.g. 127.0.0.1:7080`);
+    if (options.tls !== undefined) {
+      throw new TypeError('consoleListen cannot be combined with tls yet: the console calls the admin API over plaintext loopback (docs/console.md)');
+    }
+  }
   return {
     etcd: options.etcd,
     keys: options.keys ?? new KeyLayout(),
@@ -161,13 +215,18 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     clock: options.clock ?? systemClock,
     maxArtifactBytes: positiveInteger('maxArtifactBytes', options.maxArtifactBytes, DEFAULT_MAX_ARTIFACT_BYTES),
     maxMessageBytes: positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    uploadIdleTimeoutMs: positiveInteger('uploadIdleTimeoutMs', options.uploadIdleTimeoutMs, DEFAULT_UPLOAD_IDLE_TIMEOUT_MS),
+    orphanArtifactGraceMs: positiveInteger('orphanArtifactGraceMs', options.orphanArtifactGraceMs, DEFAULT_ORPHAN_ARTIFACT_GRACE_MS),
+    artifactSweepIntervalMs: positiveInteger('artifactSweepIntervalMs', options.artifactSweepIntervalMs, 10 * 60 * 1000),
     leaseTtlSeconds: positiveInteger('leaseTtlSeconds', options.leaseTtlSeconds, 10),
     shutdownGraceMs: positiveInteger('shutdownGraceMs', options.shutdownGraceMs, 5000),
     validationTimeoutMs: positiveInteger('validationTimeoutMs', options.validationTimeoutMs, 30_000),
+    validationMemoryBytes: validationMemory(options.validationMemoryBytes),
     auth: resolveAuth(options.auth),
     tls: resolveTls(options.tls),
     retirement: resolveRetirementOptions(options.retirement),
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
     shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
+    consoleListen,
   };
 }

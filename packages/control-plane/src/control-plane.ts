@@ -15,6 +15,7 @@ import { composeHandlers } from './admin-handlers.js';
 import { AdminService } from './admin-service.js';
 import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';
+import { ArtifactCollector } from './artifact-collector.js';
 import { ArtifactService } from './artifact-service.js';
 import { resolveControlPlaneOptions, type ControlPlaneOptions } from './control-plane-options.js';
 import { EtcdLeaderElection } from './leader-election.js';
@@ -28,6 +29,7 @@ import { createRetirement } from './retirement.js';
 import type { Registry } from 'prom-client';
 import { ShadowAdmin } from './shadow-admin.js';
 import { ShadowKeeper } from './shadow-keeper.js';
+import { ConsoleServer } from './console/console-server.js';
 
 /** How long stop() waits for etcd to revoke the registration lease. */
 const REVOKE_TIMEOUT_MS = 2000;
@@ -87,10 +89,14 @@ export class ControlPlane {
   readonly id: string;
   /** The artifact store behind UploadArtifact and FetchArtifact. */
   readonly artifacts: ArtifactStore;
+  /** Removes store entries no version names and stale upload files, on every replica (its own store). */
+  readonly artifactCollector: ArtifactCollector;
   /** The retirement counters (issue #6), for a metrics endpoint to serve. */
   readonly retirementMetrics: Registry;
   /** The rollout transition counters and active gauge (docs/rollouts.md), for a metrics endpoint to serve. */
   readonly rolloutMetrics: Registry;
+  /** The web console's URL (docs/console.md), e.g. http://127.0.0.1:7080/; undefined without consoleListen. */
+  readonly consoleUrl: string | undefined;
 
   readonly #server: Server;
   readonly #health: HealthImplementation;
@@ -99,6 +105,7 @@ export class ControlPlane {
   readonly #shutdownGraceMs: number;
   readonly #leadership: EtcdLeaderElection;
   readonly #leaderWork: LeaderWork[];
+  readonly #console: ConsoleServer | undefined;
   #state: ControlPlaneState = 'RUNNING';
   #stopping: Promise<void> | undefined;
 
@@ -116,6 +123,8 @@ export class ControlPlane {
     shutdownGraceMs: number;
     leadership: EtcdLeaderElection;
     leaderWork: LeaderWork[];
+    collector: ArtifactCollector;
+    console: ConsoleServer | undefined;
   }) {
     this.address = parts.address;
     this.advertiseAddress = parts.advertiseAddress;
@@ -130,6 +139,9 @@ export class ControlPlane {
     this.#shutdownGraceMs = parts.shutdownGraceMs;
     this.#leadership = parts.leadership;
     this.#leaderWork = parts.leaderWork;
+    this.artifactCollector = parts.collector;
+    this.#console = parts.console;
+    this.consoleUrl = parts.console?.url;
   }
 
   /** Every metrics registry of this control plane (retirement, rollouts), for a metrics endpoint to serve together. */
@@ -177,10 +189,20 @@ export class ControlPlane {
       logger,
       clock: o.clock,
       maxArtifactBytes: o.maxArtifactBytes,
+      uploadIdleTimeoutMs: o.uploadIdleTimeoutMs,
       artifactPath: (sha256) => artifacts.path(sha256),
       validationTimeoutMs: o.validationTimeoutMs,
+      validationMemoryBytes: o.validationMemoryBytes,
       // ListVersions, GetVersion and CreateVersion answer with last use and expiry.
       versionHook: retirement.admin,
+    });
+    const collector = new ArtifactCollector({
+      tables: state.tables,
+      artifacts,
+      clock: o.clock,
+      logger: logger.child({ component: 'artifact-collector' }),
+      graceMs: o.orphanArtifactGraceMs,
+      intervalMs: o.artifactSweepIntervalMs,
     });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
@@ -209,6 +231,21 @@ export class ControlPlane {
     }
     const address = boundAddress(o.listen, port);
     const advertiseAddress = o.advertiseAddress ?? defaultAdvertiseAddress(address);
+    let consoleServer: ConsoleServer | undefined;
+    if (o.consoleListen !== undefined) {
+      try {
+        consoleServer = await ConsoleServer.start({
+          listen: o.consoleListen,
+          adminAddress: address,
+          controlPlaneId: o.id,
+          isLeader: () => leadership.isLeader,
+          logger: logger.child({ component: 'console' }),
+        });
+      } catch (err) {
+        server.forceShutdown();
+        throw unavailable(`could not serve the console on ${o.consoleListen} (${(err as Error).message})`, err);
+      }
+    }
 
     const startedAt = new Date(o.clock.now()).toISOString();
     const record: ControlPlaneRecord = { id: o.id, address: advertiseAddress, startedAt };
@@ -222,10 +259,11 @@ export class ControlPlane {
     await registration.start();
     leadership.start();
     for (const work of leaderWork) work.start();
+    collector.start();
     if (tokens === null) logger.warn(`auth is disabled: anyone who can reach ${address} can change what is served`, { address });
     const auth = tokens === null ? 'disabled' : tokens.describe().map((t) => `${t.name}:${t.role}`);
     const tls = describeServerTls(o.tls);
-    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls });
+    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls, console: consoleServer?.url });
     return new ControlPlane({
       address,
       advertiseAddress,
@@ -240,6 +278,8 @@ export class ControlPlane {
       shutdownGraceMs: o.shutdownGraceMs,
       leadership,
       leaderWork,
+      collector,
+      console: consoleServer,
     });
   }
 
@@ -265,7 +305,8 @@ export class ControlPlane {
   async #stop(): Promise<void> {
     this.#state = 'STOPPING';
     for (const [service, status] of Object.entries(healthStatuses('NOT_SERVING'))) this.#health.setStatus(service, status);
-    await Promise.all(this.#leaderWork.map((work) => work.stop()));
+    await Promise.all([...this.#leaderWork.map((work) => work.stop()), this.artifactCollector.stop()]);
+    await this.#console?.stop();
     await Promise.all([this.#leadership.stop(REVOKE_TIMEOUT_MS), this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
     this.#state = 'STOPPED';
     this.#logger.info('control plane stopped');

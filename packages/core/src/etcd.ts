@@ -3,3 +3,4 @@ export {
   createEtcdClient,
 } from './etcd-client.js';
 
+export { readPrefixPaged, type PagedRead, type PagedReadOptions } from './etcd-pages.js';

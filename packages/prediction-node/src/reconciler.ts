@@ -1,7 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { failedPrecondition, resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState } from '@switchyard/core';
+import { failedPrecondition, resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
-import { ModelRoute, EMPTY_TABLE, type RoutingTable } from './routing-table.js';
+import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetStateView } from './target-state.js';
 
 /** Loads a version; the reconciler does not care how. */
@@ -56,6 +56,13 @@ export class Reconciler {
   private readonly loaded = new Map<string, LoadedVersion>();
   private readonly loading = new Set<string>();
   private readonly failures = new Map<string, Failure>();
+  /**
+   * The route built for each model and what it was built from. A pass reuses
+   * it while the route record (the same object until its key changes in etcd)
+   * and the loaded versions it picks from are the same, so a change of one
+   * model costs a pass that one model's routing table, not every model's.
+   */
+  private readonly builtRoutes = new Map<string, { record: RouteRecord; route: ModelRoute }>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private routingTable: RoutingTable = EMPTY_TABLE;
   private stopped = false;
@@ -143,16 +150,20 @@ export class Reconciler {
         .map((s) => ({ loaded: this.loaded.get(versionKey(route.model, s.version)), weight: s.weight }))
         .filter((e): e is { loaded: LoadedVersion; weight: number } => e.loaded !== undefined);
       if (entries.length > 0) {
-        // Slots of versions not READY here fall back to these entries (ModelRoute).
-        routes.set(route.model, new ModelRoute(route.model, entries, route.slots ?? resolveSlots(route).slots));
+        routes.set(route.model, this.modelRoute(route, entries));
         continue;
       }
       // A retired model serves nothing: its old split must not outlive it.
       if (target.retiredModels?.has(route.model)) continue;
+      // Nor does an emptied route (route set --empty): its versions are to be
+      // unloaded, not kept serving as if the new split were still loading.
+      if (!route.splits.some((s) => s.weight > 0)) continue;
       // None of the new split can serve yet: keep serving the old one.
       const previous = this.routingTable.routes.get(route.model);
       if (previous?.usable()) routes.set(route.model, previous);
     }
+
+    for (const model of this.builtRoutes.keys()) if (!target.routes.has(model)) this.builtRoutes.delete(model);
 
     const referenced = new Set<string>();
     for (const route of routes.values()) for (const e of route.entries) referenced.add(versionKey(e.loaded.model, e.loaded.version));
@@ -170,6 +181,21 @@ export class Reconciler {
 
     this.publish({ routes, versions: new Map(this.loaded), ...(target.retiredModels?.size ? { retired: target.retiredModels } : {}) });
     this.signalIfSettled();
+  }
+
+  /** The model's routing table: the one built last time when nothing it depends on changed. */
+  private modelRoute(record: RouteRecord, entries: RouteEntry[]): ModelRoute {
+    const built = this.builtRoutes.get(record.model);
+    const same =
+      built !== undefined &&
+      built.record === record &&
+      built.route.entries.length === entries.length &&
+      built.route.entries.every((e, i) => e.loaded === entries[i]!.loaded && e.weight === entries[i]!.weight);
+    if (same) return built.route;
+    // Slots of versions not READY here fall back to these entries (ModelRoute).
+    const route = new ModelRoute(record.model, entries, record.slots ?? resolveSlots(record).slots);
+    this.builtRoutes.set(record.model, { record, route });
+    return route;
   }
 
   private signalIfSettled(): void {

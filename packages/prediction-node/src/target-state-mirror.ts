@@ -1,3 +1,4 @@
+import { readPrefixPaged } from '@switchyard/core/etcd';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { KeyLayout, Logger } from '@switchyard/core';
 import type { NodeComponent } from './node-component.js';
@@ -81,14 +82,15 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
 
   private async readAndWatch(): Promise<void> {
     const { etcd, keys, logger } = this.options;
-    const response = await etcd.getAll().prefix(keys.targetPrefix()).exec();
-    const revision = Number(response.header.revision);
+    // Paged: one range read of a large registry exceeds gRPC's message limit.
+    const read = await readPrefixPaged(etcd, keys.targetPrefix());
+    const revision = Number(read.revision);
     const builder = new TargetStateBuilder(keys, logger);
-    for (const kv of response.kvs) builder.apply(kv.key.toString(), kv.value.toString());
+    for (const kv of read.kvs) builder.apply(kv.key.toString(), kv.value.toString());
     if (this.stopped) return;
     this.builder = builder;
     this.publish(builder.snapshot(revision));
-    logger.info('read target state', { revision, keys: response.kvs.length });
+    logger.info('read target state', { revision, keys: read.kvs.length });
 
     // watcher(), not create(): create()'s promise never settles while etcd is
     // unreachable, and a watcher we do not hold cannot be cancelled, so a node

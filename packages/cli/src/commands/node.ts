@@ -80,7 +80,7 @@ export function nodeCommand(): Command {
     .addOption(limit('--keepalive-timeout <duration>', 'close a connection whose ping is unanswered this long', '20s'))
     .addOption(limit('--max-concurrent-streams <n>', 'calls at once on one connection', '128'))
     .addOption(
-      option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
+      option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (role node; viewer reads models but not samples)').env(
         TOKEN_ENV,
       ),
     )

@@ -106,3 +106,37 @@ test('whenSettled rejects with FAILED_PRECONDITION when the reconciler stops fir
   t.is(error.code, GrpcStatus.FAILED_PRECONDITION);
   await t.throwsAsync(reconciler.whenSettled(), { instanceOf: SwitchyardError });
 });
+
+test('a pass rebuilds the routing table of the models that changed only, and reuses the others', async (t) => {
+  const rec = (model: string, version: string) => ({ ...record(version), model }) as VersionRecord;
+  const rt = (model: string, version: string) => ({ ...route(version), model }) as RouteRecord;
+  const target = new FakeTarget();
+  const loads = controlledLoader();
+  const reconciler = new Reconciler({ target, loader: loads.loader, status, logger: capturingLogger().logger });
+  t.teardown(() => reconciler.stop());
+  const a = rt('a', 'a1');
+  target.value = { revision: 1, versions: new Map([['a/a1', rec('a', 'a1')], ['b/b1', rec('b', 'b1')]]), routes: new Map([['a', a], ['b', rt('b', 'b1')]]) };
+  reconciler.reconcile();
+  await tick();
+  loads.succeed('a1');
+  loads.succeed('b1');
+  await tick();
+  await tick();
+  const routeA = reconciler.table.routes.get('a');
+  const routeB = reconciler.table.routes.get('b');
+  t.truthy(routeA);
+
+  // b's route changes (a new record object, as a new etcd value gives); a's record is the same object.
+  target.value = { ...target.value, revision: 2, routes: new Map([['a', a], ['b', { ...rt('b', 'b1') }]]) };
+  reconciler.reconcile();
+  await tick();
+  t.is(reconciler.table.routes.get('a'), routeA, "a's table reused");
+  t.not(reconciler.table.routes.get('b'), routeB, "b's table rebuilt");
+  t.is(reconciler.table.routes.get('b')?.entries[0]?.loaded.version, 'b1');
+
+  // a's route goes away: so does its table, and a later route for it is built afresh.
+  target.value = { ...target.value, revision: 3, routes: new Map([['b', rt('b', 'b1')]]) };
+  reconciler.reconcile();
+  await tick();
+  t.false(reconciler.table.routes.has('a'));
+});
