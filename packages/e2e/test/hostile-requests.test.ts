@@ -7,7 +7,7 @@ import { decodeRaw } from '@switchyard/core';
 import { linearModel, waitFor } from '@switchyard/testkit';
 import { service as healthService } from 'grpc-health-check';
 import { TestCluster } from './helpers/cluster.js';
-import { allocationModel, loopCountModel } from './helpers/hostile-models.js';
+import { allocationModel, loopCountModel, slowLoadModel } from './helpers/hostile-models.js';
 
 const RUN_TIMEOUT_MS = 1500;
 
@@ -109,6 +109,29 @@ test('an output size chosen by the request is refused or fails in its own proces
   t.is((await alloc(2, 3)).outputs[0]!.shape.map(Number).join('x'), '2x3');
   t.is(outputOf(await linear(cluster)), 6.5);
   t.is(await healthCheck(node.address), 'SERVING');
+});
+
+test('a model whose session creation is slow loads off the main thread: health and other models answer while it loads', async (t) => {
+  t.timeout(120_000);
+  const { cluster } = t.context;
+  const node = cluster.nodes[0]!;
+  // ≈ 3 s of constant folding on the dev box (100 products of 1024×1024 constants), from 670 bytes.
+  const version = await cluster.createVersion('slowload', slowLoadModel({ n: 1024, depth: 100 }));
+  await cluster.setRoute('slowload', { [version]: 10_000 });
+  let answered = 0;
+  const loadStarted = Date.now();
+  while (!node.table.versions.has(`slowload/${version}`)) {
+    t.is(outputOf(await linear(cluster)), 6.5);
+    t.is(await healthCheck(node.address), 'SERVING');
+    answered++;
+    t.true(Date.now() - loadStarted < 100_000, 'the load ends');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.log(`${answered} linear + health answers while the version loaded (${Date.now() - loadStarted} ms); hosted: ${node.table.versions.get(`slowload/${version}`)!.session.host}`);
+  // On the main thread the node would have answered nothing until the load was over.
+  t.true(answered >= 5);
+  const y = outputOf(await cluster.infer(0, 'slowload', [{ name: 'x', datatype: 'FP32', shape: [1], data: Float32Array.from([1]) }]));
+  t.true(y > 1);
 });
 
 test('stop() stops a node whose hostile run is still going', async (t) => {
