@@ -59,6 +59,8 @@ export interface ControlPlaneOptions {
   artifactSweepIntervalMs?: number;
   /** Largest gRPC message sent or received. @default 4 MiB (grpc's own default) */
   maxMessageBytes?: number;
+  /** A connection with no call for this long is closed (docs/operations.md, Limits). @default 300000 */
+  connectionIdleMs?: number;
   /** TTL of the lease the registration is bound to. @default 10 */
   leaseTtlSeconds?: number;
   /** How long stop() lets in-flight calls finish before cancelling them. @default 5000 */
@@ -106,6 +108,7 @@ export interface ResolvedControlPlaneOptions {
   clock: Clock;
   maxArtifactBytes: number;
   maxMessageBytes: number;
+  connectionIdleMs: number;
   uploadIdleTimeoutMs: number;
   orphanArtifactGraceMs: number;
   artifactSweepIntervalMs: number;
@@ -215,6 +218,7 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     clock: options.clock ?? systemClock,
     maxArtifactBytes: positiveInteger('maxArtifactBytes', options.maxArtifactBytes, DEFAULT_MAX_ARTIFACT_BYTES),
     maxMessageBytes: positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    connectionIdleMs: positiveInteger('connectionIdleMs', options.connectionIdleMs, 300_000),
     uploadIdleTimeoutMs: positiveInteger('uploadIdleTimeoutMs', options.uploadIdleTimeoutMs, DEFAULT_UPLOAD_IDLE_TIMEOUT_MS),
     orphanArtifactGraceMs: positiveInteger('orphanArtifactGraceMs', options.orphanArtifactGraceMs, DEFAULT_ORPHAN_ARTIFACT_GRACE_MS),
     artifactSweepIntervalMs: positiveInteger('artifactSweepIntervalMs', options.artifactSweepIntervalMs, 10 * 60 * 1000),

@@ -36,6 +36,20 @@ const REVOKE_TIMEOUT_MS = 2000;
 
 const SERVICES = ['', 'switchyard.admin.v1.ModelAdmin', 'switchyard.artifacts.v1.ArtifactService'];
 
+/** Calls at once on one connection. */
+const MAX_STREAMS_PER_CONNECTION = 128;
+/** Open connections at once; more are closed on arrival. */
+const MAX_CONNECTIONS = 4096;
+
+/**
+ * grpc-js has no connection cap; Node's own `maxConnections` on the HTTP/2
+ * servers it keeps (a private map in grpc-js 1.14) closes each one past it.
+ */
+function capConnections(server: Server, max: number): void {
+  const servers = (server as unknown as { http2Servers?: Map<{ maxConnections: number }, unknown> }).http2Servers;
+  if (servers instanceof Map) for (const http2Server of servers.keys()) http2Server.maxConnections = max;
+}
+
 /**
  * - RUNNING: serving and registered (or retrying registration) in etcd.
  * - STOPPING: stop() was called; deregistering and draining calls.
@@ -173,9 +187,16 @@ export class ControlPlane {
     const artifacts = await FileArtifactStore.create({ dataDir: o.dataDir, logger, clock: o.clock });
     const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger });
 
+    // Idle and half-dead connections are closed, and each may carry a bounded
+    // number of calls (FetchArtifact streams included): 7,000 idle connections
+    // were once kept open for good (issue #14).
     const server = new Server({
       'grpc.max_receive_message_length': o.maxMessageBytes,
       'grpc.max_send_message_length': o.maxMessageBytes,
+      'grpc.max_connection_idle_ms': o.connectionIdleMs,
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     });
     // Leader-only work (rollout controller, retirement sweeper) runs on one
     // replica at a time; every replica serves the admin API.
@@ -229,6 +250,7 @@ export class ControlPlane {
       server.forceShutdown();
       throw unavailable(`could not listen on ${o.listen} (${(err as Error).message}); choose another address or port`, err);
     }
+    capConnections(server, MAX_CONNECTIONS);
     const address = boundAddress(o.listen, port);
     const advertiseAddress = o.advertiseAddress ?? defaultAdvertiseAddress(address);
     let consoleServer: ConsoleServer | undefined;

@@ -25,6 +25,7 @@ test.before(async (t) => {
       maxConnections: 300,
       connectionIdleMs: 1000,
     },
+    controlPlaneOptions: { connectionIdleMs: 1000 },
   });
   t.context = { cluster };
   await cluster.deploy('linear', linearModel({ weights: [1, 2, 3], bias: 0.5 }));
@@ -98,6 +99,19 @@ test('idle connections are closed after the idle time-out, and connections past 
   // The node still takes calls.
   const response = await cluster.infer(0, 'linear', [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: Float32Array.from([1, 1, 1]) }]);
   t.is(response.model_name, 'linear');
+});
+
+test('idle connections to the control plane are closed after its idle time-out', async (t) => {
+  t.timeout(60_000);
+  const { cluster } = t.context;
+  const { host, port } = splitHostPort(cluster.controlPlane.address);
+  const sockets = await openIdle(host, Number(port), 300);
+  try {
+    await waitFor(() => sockets.every((s) => s.closed), { timeoutMs: 30_000, message: 'every idle control-plane connection closed' });
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+  t.pass();
 });
 
 test('a response nobody reads holds the in-flight budget only until its client goes away', async (t) => {
@@ -184,6 +198,18 @@ test('concurrent large requests past the in-flight budget are refused at once wi
   t.regex(refused[0]!.details, /in-flight request bytes limit \(maxInFlightBytes/);
   await waitFor(async () => sample(await scrape(cluster), 'switchyard_in_flight_request_bytes') === 0, { timeoutMs: 30_000, message: 'budget given back' });
 });
+
+/** `count` connections that open HTTP/2 and never call. */
+async function openIdle(host: string, port: number, count: number): Promise<Socket[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const socket = netConnect(port, host);
+      socket.on('error', () => undefined);
+      socket.resume();
+      return new Promise<Socket>((resolve) => socket.once('connect', () => (socket.write(h2Preface()), resolve(socket))).once('close', () => resolve(socket)));
+    }),
+  );
+}
 
 /** The HTTP/2 client preface and an empty SETTINGS frame. */
 function h2Preface(): Buffer {
