@@ -7,7 +7,7 @@
  * or by session-process.ts with `fork`, its data as JSON in argv[2].
  */
 import { writeFileSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { fromWire, toWire, type FromWorker, type SessionWorkerData, type ToWorker, type WireTensor } from './session-wire.js';
 
@@ -27,6 +27,14 @@ function processPort(): Port {
   }
   // The node went away: nothing will read an answer.
   process.on('disconnect', () => process.exit(0));
+  // ...and if it went while a run computes, that event never comes (the main
+  // thread is inside onnxruntime): a thread of its own watches the parent
+  // and kills this process, so a node killed mid-run leaves nothing spinning.
+  new Worker(
+    `const { workerData } = require('node:worker_threads');
+     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 1000);`,
+    { eval: true, workerData: process.ppid },
+  ).unref();
   return { postMessage: (message) => void process.send!(message), on: (event, listener) => void process.on(event, listener) };
 }
 
