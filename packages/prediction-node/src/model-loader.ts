@@ -155,6 +155,7 @@ export class ModelLoader {
       const slowCreate = createMs > (o.inlineCreateLimitMs ?? DEFAULT_INLINE_CREATE_LIMIT_MS);
       fast =
         hosting === 'worker' || (hosting === 'auto' && (large || slowCreate)) ? await this.inWorker(path, record, undefined) : await this.inlineOrWorker(path, record, hosting);
+      if (!fast) first = await this.inProcess(processOptions, record, runTimeoutMs);
     }
     const session = new GuardedSession({
       fast,
@@ -193,7 +194,7 @@ export class ModelLoader {
   }
 
   /** Loads on the main thread; under `auto`, moves to a worker if the warm-up run is over the limit. */
-  private async inlineOrWorker(path: string, record: VersionRecord, hosting: SessionHosting): Promise<VersionSession> {
+  private async inlineOrWorker(path: string, record: VersionRecord, hosting: SessionHosting): Promise<VersionSession | undefined> {
     const inline = await mainThreadLoads(() => this.inline(path, record, hosting));
     return inline instanceof InlineSession ? inline : this.inWorker(path, record, inline.slowRunMs);
   }
@@ -224,7 +225,8 @@ export class ModelLoader {
     return { slowRunMs: runMs };
   }
 
-  private async inWorker(path: string, record: VersionRecord, inlineRunMs: number | undefined): Promise<VersionSession> {
+  /** A worker-thread session, or undefined when its warm-up run took longer than the run time-out. */
+  private async inWorker(path: string, record: VersionRecord, inlineRunMs: number | undefined): Promise<VersionSession | undefined> {
     const logger = this.options.logger ?? silentLogger();
     const session = await WorkerSession.create({
       path,
@@ -234,12 +236,27 @@ export class ModelLoader {
       warmup: () => warmupFeeds(record.signature),
       ...(this.options.onWorkerCrash ? { onCrash: () => this.options.onWorkerCrash!(record) } : {}),
     });
+    let warmupMs: number;
     try {
       checkSignature(session, record.signature);
+      const started = performance.now();
       await session.run(warmupFeeds(record.signature));
+      warmupMs = performance.now() - started;
     } catch (err) {
       await session.release();
       throw err;
+    }
+    const runTimeoutMs = this.options.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    if (warmupMs > runTimeoutMs) {
+      // A thread cannot stop a run: one this slow would pass the run time-out every time.
+      await session.release();
+      logger.warn('model version warm-up ran past the run time-out in a worker thread; its runs go to a session process', {
+        model: record.model,
+        version: record.version,
+        warmupRunMs: Math.round(warmupMs),
+        runTimeoutMs,
+      });
+      return undefined;
     }
     logger.info('model version hosted in a worker thread', {
       model: record.model,

@@ -1,0 +1,70 @@
+// Which runs ModelLoader's guarded sessions send to a session process (docs/design.md, "Run limits").
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import anyTest, { type TestFn } from 'ava';
+import ort from 'onnxruntime-node';
+import { GrpcStatus, VersionRecordSchema, type SwitchyardError, type VersionRecord } from '@switchyard/core';
+import { linearModel, makeTempDir, removeDir, SLOW_MODEL_WIDTH, slowModel } from '@switchyard/testkit';
+import type { ArtifactCache } from '../src/artifact-cache.js';
+import { ModelLoader, type ModelLoaderOptions } from '../src/model-loader.js';
+import { liveSessionProcesses } from '../src/session-process.js';
+import { liveSessionThreads } from '../src/session-thread.js';
+import { VersionStats } from '../src/version-stats.js';
+
+const test = anyTest.serial as TestFn<{ dir: string }>;
+
+test.before(async (t) => {
+  const dir = await makeTempDir('switchyard-loader-limits-');
+  await writeFile(join(dir, 'a'.repeat(64)), linearModel({ weights: [1, 2, 3], bias: 0 }));
+  await writeFile(join(dir, 'b'.repeat(64)), slowModel({ iterations: 200 }));
+  t.context = { dir };
+});
+test.after.always(async (t) => {
+  if (t.context.dir) await removeDir(t.context.dir);
+});
+
+function record(name: 'linear' | 'slow'): VersionRecord {
+  const width = name === 'linear' ? 3 : SLOW_MODEL_WIDTH;
+  return VersionRecordSchema.parse({
+    model: name,
+    version: 'v1',
+    artifact: { sha256: (name === 'linear' ? 'a' : 'b').repeat(64), size: 100 },
+    signature: {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [name === 'linear' ? -1 : 1, width] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: name === 'linear' ? [-1, 1] : [1, width] }],
+    },
+    createdAt: new Date().toISOString(),
+  });
+}
+
+function loader(dir: string, options: Partial<ModelLoaderOptions> = {}): ModelLoader {
+  const cache = { ensure: async (sha256: string) => join(dir, sha256) } as unknown as ArtifactCache;
+  return new ModelLoader({ cache, statsFor: (r) => new VersionStats(r.model, r.version), ...options });
+}
+
+test('requests with the warm-up shapes stay inline; a batch of another size runs in a session process, released with the version', async (t) => {
+  t.timeout(60_000);
+  const before = liveSessionProcesses();
+  const loaded = await loader(t.context.dir).load(record('linear'));
+  t.is(loaded.session.host, 'inline');
+  const one = await loaded.session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 1, 1]), [1, 3]) });
+  t.deepEqual(Array.from(one['y']!.data as Float32Array), [6]);
+  t.is(liveSessionProcesses(), before);
+  const four = await loaded.session.run({ x: new ort.Tensor('float32', Float32Array.from({ length: 12 }, () => 1), [4, 3]) });
+  t.deepEqual(Array.from(four['y']!.data as Float32Array), [6, 6, 6, 6]);
+  t.is(liveSessionProcesses(), before + 1);
+  await loaded.close();
+  t.is(liveSessionProcesses(), before);
+});
+
+test('a version whose warm-up passes the run time-out is not left in a worker thread: tried in a process, where the load fails at the limit', async (t) => {
+  t.timeout(60_000);
+  const threads = liveSessionThreads();
+  const processes = liveSessionProcesses();
+  // ≈ 60 ms per run against a 5 ms limit, in the thread and in the process alike.
+  const error = await t.throwsAsync<SwitchyardError>(loader(t.context.dir, { sessionHosting: 'worker', runTimeoutMs: 5 }).load(record('slow')));
+  t.is(error.code, GrpcStatus.DEADLINE_EXCEEDED);
+  t.regex(error.message, /did not finish within 5 ms/);
+  t.is(liveSessionThreads(), threads);
+  t.is(liveSessionProcesses(), processes);
+});
