@@ -7,6 +7,7 @@ export * from './free-port.js';
 export * from './onnx-graph.js';
 export * from './onnx-models.js';
 export * from './seeded-random.js';
+export * from './tcp-proxy.js';
 export * from './temp-dir.js';
 export * from './wait-for.js';
 export * from './test-certificates.js';
