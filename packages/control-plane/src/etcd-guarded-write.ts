@@ -1,5 +1,5 @@
-import { internal, parseStored, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
-import type { EtcdAccess, TxnCompare, TxnOp } from './etcd-client.js';
+import { GrpcStatus, SwitchyardError, internal, parseStored, unavailable, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
+import type { EtcdAccess, TxnCompare, TxnOp, TxnResult } from './etcd-client.js';
 import type { RecordKind } from './etcd-read.js';
 import { auditKey, recordKinds, type RecordKinds } from './etcd-records.js';
 
@@ -102,33 +102,80 @@ export class GuardedWrite {
     return this;
   }
 
-  /** Checks, then commits everything as one transaction. A write commits once. */
+  /**
+   * Checks, then commits everything as one transaction. A write commits once.
+   *
+   * etcd may apply a transaction and answer after the deadline (or lose the
+   * connection before answering), and etcd3 then sends it again. So the
+   * transaction also compares that its first audit entry's key (unique per
+   * commit) is still absent, and reads it back when a compare fails: it
+   * applies at most once however often it is sent, and a copy that finds
+   * the entry there reports the earlier copy's success. When etcd3 gives up
+   * without an answer, the entry is read back to settle what happened.
+   * @throws UNAVAILABLE when etcd cannot tell whether the write applied.
+   */
   async commit(): Promise<WriteOutcome> {
     if (this.#committed) return { status: 'refused', key: '', error: 'this write was committed already; build a new one' };
     this.#committed = true;
-    const refused = this.#check();
+    const auditKeys = this.#audit.map((entry) => auditKey(this.#keys, entry));
+    const refused = this.#check(auditKeys);
     if (refused) return refused;
+    const guard = auditKeys[0]!;
     const success: TxnOp[] = [
       ...this.#puts.map(({ key, value }) => ({ put: key, value: JSON.stringify(value) })),
       ...this.#deletes,
-      ...this.#audit.map((entry) => ({ put: auditKey(this.#keys, entry), value: JSON.stringify(entry) })),
+      ...this.#audit.map((entry, i) => ({ put: auditKeys[i]!, value: JSON.stringify(entry) })),
     ];
-    // On failure, read every compared key back, so the caller learns which one moved.
+    // On failure, read every compared key back, so the caller learns which one moved, and the guard.
     const compared = this.#compares.flatMap((c) => ('key' in c ? [c] : []));
-    const result = await this.#access.txn(this.#compares, success, compared.map((c) => ({ get: c.key })));
+    const compares: TxnCompare[] = [...this.#compares, { key: guard, createRevision: '0' }];
+    const failure: TxnOp[] = [...compared.map((c) => ({ get: c.key })), { get: guard }];
+    const send = (): Promise<TxnResult> => this.#access.txn(compares, success, failure);
+    let result: TxnResult;
+    try {
+      result = await send();
+    } catch (err) {
+      return this.#settle(err, guard, () => send().then((r) => this.#outcome(r, compared)));
+    }
+    return this.#outcome(result, compared);
+  }
+
+  #outcome(result: TxnResult, compared: { key: string; modRevision?: string; createRevision?: string }[]): WriteOutcome {
     if (result.succeeded) return { status: 'written', revision: result.revision };
+    // Every key of a transaction carries its revision: the guard's is the write's.
+    const landed = result.reads[compared.length];
+    if (landed) return { status: 'written', revision: landed.mod_revision };
     const changed: KeyConflict[] = [];
     compared.forEach((c, i) => {
       const kv = result.reads[i];
       const now = kv ? { modRevision: kv.mod_revision, createRevision: kv.create_revision } : undefined;
-      const expected = 'modRevision' in c ? c.modRevision : c.createRevision;
-      const actual = 'modRevision' in c ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
+      const expected = c.modRevision ?? c.createRevision ?? '0';
+      const actual = c.modRevision !== undefined ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
       if (actual !== expected) changed.push({ key: c.key, expected, now });
     });
     return { status: 'conflict', changed };
   }
 
-  #check(): WriteOutcome | undefined {
+  /**
+   * After a failed send whose outcome is unknown (etcd unreachable or late):
+   * the guard key says whether it applied; if not (yet), sending the same
+   * transaction again is safe, as the guard lets only one copy apply.
+   */
+  async #settle(err: unknown, guard: string, again: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    if (!(err instanceof SwitchyardError) || err.code !== GrpcStatus.UNAVAILABLE) throw err;
+    try {
+      const { kv } = await this.#access.get(guard);
+      if (kv) return { status: 'written', revision: kv.mod_revision };
+      return await again();
+    } catch (second) {
+      throw unavailable(
+        `etcd did not confirm a write, and whether it applied cannot be told now (${err.rawMessage}); check the model's history (switchyard history) before repeating it`,
+        second,
+      );
+    }
+  }
+
+  #check(auditKeys: readonly string[]): WriteOutcome | undefined {
     if (this.#compares.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must compare what it was decided from' };
     if (this.#audit.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must carry its audit entry' };
     const targetPrefix = this.#keys.targetPrefix();
@@ -140,8 +187,8 @@ export class GuardedWrite {
       const error = this.#valueError(key, value);
       if (error !== undefined) return { status: 'refused', key, error };
     }
-    for (const entry of this.#audit) {
-      const key = auditKey(this.#keys, entry);
+    for (const [i, entry] of this.#audit.entries()) {
+      const key = auditKeys[i]!;
       const error = validate(this.#kinds.history, key, entry);
       if (error !== undefined) return { status: 'refused', key, error };
     }
