@@ -1,4 +1,16 @@
-import { GrpcStatus, SwitchyardError, internal, parseStored, unavailable, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
+import {
+  GrpcStatus,
+  RECORD_LIMITS,
+  SwitchyardError,
+  internal,
+  invalidArgument,
+  parseStored,
+  recordLimitError,
+  unavailable,
+  utf8Bytes,
+  type HistoryEntryRecord,
+  type KeyLayout,
+} from '@switchyard/core';
 import type { EtcdAccess, TxnCompare, TxnOp, TxnResult } from './etcd-client.js';
 import type { RecordKind } from './etcd-read.js';
 import { auditKey, recordKinds, type RecordKinds } from './etcd-records.js';
@@ -22,8 +34,18 @@ export type WriteOutcome =
    * failed, or a key changed and changed back.
    */
   | { status: 'conflict'; changed: KeyConflict[] }
-  /** Refused before etcd was called: a value failed its schema, or the write breaks a rule of the layer. */
-  | { status: 'refused'; key: string; error: string };
+  /**
+   * Refused before etcd was called: a value failed its schema, or the write
+   * breaks a rule of the layer, or (`limit`) a record is past a size limit
+   * (RECORD_LIMITS in core's schemas.ts).
+   */
+  | { status: 'refused'; key: string; error: string; limit?: true };
+
+/** What a record under a `target/` table is called in limit messages. */
+const RECORD_WHAT: Partial<Record<string, 'model' | 'version' | 'route'>> = { models: 'model', versions: 'version', routes: 'route' };
+
+/** Bytes of the values of one write, well under etcd's default request limit (1.5 MiB) with its keys and framing. */
+export const MAX_WRITE_BYTES = 1024 * 1024;
 
 /**
  * The one way `target/` is written. A write collects what it was decided
@@ -47,6 +69,8 @@ export class GuardedWrite {
   readonly #puts: { key: string; value: unknown }[] = [];
   readonly #deletes: TxnOp[] = [];
   readonly #audit: HistoryEntryRecord[] = [];
+  /** Values as read, by key, from {@link expectStored}: a rewrite is not refused for what it kept of them. */
+  readonly #previous = new Map<string, unknown>();
   #committed = false;
 
   constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys)) {
@@ -62,7 +86,8 @@ export class GuardedWrite {
   }
 
   /** Applies only if the stored record read is unchanged. */
-  expectStored(stored: { key: string; modRevision: string }): this {
+  expectStored(stored: { key: string; modRevision: string; value?: unknown }): this {
+    if (stored.value !== undefined) this.#previous.set(stored.key, stored.value);
     return this.expectRevision(stored.key, stored.modRevision);
   }
 
@@ -183,15 +208,23 @@ export class GuardedWrite {
       const key = 'delete' in op ? op.delete : 'deletePrefix' in op ? op.deletePrefix : '';
       if (!key.startsWith(targetPrefix)) return { status: 'refused', key, error: `only keys under ${targetPrefix} are deleted by a guarded write` };
     }
+    let bytes = 0;
     for (const { key, value } of this.#puts) {
       const error = this.#valueError(key, value);
       if (error !== undefined) return { status: 'refused', key, error };
+      const limit = recordLimitError(RECORD_WHAT[this.#keys.parse(key)?.kind ?? 'routes'] ?? 'route', value, this.#previous.get(key));
+      if (limit !== undefined) return { status: 'refused', key, error: limit, limit: true };
+      bytes += utf8Bytes(JSON.stringify(value));
     }
     for (const [i, entry] of this.#audit.entries()) {
       const key = auditKeys[i]!;
       const error = validate(this.#kinds.history, key, entry);
       if (error !== undefined) return { status: 'refused', key, error };
+      const size = utf8Bytes(JSON.stringify(entry));
+      if (size > RECORD_LIMITS.auditEntryBytes) return { status: 'refused', key, error: `the audit entry is ${size} bytes; at most ${RECORD_LIMITS.auditEntryBytes}` };
+      bytes += size;
     }
+    if (bytes > MAX_WRITE_BYTES) return { status: 'refused', key: '', error: `the write would store ${bytes} bytes at once; at most ${MAX_WRITE_BYTES}`, limit: true };
     return undefined;
   }
 
@@ -211,13 +244,16 @@ export class GuardedWrite {
 }
 
 /**
- * The outcome of a commit that was not refused. A refused write is a bug of
- * the code that built it (a value that fails its own schema, a missing audit
- * entry), never the caller's: it is thrown as INTERNAL.
+ * The outcome of a commit that was not refused. A record past a size limit
+ * is the caller's: INVALID_ARGUMENT (the admin API's own checks usually
+ * refuse it first, with the request's field names). Any other refused write
+ * is a bug of the code that built it (a value that fails its own schema, a
+ * missing audit entry), never the caller's: it is thrown as INTERNAL.
  */
 export function notRefused(outcome: WriteOutcome): Exclude<WriteOutcome, { status: 'refused' }> {
-  if (outcome.status === 'refused') throw internal(`refused to write etcd key ${outcome.key || '(none)'}: ${outcome.error}`);
-  return outcome;
+  if (outcome.status !== 'refused') return outcome;
+  if (outcome.limit) throw invalidArgument(`${outcome.error}; nothing was written`);
+  throw internal(`refused to write etcd key ${outcome.key || '(none)'}: ${outcome.error}`);
 }
 
 /** Checks a value as it will be read back: serialized, parsed against its schema, and matched to its key. */

@@ -212,3 +212,15 @@ test('a write whose outcome etcd cannot tell (no answer, and the read back fails
   t.regex(err?.message ?? '', /whether it applied cannot be told.*switchyard history/);
   t.is((await auditKeys(s, 'm')).length, 1, 'applied once');
 });
+
+test('a request larger than etcd accepts: RESOURCE_EXHAUSTED, and the client stays usable for everyone', async (t) => {
+  const client = createEtcdClient({ endpoints: etcd().process.endpoint });
+  t.teardown(() => client.close());
+  const s = new EtcdTables({ etcd: client, keys: freshKeys(), logger: capturingLogger().logger });
+  // Past the layer's own limits (straight through the boundary): etcd refuses it for size.
+  const err = await t.throwsAsync(s.access.txn([], [{ put: s.keys.model('big'), value: 'x'.repeat(3_000_000) }]), { instanceOf: SwitchyardError });
+  t.is(err?.code, GrpcStatus.RESOURCE_EXHAUSTED, err?.message);
+  // Before, etcd3 sent it four times and its circuit breaker then failed every call as "etcd is unreachable".
+  for (let i = 0; i < 5; i++) t.is((await s.access.get(s.keys.model('big'))).kv, undefined);
+  t.is((await s.models.create(modelRecord('m'), entry('m'))).status, 'created');
+});

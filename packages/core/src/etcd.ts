@@ -1,5 +1,6 @@
 // '@switchyard/core/etcd': the etcd client with the project's retry and circuit-breaker policy; loads etcd3.
 export {
   createEtcdClient,
+  isTransientEtcdError,
 } from './etcd-client.js';
 
