@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_HISTORY_LIMIT } from './etcd-audit.js';
 import type { EtcdClient } from './etcd-client.js';
 import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
 import { KeyLayout, NAME_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
@@ -66,6 +67,13 @@ export interface ControlPlaneOptions {
    * traffic. @default 5000
    */
   shadowKeeperIntervalMs?: number;
+  /**
+   * Newest audit entries kept per model (`switchyard history`); a log that
+   * reached it is trimmed to 90 % of it before the next write
+   * (docs/operations.md#limits).
+   * @default 1000
+   */
+  historyEntriesPerModel?: number;
 }
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
@@ -88,6 +96,7 @@ export interface ResolvedControlPlaneOptions {
   retirement: ResolvedRetirementOptions;
   rolloutTickMs: number;
   shadowKeeperIntervalMs: number;
+  historyEntriesPerModel: number;
 }
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -169,5 +178,6 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     retirement: resolveRetirementOptions(options.retirement),
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
     shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
+    historyEntriesPerModel: positiveInteger('historyEntriesPerModel', options.historyEntriesPerModel, DEFAULT_HISTORY_LIMIT),
   };
 }

@@ -159,7 +159,7 @@ export class ControlPlane {
     }
     const credentials = serverCredentials(o.tls);
     const artifacts = await FileArtifactStore.create({ dataDir: o.dataDir, logger, clock: o.clock });
-    const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger });
+    const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger, historyLimit: o.historyEntriesPerModel });
 
     const server = new Server({
       'grpc.max_receive_message_length': o.maxMessageBytes,

@@ -92,10 +92,11 @@ export class EtcdAccess {
     return Range.prefix(prefix).end;
   }
 
-  /** The keys under `prefix` (no values), at `revision` when given. */
-  async keys(prefix: string, revision?: string): Promise<string[]> {
+  /** The keys under `prefix` (no values) in key order, at `revision` when given; the first `limit` when given. */
+  async keys(prefix: string, revision?: string, limit?: number): Promise<string[]> {
     const builder = this.#client.getAll().prefix(prefix);
     if (revision !== undefined) builder.revision(revision);
+    if (limit !== undefined) builder.limit(limit);
     return etcdCall(() => builder.keys());
   }
 
@@ -116,6 +117,11 @@ export class EtcdAccess {
   /** Deletes every key under `prefix`, unconditionally; same limits as {@link deleteKey}. */
   async deletePrefix(prefix: string): Promise<void> {
     await etcdCall(() => this.#client.delete().prefix(prefix).exec());
+  }
+
+  /** Deletes every key of [`start`, `end`), unconditionally: only for trimming the oldest audit entries (etcd-audit.ts). */
+  async deleteRange(start: string, end: string): Promise<void> {
+    await etcdCall(() => this.#client.delete().inRange({ start, end }).exec());
   }
 
   /** One transaction: `success` runs when every compare holds, `failure` otherwise. */

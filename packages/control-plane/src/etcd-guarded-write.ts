@@ -73,10 +73,18 @@ export class GuardedWrite {
   readonly #previous = new Map<string, unknown>();
   #committed = false;
 
-  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys)) {
+  readonly #beforeCommit: ((models: readonly string[]) => Promise<void>) | undefined;
+
+  /**
+   * `beforeCommit` runs once the write passed its checks, before it is sent,
+   * with the models it audits (the audit log's trim, making room for its
+   * entries); awaited, so it must not throw.
+   */
+  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys), beforeCommit?: (models: readonly string[]) => Promise<void>) {
     this.#access = access;
     this.#keys = keys;
     this.#kinds = kinds;
+    this.#beforeCommit = beforeCommit;
   }
 
   /** Applies only if `key` is still at `modRevision` ('0': still absent). */
@@ -155,6 +163,7 @@ export class GuardedWrite {
     const compared = this.#compares.flatMap((c) => ('key' in c ? [c] : []));
     const compares: TxnCompare[] = [...this.#compares, { key: guard, createRevision: '0' }];
     const failure: TxnOp[] = [...compared.map((c) => ({ get: c.key })), { get: guard }];
+    await this.#beforeCommit?.([...new Set(this.#audit.map((e) => e.model))]);
     const send = (): Promise<TxnResult> => this.#access.txn(compares, success, failure);
     let result: TxnResult;
     try {
