@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GrpcStatus,
   RECORD_LIMITS,
@@ -40,6 +41,9 @@ export type WriteOutcome =
    * (RECORD_LIMITS in core's schemas.ts).
    */
   | { status: 'refused'; key: string; error: string; limit?: true };
+
+/** Pause before reading a write's audit entry back a second time. */
+const SETTLE_PAUSE_MS = 1100;
 
 /** What a record under a `target/` table is called in limit messages. */
 const RECORD_WHAT: Partial<Record<string, 'model' | 'version' | 'route'>> = { models: 'model', versions: 'version', routes: 'route' };
@@ -198,7 +202,11 @@ export class GuardedWrite {
   async #settle(err: unknown, guard: string, again: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
     if (!(err instanceof SwitchyardError) || err.code !== GrpcStatus.UNAVAILABLE) throw err;
     try {
-      const { kv } = await this.#access.get(guard);
+      const { kv } = await this.#access.get(guard).catch(async () => {
+        // The failures that made the send fail may have opened etcd3's circuit breaker, which half-opens after 1 s.
+        await sleep(SETTLE_PAUSE_MS);
+        return this.#access.get(guard);
+      });
       if (kv) return { status: 'written', revision: kv.mod_revision };
       return await again();
     } catch (second) {
