@@ -412,12 +412,14 @@ export function textLimitError(fields: { owner?: string | undefined; description
   return undefined;
 }
 
-/** Says what is wrong with a version's labels (count, an empty or oversized key, an oversized value); undefined when they fit. */
+/** Says what is wrong with a version's labels (count, an empty, reserved or oversized key, an oversized value); undefined when they fit. */
 export function labelsLimitError(labels: Readonly<Record<string, string>>): string | undefined {
   const entries = Object.entries(labels);
   if (entries.length > RECORD_LIMITS.labelCount) return `labels has ${entries.length} entries; at most ${RECORD_LIMITS.labelCount} are stored`;
   for (const [key, value] of entries) {
     if (key === '') return 'a label has an empty key; every label needs a key';
+    // JSON.parse keeps such a key, but every object it is copied into (zod's record included) takes it as its prototype: stored, it would vanish on read.
+    if (key === '__proto__') return "label key '__proto__' cannot be stored (JavaScript objects treat it as their prototype); choose another key";
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
     if (utf8Bytes(key) > RECORD_LIMITS.labelKeyBytes) return `label key '${shown}' is ${utf8Bytes(key)} bytes; at most ${RECORD_LIMITS.labelKeyBytes} bytes (UTF-8)`;
     if (utf8Bytes(value) > RECORD_LIMITS.labelValueBytes) {
