@@ -25,6 +25,8 @@ export interface ClusterFile {
   /** Admin API host:port. */
   controlPlane: string;
   controlPlaneId: string;
+  /** The web console's URL (docs/console.md); absent when up ran with --no-console. */
+  consoleUrl?: string;
   nodes: { id: string; address: string; metricsAddress: string }[];
 }
 

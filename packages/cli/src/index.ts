@@ -1,15 +1,10 @@
-// The CLI as a library: the same flows the commands use, for scripts and
-// tests that would rather not spawn a process. The admin client itself lives
-// in @switchyard/client.
-export * from './cluster-file.js';
-export * from './control-plane-address.js';
-export * from './client-connection.js';
-export * from './deploy-model.js';
-export * from './predict-model.js';
-export * from './route-splits.js';
-export * from './local-token.js';
-export * from './tensor-input.js';
-export * from './tensor-output.js';
-export * from './exit-codes.js';
-export { buildProgram } from './program.js';
+// The CLI as a library: the command tree and the flows the commands use, for
+// scripts and tests that would rather not spawn a process. The admin client
+// itself lives in @switchyard/client.
 export { main } from './main.js';
+export { buildProgram } from './program.js';
+export { CliError, ExitCode, exitCodeOf } from './exit-codes.js';
+export { deployModel, type DeployOptions, type DeployResult, type NodeReadiness } from './deploy-model.js';
+export { predict, type PredictOptions, type PredictResult } from './predict-model.js';
+export { readClusterFile, type ClusterFile } from './cluster-file.js';
+export { parseRouteSplits } from './route-splits.js';

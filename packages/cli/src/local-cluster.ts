@@ -11,6 +11,8 @@ import { freePort, portIsFree } from './ports.js';
 
 /** The admin port people expect from the docs; any free port when taken. */
 export const PREFERRED_ADMIN_PORT = 7000;
+/** The console port people expect from the docs; any free port when taken. */
+export const PREFERRED_CONSOLE_PORT = 7080;
 
 /** Options for {@link LocalCluster.start}. */
 export interface LocalClusterOptions {
@@ -30,6 +32,11 @@ export interface LocalClusterOptions {
   host: string;
   /** etcd key prefix. @default DEFAULT_PREFIX */
   prefix?: string;
+  /**
+   * host:port of the web console; an empty string picks `host`:7080, or any
+   * free port when that is taken. @default no console
+   */
+  consoleListen?: string;
   logger: Logger;
 }
 
@@ -77,6 +84,8 @@ export class LocalCluster {
         return c;
       };
       const adminPort = (await portIsFree(options.host, PREFERRED_ADMIN_PORT)) ? PREFERRED_ADMIN_PORT : 0;
+      let consoleListen = options.consoleListen;
+      if (consoleListen === '') consoleListen = `${options.host}:${(await portIsFree(options.host, PREFERRED_CONSOLE_PORT)) ? PREFERRED_CONSOLE_PORT : 0}`;
       parts.controlPlane = await ControlPlane.create({
         auth: options.auth,
         etcd: client(),
@@ -85,6 +94,7 @@ export class LocalCluster {
         listen: `${options.host}:${adminPort}`,
         id: 'control-plane-1',
         logger: options.logger,
+        ...(consoleListen !== undefined ? { consoleListen } : {}),
       });
       for (let i = 1; i <= options.nodes; i++) {
         parts.nodes.push(
@@ -115,6 +125,7 @@ export class LocalCluster {
         etcdLog: etcd?.logFile ?? '',
         controlPlane: parts.controlPlane.address,
         controlPlaneId: parts.controlPlane.id,
+        ...(parts.controlPlane.consoleUrl !== undefined ? { consoleUrl: parts.controlPlane.consoleUrl } : {}),
         nodes: parts.nodes.map((n) => ({ id: n.id, address: n.address, metricsAddress: n.metricsAddress ?? '' })),
       };
       return new LocalCluster(info, etcd, parts.clients, parts.controlPlane, parts.nodes);

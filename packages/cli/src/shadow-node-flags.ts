@@ -25,22 +25,20 @@ export function addShadowNodeOptions(command: Command): Command {
     .addOption(option('--shadow-busy-threshold <0-1>', 'event-loop utilization above which shadow work is shed', '0.6'));
 }
 
-/** The node's ShadowOptions; a usage error (exit 2) naming the flag for bad input. */
+/**
+ * The node's ShadowOptions as given; a usage error (exit 2) naming the flag
+ * for text that is no number or duration. Ranges are the node's to check
+ * (checkNodeOptions in node-option-flags.ts).
+ */
 export function shadowOptionsFromFlags(flags: ShadowNodeFlags): ShadowOptions {
-  const positiveMs = (text: string, flag: string): number => {
-    const ms = parseDuration(text, flag);
-    if (ms <= 0) throw usageError(`${flag} must be longer than 0, not '${text}'`);
-    return ms;
-  };
-  const threshold = Number(flags.shadowBusyThreshold);
-  if (!/^\s*(0(\.\d+)?|1(\.0+)?|\.\d+)\s*$/.test(flags.shadowBusyThreshold) || !(threshold > 0 && threshold <= 1)) {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(flags.shadowBusyThreshold)) {
     throw usageError(`--shadow-busy-threshold must be a fraction above 0 and at most 1 (e.g. 0.6), not '${flags.shadowBusyThreshold}'`);
   }
   return {
-    queueSize: integerFlag('--shadow-queue-size', flags.shadowQueueSize, 0, 1_000_000),
-    concurrency: integerFlag('--shadow-concurrency', flags.shadowConcurrency, 1, 1024),
-    timeoutMs: positiveMs(flags.shadowTimeout, '--shadow-timeout'),
-    maxWaitMs: positiveMs(flags.shadowMaxWait, '--shadow-max-wait'),
-    busyThreshold: threshold,
+    queueSize: integerFlag('--shadow-queue-size', flags.shadowQueueSize, 0),
+    concurrency: integerFlag('--shadow-concurrency', flags.shadowConcurrency, 0),
+    timeoutMs: parseDuration(flags.shadowTimeout, '--shadow-timeout'),
+    maxWaitMs: parseDuration(flags.shadowMaxWait, '--shadow-max-wait'),
+    busyThreshold: Number(flags.shadowBusyThreshold),
   };
 }

@@ -338,7 +338,7 @@ test('the image ships only the packages the CLI needs at run time, no test code'
   const dockerfile = await readFile(DOCKERFILE, 'utf8');
   const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
   const shipped = [...runtime.matchAll(/^COPY --from=build \/app\/packages\/([^/]+)\/(?:dist|bin|proto)/gm)].map((m) => m[1]!);
-  t.deepEqual([...new Set(shipped)].sort(), ['cli', 'client', 'control-plane', 'core', 'prediction-node']);
+  t.deepEqual([...new Set(shipped)].sort(), ['cli', 'client', 'console', 'control-plane', 'core', 'prediction-node']);
   // What the CLI imports at run time must be among them: its production dependencies.
   const cli = JSON.parse(await readFile(join(REPO_ROOT, 'packages', 'cli', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   const workspaceDeps = Object.keys(cli.dependencies).filter((d) => d.startsWith('@switchyard/')).map((d) => d.slice('@switchyard/'.length));

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { formatBytes, parseByteSize } from '../src/byte-size.js';
 import { formatSeconds, parseDuration, parseSeconds } from '../src/duration.js';
+import type { Etcd3 } from 'etcd3';
+import { checkNodeOptions } from '../src/node-option-flags.js';
 import { shadowOptionsFromFlags } from '../src/shadow-node-flags.js';
 import { wantsProgressBar, PROGRESS_MIN_BYTES } from '../src/upload-progress.js';
 
@@ -47,17 +49,33 @@ test('node shadow flags: defaults, values, and bad input naming the flag', (t) =
     maxWaitMs: 250,
     busyThreshold: 1,
   });
-  const bad: [Partial<typeof defaults>, RegExp][] = [
+  // Text that is no number: refused while parsing.
+  const unreadable: [Partial<typeof defaults>, RegExp][] = [
     [{ shadowQueueSize: '-1' }, /--shadow-queue-size must be a whole number/],
-    [{ shadowConcurrency: '0' }, /--shadow-concurrency must be a whole number from 1/],
-    [{ shadowTimeout: '0' }, /--shadow-timeout must be longer than 0/],
     [{ shadowMaxWait: 'soon' }, /--shadow-max-wait 'soon' is not a duration/],
     [{ shadowBusyThreshold: '60%' }, /--shadow-busy-threshold must be a fraction/],
-    [{ shadowBusyThreshold: '0' }, /--shadow-busy-threshold must be a fraction/],
-    [{ shadowBusyThreshold: '1.5' }, /--shadow-busy-threshold must be a fraction/],
   ];
-  for (const [flags, message] of bad) {
+  for (const [flags, message] of unreadable) {
     const err = t.throws(() => shadowOptionsFromFlags({ ...defaults, ...flags }), { message });
     t.is((err as { exitCode?: number }).exitCode, 2, String(message));
   }
+});
+
+test("node flags out of the node's range: refused by the node's own option checks, naming the flag", async (t) => {
+  const defaults = { shadowQueueSize: '64', shadowConcurrency: '1', shadowTimeout: '1s', shadowMaxWait: '250ms', shadowBusyThreshold: '0.6' };
+  const base = { etcd: {} as Etcd3, dataDir: '/tmp/node' };
+  await t.notThrowsAsync(checkNodeOptions({ ...base, shadow: shadowOptionsFromFlags(defaults) }));
+  const outOfRange: [Partial<typeof defaults>, RegExp][] = [
+    [{ shadowQueueSize: '2000000' }, /^--shadow-queue-size must be a whole number from 0 to 1000000, got 2000000$/],
+    [{ shadowConcurrency: '0' }, /^--shadow-concurrency must be a whole number from 1/],
+    [{ shadowTimeout: '0' }, /^--shadow-timeout must be a number of milliseconds above 0/],
+    [{ shadowBusyThreshold: '0' }, /^--shadow-busy-threshold must be a fraction/],
+    [{ shadowBusyThreshold: '1.5' }, /^--shadow-busy-threshold must be a fraction/],
+  ];
+  for (const [flags, message] of outOfRange) {
+    const err = await t.throwsAsync(checkNodeOptions({ ...base, shadow: shadowOptionsFromFlags({ ...defaults, ...flags }) }), { message });
+    t.is((err as { exitCode?: number }).exitCode, 2, String(message));
+  }
+  const id = await t.throwsAsync(checkNodeOptions({ ...base, id: 'Node 1' }), { message: /^--id 'Node 1' must be 1 to 64 characters/ });
+  t.is((id as { exitCode?: number }).exitCode, 2);
 });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -116,6 +117,9 @@ test('server flags are checked before anything starts: exit 2 naming the flag', 
     [['control-plane', ...base, '--insecure-no-auth', '--etcd-ca', 'missing-ca.pem'], {}, /--etcd-ca: cannot read missing-ca\.pem/],
     [['node', ...base, '--id', 'n', '--metrics-listen', '127.0.0.1:0', '--control-plane-tls-cert', 'c.pem'], {}, /--control-plane-tls-cert needs --control-plane-tls-key/],
     [['up', '--etcd-user', 'root'], { SWITCHYARD_ETCD_PASSWORD: 'secret' }, /need --etcd: the etcd that up starts itself is plaintext/],
+    // Ranges are the node's own option checks (resolvePredictionNodeOptions), restated with the flag.
+    [['node', ...base, '--id', 'n', '--metrics-listen', '127.0.0.1:0', '--shadow-concurrency', '0'], {}, /--shadow-concurrency must be a whole number from 1 to 1024, got 0/],
+    [['node', ...base, '--id', 'Node 1', '--metrics-listen', '127.0.0.1:0'], {}, /--id 'Node 1' must be 1 to 64 characters/],
   ];
   const results = await Promise.all(cases.map(([args, env]) => runCli(args, { cwd: dir, env })));
   cases.forEach(([args, , pattern], i) => {
@@ -123,6 +127,17 @@ test('server flags are checked before anything starts: exit 2 naming the flag', 
     t.regex(results[i]!.stderr, pattern);
     t.false(results[i]!.stderr.includes('secret'), 'the etcd password is never echoed');
   });
+});
+
+test('a node whose port is taken exits 3 at once, saying which address could not be bound', async (t) => {
+  const { etcd, dir } = t.context;
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const listen = `127.0.0.1:${(taken.address() as { port: number }).port}`;
+  const result = await runCli(['node', '--etcd', etcd.endpoint, '--listen', listen, '--data-dir', join(dir, 'n-taken'), '--id', 'n-taken', '--metrics-listen', '127.0.0.1:0'], { cwd: dir });
+  t.is(result.code, 3, result.stderr);
+  t.regex(result.stderr, new RegExp(`could not listen on ${listen.replace(/\./g, '\\.')}`));
 });
 
 test('control-plane without an access-control choice exits 2', async (t) => {

@@ -51,6 +51,12 @@ test('up runs a cluster with auth on and the demo model, serves clients with no 
   for (const flag of ETCD_COMPACTION_ARGS) t.true(etcdArgs.includes(flag), `etcd runs without ${flag}`);
   t.true(etcdArgs.includes(`--quota-backend-bytes=${LOCAL_ETCD_QUOTA_BYTES}`), etcdArgs.join(' '));
   t.is(cluster.nodes.length, 1);
+  // The web console is on by default; its URL is printed and recorded.
+  t.regex(cluster.consoleUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  t.true(stdout.includes(`console        ${cluster.consoleUrl}`), stdout);
+  const page = await fetch(cluster.consoleUrl!);
+  t.is(page.status, 200);
+  t.regex(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
 
   // Access control is on: a local admin token, stored hashed, and in clear for the CLI; both owner-only.
   t.regex(stdout, /access +tokens on: admin token 'local-admin' in \.switchyard\/token/);

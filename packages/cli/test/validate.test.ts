@@ -12,14 +12,14 @@ import anyTest, { type TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AdminClient } from '@switchyard/client';
-import { KeyLayout, parseSamplesDocument, serializeSamplesDocument, type VersionRecord } from '@switchyard/core';
+import { DEFAULT_PREFIX, KeyLayout, parseSamplesDocument, serializeSamplesDocument, type VersionRecord } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { silentLogger } from '@switchyard/core/logging';
 import { PredictionNode } from '@switchyard/prediction-node';
 import { identityModel, int64Model, linearModel, makeTempDir, removeDir, slowModel, SLOW_MODEL_WIDTH, twoOutputModel, waitFor } from '@switchyard/testkit';
 import { ExitCode } from '../src/exit-codes.js';
 import type { ValidationReport } from '../src/validate/validation-report.js';
-import { TestCluster } from './helpers/cluster.js';
+import { TestCluster } from '@switchyard/e2e';
 import { killRunning, runCli } from './helpers/run-cli.js';
 
 interface Context {
@@ -66,7 +66,7 @@ async function jsonReport(t: { context: Context }, file: string): Promise<Valida
 const byName = (report: ValidationReport) => new Map(report.versions.map((v) => [`${v.model}:${v.version}`, v]));
 
 test.before(async (t) => {
-  const cluster = await TestCluster.start(0);
+  const cluster = await TestCluster.start({ nodes: 0, prefix: DEFAULT_PREFIX });
   const admin = AdminClient.connect(cluster.controlPlane.address, { source: 'the test cluster' });
   const etcd = createEtcdClient({ endpoints: cluster.etcd.endpoint });
   const cwd = await makeTempDir('switchyard-validate-cwd-');

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { GrpcStatus } from '@switchyard/core';
-import { backoffMs, isRetryable, resolveRetryPolicy } from '../src/index.js';
+import { backoffMs, isRetryable, resolveRetryPolicy } from '../src/retry-policy.js';
 
 test('only UNAVAILABLE, and CANCELLED from a draining node, are retryable', (t) => {
   t.true(isRetryable(GrpcStatus.UNAVAILABLE, false));

@@ -68,6 +68,12 @@ export interface ControlPlaneOptions {
    */
   shadowKeeperIntervalMs?: number;
   /**
+   * host:port to serve the web console on (docs/console.md); port 0 picks a
+   * free one. It calls this control plane's own admin API with each signed-in
+   * person's token. @default no console
+   */
+  consoleListen?: string;
+  /**
    * Newest audit entries kept per model (`switchyard history`); a log that
    * reached it is trimmed to 90 % of it before the next write
    * (docs/operations.md#limits).
@@ -97,6 +103,7 @@ export interface ResolvedControlPlaneOptions {
   rolloutTickMs: number;
   shadowKeeperIntervalMs: number;
   historyEntriesPerModel: number;
+  consoleListen: string | undefined;
 }
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
@@ -159,6 +166,13 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
   if (!NAME_PATTERN.test(id)) throw new TypeError(`id '${id}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
   const listen = options.listen ?? '127.0.0.1:0';
   if (!/^.+:\d+$/.test(listen)) throw new TypeError(`listen '${listen}' must be host:port, e.g. 0.0.0.0:7070`);
+  const consoleListen = options.consoleListen;
+  if (consoleListen !== undefined) {
+    if (typeof consoleListen !== 'string' || !/^.+:\d+$/.test(consoleListen)) throw new TypeError(`consoleListen '${consoleListen}' must be host:port, e.g. 127.0.0.1:7080`);
+    if (options.tls !== undefined) {
+      throw new TypeError('consoleListen cannot be combined with tls yet: the console calls the admin API over plaintext loopback (docs/console.md)');
+    }
+  }
   return {
     etcd: options.etcd,
     keys: options.keys ?? new KeyLayout(),
@@ -179,5 +193,6 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
     shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
     historyEntriesPerModel: positiveInteger('historyEntriesPerModel', options.historyEntriesPerModel, DEFAULT_HISTORY_LIMIT),
+    consoleListen,
   };
 }

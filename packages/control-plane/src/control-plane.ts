@@ -28,6 +28,7 @@ import { createRetirement } from './retirement.js';
 import type { Registry } from 'prom-client';
 import { ShadowAdmin } from './shadow-admin.js';
 import { ShadowKeeper } from './shadow-keeper.js';
+import { ConsoleServer } from './console/console-server.js';
 
 /** How long stop() waits for etcd to revoke the registration lease. */
 const REVOKE_TIMEOUT_MS = 2000;
@@ -91,6 +92,8 @@ export class ControlPlane {
   readonly retirementMetrics: Registry;
   /** The rollout transition counters and active gauge (docs/rollouts.md), for a metrics endpoint to serve. */
   readonly rolloutMetrics: Registry;
+  /** The web console's URL (docs/console.md), e.g. http://127.0.0.1:7080/; undefined without consoleListen. */
+  readonly consoleUrl: string | undefined;
 
   readonly #server: Server;
   readonly #health: HealthImplementation;
@@ -99,6 +102,7 @@ export class ControlPlane {
   readonly #shutdownGraceMs: number;
   readonly #leadership: EtcdLeaderElection;
   readonly #leaderWork: LeaderWork[];
+  readonly #console: ConsoleServer | undefined;
   #state: ControlPlaneState = 'RUNNING';
   #stopping: Promise<void> | undefined;
 
@@ -116,6 +120,7 @@ export class ControlPlane {
     shutdownGraceMs: number;
     leadership: EtcdLeaderElection;
     leaderWork: LeaderWork[];
+    console: ConsoleServer | undefined;
   }) {
     this.address = parts.address;
     this.advertiseAddress = parts.advertiseAddress;
@@ -130,6 +135,8 @@ export class ControlPlane {
     this.#shutdownGraceMs = parts.shutdownGraceMs;
     this.#leadership = parts.leadership;
     this.#leaderWork = parts.leaderWork;
+    this.#console = parts.console;
+    this.consoleUrl = parts.console?.url;
   }
 
   /** Every metrics registry of this control plane (retirement, rollouts), for a metrics endpoint to serve together. */
@@ -209,6 +216,21 @@ export class ControlPlane {
     }
     const address = boundAddress(o.listen, port);
     const advertiseAddress = o.advertiseAddress ?? defaultAdvertiseAddress(address);
+    let consoleServer: ConsoleServer | undefined;
+    if (o.consoleListen !== undefined) {
+      try {
+        consoleServer = await ConsoleServer.start({
+          listen: o.consoleListen,
+          adminAddress: address,
+          controlPlaneId: o.id,
+          isLeader: () => leadership.isLeader,
+          logger: logger.child({ component: 'console' }),
+        });
+      } catch (err) {
+        server.forceShutdown();
+        throw unavailable(`could not serve the console on ${o.consoleListen} (${(err as Error).message})`, err);
+      }
+    }
 
     const startedAt = new Date(o.clock.now()).toISOString();
     const record: ControlPlaneRecord = { id: o.id, address: advertiseAddress, startedAt };
@@ -225,7 +247,7 @@ export class ControlPlane {
     if (tokens === null) logger.warn(`auth is disabled: anyone who can reach ${address} can change what is served`, { address });
     const auth = tokens === null ? 'disabled' : tokens.describe().map((t) => `${t.name}:${t.role}`);
     const tls = describeServerTls(o.tls);
-    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls });
+    logger.info('control plane started', { address, advertiseAddress, dataDir: o.dataDir, prefix: o.keys.prefix, auth, tls, console: consoleServer?.url });
     return new ControlPlane({
       address,
       advertiseAddress,
@@ -240,6 +262,7 @@ export class ControlPlane {
       shutdownGraceMs: o.shutdownGraceMs,
       leadership,
       leaderWork,
+      console: consoleServer,
     });
   }
 
@@ -266,6 +289,7 @@ export class ControlPlane {
     this.#state = 'STOPPING';
     for (const [service, status] of Object.entries(healthStatuses('NOT_SERVING'))) this.#health.setStatus(service, status);
     await Promise.all(this.#leaderWork.map((work) => work.stop()));
+    await this.#console?.stop();
     await Promise.all([this.#leadership.stop(REVOKE_TIMEOUT_MS), this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
     this.#state = 'STOPPED';
     this.#logger.info('control plane stopped');

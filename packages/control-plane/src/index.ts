@@ -55,7 +55,7 @@ export {
 } from './artifact-service.js';
 export { LeaseRegistration, type LeaseRegistrationOptions } from './lease-registration.js';
 export { checkName, compareVersionNames, nextVersionName } from './version-names.js';
-export * from './admin-messages.js';
+export { historyEntryToMessage, modelToMessage, routeToMessage, validationToMessage, versionToMessage } from './admin-messages.js';
 export { EtcdLeaderElection, StaticLeadership, type EtcdLeaderElectionOptions, type Leadership } from './leader-election.js';
 export { ShadowAdmin, MAX_SHADOWS, DEFAULT_SHADOW_TOLERANCE, type ShadowAdminOptions } from './shadow-admin.js';
 export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './shadow-keeper.js';
@@ -73,3 +73,6 @@ export { RetirementSweeper, type SweepReport } from './retirement-sweeper.js';
 export { resolveRetirementOptions, type RetirementOptions, type ResolvedRetirementOptions } from './retirement-options.js';
 export { assessVersion, type Assessment, type VersionUsage } from './retirement-policy.js';
 export { rescale, routeWithout } from './retirement-route.js';
+export { ConsoleServer, CSRF_HEADER, type ConsoleServerOptions } from './console/console-server.js';
+export { CONTENT_SECURITY_POLICY, SESSION_COOKIE } from './console/console-security.js';
+export { parseNodeMetrics, ratesBetween, NodeMetricsSampler, type VersionRates } from './console/console-node-metrics.js';

@@ -66,7 +66,7 @@ export class EtcdLeaderElection implements Leadership {
     this.#access = new EtcdAccess(options.etcd);
     this.#ttl = options.ttlSeconds ?? 5;
     this.#retryMs = options.retryMs ?? 1000;
-    this.#key = `${options.keys.electionNamespace()}election/${options.name}`;
+    this.#key = options.keys.election(options.name);
   }
 
   get isLeader(): boolean {

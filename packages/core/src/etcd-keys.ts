@@ -18,7 +18,7 @@
  *   {prefix}runtime/shadow-stats/{model}/{primary}/{shadow}/{nodeId}.{incarnation}
  *                                                       ShadowStatsRecord (not lease-bound; deleted with the shadow)
  *   {prefix}runtime/usage/{model}/{version}/{nodeId}    UsageRecord (not lease-bound; deleted with the version)
- *   {prefix}runtime/election/{name}/{leaseId}           etcd3 Election candidates (leader-only control-plane work)
+ *   {prefix}runtime/election/{name}                     the leader's id, bound to its lease (leader-only control-plane work)
  *   {prefix}audit/{model}/{entryId}                     HistoryEntryRecord
  *
  * Audit entry ids are a zero-padded millisecond time plus a random suffix, so
@@ -129,12 +129,9 @@ export class KeyLayout {
     if (model === undefined) return base;
     return version === undefined ? `${base}${model}/` : `${base}${model}/${version}/`;
   }
-  /**
-   * The namespace to build etcd3 Elections in: `etcd.namespace(keys.electionNamespace()).election(name)`
-   * keeps its candidates under `{prefix}runtime/election/{name}/`.
-   */
-  electionNamespace(): string {
-    return `${this.prefix}runtime/`;
+  /** The one key of election `name`: the leader's id, created if absent and bound to its lease. */
+  election(name: string): string {
+    return `${this.prefix}runtime/election/${name}`;
   }
 
   /** Splits a key under this prefix; undefined for anything else. */

@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
+import type { Logger } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import {
+  capturingLogger,
   linearModel,
   startEtcd,
   startEtcdCluster,
@@ -117,23 +119,38 @@ async function findLeaderEventually(etcd: EtcdCluster): Promise<EtcdProcess> {
 /** Figures of the all-members outage, for the test that checks how fast the change arrived. */
 let outage: { routedMs: number[]; maxRetryGapMs: number[] } | undefined;
 
+/**
+ * When each node's target-state watch failed and reconnected, as the node
+ * logs it (warn 'target state watch disconnected', debug 'target state watch
+ * connected'), timed as it is logged: one logger shared by the nodes, told
+ * apart by the nodeId every node line carries.
+ */
+function watchEventLog(): { logger: Logger; of: (nodeId: string) => { failedAt: number[]; connectedAt: number[] } } {
+  const { logger } = capturingLogger();
+  const byNode = new Map<string, { failedAt: number[]; connectedAt: number[] }>();
+  const of = (nodeId: string) => {
+    let events = byNode.get(nodeId);
+    if (!events) byNode.set(nodeId, (events = { failedAt: [], connectedAt: [] }));
+    return events;
+  };
+  logger.on('data', (info: { nodeId?: string; message?: string }) => {
+    if (info.nodeId === undefined) return;
+    if (info.message?.startsWith('target state watch disconnected')) of(info.nodeId).failedAt.push(Date.now());
+    else if (info.message === 'target state watch connected') of(info.nodeId).connectedAt.push(Date.now());
+  });
+  return { logger, of };
+}
+
 test.serial('every etcd member stopped for 30 s under load: no failed request; after restart a route change converges', async (t) => {
   t.timeout(90_000);
   const etcd = await startEtcdCluster(3, { heartbeatMs: 50, electionTimeoutMs: 500 });
   t.teardown(() => etcd.destroy());
-  const cluster = await TestCluster.start({ etcd: clusterEndpoints(etcd), nodes: 2 });
+  const watchLog = watchEventLog();
+  const cluster = await TestCluster.start({ etcd: clusterEndpoints(etcd), nodes: 2, nodeOptions: { logger: watchLog.logger } });
   t.teardown(() => cluster.stop());
   const v1 = await cluster.deploy('m', linearModel({ weights: W1, bias: 0 }));
   const v2 = await cluster.createVersion('m', linearModel({ weights: W2, bias: 0 }));
-
-  // Diagnostics only: when each node's target-state watch (private) failed and reconnected.
-  const watchEvents = cluster.nodes.map((n) => {
-    const events = { failedAt: [] as number[], connectedAt: [] as number[] };
-    const watcher = (n as unknown as { mirror: { watcher?: import('node:events').EventEmitter } }).mirror.watcher;
-    watcher?.on('disconnected', () => events.failedAt.push(Date.now()));
-    watcher?.on('connected', () => events.connectedAt.push(Date.now()));
-    return events;
-  });
+  const watchEvents = cluster.nodes.map((n) => watchLog.of(n.id));
   const load = continuousLoad(cluster, 'm', [x]);
   await sleep(300);
   await Promise.all(etcd.members.map((m) => m.stop()));

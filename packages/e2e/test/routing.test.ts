@@ -111,9 +111,11 @@ test.serial('weight shifts under load from 4 clients: no failed request, and key
   let ok = 0;
   let moved = 0;
   // Each client owns its keys and sends sequentially, so a key's answers arrive in order.
+  const cycles = [0, 0, 0, 0];
   const clients = Array.from({ length: 4 }, async (_, c) => {
     const last = new Map<string, string>();
     for (let i = 0; !stopped; i = (i + 1) % 100) {
+      if (i === 0) cycles[c]! += 1;
       const key = `client-${c}-key-${i}`;
       try {
         const version = (await cluster.infer(0, 'm', [x], { parameters: keyParam(key), deadlineMs: 5000 })).model_version;
@@ -141,7 +143,10 @@ test.serial('weight shifts under load from 4 clients: no failed request, and key
     allowed = new Set([move]);
     await cluster.setRoute('m', weights);
     await waitWeights(cluster, weights);
-    await new Promise((r) => setTimeout(r, 300));
+    // Every key is asked again under this split before the next shift, however
+    // slow the machine: two whole rounds of each client's keys from now.
+    const target = cycles.map((n) => n + 2);
+    await waitFor(() => cycles.every((n, c) => n >= target[c]!), { timeoutMs: 60_000, message: 'every key asked again after the shift' });
   }
   stopped = true;
   await Promise.all(clients);

@@ -2,6 +2,8 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock, Logger } from '@switchyard/core';
+import type { NodeComponent } from './node-component.js';
+import type { RoutingTable } from './routing-table.js';
 import { versionKey, type TargetState } from './target-state.js';
 
 const SHA256_NAME = /^[0-9a-f]{64}$/;
@@ -25,6 +27,11 @@ export function wantedArtifacts(state: TargetState): Set<string> {
     }
   }
   return wanted;
+}
+
+/** The sha256 of the versions a routing table serves: never removed, whatever the target state says. */
+export function loadedArtifacts(table: RoutingTable): Set<string> {
+  return new Set([...table.versions.values()].map((v) => v.record.artifact.sha256));
 }
 
 /** The parts of {@link ArtifactCache} the trimmer uses. */
@@ -90,7 +97,8 @@ export interface ArtifactCacheTrimmerOptions {
  * `.partial` download left over from a crash. Without it, every artifact a
  * node ever loaded would stay on its disk.
  */
-export class ArtifactCacheTrimmer {
+export class ArtifactCacheTrimmer implements NodeComponent {
+  readonly name = 'artifact-cache-trimmer';
   /** When each unwanted file was first seen unwanted (this clock's ms). */
   private readonly unwantedSince = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;

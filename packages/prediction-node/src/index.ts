@@ -1,27 +1,21 @@
-export * from './prediction-node.js';
-export * from './reconciler.js';
-export * from './routing-table.js';
-export * from './target-state.js';
-export * from './target-state-mirror.js';
-export * from './runtime-reporter.js';
-export * from './artifact-cache.js';
-export * from './artifact-fetcher.js';
-export * from './model-loader.js';
-export * from './loaded-version.js';
-export * from './node-metrics.js';
-export * from './inference-service.js';
-export * from './metrics-server.js';
-export * from './version-stats.js';
-export * from './stats-publisher.js';
-export * from './shadow-compare.js';
-export * from './shadow-stats.js';
-export * from './shadow-load.js';
-export * from './shadow-mirror.js';
-export * from './shadow-metrics.js';
-export * from './shadow-node.js';
-export * from './session-interface.js';
-export * from './session-inline.js';
-export * from './session-thread.js';
-export * from './worker-session.js';
-export { rolloutStatsSource, type RolloutStatsSourceOptions } from './rollout-stats-source.js';
-export { UsageSource, type UsageSourceOptions } from './usage-source.js';
+// @switchyard/prediction-node: the node and what runs one. Everything else in
+// src/ is the node's own; its tests import those files directly.
+export { PredictionNode, type NodeState } from './prediction-node.js';
+export {
+  DEFAULT_NODE_MAX_MESSAGE_BYTES,
+  PredictionNodeOptionError,
+  resolvePredictionNodeOptions,
+  type PredictionNodeOptions,
+  type ResolvedPredictionNodeOptions,
+  type ResolvedShadowOptions,
+} from './prediction-node-options.js';
+export { DEFAULT_INLINE_RUN_LIMIT_MS, type SessionHosting } from './model-loader.js';
+export type { ShadowOptions } from './shadow-mirror.js';
+// A /metrics endpoint for any prom-client registry (the control plane's CLI serves one with it).
+export { startMetricsServer } from './metrics-server.js';
+// The artifact cache and its source, for release validation (`switchyard validate`).
+export { ArtifactCache, type ArtifactCacheOptions } from './artifact-cache.js';
+export { ControlPlaneArtifactSource, type ArtifactSource, type ControlPlaneArtifactSourceOptions } from './artifact-fetcher.js';
+// Worker-hosted sessions, for tests and benches that check thread hosting from outside.
+export { WorkerSession } from './worker-session.js';
+export { liveSessionThreads } from './session-thread.js';

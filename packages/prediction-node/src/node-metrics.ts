@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RoutingTable } from './routing-table.js';
+import type { VersionLoader } from './reconciler.js';
 import { fallbacksMetric, FallbackStats, latencyMetric, requestsMetric, VersionStats } from './version-stats.js';
 
 /** The node's Prometheus metrics, on their own registry so tests can run several nodes in one process. */
@@ -95,6 +97,30 @@ export class NodeMetrics {
   /** Drops an unloaded version's counters, so the series do not grow without bound. */
   forget(model: string, version: string): void {
     this.versionStats.delete(`${model}/${version}`);
+  }
+
+  /** Sets the gauges that describe what is loaded; called with every new routing table. */
+  observeTable(table: RoutingTable): void {
+    this.loadedVersions.set(table.versions.size);
+    let inWorkers = 0;
+    for (const version of table.versions.values()) if (version.session.host === 'worker') inWorkers++;
+    this.workerVersions.set(inWorkers);
+  }
+
+  /** `loader` with every load timed and every failed one counted. */
+  timedLoads(loader: VersionLoader): VersionLoader {
+    return {
+      load: async (record) => {
+        try {
+          const loaded = await loader.load(record);
+          this.loadSeconds.observe({ model: record.model }, loaded.loadMs / 1000);
+          return loaded;
+        } catch (err) {
+          this.loadFailures.inc({ model: record.model });
+          throw err;
+        }
+      },
+    };
   }
 
   /** Adds process metrics (memory, event-loop lag); once per process, since they are global. */

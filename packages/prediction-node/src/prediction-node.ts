@@ -1,111 +1,39 @@
-import { randomBytes } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
-import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
-import type { Etcd3 } from 'etcd3';
-import {
-  BUILD_VERSION,
-  KeyLayout,
-  splitHostPort,
-  systemClock,
-  type ClientTlsOptions,
-  type Clock,
-  type Logger,
-  type ServerTlsOptions,
-  type NodeRecord,
-  type VersionStatusRecord,
-} from '@switchyard/core';
-import { describeServerTls, inferenceService, serverCredentials } from '@switchyard/core/grpc';
-import { createLogger } from '@switchyard/core/logging';
-import { ArtifactCache } from './artifact-cache.js';
-import { ArtifactCacheTrimmer, artifactCacheMetrics, wantedArtifacts } from './artifact-cache-trimmer.js';
-import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
-import { inferenceHandlers } from './inference-service.js';
-import { StatsPublisher } from './stats-publisher.js';
-import { startShadowMirroring, type ShadowOptions } from './shadow-node.js';
-import { PrimaryInFlight } from './primary-in-flight.js';
-import { ModelLoader, type SessionHosting } from './model-loader.js';
-import { startMetricsServer } from './metrics-server.js';
-import { NodeMetrics } from './node-metrics.js';
-import { Reconciler, type StatusSink } from './reconciler.js';
-import { RuntimeReporter } from './runtime-reporter.js';
-import { rolloutStatsSource } from './rollout-stats-source.js';
-import { TargetStateMirror } from './target-state-mirror.js';
-import { UsageSource } from './usage-source.js';
+import { BUILD_VERSION, failedPrecondition, GrpcStatus, SwitchyardError, type Logger } from '@switchyard/core';
+import { describeServerTls, serverCredentials } from '@switchyard/core/grpc';
+import type { InferenceServer } from './inference-server.js';
+import { NodeComponents } from './node-component.js';
+import { assembleNode } from './node-assembly.js';
+import type { NodeHealth } from './node-health.js';
+import type { NodeMetrics } from './node-metrics.js';
+import { resolvePredictionNodeOptions, type PredictionNodeOptions } from './prediction-node-options.js';
+import type { Reconciler } from './reconciler.js';
+import type { RoutingTable } from './routing-table.js';
+import type { StatsPublisher } from './stats-publisher.js';
 
-/** Options for {@link PredictionNode.create}. */
-export interface PredictionNodeOptions {
-  etcd: Etcd3;
-  /** @default new KeyLayout() (prefix /switchyard/) */
-  keys?: KeyLayout;
-  /** Unique node name. @default "node-" + random hex */
-  id?: string;
-  /** host:port for the inference gRPC server; port 0 picks a free one. @default 127.0.0.1:0 */
-  listen?: string;
-  /** The address other processes should use, when it differs from `listen`. @default the bound address */
-  advertise?: string;
-  /** host:port for the Prometheus /metrics endpoint; omit for none. */
-  metricsListen?: string;
-  /** Folder for the artifact cache. */
-  dataDir: string;
-  logger?: Logger;
-  /** Largest request or response message. @default 64 MiB */
-  maxMessageBytes?: number;
-  /** Fixed control-plane addresses for artifact fetches; empty to discover them in etcd. */
-  controlPlanes?: string[];
-  /** onnxruntime intra-op threads per session. @default 1 */
-  intraOpThreads?: number;
-  /**
-   * A version whose warm-up run takes longer than this runs in a worker
-   * thread of its own, so it cannot block health checks, keep-alives and
-   * other models; faster ones stay on the main thread, where they cost less.
-   * @default 2
-   */
-  inlineRunLimitMs?: number;
-  /** Overrides that choice for every version: 'inline' or 'worker'. @default 'auto' */
-  sessionHosting?: SessionHosting;
-  /** Lease TTL of the node's registration. @default 10 */
-  leaseTtlSeconds?: number;
-  /** First retry delay after a failed load. @default 1000 */
-  loadRetryMinMs?: number;
-  /** Register process-wide metrics (memory, event loop). Only one node per process should. @default false */
-  processMetrics?: boolean;
-  /** TLS for the inference server (certFile + keyFile; clientCaFile for mutual TLS). @default plaintext */
-  tls?: ServerTlsOptions;
-  /** Bearer token for the control planes' ArtifactService when their auth is on; viewer is enough. */
-  controlPlaneToken?: string;
-  /** TLS towards the control planes; an empty object uses the system's roots. @default plaintext */
-  controlPlaneTls?: ClientTlsOptions;
-  /**
-   * On stop, how long the node keeps taking calls after turning health
-   * NOT_SERVING, so clients and load balancers that watch health move away
-   * before it refuses anything. @default 2000
-   */
-  drainGraceMs?: number;
-  /** On stop, how long in-flight calls may run before the server is shut down by force. @default 10000 */
-  shutdownDeadlineMs?: number;
-  /**
-   * How often figures that outlive the node (rollout step counters, shadow
-   * comparisons, last use) are collected and written to etcd. @default 5000
-   */
-  statsIntervalMs?: number;
-  /** Least time between two writes of one version's last use to etcd (docs/retirement.md). @default 60000 */
-  usageIntervalMs?: number;
-  /** Time the node reports last use in; a fake clock in tests of retirement. @default the wall clock */
-  clock?: Clock;
-  /** Shadow mirroring: queue size, concurrency, time-out, busy threshold (docs/shadows.md). */
-  shadow?: ShadowOptions;
-  /**
-   * How long a cached artifact no version record uses any more (a retired
-   * version's) stays on disk before it is removed (docs/operations.md). @default 600000
-   */
-  artifactCacheGraceMs?: number;
-  /** Time between two trims of the artifact cache. @default 60000 */
-  artifactCacheTrimIntervalMs?: number;
-}
+export type { PredictionNodeOptions } from './prediction-node-options.js';
 
+/**
+ * - STARTING: serving calls, health NOT_SERVING, until the target state is
+ *   read and every version it wants has loaded or failed once.
+ * - SERVING: health SERVING, ServerReady true.
+ * - DRAINING: stop() was called; the components are stopping in reverse order.
+ * - STOPPED: everything stopped; the node cannot be started again.
+ */
 export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
+
+/** What {@link PredictionNode}'s constructor is given: the started parts. */
+interface StartedNode {
+  id: string;
+  address: string;
+  metricsAddress: string | undefined;
+  metrics: NodeMetrics;
+  statsPublisher: StatsPublisher;
+  reconciler: Reconciler;
+  health: NodeHealth;
+  server: InferenceServer;
+  components: NodeComponents;
+  logger: Logger;
+}
 
 /**
  * A prediction node: serves the KServe v2 protocol for whatever the target
@@ -113,275 +41,140 @@ export type NodeState = 'STARTING' | 'SERVING' | 'DRAINING' | 'STOPPED';
  * it serves comes from etcd and the control plane's artifact store.
  */
 export class PredictionNode {
-  private nodeState: NodeState = 'STARTING';
+  readonly id: string;
+  /** The host:port other processes dial: `advertise`, or the bound inference address. */
+  readonly address: string;
+  /** The bound host:port of /metrics, when enabled. */
+  readonly metricsAddress: string | undefined;
+  readonly metrics: NodeMetrics;
+  /** Writes figures that outlive the node; flushed once more on drain. */
+  readonly statsPublisher: StatsPublisher;
 
-  private constructor(
-    readonly id: string,
-    /** The bound host:port of the inference server. */
-    readonly address: string,
-    /** The bound host:port of /metrics, when enabled. */
-    readonly metricsAddress: string | undefined,
-    readonly metrics: NodeMetrics,
-    private readonly server: grpc.Server,
-    private readonly health: HealthImplementation,
-    private readonly mirror: TargetStateMirror,
-    private readonly reconciler: Reconciler,
-    private readonly reporter: RuntimeReporter,
-    private readonly source: ControlPlaneArtifactSource,
-    private readonly metricsServer: HttpServer | undefined,
-    private readonly logger: Logger,
-    private readonly initialState: Promise<unknown>,
-    private readonly drainGraceMs: number,
-    private readonly shutdownDeadlineMs: number,
-    /** Writes figures that outlive the node; flushed once more on drain. */
-    readonly statsPublisher: StatsPublisher,
-  ) {}
+  readonly #reconciler: Reconciler;
+  readonly #health: NodeHealth;
+  readonly #server: InferenceServer;
+  readonly #components: NodeComponents;
+  readonly #logger: Logger;
+  #state: NodeState = 'STARTING';
+  #stopping: Promise<void> | undefined;
+  /** Settles once: resolved on SERVING, rejected if a drain starts first. */
+  readonly #serving: Promise<void>;
+  #servingChanged!: { resolve: () => void; reject: (err: Error) => void };
 
+  protected constructor(parts: StartedNode) {
+    this.id = parts.id;
+    this.address = parts.address;
+    this.metricsAddress = parts.metricsAddress;
+    this.metrics = parts.metrics;
+    this.statsPublisher = parts.statsPublisher;
+    this.#reconciler = parts.reconciler;
+    this.#health = parts.health;
+    this.#server = parts.server;
+    this.#components = parts.components;
+    this.#logger = parts.logger;
+    this.#serving = new Promise((resolve, reject) => (this.#servingChanged = { resolve, reject }));
+    // ready() callers get the rejection; nobody waiting is no error.
+    this.#serving.catch(() => undefined);
+  }
+
+  /**
+   * Checks the options, builds the node's parts and starts them in order;
+   * returns while the node is STARTING (see {@link ready}). An etcd outage
+   * does not fail start-up: the node stays NOT_SERVING until it can read.
+   * @throws TypeError (PredictionNodeOptionError) naming a bad option, before anything is opened.
+   * @throws SwitchyardError when a part cannot start (UNAVAILABLE for an address that cannot be
+   *   bound), once every part already started has been stopped again.
+   */
   static async create(options: PredictionNodeOptions): Promise<PredictionNode> {
-    const keys = options.keys ?? new KeyLayout();
-    // Before anything starts: a bad certificate path should fail start-up cleanly.
-    if (options.tls && options.tls.certFile === undefined) {
-      throw new TypeError('tls needs certFile and keyFile (--tls-cert, --tls-key); omit tls for plaintext');
-    }
-    const credentials = serverCredentials(options.tls);
-    const id = options.id ?? `node-${randomBytes(4).toString('hex')}`;
-    const logger = (options.logger ?? createLogger({ component: 'prediction-node' })).child({ nodeId: id });
-    const metrics = new NodeMetrics({ node: id });
-    if (options.processMetrics) metrics.collectProcessMetrics();
-
-    const reporter = new RuntimeReporter({ etcd: options.etcd, logger, ttlSeconds: options.leaseTtlSeconds ?? 10 });
-    const status: StatusSink = {
-      report: (s) => {
-        const record: VersionStatusRecord = { ...s, nodeId: id, updatedAt: new Date().toISOString() };
-        reporter.set(keys.status(id, s.model, s.version), JSON.stringify(record));
-      },
-      clear: (model, version) => {
-        reporter.remove(keys.status(id, model, version));
-        // Its counters go next: keep its last use until it is written.
-        for (const s of metrics.allStats()) if (s.model === model && s.version === version) usage.retain(s);
-        metrics.forget(model, version);
-      },
-    };
-    const source = new ControlPlaneArtifactSource({
-      etcd: options.etcd,
-      keys,
+    const o = resolvePredictionNodeOptions(options);
+    // Before anything starts: unreadable certificates should fail start-up cleanly.
+    const credentials = serverCredentials(o.tls);
+    const logger = o.logger.child({ nodeId: o.id });
+    const parts = assembleNode(o, logger, credentials);
+    const components = new NodeComponents(parts.components, logger);
+    await components.start();
+    const node = new PredictionNode({
+      id: o.id,
+      address: o.advertise ?? parts.server.address,
+      metricsAddress: parts.metricsServer?.address,
+      metrics: parts.metrics,
+      statsPublisher: parts.statsPublisher,
+      reconciler: parts.reconciler,
+      health: parts.health,
+      server: parts.server,
+      components,
       logger,
-      ...(options.controlPlanes ? { addresses: options.controlPlanes } : {}),
-      ...(options.controlPlaneToken !== undefined ? { token: options.controlPlaneToken } : {}),
-      ...(options.controlPlaneTls !== undefined ? { tls: options.controlPlaneTls } : {}),
     });
-    const cache = new ArtifactCache({ dir: join(options.dataDir, 'artifacts'), source, logger });
-    const loader = new ModelLoader({
-      cache,
-      intraOpThreads: options.intraOpThreads ?? 1,
-      ...(options.inlineRunLimitMs !== undefined ? { inlineRunLimitMs: options.inlineRunLimitMs } : {}),
-      ...(options.sessionHosting !== undefined ? { sessionHosting: options.sessionHosting } : {}),
-      onWorkerCrash: (record) => metrics.workerCrashes.inc({ model: record.model, version: record.version }),
-      logger,
-      statsFor: (record) => metrics.statsFor(record.model, record.version),
-    });
-    const reconciler = new Reconciler({
-      loader: {
-        load: async (record) => {
-          try {
-            const loaded = await loader.load(record);
-            metrics.loadSeconds.observe({ model: record.model }, loaded.loadMs / 1000);
-            return loaded;
-          } catch (err) {
-            metrics.loadFailures.inc({ model: record.model });
-            throw err;
-          }
-        },
-      },
-      status,
-      logger,
-      retryMinMs: options.loadRetryMinMs ?? 1000,
-      onTable: (table) => {
-        metrics.loadedVersions.set(table.versions.size);
-        metrics.workerVersions.set([...table.versions.values()].filter((v) => v.session.host === 'worker').length);
-      },
-    });
-    const cacheTrimmer = new ArtifactCacheTrimmer({
-      cache,
-      wanted: () => reconciler.targetState && wantedArtifacts(reconciler.targetState),
-      loaded: () => new Set([...reconciler.table.versions.values()].map((v) => v.record.artifact.sha256)),
-      clock: options.clock ?? systemClock,
-      logger,
-      metrics: artifactCacheMetrics(metrics.registry),
-      ...(options.artifactCacheGraceMs !== undefined ? { graceMs: options.artifactCacheGraceMs } : {}),
-      ...(options.artifactCacheTrimIntervalMs !== undefined ? { intervalMs: options.artifactCacheTrimIntervalMs } : {}),
-    });
-    // Rollout and shadow figures that outlive this process are filed under
-    // `{id}.{incarnation}`, so a restarted node with the same id never
-    // overwrites its predecessor's.
-    const incarnation = randomBytes(4).toString('hex');
-    const publisher = new StatsPublisher({ etcd: options.etcd, logger, intervalMs: options.statsIntervalMs ?? 5000 });
-    const clock = options.clock;
-    const usage = new UsageSource({
-      keys,
-      nodeId: id,
-      stats: () => metrics.allStats(),
-      intervalMs: options.usageIntervalMs ?? 60_000,
-      clockOffsetMs: () => (clock ? clock.now() - Date.now() : 0),
-    });
-    publisher.add(usage.source);
-    publisher.add(
-      rolloutStatsSource({
-        keys,
-        nodeId: id,
-        incarnation,
-        routes: () => reconciler.targetState?.routes.values() ?? [],
-        // Not statsFor: that would create a zero /metrics series for a version this node never loaded.
-        counters: (model, version) => metrics.existingStats(model, version)?.counters(),
-      }),
-    );
-    const inFlight = new PrimaryInFlight();
-    const shadows = startShadowMirroring({ metrics, publisher, keys, nodeId: id, incarnation, reconciler, logger, options: options.shadow, inFlight });
-    const mirror = new TargetStateMirror({ etcd: options.etcd, keys, logger, onChange: (state) => reconciler.update(state) });
-
-    const health = new HealthImplementation({ '': 'NOT_SERVING', 'inference.GRPCInferenceService': 'NOT_SERVING' });
-    const maxMessageBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
-    const server = new grpc.Server({
-      'grpc.max_receive_message_length': maxMessageBytes,
-      'grpc.max_send_message_length': maxMessageBytes,
-    });
-    let node: PredictionNode | undefined;
-    server.addService(
-      inferenceService().service,
-      inferenceHandlers({
-        nodeId: id,
-        logger,
-        metrics,
-        table: () => reconciler.table,
-        ready: () => node?.state === 'SERVING',
-        afterPrimary: shadows.onServed,
-        inFlight,
-      }),
-    );
-    health.addToServer(server);
-    const listen = options.listen ?? '127.0.0.1:0';
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const address = options.advertise ?? `${splitHostPort(listen).host}:${port}`;
-    const metricsServer = options.metricsListen ? await startMetricsServer(metrics.registry, options.metricsListen) : undefined;
-
-    const record: NodeRecord = {
-      id,
-      address,
-      metricsAddress: metricsServer?.address ?? '',
-      buildVersion: BUILD_VERSION,
-      startedAt: new Date().toISOString(),
-    };
-    reporter.set(keys.node(id), JSON.stringify(record));
-    publisher.start();
-
-    node = new PredictionNode(
-      id,
-      address,
-      metricsServer?.address,
-      metrics,
-      server,
-      health,
-      mirror,
-      reconciler,
-      reporter,
-      source,
-      metricsServer?.server,
-      logger,
-      mirror.start(),
-      options.drainGraceMs ?? 2000,
-      options.shutdownDeadlineMs ?? 10_000,
-      publisher,
-    );
-    node.usage = usage;
-    node.cacheTrimmer = cacheTrimmer;
-    cacheTrimmer.start();
-    node.becomeReadyWhenSettled();
-    logger.info('prediction node listening', { address, metricsAddress: metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(options.tls) });
+    node.#becomeReadyWhenSettled();
+    logger.info('prediction node listening', { address: parts.server.address, metricsAddress: parts.metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(o.tls) });
     return node;
   }
 
   get state(): NodeState {
-    return this.nodeState;
+    return this.#state;
   }
 
   /** What the node serves right now (tests and diagnostics). */
-  get table() {
-    return this.reconciler.table;
+  get table(): RoutingTable {
+    return this.#reconciler.table;
   }
 
-  /** Resolves once the initial target state is read and every version in it loaded or failed once. */
+  /**
+   * Resolves once the initial target state is read and every version in it loaded or failed once.
+   * @throws SwitchyardError DEADLINE_EXCEEDED after `timeoutMs`; FAILED_PRECONDITION once the node is draining.
+   */
   async ready(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.nodeState !== 'SERVING') {
-      if (Date.now() > deadline) throw new Error(`node ${this.id} did not become ready within ${timeoutMs} ms`);
-      if (this.nodeState === 'STOPPED' || this.nodeState === 'DRAINING') throw new Error(`node ${this.id} is ${this.nodeState}`);
-      await new Promise((r) => setTimeout(r, 20));
+    if (this.#state === 'SERVING') return;
+    if (this.#state !== 'STARTING') throw failedPrecondition(`node ${this.id} is ${this.#state}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SwitchyardError(GrpcStatus.DEADLINE_EXCEEDED, `node ${this.id} did not become ready within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.#serving, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /**
-   * Drains and stops, in this order:
+   * Drains and stops: the components in reverse start order, which is
    * 1. health NOT_SERVING and ServerReady false at once;
    * 2. calls still accepted for `drainGraceMs`, so health-watching clients move away;
-   * 3. registration removed from etcd (lease revoked);
-   * 4. server.tryShutdown: new calls refused, in-flight calls finished;
-   * 5. forceShutdown once `shutdownDeadlineMs` has passed since step 4, so stop never hangs;
-   * 6. sessions released.
+   * 3. the target-state watch, shadow mirroring and cache trimming stopped;
+   * 4. registration removed from etcd (lease revoked);
+   * 5. server.tryShutdown: new calls refused, in-flight calls finished;
+   *    forceShutdown once `shutdownDeadlineMs` has passed, so stop never hangs;
+   * 6. the last figures (and last use) written; sessions released; /metrics closed.
    * A second call while draining waits for the first.
    * @param shutdownDeadlineMs overrides the node's `shutdownDeadlineMs` for this stop.
    */
   stop(shutdownDeadlineMs?: number): Promise<void> {
-    this.stopping ??= this.drain(shutdownDeadlineMs ?? this.shutdownDeadlineMs);
-    return this.stopping;
+    this.#stopping ??= this.#drain(shutdownDeadlineMs);
+    return this.#stopping;
   }
 
-  private stopping: Promise<void> | undefined;
-  /** Told to write every pending last use in the final flush. */
-  private usage: UsageSource | undefined;
-  /** Removes cached artifacts no version uses any more; stopped first on drain. */
-  private cacheTrimmer: ArtifactCacheTrimmer | undefined;
-
-  private async drain(shutdownDeadlineMs: number): Promise<void> {
-    if (this.nodeState === 'STOPPED') return;
-    this.nodeState = 'DRAINING';
-    this.health.setStatus('', 'NOT_SERVING');
-    this.health.setStatus('inference.GRPCInferenceService', 'NOT_SERVING');
-    this.logger.info('prediction node draining', { drainGraceMs: this.drainGraceMs, shutdownDeadlineMs });
-    this.mirror.stop();
-    await this.cacheTrimmer?.stop();
-    if (this.drainGraceMs > 0) await new Promise((r) => setTimeout(r, this.drainGraceMs));
-    await this.reporter.close().catch((err: unknown) => this.logger.warn('could not deregister from etcd', { error: String(err) }));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.logger.warn('shutdown deadline passed; cancelling the calls still running', { shutdownDeadlineMs });
-        this.server.forceShutdown();
-        resolve();
-      }, shutdownDeadlineMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    // After the last call: its figures (and last use) are in the final flush.
-    this.usage?.flushNext();
-    await this.statsPublisher.close();
-    await this.reconciler.stop();
-    this.source.close();
-    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
-    this.nodeState = 'STOPPED';
-    this.logger.info('prediction node stopped');
+  async #drain(shutdownDeadlineMs: number | undefined): Promise<void> {
+    this.#state = 'DRAINING';
+    this.#servingChanged.reject(failedPrecondition(`node ${this.id} is DRAINING`));
+    if (shutdownDeadlineMs !== undefined) this.#server.shutdownDeadlineMs = shutdownDeadlineMs;
+    this.#logger.info('prediction node draining', { shutdownDeadlineMs: this.#server.shutdownDeadlineMs });
+    await this.#components.stop();
+    this.#state = 'STOPPED';
+    this.#logger.info('prediction node stopped');
   }
 
-  private becomeReadyWhenSettled(): void {
-    void this.initialState.then(async () => {
-      while (this.nodeState === 'STARTING' && !this.reconciler.settled()) await new Promise((r) => setTimeout(r, 20));
-      if (this.nodeState !== 'STARTING') return;
-      this.nodeState = 'SERVING';
-      this.health.setStatus('', 'SERVING');
-      this.health.setStatus('inference.GRPCInferenceService', 'SERVING');
-      this.logger.info('prediction node ready');
-    });
+  #becomeReadyWhenSettled(): void {
+    this.#reconciler.whenSettled().then(
+      () => {
+        if (this.#state !== 'STARTING') return;
+        this.#state = 'SERVING';
+        this.#health.serving();
+        this.#servingChanged.resolve();
+        this.#logger.info('prediction node ready');
+      },
+      // Stopped before it settled: the drain has rejected ready() already.
+      () => undefined,
+    );
   }
 }

@@ -1,8 +1,8 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState } from '@switchyard/core';
+import { failedPrecondition, resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
-import { ModelRoute, EMPTY_TABLE, type RoutingTable } from './routing-table.js';
-import { versionKey, type TargetState } from './target-state.js';
+import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
+import { versionKey, type TargetStateView } from './target-state.js';
 
 /** Loads a version; the reconciler does not care how. */
 export interface VersionLoader {
@@ -17,6 +17,8 @@ export interface StatusSink {
 
 /** Options for {@link Reconciler}. */
 export interface ReconcilerOptions {
+  /** Where the wanted state is read; {@link Reconciler.reconcile} is called when it changes. */
+  target: TargetStateView;
   loader: VersionLoader;
   status: StatusSink;
   logger: Logger;
@@ -51,22 +53,24 @@ interface Failure {
 export class Reconciler {
   private readonly options: Required<Omit<ReconcilerOptions, 'onTable'>> & Pick<ReconcilerOptions, 'onTable'>;
   private readonly limit: LimitFunction;
-  private target: TargetState | undefined;
   private readonly loaded = new Map<string, LoadedVersion>();
   private readonly loading = new Set<string>();
   private readonly failures = new Map<string, Failure>();
+  /**
+   * The route built for each model and what it was built from. A pass reuses
+   * it while the route record (the same object until its key changes in etcd)
+   * and the loaded versions it picks from are the same, so a change of one
+   * model costs a pass that one model's routing table, not every model's.
+   */
+  private readonly builtRoutes = new Map<string, { record: RouteRecord; route: ModelRoute }>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private routingTable: RoutingTable = EMPTY_TABLE;
   private stopped = false;
+  private settledWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
   constructor(options: ReconcilerOptions) {
     this.options = { loadConcurrency: 2, retryMinMs: 1000, retryMaxMs: 60_000, now: Date.now, ...options };
     this.limit = pLimit(this.options.loadConcurrency);
-  }
-
-  /** The target state last received (routes with their rollouts and shadows); undefined before the first. */
-  get targetState(): TargetState | undefined {
-    return this.target;
   }
 
   /** What requests are served with right now. */
@@ -74,24 +78,36 @@ export class Reconciler {
     return this.routingTable;
   }
 
-  /** Takes a new target state and acts on it. */
-  update(target: TargetState): void {
-    this.target = target;
+  /** Acts on the target state as it is now; call it whenever it changes. */
+  reconcile(): void {
     this.pass();
   }
 
-  /** True once every wanted version is loaded or has failed at least once. */
-  settled(): boolean {
-    if (!this.target) return false;
+  /** True once a target state has been read and every version it wants is loaded or has failed at least once. */
+  isSettled(): boolean {
+    if (!this.options.target.current()) return false;
     for (const key of this.desired().keys()) {
       if (!this.loaded.has(key) && !this.failures.has(key)) return false;
     }
     return true;
   }
 
+  /**
+   * Resolves when a pass, or a load that ended, leaves the current target
+   * state {@link isSettled}: the node's readiness waits on this instead of
+   * asking again and again. Rejects with FAILED_PRECONDITION if the reconciler
+   * stops first.
+   */
+  whenSettled(): Promise<void> {
+    if (this.stopped) return Promise.reject(failedPrecondition('the reconciler has stopped'));
+    if (this.isSettled()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.settledWaiters.push({ resolve, reject }));
+  }
+
   /** Stops acting and frees every session, after their in-flight requests. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const waiter of this.settledWaiters.splice(0)) waiter.reject(failedPrecondition('the reconciler has stopped'));
     for (const timer of this.retryTimers) clearTimeout(timer);
     const all = [...this.loaded.values()];
     this.loaded.clear();
@@ -101,12 +117,13 @@ export class Reconciler {
 
   private desired(): Map<string, VersionRecord> {
     const wanted = new Map<string, VersionRecord>();
-    if (!this.target) return wanted;
-    for (const route of this.target.routes.values()) {
+    const target = this.options.target.current();
+    if (!target) return wanted;
+    for (const route of target.routes.values()) {
       const versions = [...route.splits.map((s) => s.version), ...route.shadows.map((s) => s.version)];
       for (const version of versions) {
         const key = versionKey(route.model, version);
-        const record = this.target.versions.get(key);
+        const record = target.versions.get(key);
         if (record) wanted.set(key, record);
       }
     }
@@ -114,7 +131,8 @@ export class Reconciler {
   }
 
   private pass(): void {
-    if (this.stopped || !this.target) return;
+    const target = this.options.target.current();
+    if (this.stopped || !target) return;
     const desired = this.desired();
     const now = this.options.now();
 
@@ -126,22 +144,26 @@ export class Reconciler {
     }
 
     const routes = new Map<string, ModelRoute>();
-    for (const route of this.target.routes.values()) {
+    for (const route of target.routes.values()) {
       const entries = route.splits
         .filter((s) => s.weight > 0)
         .map((s) => ({ loaded: this.loaded.get(versionKey(route.model, s.version)), weight: s.weight }))
         .filter((e): e is { loaded: LoadedVersion; weight: number } => e.loaded !== undefined);
       if (entries.length > 0) {
-        // Slots of versions not READY here fall back to these entries (ModelRoute).
-        routes.set(route.model, new ModelRoute(route.model, entries, route.slots ?? resolveSlots(route).slots));
+        routes.set(route.model, this.modelRoute(route, entries));
         continue;
       }
       // A retired model serves nothing: its old split must not outlive it.
-      if (this.target.retiredModels?.has(route.model)) continue;
+      if (target.retiredModels?.has(route.model)) continue;
+      // Nor does an emptied route (route set --empty): its versions are to be
+      // unloaded, not kept serving as if the new split were still loading.
+      if (!route.splits.some((s) => s.weight > 0)) continue;
       // None of the new split can serve yet: keep serving the old one.
       const previous = this.routingTable.routes.get(route.model);
       if (previous?.usable()) routes.set(route.model, previous);
     }
+
+    for (const model of this.builtRoutes.keys()) if (!target.routes.has(model)) this.builtRoutes.delete(model);
 
     const referenced = new Set<string>();
     for (const route of routes.values()) for (const e of route.entries) referenced.add(versionKey(e.loaded.model, e.loaded.version));
@@ -157,7 +179,28 @@ export class Reconciler {
       this.options.status.clear(model, version);
     }
 
-    this.publish({ routes, versions: new Map(this.loaded), ...(this.target.retiredModels?.size ? { retired: this.target.retiredModels } : {}) });
+    this.publish({ routes, versions: new Map(this.loaded), ...(target.retiredModels?.size ? { retired: target.retiredModels } : {}) });
+    this.signalIfSettled();
+  }
+
+  /** The model's routing table: the one built last time when nothing it depends on changed. */
+  private modelRoute(record: RouteRecord, entries: RouteEntry[]): ModelRoute {
+    const built = this.builtRoutes.get(record.model);
+    const same =
+      built !== undefined &&
+      built.record === record &&
+      built.route.entries.length === entries.length &&
+      built.route.entries.every((e, i) => e.loaded === entries[i]!.loaded && e.weight === entries[i]!.weight);
+    if (same) return built.route;
+    // Slots of versions not READY here fall back to these entries (ModelRoute).
+    const route = new ModelRoute(record.model, entries, record.slots ?? resolveSlots(record).slots);
+    this.builtRoutes.set(record.model, { record, route });
+    return route;
+  }
+
+  private signalIfSettled(): void {
+    if (this.settledWaiters.length === 0 || !this.isSettled()) return;
+    for (const waiter of this.settledWaiters.splice(0)) waiter.resolve();
   }
 
   private startLoad(key: string, record: VersionRecord): void {
@@ -187,6 +230,8 @@ export class Reconciler {
         const delay = Math.min(this.options.retryMinMs * 2 ** (attempts - 1), this.options.retryMaxMs);
         this.failures.set(key, { attempts, error: err.message, retryAt: this.options.now() + delay, sha256: record.artifact.sha256 });
         this.report(record, 'FAILED', attempts, err.message);
+        // No pass follows a failure until its retry: it may be the last version readiness waited for.
+        this.signalIfSettled();
         logger.error('loading model version failed; the model keeps its current versions, will retry', {
           model: record.model,
           version: record.version,

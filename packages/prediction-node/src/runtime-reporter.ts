@@ -48,24 +48,21 @@ export class RuntimeReporter {
     this.markDirty(key);
   }
 
-  /** Resolves when everything set so far has reached etcd (tests, drain). */
-  async flushed(timeoutMs = 5000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.dirty.size === 0 && !this.flushing && this.lease) return true;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return false;
-  }
-
   /** Revokes the lease so every key disappears at once; bounded, since etcd may be down. */
   async close(timeoutMs = 2000): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    const lease = this.lease;
-    this.lease = undefined;
-    if (!lease) return;
-    await Promise.race([lease.revoke().catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+    try {
+      // A grant in flight would otherwise leave a lease, and its keep-alive timer, that nobody revokes.
+      await Promise.race([this.flushing, deadline]);
+      const lease = this.lease;
+      this.lease = undefined;
+      if (lease) await Promise.race([lease.revoke().catch(() => undefined), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private markDirty(key: string): void {
@@ -118,7 +115,17 @@ export class RuntimeReporter {
     if (this.lease) return this.lease;
     const lease = this.options.etcd.lease(this.options.ttlSeconds, { autoKeepAlive: true });
     // Granting happens lazily; grab() surfaces an unreachable etcd here.
-    await lease.grant();
+    try {
+      await lease.grant();
+    } catch (err) {
+      await lease.revoke().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      // Closed while granting and close() gave up waiting: nobody else holds this lease.
+      await lease.revoke().catch(() => undefined);
+      throw new Error('the reporter was closed');
+    }
     lease.on('lost', (err: Error) => {
       if (this.lease !== lease) return;
       this.options.logger.warn('node lease lost; registering again', { error: err.message });

@@ -5,6 +5,7 @@ import type { ServedRequest } from './inference-service.js';
 import type { LoadedVersion } from './loaded-version.js';
 import { compareOutputs } from './shadow-compare.js';
 import type { BusySignal } from './shadow-load.js';
+import type { NodeComponent } from './node-component.js';
 import type { ShadowPairStats, ShadowStatsTable } from './shadow-stats.js';
 
 /** Node options of shadow mirroring. */
@@ -63,7 +64,8 @@ interface Job {
  * drops them (counted), so shadow work yields as soon as primaries need the
  * thread. Nothing here can reach the primary's response, which was sent already.
  */
-export class ShadowMirror {
+export class ShadowMirror implements NodeComponent {
+  readonly name = 'shadow-mirror';
   private readonly queue: Job[] = [];
   private readonly queueSize: number;
   private readonly concurrency: number;
@@ -126,6 +128,9 @@ export class ShadowMirror {
     }
     this.schedule();
   };
+
+  /** Nothing to start: sampling begins with the first answered primary. */
+  start(): void {}
 
   /** Drops whatever is queued; running calls finish (their versions wait for them before unloading). */
   stop(): void {

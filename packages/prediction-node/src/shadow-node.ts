@@ -1,20 +1,20 @@
 import type { KeyLayout, Logger } from '@switchyard/core';
 import type { NodeMetrics } from './node-metrics.js';
 import type { PrimaryInFlight } from './primary-in-flight.js';
-import type { Reconciler } from './reconciler.js';
+import type { RoutingTable } from './routing-table.js';
 import { EventLoopBusySignal } from './shadow-load.js';
 import { shadowMetrics, shadowStatsSource } from './shadow-metrics.js';
 import { ShadowMirror, type ShadowOptions } from './shadow-mirror.js';
 import { ShadowStatsTable } from './shadow-stats.js';
 import type { StatsPublisher } from './stats-publisher.js';
-import { versionKey } from './target-state.js';
+import { versionKey, type TargetStateView } from './target-state.js';
 
 export type { ShadowOptions } from './shadow-mirror.js';
 
 /**
  * Wires shadow mirroring into a node: the mirror reading shadows from the
- * reconciler's target state and versions from its table, its counters as
- * Prometheus metrics and as published ShadowStatsRecords.
+ * target state and versions from the routing table being served, its
+ * counters as Prometheus metrics and as published ShadowStatsRecords.
  */
 export function startShadowMirroring(parts: {
   metrics: NodeMetrics;
@@ -22,7 +22,9 @@ export function startShadowMirroring(parts: {
   keys: KeyLayout;
   nodeId: string;
   incarnation: string;
-  reconciler: Reconciler;
+  target: TargetStateView;
+  /** What the node serves (the reconciler). */
+  served: { readonly table: RoutingTable };
   logger: Logger;
   options: ShadowOptions | undefined;
   inFlight: PrimaryInFlight;
@@ -34,8 +36,8 @@ export function startShadowMirroring(parts: {
   return new ShadowMirror(
     {
       stats: table,
-      shadowsOf: (model) => parts.reconciler.targetState?.routes.get(model)?.shadows,
-      versionOf: (model, version) => parts.reconciler.table.versions.get(versionKey(model, version)),
+      shadowsOf: (model) => parts.target.current()?.routes.get(model)?.shadows,
+      versionOf: (model, version) => parts.served.table.versions.get(versionKey(model, version)),
       busy,
       primariesInFlight: () => parts.inFlight.value,
       logger: parts.logger.child({ component: 'shadow' }),

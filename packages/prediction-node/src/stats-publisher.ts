@@ -1,5 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '@switchyard/core';
+import type { NodeComponent } from './node-component.js';
 
 /** One key a source wants in etcd; `value` null deletes it. */
 export interface PublishedEntry {
@@ -10,9 +11,11 @@ export interface PublishedEntry {
 /**
  * Something with figures to publish. Called once per tick; returns the keys
  * whose values it wants written now (it decides its own coalescing, e.g.
- * usage at most once a minute per version). Cheap: it runs on the event loop.
+ * usage at most once a minute per version). `final` is set on the last tick,
+ * at stop: what it holds back now is never written. Cheap: it runs on the
+ * event loop.
  */
-export type StatsSource = (nowMs: number) => Iterable<PublishedEntry>;
+export type StatsSource = (nowMs: number, final?: boolean) => Iterable<PublishedEntry>;
 
 /** Options for {@link StatsPublisher}. */
 export interface StatsPublisherOptions {
@@ -34,7 +37,8 @@ export interface StatsPublisherOptions {
  * and retried on the next tick (the newest value wins), so an etcd outage
  * costs nothing but staleness and never blocks a request.
  */
-export class StatsPublisher {
+export class StatsPublisher implements NodeComponent {
+  readonly name = 'stats-publisher';
   private readonly sources: StatsSource[] = [];
   private readonly written = new Map<string, string | null>();
   private readonly pending = new Map<string, string | null>();
@@ -65,23 +69,32 @@ export class StatsPublisher {
 
   /** Collects from every source and writes what changed; resolves when written (or failed, to be retried). */
   tick(): Promise<void> {
-    this.running ??= this.collectAndWrite().finally(() => (this.running = undefined));
-    return this.running;
+    return this.tickOnce(false);
   }
 
-  /** Stops ticking after one last collection and write, bounded by `timeoutMs` (etcd may be down). */
+  /** Stops ticking after one last, final collection and write, bounded by `timeoutMs` (etcd may be down). */
   async close(timeoutMs = 2000): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     if (this.running) await this.running;
-    await Promise.race([this.tick(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([this.tickOnce(true), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
-  private async collectAndWrite(): Promise<void> {
+  /** The node's drain: {@link close}. */
+  stop(): Promise<void> {
+    return this.close();
+  }
+
+  private tickOnce(final: boolean): Promise<void> {
+    this.running ??= this.collectAndWrite(final).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async collectAndWrite(final: boolean): Promise<void> {
     const now = this.now();
     for (const source of this.sources) {
       try {
-        for (const entry of source(now)) {
+        for (const entry of source(now, final)) {
           if (this.written.has(entry.key) && this.written.get(entry.key) === entry.value) this.pending.delete(entry.key);
           else this.pending.set(entry.key, entry.value);
         }

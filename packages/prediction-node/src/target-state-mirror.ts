@@ -1,13 +1,15 @@
+import { readPrefixPaged } from '@switchyard/core/etcd';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { KeyLayout, Logger } from '@switchyard/core';
-import { TargetStateBuilder, type TargetState } from './target-state.js';
+import type { NodeComponent } from './node-component.js';
+import { TargetStateBuilder, type TargetState, type TargetStateView } from './target-state.js';
 
 /** Options for {@link TargetStateMirror}. */
 export interface TargetStateMirrorOptions {
   etcd: Etcd3;
   keys: KeyLayout;
   logger: Logger;
-  /** Called with every new state; must not throw. */
+  /** Called with every new state, once {@link TargetStateMirror.current} returns it; must not throw. */
   onChange: (state: TargetState) => void;
   /** First retry delay after a failed read. @default 200 */
   retryMinMs?: number;
@@ -22,27 +24,29 @@ export interface TargetStateMirrorOptions {
  * changes made meanwhile, deletions included, are never lost. While etcd is
  * unreachable the last state stays in place; nothing here clears it.
  */
-export class TargetStateMirror {
+export class TargetStateMirror implements TargetStateView, NodeComponent {
+  readonly name = 'target-state-watch';
   private readonly options: Required<TargetStateMirrorOptions>;
   private watcher: Watcher | undefined;
   private builder: TargetStateBuilder | undefined;
   private stopped = false;
   private resyncing = false;
   private state: TargetState | undefined;
-  private readonly firstState: Promise<TargetState>;
-  private resolveFirst!: (state: TargetState) => void;
 
   constructor(options: TargetStateMirrorOptions) {
     this.options = { retryMinMs: 200, retryMaxMs: 5000, ...options };
-    this.firstState = new Promise((resolve) => (this.resolveFirst = resolve));
   }
 
-  /** Starts reading and watching; resolves once the first full read has succeeded. */
-  start(): Promise<TargetState> {
+  /**
+   * Starts reading and watching in the background: an unreachable etcd does
+   * not fail start-up, the node stays NOT_SERVING until it is read.
+   */
+  start(): void {
     void this.resync();
-    return this.firstState;
   }
 
+
+  /** The node's one copy of the target state; undefined before the first read. */
   current(): TargetState | undefined {
     return this.state;
   }
@@ -78,14 +82,15 @@ export class TargetStateMirror {
 
   private async readAndWatch(): Promise<void> {
     const { etcd, keys, logger } = this.options;
-    const response = await etcd.getAll().prefix(keys.targetPrefix()).exec();
-    const revision = Number(response.header.revision);
+    // Paged: one range read of a large registry exceeds gRPC's message limit.
+    const read = await readPrefixPaged(etcd, keys.targetPrefix());
+    const revision = Number(read.revision);
     const builder = new TargetStateBuilder(keys, logger);
-    for (const kv of response.kvs) builder.apply(kv.key.toString(), kv.value.toString());
+    for (const kv of read.kvs) builder.apply(kv.key.toString(), kv.value.toString());
     if (this.stopped) return;
     this.builder = builder;
     this.publish(builder.snapshot(revision));
-    logger.info('read target state', { revision, keys: response.kvs.length });
+    logger.info('read target state', { revision, keys: read.kvs.length });
 
     // watcher(), not create(): create()'s promise never settles while etcd is
     // unreachable, and a watcher we do not hold cannot be cancelled, so a node
@@ -116,7 +121,6 @@ export class TargetStateMirror {
 
   private publish(state: TargetState): void {
     this.state = state;
-    this.resolveFirst(state);
     this.options.onChange(state);
   }
 

@@ -22,6 +22,16 @@ export interface TargetState {
   readonly retiredModels?: ReadonlyMap<string, string>;
 }
 
+/**
+ * Read access to the node's current target state. It has one owner (the
+ * {@link TargetStateMirror}, which replaces the snapshot whole on every
+ * change); every other part reads it through this.
+ */
+export interface TargetStateView {
+  /** The last snapshot read from etcd; undefined before the first read. */
+  current(): TargetState | undefined;
+}
+
 export const versionKey = (model: string, version: string): string => `${model}/${version}`;
 
 /** Mutable builder of {@link TargetState}, fed with etcd key/values. */

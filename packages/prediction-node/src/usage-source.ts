@@ -1,4 +1,4 @@
-import type { KeyLayout, UsageRecord } from '@switchyard/core';
+import { systemClock, type Clock, type KeyLayout, type UsageRecord } from '@switchyard/core';
 import type { PublishedEntry, StatsSource } from './stats-publisher.js';
 import type { VersionStats } from './version-stats.js';
 
@@ -30,9 +30,10 @@ interface Published {
  * (`runtime/usage/{model}/{version}/{nodeId}`), coalesced: a version's
  * record is written at most once per `intervalMs`, and only when its use
  * changed, so a busy node costs at most (versions used) / intervalMs writes
- * however many requests it serves. {@link flushNext} lifts the interval for
- * one collection (the final one on drain), and {@link retain} keeps the last
- * use of a version being unloaded, whose counters are about to be dropped.
+ * however many requests it serves. The publisher's final collection (on
+ * drain) and {@link flushNext} lift the interval for one collection, and
+ * {@link retain} keeps the last use of a version being unloaded, whose
+ * counters are about to be dropped.
  */
 export class UsageSource {
   private readonly published = new Map<string, Published>();
@@ -46,7 +47,10 @@ export class UsageSource {
   }
 
   /** The function to hand to `StatsPublisher.add`. */
-  readonly source: StatsSource = (nowMs) => this.collect(nowMs);
+  readonly source: StatsSource = (nowMs, final) => {
+    if (final) this.flush = true;
+    return this.collect(nowMs);
+  };
 
   /** Writes every changed record at the next collection, whatever the interval (drain). */
   flushNext(): void {
@@ -94,4 +98,11 @@ export class UsageSource {
     const at = (ms: number) => (ms === 0 ? null : new Date(ms + offset).toISOString());
     return { nodeId: this.options.nodeId, model, version, lastPrimaryAt: at(primaryMs), lastShadowAt: at(shadowMs), updatedAt: new Date(nowMs + offset).toISOString() };
   }
+}
+
+/** {@link UsageSourceOptions.clockOffsetMs} for a node running on `clock`. */
+export function clockOffset(clock: Clock): () => number {
+  // Two reads of the wall clock can differ by a millisecond; its offset is 0.
+  if (clock === systemClock) return () => 0;
+  return () => clock.now() - Date.now();
 }

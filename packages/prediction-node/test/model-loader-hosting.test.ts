@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { VersionRecordSchema, type VersionRecord } from '@switchyard/core';
 import { linearModel, makeTempDir, removeDir, SLOW_MODEL_WIDTH, slowModel } from '@switchyard/testkit';
-import { liveSessionThreads, ModelLoader, VersionStats, type ArtifactCache, type ModelLoaderOptions } from '../src/index.js';
+import { liveSessionThreads, type ArtifactCache } from '../src/index.js';
+import { ModelLoader, type ModelLoaderOptions } from '../src/model-loader.js';
+import { VersionStats } from '../src/version-stats.js';
 
 const test = anyTest.serial as TestFn<{ dir: string }>;
 

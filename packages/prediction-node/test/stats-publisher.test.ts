@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { createLogger } from '@switchyard/core/logging';
 import { waitFor } from '@switchyard/testkit';
-import { StatsPublisher, type PublishedEntry } from '../src/index.js';
+import { StatsPublisher, type PublishedEntry } from '../src/stats-publisher.js';
 import { useRealEtcd } from './helpers/real-etcd.js';
 
 // One file-wide etcd that one test stops and starts: serial.

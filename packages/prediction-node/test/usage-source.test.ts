@@ -2,7 +2,8 @@ import anyTest, { type TestFn } from 'ava';
 import { KeyLayout, UsageRecordSchema, parseStored } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { createLogger } from '@switchyard/core/logging';
-import { StatsPublisher, UsageSource } from '../src/index.js';
+import { StatsPublisher } from '../src/stats-publisher.js';
+import { UsageSource } from '../src/usage-source.js';
 import { VersionStats } from '../src/version-stats.js';
 import { useRealEtcd } from './helpers/real-etcd.js';
 

@@ -7,7 +7,9 @@ import ort from 'onnxruntime-node';
 import { GrpcStatus, SwitchyardError } from '@switchyard/core';
 import { silentLogger } from '@switchyard/core/logging';
 import { corruptModelBytes, makeTempDir, removeDir, twoOutputModel } from '@switchyard/testkit';
-import { InlineSession, liveSessionThreads, sessionOptions, WorkerSession } from '../src/index.js';
+import { liveSessionThreads, WorkerSession } from '../src/index.js';
+import { InlineSession } from '../src/session-inline.js';
+import { sessionOptions } from '../src/session-interface.js';
 
 const test = anyTest.serial as TestFn<{ dir: string; path: string }>;
 

@@ -18,12 +18,14 @@ interface ControlPlaneFlags extends ServerFlags, AccessFlags, ServerTlsFlags {
   shadowKeeperInterval: string;
   maxArtifactBytes: string;
   leaseTtl: string;
+  consoleListen?: string;
 }
 
 export function controlPlaneCommand(): Command {
   const command = addServerOptions(new Command('control-plane'))
     .description('run a control plane (admin API + artifact store) until SIGTERM/SIGINT')
     .option('--id <name>', 'instance name in etcd (default: <hostname>-<pid>)')
+    .option('--console-listen <host:port>', 'serve the web console at http://<host:port>/ (docs/console.md); it signs people in with the same tokens')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics (process, rollouts, retirement) at http://<host:port>/metrics')
     .option('--tokens-file <path>', `bearer tokens clients must present (or the same JSON document in $${TOKENS_ENV})`)
     .option('--insecure-no-auth', 'serve without access control; only on a trusted network')
@@ -70,8 +72,10 @@ export function controlPlaneCommand(): Command {
       ...(tls ? { tls } : {}),
       ...(flags.advertise ? { advertiseAddress: flags.advertise } : {}),
       ...(flags.id ? { id: flags.id } : {}),
+      ...(flags.consoleListen ? { consoleListen: flags.consoleListen } : {}),
       logger,
     });
+    if (controlPlane.consoleUrl) logger.info('console listening', { url: controlPlane.consoleUrl });
     const metrics = flags.metricsListen ? await serveProcessMetrics(flags.metricsListen, { instance: controlPlane.id }, controlPlane.metrics) : undefined;
     if (metrics) logger.info('metrics listening', { address: metrics.address });
     await serveUntilSignal(logger, async () => {

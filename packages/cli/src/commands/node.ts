@@ -8,6 +8,8 @@ import { serveUntilSignal } from '../serve-until-signal.js';
 import { addServerOptions, serverSetup, type ServerFlags } from '../server-options.js';
 import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-tls-options.js';
 import { addShadowNodeOptions, shadowOptionsFromFlags, type ShadowNodeFlags } from '../shadow-node-flags.js';
+import { checkNodeOptions } from '../node-option-flags.js';
+import type { PredictionNode, PredictionNodeOptions } from '@switchyard/prediction-node';
 
 interface NodeFlags extends ServerFlags, ServerTlsFlags, ShadowNodeFlags {
   id: string;
@@ -80,8 +82,7 @@ export function nodeCommand(): Command {
     const { etcd, keys } = await serverSetup(flags);
     const { createLogger } = await import('@switchyard/core/logging');
     const logger = createLogger({ component: 'prediction-node' });
-    const { PredictionNode } = await import('@switchyard/prediction-node');
-    const node = await PredictionNode.create({
+    const options: PredictionNodeOptions = {
       etcd,
       keys,
       id: flags.id,
@@ -101,7 +102,17 @@ export function nodeCommand(): Command {
       shadow,
       artifactCacheGraceMs,
       ...(inlineRunLimitMs === 0 ? { sessionHosting: 'worker' as const } : { inlineRunLimitMs }),
-    });
+    };
+    let node: PredictionNode;
+    try {
+      await checkNodeOptions(options);
+      const { PredictionNode } = await import('@switchyard/prediction-node');
+      node = await PredictionNode.create(options);
+    } catch (err) {
+      // A node that failed to start has stopped what it had started; the etcd client is ours.
+      etcd.close();
+      throw err;
+    }
     await serveUntilSignal(logger, async () => {
       // node.stop() bounds itself; this is the backstop should anything else hang.
       const backstopMs = drainGraceMs + shutdownDeadlineMs + 5000;

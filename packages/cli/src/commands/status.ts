@@ -10,11 +10,12 @@ export function statusCommand(): Command {
   return addClientOptions(new Command('status'))
     .description("with a model: its route and every live node's state of each of its versions; without: every node and control plane")
     .argument('[model]', 'model name (omit for the whole cluster)')
-    .action(async (model: string | undefined, flags: ClientFlags, command: Command) => {
+    .option('--versions', "without a model: list every node's versions, one per line, after the per-node summary")
+    .action(async (model: string | undefined, flags: ClientFlags & { versions?: boolean }, command: Command) => {
       if (model === undefined) {
         const cluster = await withAdmin(command, (admin) => admin.getClusterStatus());
         if (flags.output === 'json') printJson(cluster);
-        else printLine(formatClusterStatus(cluster));
+        else printLine(formatClusterStatus(cluster, { versions: flags.versions === true }));
         return;
       }
       const status = await withAdmin(command, (admin) => admin.getModelStatus(model));
@@ -51,24 +52,36 @@ export function formatStatus(status: ModelStatusMessage): string {
 }
 
 /**
- * Nodes × versions: one row per live node, one column per model:version any
- * node reports, the state in each cell; then the errors of FAILED versions
- * and the control planes.
+ * One row per live node, however many versions it holds: its versions
+ * counted by state (a column per version stopped being readable at a few
+ * dozen versions, and was 33,222 characters wide at 1,000). With `versions`,
+ * then one line per node and version. Errors of FAILED versions and the
+ * control planes follow.
  */
-export function formatClusterStatus(cluster: ClusterStatusMessage): string {
+export function formatClusterStatus(cluster: ClusterStatusMessage, options: { versions?: boolean } = {}): string {
   const lines: string[] = [];
   if (cluster.nodes.length === 0) {
     lines.push('nodes: none live; start one with `switchyard node` or `switchyard up`');
   } else {
-    const columns = [...new Set(cluster.nodes.flatMap((n) => n.versions.map((v) => `${v.model}:${v.state.version}`)))].sort();
-    const table = newTable(['NODE', 'ADDRESS', 'BUILD', ...columns]);
+    const table = newTable(['NODE', 'ADDRESS', 'BUILD', 'VERSIONS', 'READY', 'LOADING', 'FAILED', 'OTHER']);
     const failures: string[] = [];
     for (const { node, versions } of cluster.nodes) {
-      const states = new Map(versions.map((v) => [`${v.model}:${v.state.version}`, v.state]));
-      table.push([node.node_id, node.address, node.build_version, ...columns.map((c) => states.get(c)?.state ?? '-')]);
-      for (const [key, state] of states) if (state.error) failures.push(`  ${node.node_id} ${key} ${state.state}: ${state.error}`);
+      const count = (state: string): number => versions.filter((v) => v.state.state === state).length;
+      const [ready, loading, failed] = [count('READY'), count('LOADING'), count('FAILED')];
+      table.push([node.node_id, node.address, node.build_version, versions.length, ready, loading, failed, versions.length - ready - loading - failed].map(String));
+      for (const v of versions) if (v.state.error) failures.push(`  ${node.node_id} ${v.model}:${v.state.version} ${v.state.state}: ${v.state.error}`);
     }
     lines.push(`nodes (${cluster.nodes.length}):`, table.toString());
+    if (options.versions) {
+      const detail = newTable(['NODE', 'MODEL', 'VERSION', 'STATE', 'LOAD MS']);
+      for (const { node, versions } of cluster.nodes) {
+        const sorted = [...versions].sort((a, b) => (a.model === b.model ? a.state.version.localeCompare(b.state.version) : a.model < b.model ? -1 : 1));
+        for (const v of sorted) detail.push([node.node_id, v.model, v.state.version, v.state.state, v.state.load_ms ? Math.round(v.state.load_ms).toString() : '']);
+      }
+      lines.push('versions:', detail.toString());
+    } else {
+      lines.push("(each node's versions: --versions; one model's route and states: switchyard status <model>)");
+    }
     if (failures.length > 0) lines.push('errors:', ...failures);
   }
   const planes = newTable(['CONTROL PLANE', 'ADDRESS', 'STARTED']);

@@ -25,6 +25,8 @@ interface UpFlags extends EtcdFlags {
   listenHost: string;
   demo: boolean;
   insecureNoAuth?: boolean;
+  console: boolean;
+  consoleListen?: string;
 }
 
 /** Access control of the local cluster, and the token the client commands and nodes use. */
@@ -44,7 +46,9 @@ export function upCommand(): Command {
     .option('--prefix <prefix>', 'etcd key prefix of the cluster', DEFAULT_PREFIX)
     .option('--listen-host <host>', 'host the control plane and nodes listen on', '127.0.0.1')
     .option('--insecure-no-auth', 'no access control (no tokens); only on a trusted network')
-    .option('--no-demo', 'skip deploying and querying the demo model');
+    .option('--no-demo', 'skip deploying and querying the demo model')
+    .option('--console-listen <host:port>', 'serve the web console here (default: <listen-host>:7080, or any free port when taken)')
+    .option('--no-console', 'do not serve the web console');
   return addEtcdOptions(command).action(async (flags: UpFlags) => {
     const nodes = integerFlag('--nodes', flags.nodes, 1, 64);
     const etcdPort = integerFlag('--etcd-port', flags.etcdPort, 0, 65535);
@@ -83,6 +87,7 @@ export function upCommand(): Command {
       prefix: flags.prefix,
       host: flags.listenHost,
       logger,
+      ...(flags.console ? { consoleListen: flags.consoleListen ?? '' } : {}),
     });
     try {
       await writeClusterFile(flags.dataDir, cluster.info);
@@ -139,6 +144,9 @@ function printReady(info: ClusterFile, dataDir: string, access: LocalAccess): vo
     'cluster is up',
     etcdLine,
     `  control plane  ${info.controlPlane}`,
+    ...(info.consoleUrl
+      ? [`  console        ${info.consoleUrl}   (sign in with ${access.tokenFile ? `the token in ${shownPath(access.tokenFile)}` : 'any token: access is off'})`]
+      : []),
     ...info.nodes.map((n) => `  ${n.id.padEnd(13)}  ${n.address}   metrics http://${n.metricsAddress}/metrics`),
     authLine,
     `  addresses in   ${shownPath(clusterFilePath(info.dataDir))}`,

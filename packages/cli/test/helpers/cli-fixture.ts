@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestFn } from 'ava';
+import { DEFAULT_PREFIX } from '@switchyard/core';
 import { makeTempDir, removeDir } from '@switchyard/testkit';
-import { TestCluster } from './cluster.js';
+import { TestCluster } from '@switchyard/e2e';
 import { killRunning, runCli, type CliResult } from './run-cli.js';
 
 /** What a CLI test file shares: a running cluster and an empty working directory with the test's files. */
@@ -19,7 +20,8 @@ export interface CliContext {
  */
 export function useCliCluster(test: TestFn<CliContext>, options: { nodes: number; files?: Record<string, Uint8Array | string> }): void {
   test.before(async (t) => {
-    const cluster = await TestCluster.start(options.nodes);
+    // The CLI's commands use the default prefix, as a cluster of one's own would.
+    const cluster = await TestCluster.start({ nodes: options.nodes, prefix: DEFAULT_PREFIX, waitReady: true });
     const cwd = await makeTempDir('switchyard-cli-cwd-');
     for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(cwd, name), content);
     t.context = { cluster, cwd };

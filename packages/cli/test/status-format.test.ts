@@ -1,0 +1,38 @@
+import test from 'ava';
+import type { ClusterStatusMessage } from '@switchyard/core';
+import { formatClusterStatus } from '../src/commands/status.js';
+
+/** Two nodes holding 1,000 versions each, a few LOADING and one FAILED. */
+function bigCluster(): ClusterStatusMessage {
+  const node = (id: string) => ({
+    node: { node_id: id, address: `127.0.0.1:${id === 'node-1' ? 8001 : 8002}`, build_version: '0.1.0', started_at: '', metrics_address: '' },
+    versions: Array.from({ length: 1000 }, (_, i) => ({
+      model: `model-${String(i).padStart(4, '0')}`,
+      state: {
+        version: 'v1',
+        state: i < 3 ? 'LOADING' : i === 999 && id === 'node-2' ? 'FAILED' : 'READY',
+        error: i === 999 && id === 'node-2' ? 'load failed: bad file' : '',
+        updated_at: '',
+        load_ms: 12,
+      },
+    })),
+  });
+  return { nodes: [node('node-1'), node('node-2')], control_planes: [{ id: 'cp-1', address: '127.0.0.1:7000', started_at: '2026-12-06T00:00:00Z' }] };
+}
+
+test('the cluster summary has one row per node whatever the number of versions, counted by state', (t) => {
+  const text = formatClusterStatus(bigCluster());
+  const width = Math.max(...text.split('\n').map((l) => l.length));
+  t.true(width <= 120, `widest line ${width} characters`);
+  t.regex(text, /node-1 .*│ 1000 .*│ 997 .*│ 3 .*│ 0 .*│ 0/);
+  t.regex(text, /node-2 .*│ 1000 .*│ 996 .*│ 3 .*│ 1 .*│ 0/);
+  t.regex(text, /errors:\n {2}node-2 model-0999:v1 FAILED: load failed: bad file/);
+  t.notRegex(text, /model-0001/);
+});
+
+test('--versions adds one line per node and version, still narrow', (t) => {
+  const text = formatClusterStatus(bigCluster(), { versions: true });
+  const width = Math.max(...text.split('\n').map((l) => l.length));
+  t.true(width <= 120, `widest line ${width} characters`);
+  t.is(text.split('\n').filter((l) => /│ model-\d{4} /.test(l)).length, 2000);
+});
