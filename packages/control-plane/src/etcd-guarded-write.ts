@@ -168,21 +168,22 @@ export class GuardedWrite {
     const compares: TxnCompare[] = [...this.#compares, { key: guard, createRevision: '0' }];
     const failure: TxnOp[] = [...compared.map((c) => ({ get: c.key })), { get: guard }];
     await this.#beforeCommit?.([...new Set(this.#audit.map((e) => e.model))]);
+    const guardValue = JSON.stringify(this.#audit[0]);
     const send = (): Promise<TxnResult> => this.#access.txn(compares, success, failure);
     let result: TxnResult;
     try {
       result = await send();
     } catch (err) {
-      return this.#settle(err, guard, () => send().then((r) => this.#outcome(r, compared)));
+      return this.#settle(err, { key: guard, value: guardValue }, () => send().then((r) => this.#outcome(r, compared, guardValue)));
     }
-    return this.#outcome(result, compared);
+    return this.#outcome(result, compared, guardValue);
   }
 
-  #outcome(result: TxnResult, compared: { key: string; modRevision?: string; createRevision?: string }[]): WriteOutcome {
+  #outcome(result: TxnResult, compared: { key: string; modRevision?: string; createRevision?: string }[], guardValue: string): WriteOutcome {
     if (result.succeeded) return { status: 'written', revision: result.revision };
     // Every key of a transaction carries its revision: the guard's is the write's.
     const landed = result.reads[compared.length];
-    if (landed) return { status: 'written', revision: landed.mod_revision };
+    if (landed?.value.toString('utf8') === guardValue) return { status: 'written', revision: landed.mod_revision };
     const changed: KeyConflict[] = [];
     compared.forEach((c, i) => {
       const kv = result.reads[i];
@@ -199,15 +200,16 @@ export class GuardedWrite {
    * the guard key says whether it applied; if not (yet), sending the same
    * transaction again is safe, as the guard lets only one copy apply.
    */
-  async #settle(err: unknown, guard: string, again: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  async #settle(err: unknown, guard: { key: string; value: string }, again: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
     if (!(err instanceof SwitchyardError) || err.code !== GrpcStatus.UNAVAILABLE) throw err;
     try {
-      const { kv } = await this.#access.get(guard).catch(async () => {
+      const { kv } = await this.#access.get(guard.key).catch(async () => {
         // The failures that made the send fail may have opened etcd3's circuit breaker, which half-opens after 1 s.
         await sleep(SETTLE_PAUSE_MS);
-        return this.#access.get(guard);
+        return this.#access.get(guard.key);
       });
-      if (kv) return { status: 'written', revision: kv.mod_revision };
+      // Another write's entry under the same id (same millisecond, same 24 random bits): this one cannot apply.
+      if (kv) return kv.value.toString('utf8') === guard.value ? { status: 'written', revision: kv.mod_revision } : { status: 'conflict', changed: [] };
       return await again();
     } catch (second) {
       throw unavailable(

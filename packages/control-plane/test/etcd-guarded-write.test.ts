@@ -224,3 +224,22 @@ test('a request larger than etcd accepts: RESOURCE_EXHAUSTED, and the client sta
   for (let i = 0; i < 5; i++) t.is((await s.access.get(s.keys.model('big'))).kv, undefined);
   t.is((await s.models.create(modelRecord('m'), entry('m'))).status, 'created');
 });
+
+test('another write holding the same audit entry id: this write reports a conflict, never the other one\'s success', async (t) => {
+  const s = tables();
+  let sends = 0;
+  const access = {
+    txn: async (...args: Parameters<EtcdAccess['txn']>) => {
+      sends++;
+      // The guard compare is the last one: take its key first, as a write in the same millisecond with the same random suffix would.
+      const guard = args[0][args[0].length - 1] as { key: string };
+      await s.access.txn([], [{ put: guard.key, value: JSON.stringify(entry('m', 'Other')) }]);
+      return s.access.txn(...args);
+    },
+    get: (...args: Parameters<EtcdAccess['get']>) => s.access.get(...args),
+  } as unknown as EtcdAccess;
+  const outcome = await new GuardedWrite(access, s.keys).expectRevision(s.keys.model('m'), '0').put(s.keys.model('m'), modelRecord('m')).audit(entry('m')).commit();
+  t.deepEqual(outcome, { status: 'conflict', changed: [] });
+  t.is(sends, 1);
+  t.is((await s.access.get(s.keys.model('m'))).kv, undefined);
+});
