@@ -32,6 +32,8 @@ try {
   process.stderr.write(`error: the CLI is not built (${err.message}); run 'pnpm build' at the repository root\n`);
   process.exit(2);
 }
+// main() resolves only once stdout and stderr are flushed, so exiting here
+// (commands may leave handles open) cannot cut a pipe reader's output short.
 process.exit(await main(process.argv));
 
 /** Runs this same command as a child with the variable set, passes signals on, and exits as it exits. Never returns. */

@@ -53,7 +53,9 @@ from.
 
 Control planes check a bearer token on every admin call (unless started with
 \`--insecure-no-auth\`). Roles: \`viewer\` reads (list, get, status, history,
-whoami), \`deployer\` also changes what is served (create models and
+whoami, model artifacts), \`node\` also reads samples documents (what
+prediction nodes and \`switchyard validate\` need: sample inputs may be real
+user data), \`deployer\` also changes what is served (create models and
 versions, upload, set routes), \`admin\` also deletes. Client commands send
 the first of:
 
@@ -109,7 +111,7 @@ export const EXIT_CODES: readonly { code: number; meaning: string; examples: str
     code: ExitCode.FAILED,
     meaning: 'the operation failed',
     examples:
-      'validation REJECTED the version (with the reason); a version FAILED to load on a node; unknown model (NOT_FOUND); the route still uses a version you delete (FAILED_PRECONDITION); not an ONNX model (INVALID_ARGUMENT); no node has the model READY',
+      'validation REJECTED the version (with the reason); a version FAILED to load on a node; unknown model (NOT_FOUND); the route still uses a version you delete (FAILED_PRECONDITION); not an ONNX model (INVALID_ARGUMENT); no node has the model READY; the output could not be written whole (the reader of a pipe went away)',
   },
   {
     code: ExitCode.USAGE,
@@ -457,8 +459,9 @@ A second signal exits at once. Until its initial state is loaded a starting
 node reports NOT_SERVING too.
 
 When the control planes have access control on, give the node a token
-(\`SWITCHYARD_TOKEN\`, or \`--control-plane-token\`; the viewer role is
-enough) so it can download artifacts; when they serve TLS, give it their CA
+(\`SWITCHYARD_TOKEN\`, or \`--control-plane-token\`; role \`node\`, which
+can also read samples documents; a viewer token downloads models only) so it
+can download artifacts; when they serve TLS, give it their CA
 with \`--control-plane-tls-ca\`.
 
 \`\`\`sh

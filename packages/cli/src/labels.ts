@@ -8,6 +8,8 @@ export function parseLabel(text: string, previous: Labels = {}): Labels {
   const eq = text.indexOf('=');
   if (eq <= 0) throw usageError(`--label '${text}' must be key=value, e.g. --label team=risk`);
   const key = text.slice(0, eq);
+  // Refused by the control plane too; said here before anything is uploaded.
+  if (key === '__proto__') throw usageError(`--label ${key}: the key '__proto__' is reserved; choose another key`);
   if (Object.hasOwn(previous, key)) throw usageError(`--label ${key} is given twice; give each key once`);
   return { ...previous, [key]: text.slice(eq + 1) };
 }

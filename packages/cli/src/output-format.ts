@@ -16,6 +16,31 @@ export function printLine(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
 
+/**
+ * Watches a stream the CLI writes its output to, so the process can end only
+ * once everything written has reached the reader. On a pipe, Node writes
+ * asynchronously: a process.exit() right after a large write drops whatever
+ * the reader has not taken yet (all but the pipe's 64 KiB, or nothing), and
+ * the command still exits 0.
+ */
+export class OutputGuard {
+  #error: Error | undefined;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {
+    // Without a listener a write error (EPIPE when the reader went away) is an uncaught exception.
+    stream.on('error', (err: Error) => (this.#error ??= err));
+  }
+
+  /** Resolves once every byte written so far is flushed, with the write error if one happened. */
+  flushed(): Promise<Error | undefined> {
+    if (this.#error || this.stream.destroyed || !this.stream.writable) return Promise.resolve(this.#error);
+    return new Promise((resolve) => {
+      // Writes complete in order: the callback of an empty write runs after all earlier ones.
+      this.stream.write('', (err) => resolve(this.#error ?? err ?? undefined));
+    });
+  }
+}
+
 /** A table for people. No colours: the output is often piped or pasted into tickets. */
 export function newTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] } });

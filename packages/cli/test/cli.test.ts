@@ -183,12 +183,21 @@ test.serial('status without a model lists every node and control plane', async (
   for (const node of cluster.nodes) t.true(node.versions.some((v) => v.model === 'linear' && v.state.version === 'v2' && v.state.state === 'READY'));
   t.deepEqual(cluster.control_planes.map((cp) => cp.address), [t.context.cluster.controlPlane.address]);
 
+  // One row per node: its versions counted by state (VERSIONS, READY, LOADING, FAILED, OTHER).
   const table = await cli(t, 'status');
   t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /nodes \(2\):/);
-  t.regex(table.stdout, /linear:v2/);
-  t.regex(table.stdout, /node-1 .*READY/);
+  for (const node of cluster.nodes) {
+    const ready = node.versions.filter((v) => v.state.state === 'READY').length;
+    t.regex(table.stdout, new RegExp(`${node.node.node_id} .*│ ${node.versions.length} +│ ${ready} +│`));
+  }
+  t.notRegex(table.stdout, /linear:v2/);
   t.regex(table.stdout, /control planes \(1\):/);
+  // --versions: one line per node and version.
+  const detail = await cli(t, 'status', '--versions');
+  t.is(detail.code, 0, detail.stderr);
+  t.regex(detail.stdout, /node-1 +│ linear +│ v2 +│ READY/);
+  t.regex(detail.stdout, /node-2 +│ linear +│ v2 +│ READY/);
 });
 
 test.serial('history lists changes newest first, a page at a time', async (t) => {
@@ -300,6 +309,7 @@ test('usage errors exit 2', async (t) => {
     [['route', 'set', 'linear', 'v1=100', '--empty'], /either version=percent splits or --empty/],
     [['deploy', 'linear', 'linear.onnx', '--expires-after', '1.5s'], /must be whole seconds/],
     [['deploy', 'linear', 'linear.onnx', '--label', 'novalue'], /--label 'novalue' must be key=value/],
+    [['deploy', 'linear', 'linear.onnx', '--label', '__proto__=x'], /--label __proto__: the key '__proto__' is reserved/],
     [['deploy', 'linear', 'linear.onnx', '--samples', 'missing.json'], /cannot read --samples missing\.json/],
     [['models', 'update', 'linear'], /nothing to change/],
     [['models', 'list', '--page-size', '0'], /--page-size must be a whole number from 1 to 1000/],

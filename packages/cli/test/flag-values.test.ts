@@ -1,5 +1,6 @@
 import test from 'ava';
 import { formatBytes, parseByteSize } from '../src/byte-size.js';
+import { parseLabel } from '../src/labels.js';
 import { formatSeconds, parseDuration, parseSeconds } from '../src/duration.js';
 import type { Etcd3 } from 'etcd3';
 import { checkNodeOptions } from '../src/node-option-flags.js';
@@ -59,6 +60,12 @@ test('node shadow flags: defaults, values, and bad input naming the flag', (t) =
     const err = t.throws(() => shadowOptionsFromFlags({ ...defaults, ...flags }), { message });
     t.is((err as { exitCode?: number }).exitCode, 2, String(message));
   }
+});
+
+test('labels: __proto__ is refused by name; other Object.prototype names are ordinary keys', (t) => {
+  t.throws(() => parseLabel('__proto__=x', { team: 'ml' }), { message: /--label __proto__: the key '__proto__' is reserved/ });
+  const labels = parseLabel('toString=b', parseLabel('constructor=a'));
+  t.deepEqual(Object.entries(labels), [['constructor', 'a'], ['toString', 'b']]);
 });
 
 test("node flags out of the node's range: refused by the node's own option checks, naming the flag", async (t) => {

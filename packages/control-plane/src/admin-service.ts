@@ -1,7 +1,9 @@
 import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   ANONYMOUS,
+  GrpcStatus,
   RouteRecordSchema,
+  SwitchyardError,
   assignSlots,
   resolveSlots,
   aborted,
@@ -41,7 +43,7 @@ import {
   type WhoAmIResponse,
 } from '@switchyard/core';
 import { routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
-import { isSha256, readArtifact, type ArtifactStore } from './artifact-store.js';
+import { artifactSize, isSha256, type ArtifactStore } from './artifact-store.js';
 import { clusterStatusMessage } from './cluster-status.js';
 import { DeployValidation, readRequestSamples } from './deploy-validation.js';
 import { toReportedError, unaryHandler } from './grpc-handlers.js';
@@ -49,7 +51,6 @@ import { historyEntry } from './history-entries.js';
 import { listHistory } from './history-listing.js';
 import { ModelAdmin } from './model-admin.js';
 import { checkSeconds, checkVersionText } from './model-fields.js';
-import { readOnnxSignature } from './onnx-signature.js';
 import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
@@ -78,10 +79,14 @@ export interface AdminServiceOptions {
   clock: Clock;
   /** Largest artifact UploadArtifact accepts, in bytes. */
   maxArtifactBytes: number;
+  /** An upload that receives nothing for this long fails DEADLINE_EXCEEDED and leaves no file. @default 60000 */
+  uploadIdleTimeoutMs?: number;
   /** The local file of an artifact, which deploy-time validation loads (FileArtifactStore.path). */
   artifactPath: (sha256: string) => string;
   /** Limit on validating one version (loading it and running its samples). @default 30000 */
   validationTimeoutMs?: number;
+  /** Cap on each validation process's memory. @default no cap */
+  validationMemoryBytes?: number;
   /** Fills in version messages' derived fields. @default none: the stored record as it is */
   versionHook?: VersionMessageHook;
 }
@@ -98,6 +103,7 @@ export class AdminService {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #maxArtifactBytes: number;
+  readonly #uploadIdleTimeoutMs: number;
   readonly #models: ModelAdmin;
   readonly #validation: DeployValidation;
   readonly #versionHook: VersionMessageHook | undefined;
@@ -108,12 +114,14 @@ export class AdminService {
     this.#logger = options.logger;
     this.#clock = options.clock;
     this.#maxArtifactBytes = options.maxArtifactBytes;
+    this.#uploadIdleTimeoutMs = options.uploadIdleTimeoutMs ?? 60_000;
     this.#versionHook = options.versionHook;
     this.#models = new ModelAdmin({ state: options.state, logger: options.logger, clock: options.clock });
     this.#validation = new DeployValidation({
       artifacts: options.artifacts,
       artifactPath: options.artifactPath,
       timeoutMs: options.validationTimeoutMs,
+      memoryLimitBytes: options.validationMemoryBytes,
       logger: options.logger.child({ component: 'validation' }),
     });
   }
@@ -188,15 +196,18 @@ export class AdminService {
    */
   async uploadArtifact(messages: AsyncIterable<UploadArtifactRequest>): Promise<UploadArtifactResponse> {
     const iterator = messages[Symbol.asyncIterator]();
-    const first = await iterator.next();
+    // A stalled client would otherwise hold the upload (and its temp file) open for as long as the connection lives.
+    const idleMs = this.#uploadIdleTimeoutMs;
+    const next = (): Promise<IteratorResult<UploadArtifactRequest>> => nextWithin(iterator, idleMs);
+    const first = await next();
     if (first.done) throw invalidArgument('the upload was empty; send a header message (sha256, size, filename) first, then the chunks');
     const header = first.value.part === 'header' ? first.value.header : undefined;
     if (!header) throw invalidArgument('the first message of an upload must be the header (sha256, size, filename); send the chunks after it');
 
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        if (next.value.part === 'header') throw invalidArgument('a second header arrived in the upload; send one header, then only chunks');
-        if (next.value.chunk && next.value.chunk.byteLength > 0) yield next.value.chunk;
+      for (let message = await next(); !message.done; message = await next()) {
+        if (message.value.part === 'header') throw invalidArgument('a second header arrived in the upload; send one header, then only chunks');
+        if (message.value.chunk && message.value.chunk.byteLength > 0) yield message.value.chunk;
       }
     }
     const expectedSize = Number(header.size);
@@ -230,10 +241,11 @@ export class AdminService {
     // Fail fast, before the expensive signature read; the transaction below re-checks.
     if (explicit !== undefined && (await this.#state.versionRevision(model, explicit)) !== undefined) throw versionExists(model, explicit);
 
-    const bytes = await readArtifact(this.#artifacts, sha256);
-    const signature = await readOnnxSignature(bytes);
-    const samples = readRequestSamples(request.samples_json, signature);
-    const validated = await this.#validation.run(sha256, signature, samples);
+    const size = await artifactSize(this.#artifacts, sha256);
+    // Opening a model can take any time and memory (constant folding runs at
+    // load), so the signature is read in the validation child, under its limits.
+    const validated = await this.#validation.run(sha256, undefined, (signature) => readRequestSamples(request.samples_json, signature));
+    const signature = validated.signature;
 
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const now = this.#now();
@@ -242,7 +254,7 @@ export class AdminService {
       const record: VersionRecord = {
         model,
         version,
-        artifact: { sha256, size: bytes.byteLength },
+        artifact: { sha256, size },
         signature,
         createdAt: now,
         createdBy: caller.name,
@@ -444,13 +456,39 @@ export class AdminService {
     call.on('cancelled', () => call.destroy(new Error('the client cancelled the upload')));
     this.uploadArtifact(call).then(
       (response) => callback(null, response),
-      (err: unknown) => callback(toReportedError(this.#logger, 'UploadArtifact', err).toServiceError()),
+      (err: unknown) => {
+        callback(toReportedError(this.#logger, 'UploadArtifact', err).toServiceError());
+        // An upload given up on (idle, too large, bad header) reads no more of the client's stream.
+        if (!call.destroyed) call.destroy();
+      },
     );
   }
 
   #now(): string {
     return new Date(this.#clock.now()).toISOString();
   }
+}
+
+/**
+ * The stream's next message, or DEADLINE_EXCEEDED when none arrives within
+ * `idleMs`; the caller then ends the stream, which settles the read left pending.
+ */
+function nextWithin<T>(iterator: AsyncIterator<T>, idleMs: number): Promise<IteratorResult<T>> {
+  const pending = iterator.next();
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      // The pending read settles when the stream is torn down; nobody waits for it then.
+      pending.catch(() => undefined);
+      reject(
+        new SwitchyardError(
+          GrpcStatus.DEADLINE_EXCEEDED,
+          `the upload received nothing for ${idleMs / 1000} s and was cancelled; its partial file is removed, upload again`,
+        ),
+      );
+    }, idleMs);
+  });
+  return Promise.race([pending, idle]).finally(() => clearTimeout(timer));
 }
 
 function newModelRecord(name: string, now: string): ModelRecord {

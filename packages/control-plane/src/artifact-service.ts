@@ -1,5 +1,5 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { notFound, type Int64, type Logger } from '@switchyard/core';
+import { GrpcStatus, SAMPLES_ROLE, SwitchyardError, getCaller, notFound, roleAllows, type Int64, type Logger } from '@switchyard/core';
 import { isSha256, type ArtifactStore } from './artifact-store.js';
 import { toReportedError } from './grpc-handlers.js';
 
@@ -40,6 +40,22 @@ function writable(call: FetchCall): Promise<void> {
   });
 }
 
+/**
+ * Whether the first bytes of a stored entry are a samples document: those are
+ * JSON objects (serializeSamplesDocument), while an ONNX model is protobuf,
+ * whose first byte is a field tag and never '{' (field 15 as a group, which
+ * ModelProto does not have). Judged from the bytes because the store keeps
+ * both kinds under their sha256 alone.
+ */
+export function isSamplesDocument(first: Uint8Array): boolean {
+  for (const byte of first) {
+    // JSON whitespace may precede the object.
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b;
+  }
+  return false;
+}
+
 /** ArtifactService: prediction nodes download artifacts from the store through it. */
 export class ArtifactService {
   readonly #artifacts: ArtifactStore;
@@ -65,6 +81,7 @@ export class ArtifactService {
       try {
         for await (const buffer of stream) {
           const bytes = buffer as Buffer;
+          if (first) checkReadable(call, bytes);
           for (let offset = 0; offset < bytes.byteLength && !call.cancelled; offset += ARTIFACT_CHUNK_BYTES) {
             const data = bytes.subarray(offset, offset + ARTIFACT_CHUNK_BYTES);
             const chunk: ArtifactChunk = first ? { size: String(size), data } : { data };
@@ -84,4 +101,19 @@ export class ArtifactService {
       call.emit('error', toReportedError(this.#logger, 'FetchArtifact', err).toServiceError());
     }
   }
+}
+
+/**
+ * Refuses a samples document to a caller below SAMPLES_ROLE, before any of it
+ * is sent. The sha256 alone reveals nothing: viewers see it in the version.
+ * @throws PERMISSION_DENIED
+ */
+function checkReadable(call: FetchCall, first: Uint8Array): void {
+  if (!isSamplesDocument(first)) return;
+  const caller = getCaller(call);
+  if (roleAllows(caller.role, SAMPLES_ROLE)) return;
+  throw new SwitchyardError(
+    GrpcStatus.PERMISSION_DENIED,
+    `token '${caller.name}' has role ${caller.role}; reading a samples document (sample inputs and golden outputs) through FetchArtifact needs ${SAMPLES_ROLE} (ask an admin for a token with that role)`,
+  );
 }

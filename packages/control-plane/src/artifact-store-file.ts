@@ -1,14 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidArgument, notFound, resourceExhausted, systemClock, type Clock, type Logger } from '@switchyard/core';
-import { isSha256, type ArtifactPutOptions, type ArtifactPutResult, type ArtifactStore, type OpenedArtifact } from './artifact-store.js';
+import { isSha256, type ArtifactPutOptions, type ArtifactPutResult, type ArtifactStore, type OpenedArtifact, type StoredEntry } from './artifact-store.js';
 import { formatBytes } from './format-bytes.js';
 
 /** Temp files of uploads in progress start with this; no sha256 does. */
 const TEMP_PREFIX = '.upload-';
-/** Temp files older than this were left by a crashed process and are removed at start-up. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
+/**
+ * Temp files untouched for this long were left by a crashed process and are
+ * removed at start-up (and by the artifact collector): far above any upload
+ * idle time-out, and tolerant of clock skew on a shared volume.
+ */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Read size of artifact streams: the chunk size of FetchArtifact. */
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -70,7 +74,7 @@ export class FileArtifactStore implements ArtifactStore {
     const directory = join(options.dataDir, 'artifacts', 'sha256');
     await mkdir(directory, { recursive: true });
     const store = new FileArtifactStore(directory, options.logger);
-    await store.#removeStaleTemps((options.clock ?? systemClock).now());
+    await store.removeStaleUploads((options.clock ?? systemClock).now(), STALE_TEMP_MS);
     return store;
   }
 
@@ -123,6 +127,11 @@ export class FileArtifactStore implements ArtifactStore {
         await rename(temp, target);
         kept = true;
         await this.#syncDirectory();
+      } else {
+        // Stored again now: the collector's grace for entries no version names starts over,
+        // so an upload followed by CreateVersion is not raced by it.
+        const now = new Date();
+        await utimes(target, now, now).catch(() => undefined);
       }
       return { sha256, size, existed };
     } finally {
@@ -179,18 +188,37 @@ export class FileArtifactStore implements ArtifactStore {
     }
   }
 
-  async #removeStaleTemps(now: number): Promise<void> {
+  async list(): Promise<StoredEntry[]> {
+    const entries: StoredEntry[] = [];
+    for (const name of await readdir(this.directory)) {
+      if (!isSha256(name)) continue;
+      try {
+        const info = await stat(join(this.directory, name));
+        entries.push({ sha256: name, size: info.size, storedAtMs: info.mtimeMs });
+      } catch (err) {
+        // Deleted between the listing and the stat.
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+    return entries;
+  }
+
+  async removeStaleUploads(nowMs: number, olderThanMs: number): Promise<number> {
+    let removed = 0;
     for (const name of await readdir(this.directory)) {
       if (!name.startsWith(TEMP_PREFIX)) continue;
       const path = join(this.directory, name);
       try {
         // Only old ones: another control plane sharing this directory may be uploading.
-        if (now - (await stat(path)).mtimeMs < STALE_TEMP_MS) continue;
+        const info = await stat(path);
+        if (nowMs - info.mtimeMs < olderThanMs) continue;
         await rm(path, { force: true });
-        this.#logger.info('removed an upload left over by a crashed process', { path });
+        removed++;
+        this.#logger.info('removed an upload left over by a crashed process', { path, bytes: info.size });
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) this.#logger.warn('could not remove a stale upload', { path, error: String(err) });
       }
     }
+    return removed;
   }
 }

@@ -26,6 +26,14 @@ export interface ArtifactPutResult {
   existed: boolean;
 }
 
+/** One entry of the store, as {@link ArtifactStore.list} reports it. */
+export interface StoredEntry {
+  sha256: string;
+  size: number;
+  /** When it was last stored: written, or uploaded again (ms since the epoch). */
+  storedAtMs: number;
+}
+
 /** An artifact opened for reading. */
 export interface OpenedArtifact {
   /** The artifact's bytes; the caller must consume or destroy it. */
@@ -56,6 +64,14 @@ export interface ArtifactStore {
   open(sha256: string): Promise<OpenedArtifact>;
   /** Removes the artifact; resolves false when it was not there. */
   delete(sha256: string): Promise<boolean>;
+  /** Every entry (models and samples documents), in no particular order. */
+  list(): Promise<StoredEntry[]>;
+  /**
+   * Removes the temp files of uploads nothing has written to for
+   * `olderThanMs`: left by a crashed process (a live upload writes at least
+   * every upload idle time-out). Resolves how many were removed.
+   */
+  removeStaleUploads(nowMs: number, olderThanMs: number): Promise<number>;
 }
 
 /**
@@ -67,4 +83,14 @@ export async function readArtifact(store: ArtifactStore, sha256: string): Promis
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * The size of a stored artifact, without reading it.
+ * @throws NOT_FOUND when the store does not hold it.
+ */
+export async function artifactSize(store: ArtifactStore, sha256: string): Promise<number> {
+  const { stream, size } = await store.open(sha256);
+  stream.destroy();
+  return size;
 }

@@ -45,6 +45,19 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Largest artifact UploadArtifact accepts. @default 256 MiB */
   maxArtifactBytes?: number;
+  /**
+   * An upload that receives nothing for this long is cancelled
+   * (DEADLINE_EXCEEDED) and its temp file removed. @default 60000
+   */
+  uploadIdleTimeoutMs?: number;
+  /**
+   * Store entries no version names (an upload never turned into a version,
+   * the samples of a CreateVersion that failed) are deleted this long after
+   * they were last uploaded. @default 1 hour
+   */
+  orphanArtifactGraceMs?: number;
+  /** Real time between two sweeps of the artifact store for such entries and stale upload files. @default 600000 (10 min) */
+  artifactSweepIntervalMs?: number;
   /** Largest gRPC message sent or received. @default 4 MiB (grpc's own default) */
   maxMessageBytes?: number;
   /** TTL of the lease the registration is bound to. @default 10 */
@@ -53,6 +66,13 @@ export interface ControlPlaneOptions {
   shutdownGraceMs?: number;
   /** Limit on deploy-time validation of one version (loading it and running its samples). @default 30000 */
   validationTimeoutMs?: number;
+  /**
+   * Cap on the memory of each validation process, which opens and runs an
+   * uploaded model (its data size, Node's ≈ 100 MB included; set with
+   * `ulimit -d` on Linux). A version whose validation needs more is REJECTED.
+   * 0 turns the cap off. @default 2 GiB
+   */
+  validationMemoryBytes?: number;
   /** Tokens for the admin and artifact APIs, or `{ disabled: true }`; required. */
   auth: ControlPlaneAuthOptions;
   /** TLS for the gRPC server (certFile + keyFile; clientCaFile for mutual TLS). @default plaintext */
@@ -94,9 +114,14 @@ export interface ResolvedControlPlaneOptions {
   clock: Clock;
   maxArtifactBytes: number;
   maxMessageBytes: number;
+  uploadIdleTimeoutMs: number;
+  orphanArtifactGraceMs: number;
+  artifactSweepIntervalMs: number;
   leaseTtlSeconds: number;
   shutdownGraceMs: number;
   validationTimeoutMs: number;
+  /** undefined: no cap. */
+  validationMemoryBytes: number | undefined;
   auth: ResolvedAuthOptions;
   tls: ServerTlsOptions | undefined;
   retirement: ResolvedRetirementOptions;
@@ -108,6 +133,21 @@ export interface ResolvedControlPlaneOptions {
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_ORPHAN_ARTIFACT_GRACE_MS = 60 * 60 * 1000;
+/** A 256 MiB model (the default artifact limit) needs about three times its size to load, plus Node's own. */
+export const DEFAULT_VALIDATION_MEMORY_BYTES = 2 * 1024 ** 3;
+/** Below this Node and onnxruntime cannot start, so every version would be REJECTED. */
+const MIN_VALIDATION_MEMORY_BYTES = 128 * 1024 ** 2;
+
+function validationMemory(value: number | undefined): number | undefined {
+  const resolved = value ?? DEFAULT_VALIDATION_MEMORY_BYTES;
+  if (resolved === 0) return undefined;
+  if (!Number.isSafeInteger(resolved) || resolved < MIN_VALIDATION_MEMORY_BYTES) {
+    throw new TypeError(`validationMemoryBytes must be 0 (no cap) or at least ${MIN_VALIDATION_MEMORY_BYTES} (128 MiB), got ${value}`);
+  }
+  return resolved;
+}
 
 function defaultId(): string {
   const host = hostname().toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
@@ -184,9 +224,13 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     clock: options.clock ?? systemClock,
     maxArtifactBytes: positiveInteger('maxArtifactBytes', options.maxArtifactBytes, DEFAULT_MAX_ARTIFACT_BYTES),
     maxMessageBytes: positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    uploadIdleTimeoutMs: positiveInteger('uploadIdleTimeoutMs', options.uploadIdleTimeoutMs, DEFAULT_UPLOAD_IDLE_TIMEOUT_MS),
+    orphanArtifactGraceMs: positiveInteger('orphanArtifactGraceMs', options.orphanArtifactGraceMs, DEFAULT_ORPHAN_ARTIFACT_GRACE_MS),
+    artifactSweepIntervalMs: positiveInteger('artifactSweepIntervalMs', options.artifactSweepIntervalMs, 10 * 60 * 1000),
     leaseTtlSeconds: positiveInteger('leaseTtlSeconds', options.leaseTtlSeconds, 10),
     shutdownGraceMs: positiveInteger('shutdownGraceMs', options.shutdownGraceMs, 5000),
     validationTimeoutMs: positiveInteger('validationTimeoutMs', options.validationTimeoutMs, 30_000),
+    validationMemoryBytes: validationMemory(options.validationMemoryBytes),
     auth: resolveAuth(options.auth),
     tls: resolveTls(options.tls),
     retirement: resolveRetirementOptions(options.retirement),

@@ -15,6 +15,7 @@ import { composeHandlers } from './admin-handlers.js';
 import { AdminService } from './admin-service.js';
 import { FileArtifactStore } from './artifact-store-file.js';
 import type { ArtifactStore } from './artifact-store.js';
+import { ArtifactCollector } from './artifact-collector.js';
 import { ArtifactService } from './artifact-service.js';
 import { resolveControlPlaneOptions, type ControlPlaneOptions } from './control-plane-options.js';
 import { EtcdLeaderElection } from './leader-election.js';
@@ -88,6 +89,8 @@ export class ControlPlane {
   readonly id: string;
   /** The artifact store behind UploadArtifact and FetchArtifact. */
   readonly artifacts: ArtifactStore;
+  /** Removes store entries no version names and stale upload files, on every replica (its own store). */
+  readonly artifactCollector: ArtifactCollector;
   /** The retirement counters (issue #6), for a metrics endpoint to serve. */
   readonly retirementMetrics: Registry;
   /** The rollout transition counters and active gauge (docs/rollouts.md), for a metrics endpoint to serve. */
@@ -120,6 +123,7 @@ export class ControlPlane {
     shutdownGraceMs: number;
     leadership: EtcdLeaderElection;
     leaderWork: LeaderWork[];
+    collector: ArtifactCollector;
     console: ConsoleServer | undefined;
   }) {
     this.address = parts.address;
@@ -135,6 +139,7 @@ export class ControlPlane {
     this.#shutdownGraceMs = parts.shutdownGraceMs;
     this.#leadership = parts.leadership;
     this.#leaderWork = parts.leaderWork;
+    this.artifactCollector = parts.collector;
     this.#console = parts.console;
     this.consoleUrl = parts.console?.url;
   }
@@ -184,10 +189,20 @@ export class ControlPlane {
       logger,
       clock: o.clock,
       maxArtifactBytes: o.maxArtifactBytes,
+      uploadIdleTimeoutMs: o.uploadIdleTimeoutMs,
       artifactPath: (sha256) => artifacts.path(sha256),
       validationTimeoutMs: o.validationTimeoutMs,
+      validationMemoryBytes: o.validationMemoryBytes,
       // ListVersions, GetVersion and CreateVersion answer with last use and expiry.
       versionHook: retirement.admin,
+    });
+    const collector = new ArtifactCollector({
+      tables: state.tables,
+      artifacts,
+      clock: o.clock,
+      logger: logger.child({ component: 'artifact-collector' }),
+      graceMs: o.orphanArtifactGraceMs,
+      intervalMs: o.artifactSweepIntervalMs,
     });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
@@ -244,6 +259,7 @@ export class ControlPlane {
     await registration.start();
     leadership.start();
     for (const work of leaderWork) work.start();
+    collector.start();
     if (tokens === null) logger.warn(`auth is disabled: anyone who can reach ${address} can change what is served`, { address });
     const auth = tokens === null ? 'disabled' : tokens.describe().map((t) => `${t.name}:${t.role}`);
     const tls = describeServerTls(o.tls);
@@ -262,6 +278,7 @@ export class ControlPlane {
       shutdownGraceMs: o.shutdownGraceMs,
       leadership,
       leaderWork,
+      collector,
       console: consoleServer,
     });
   }
@@ -288,7 +305,7 @@ export class ControlPlane {
   async #stop(): Promise<void> {
     this.#state = 'STOPPING';
     for (const [service, status] of Object.entries(healthStatuses('NOT_SERVING'))) this.#health.setStatus(service, status);
-    await Promise.all(this.#leaderWork.map((work) => work.stop()));
+    await Promise.all([...this.#leaderWork.map((work) => work.stop()), this.artifactCollector.stop()]);
     await this.#console?.stop();
     await Promise.all([this.#leadership.stop(REVOKE_TIMEOUT_MS), this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
     this.#state = 'STOPPED';

@@ -36,6 +36,8 @@ export function readRequestSamples(bytes: Uint8Array | undefined, signature: Sig
 
 /** What validation adds to a version record. */
 export interface DeployValidationResult {
+  /** The version's signature: the one given, or the one the validation child read from the model. */
+  signature: Signature;
   validation: ValidationRecord;
   /** The stored samples document; null when the version has none. */
   samples: VersionRecord['samples'];
@@ -49,6 +51,8 @@ export interface DeployValidationOptions {
   artifactPath: (sha256: string) => string;
   /** @default DEFAULT_VALIDATION_TIMEOUT_MS (30 s) */
   timeoutMs?: number;
+  /** Cap on each validation process's memory. @default no cap */
+  memoryLimitBytes?: number;
   logger: Logger;
   /**
    * Validations running at once. Each is a process loading the whole model,
@@ -70,6 +74,7 @@ export class DeployValidation {
   readonly #artifacts: ArtifactStore;
   readonly #artifactPath: (sha256: string) => string;
   readonly #timeoutMs: number;
+  readonly #memoryLimitBytes: number | undefined;
   readonly #logger: Logger;
   readonly #validate: (options: ValidateVersionOptions) => Promise<ValidationOutcome>;
   readonly #limit: LimitFunction;
@@ -78,19 +83,43 @@ export class DeployValidation {
     this.#artifacts = options.artifacts;
     this.#artifactPath = options.artifactPath;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
+    this.#memoryLimitBytes = options.memoryLimitBytes;
     this.#logger = options.logger;
     this.#validate = options.validate ?? validateVersion;
     this.#limit = pLimit(options.maxConcurrent ?? 2);
   }
 
-  /** Validates the artifact against its samples (or one run on zeros when null) and stores the samples. */
-  async run(sha256: string, signature: Signature, samples: SamplesDocument | null): Promise<DeployValidationResult> {
+  /**
+   * Validates the artifact against its samples (or one run on zeros when
+   * null) and stores the samples. Without `signature` the validation child
+   * reads it from the model, and `samples` may be a function of it.
+   * @throws INVALID_ARGUMENT when the model cannot be loaded or served, or
+   *   what `samples` throws.
+   */
+  async run(
+    sha256: string,
+    signature: Signature | undefined,
+    samples: SamplesDocument | null | ((signature: Signature) => SamplesDocument | null),
+  ): Promise<DeployValidationResult> {
     // The time limit starts inside validate, once the child runs: queueing here does not eat into it.
-    const outcome = await this.#limit(() => this.#validate({ artifactPath: this.#artifactPath(sha256), signature, samples, timeoutMs: this.#timeoutMs, logger: this.#logger }));
-    if (!outcome.samples) return { validation: outcome.record, samples: null };
+    const outcome = await this.#limit(() =>
+      this.#validate({
+        artifactPath: this.#artifactPath(sha256),
+        signature,
+        samples,
+        timeoutMs: this.#timeoutMs,
+        memoryLimitBytes: this.#memoryLimitBytes,
+        logger: this.#logger,
+      }),
+    );
+    if (!outcome.samples) return { signature: outcome.signature, validation: outcome.record, samples: null };
     const bytes = serializeSamplesDocument(outcome.samples);
     const stored = await this.#artifacts.put(oneChunk(bytes), { expectedSize: bytes.byteLength, maxBytes: bytes.byteLength });
-    return { validation: outcome.record, samples: { sha256: stored.sha256, size: stored.size, count: outcome.samples.samples.length } };
+    return {
+      signature: outcome.signature,
+      validation: outcome.record,
+      samples: { sha256: stored.sha256, size: stored.size, count: outcome.samples.samples.length },
+    };
   }
 }
 

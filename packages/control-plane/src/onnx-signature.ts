@@ -1,10 +1,9 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { fromOrtType, invalidArgument, type Signature, type TensorSpec } from '@switchyard/core';
+import type { TensorMeta } from './validation/validation-protocol.js';
 
-type ValueMetadata = InferenceSession.ValueMetadata;
-
-// One thread each: the control plane only opens the model to read its
-// signature, and must not take every core from the admin API to do so.
+// One thread each: a caller opening a model only to read its signature must
+// not take every core from whatever else the process does.
 const SESSION_OPTIONS: InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };
 
 function toDim(dim: number | string): number {
@@ -12,24 +11,40 @@ function toDim(dim: number | string): number {
   return typeof dim === 'number' && Number.isSafeInteger(dim) && dim >= 0 ? dim : -1;
 }
 
-function toSpec(meta: ValueMetadata, role: 'input' | 'output'): TensorSpec {
+function toSpec(meta: TensorMeta, role: 'input' | 'output'): TensorSpec {
   if (!meta.isTensor) {
     throw invalidArgument(`${role} '${meta.name}' is not a tensor (a sequence or map); Switchyard serves tensor inputs and outputs only`);
   }
-  const datatype = fromOrtType(meta.type);
+  const datatype = fromOrtType(meta.type ?? '');
   if (!datatype) {
     throw invalidArgument(
       `${role} '${meta.name}' has element type ${meta.type}, which Switchyard cannot serve; ` +
         'export the model with a numeric or bool type (e.g. float32 instead of float16)',
     );
   }
-  return { name: meta.name, datatype, shape: meta.shape.map(toDim) };
+  return { name: meta.name, datatype, shape: (meta.shape ?? []).map(toDim) };
+}
+
+/**
+ * The signature of a model from how onnxruntime (or the model's protobuf)
+ * describes its inputs and outputs.
+ * @throws INVALID_ARGUMENT when a tensor has a type Switchyard cannot serve,
+ *   or there is no input or no output.
+ */
+export function signatureFromMetadata(inputs: readonly TensorMeta[], outputs: readonly TensorMeta[]): Signature {
+  const signature = { inputs: inputs.map((m) => toSpec(m, 'input')), outputs: outputs.map((m) => toSpec(m, 'output')) };
+  if (signature.inputs.length === 0 || signature.outputs.length === 0) {
+    throw invalidArgument('the model has no inputs or no outputs; Switchyard needs at least one of each');
+  }
+  return signature;
 }
 
 /**
  * Reads the signature (inputs and outputs with datatypes and shapes) of an
- * ONNX model by opening it in onnxruntime, which also proves the nodes will
- * be able to load it.
+ * ONNX model by opening it in onnxruntime in this process. Opening a model
+ * can take any time and memory (constant folding runs at load), so a server
+ * must never call this on uploaded bytes: CreateVersion reads the signature
+ * in the validation child (validation/validate-version.ts).
  * @throws INVALID_ARGUMENT when onnxruntime rejects the bytes, or a tensor
  *   has a type Switchyard cannot serve.
  */
@@ -42,12 +57,7 @@ export async function readOnnxSignature(bytes: Uint8Array): Promise<Signature> {
     throw invalidArgument(`not a loadable ONNX model: ${message}`);
   }
   try {
-    const inputs = session.inputMetadata.map((m) => toSpec(m, 'input'));
-    const outputs = session.outputMetadata.map((m) => toSpec(m, 'output'));
-    if (inputs.length === 0 || outputs.length === 0) {
-      throw invalidArgument('the model has no inputs or no outputs; Switchyard needs at least one of each');
-    }
-    return { inputs, outputs };
+    return signatureFromMetadata(session.inputMetadata, session.outputMetadata);
   } finally {
     await session.release();
   }

@@ -1,5 +1,5 @@
 import type { Logger, VersionRecord } from '@switchyard/core';
-import type { ArtifactStore } from './artifact-store.js';
+import type { ArtifactStore, StoredEntry } from './artifact-store.js';
 import type { RetirementCounters } from './retirement-metrics.js';
 import type { RetirementView } from './retirement-view.js';
 
@@ -53,4 +53,26 @@ export async function collectLocalArtifacts(view: RetirementView, artifacts: Art
     }
   }
   return deleted;
+}
+
+const SHA256_IN_TEXT = /[0-9a-f]{64}/g;
+
+/**
+ * Every sha256 that stored version values mention, read from the raw values
+ * so that a record failing its schema (which readers skip) still keeps what it
+ * names: over-keeping is harmless, deleting a version's artifact is not.
+ */
+export function mentionedShas(rawValues: Iterable<string>): Set<string> {
+  const shas = new Set<string>();
+  for (const value of rawValues) for (const [sha] of value.matchAll(SHA256_IN_TEXT)) shas.add(sha);
+  return shas;
+}
+
+/**
+ * Store entries no version names and stored (uploaded, or uploaded again)
+ * at least `graceMs` ago: an upload whose CreateVersion is still running, or
+ * about to run, is younger than the grace and stays.
+ */
+export function orphanedEntries(entries: readonly StoredEntry[], referenced: ReadonlySet<string>, nowMs: number, graceMs: number): StoredEntry[] {
+  return entries.filter((e) => !referenced.has(e.sha256) && nowMs - e.storedAtMs >= graceMs);
 }

@@ -21,6 +21,7 @@ test('a burst of deploys runs at most maxConcurrent validations at once', async 
       return {
         record: { state: 'PASSED', reason: '', samples: 0, goldenRecorded: false, maxAbsDiff: 0, durationMs: 20, validatedAt: new Date().toISOString() },
         samples: null,
+        signature,
       };
     },
   });

@@ -284,7 +284,7 @@ export interface ClusterStatusMessage {
 /** WhoAmI's response. */
 export interface WhoAmIResponse {
   name: string;
-  /** viewer, deployer or admin. */
+  /** viewer, node, deployer or admin. */
   role: string;
   auth_enabled: boolean;
 }

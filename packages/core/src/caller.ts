@@ -4,7 +4,12 @@
  * record the actor in the audit log. Kept in a WeakMap so nothing leaks when
  * the call object is collected.
  */
-export const ROLES = ['viewer', 'deployer', 'admin'] as const;
+/**
+ * Each role has the rights of those before it. `node` is a viewer that may
+ * also read samples documents (sample inputs can be real user data): what
+ * prediction nodes and `switchyard validate` need, and no more.
+ */
+export const ROLES = ['viewer', 'node', 'deployer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface CallerIdentity {

@@ -278,6 +278,7 @@ export {
   type MethodAccess,
   METHOD_ROLES,
   requiredRole,
+  SAMPLES_ROLE,
 } from './auth/method-roles.js';
 
 // Types of the heavy entries, so code that only passes these values along

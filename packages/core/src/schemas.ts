@@ -419,7 +419,7 @@ export function labelsLimitError(labels: Readonly<Record<string, string>>): stri
   for (const [key, value] of entries) {
     if (key === '') return 'a label has an empty key; every label needs a key';
     // JSON.parse keeps such a key, but every object it is copied into (zod's record included) takes it as its prototype: stored, it would vanish on read.
-    if (key === '__proto__') return "label key '__proto__' cannot be stored (JavaScript objects treat it as their prototype); choose another key";
+    if (key === '__proto__') return "label key '__proto__' is reserved; choose another key";
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
     if (utf8Bytes(key) > RECORD_LIMITS.labelKeyBytes) return `label key '${shown}' is ${utf8Bytes(key)} bytes; at most ${RECORD_LIMITS.labelKeyBytes} bytes (UTF-8)`;
     if (utf8Bytes(value) > RECORD_LIMITS.labelValueBytes) {

@@ -11,12 +11,15 @@ import { addServerTlsOptions, serverTls, type ServerTlsFlags } from '../server-t
 
 interface ControlPlaneFlags extends ServerFlags, AccessFlags, ServerTlsFlags {
   validationTimeout: string;
+  validationMemory: string;
   defaultExpiresAfter: string;
   expirationWarning: string;
   artifactRetention: string;
   retirementSweepInterval: string;
   shadowKeeperInterval: string;
   maxArtifactBytes: string;
+  uploadIdleTimeout: string;
+  orphanArtifactGrace: string;
   leaseTtl: string;
   consoleListen?: string;
 }
@@ -30,7 +33,14 @@ export function controlPlaneCommand(): Command {
     .option('--tokens-file <path>', `bearer tokens clients must present (or the same JSON document in $${TOKENS_ENV})`)
     .option('--insecure-no-auth', 'serve without access control; only on a trusted network')
     .option('--validation-timeout <duration>', 'limit on deploy-time validation of one version (loading it and running its samples)', '30s')
+    .option(
+      '--validation-memory <size>',
+      "cap on each validation process's memory (it opens and runs uploaded models; Node's own ≈ 100 MB included); 0 for none",
+      '2GiB',
+    )
     .option('--max-artifact-bytes <size>', 'largest model file UploadArtifact accepts, e.g. 256MiB, 2GiB', '256MiB')
+    .option('--upload-idle-timeout <duration>', 'cancel an upload that receives nothing for this long and remove its partial file', '60s')
+    .option('--orphan-artifact-grace <duration>', 'delete a stored artifact no version names (an upload never deployed) this long after its last upload', '1h')
     .option('--default-expires-after <duration>', 'retire versions unused for this long when neither they nor their model set an expiration (docs/retirement.md)', '30d')
     .option('--expiration-warning <duration>', 'warn (WARNED state, log, history) this long before a version expires', '7d')
     .option('--artifact-retention <duration>', "keep a retired version's artifact this long (unretire works until then)", '7d')
@@ -42,7 +52,13 @@ export function controlPlaneCommand(): Command {
     const tls = serverTls(flags);
     const validationTimeoutMs = parseDuration(flags.validationTimeout, '--validation-timeout');
     if (validationTimeoutMs <= 0) throw usageError('--validation-timeout must be more than 0');
+    const validationMemoryBytes = flags.validationMemory === '0' ? 0 : parseByteSize(flags.validationMemory, '--validation-memory');
+    if (validationMemoryBytes !== 0 && validationMemoryBytes < 128 * 1024 ** 2) throw usageError('--validation-memory must be 0 (no cap) or at least 128MiB');
     const maxArtifactBytes = parseByteSize(flags.maxArtifactBytes, '--max-artifact-bytes');
+    const uploadIdleTimeoutMs = parseDuration(flags.uploadIdleTimeout, '--upload-idle-timeout');
+    if (uploadIdleTimeoutMs <= 0) throw usageError('--upload-idle-timeout must be more than 0');
+    const orphanArtifactGraceMs = parseDuration(flags.orphanArtifactGrace, '--orphan-artifact-grace');
+    if (orphanArtifactGraceMs <= 0) throw usageError('--orphan-artifact-grace must be more than 0');
     const leaseTtlSeconds = integerFlag('--lease-ttl', flags.leaseTtl, MIN_LEASE_TTL_SECONDS);
     const retirement = {
       defaultExpiresAfterSeconds: parseSeconds(flags.defaultExpiresAfter, '--default-expires-after'),
@@ -65,7 +81,10 @@ export function controlPlaneCommand(): Command {
       dataDir: flags.dataDir,
       listen: flags.listen,
       validationTimeoutMs,
+      validationMemoryBytes,
       maxArtifactBytes,
+      uploadIdleTimeoutMs,
+      orphanArtifactGraceMs,
       retirement,
       shadowKeeperIntervalMs,
       leaseTtlSeconds,

@@ -50,7 +50,7 @@ export function nodeCommand(): Command {
       '10m',
     )
     .addOption(
-      option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (viewer is enough)').env(
+      option('--control-plane-token <token>', 'bearer token for artifact downloads when the control planes have access control on (role node; viewer reads models but not samples)').env(
         TOKEN_ENV,
       ),
     )

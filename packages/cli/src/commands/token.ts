@@ -26,7 +26,7 @@ export function tokenCommand(): Command {
     new Command('add')
       .description('generate a token, add its sha256 to a tokens file (created 0600) and print the token, this once only')
       .requiredOption('--name <name>', 'who the token is for; shown in logs and history (a-z, 0-9, . _ -)')
-      .addOption(new Option('--role <role>', 'viewer reads, deployer also changes what is served, admin also deletes').choices(ROLES).makeOptionMandatory())
+      .addOption(new Option('--role <role>', 'viewer reads, node also reads samples documents (for prediction nodes and switchyard validate), deployer also changes what is served, admin also deletes').choices(ROLES).makeOptionMandatory())
       .option('--tokens-file <path>', "the tokens file (default: <data-dir>/tokens.json, the one 'switchyard up' uses)")
       .option('--data-dir <dir>', "where 'switchyard up' keeps its files", DEFAULT_DATA_DIR)
       .addOption(outputOption())

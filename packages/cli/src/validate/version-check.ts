@@ -67,6 +67,13 @@ function childFailure(result: Exclude<ChildRunResult, { kind: 'finished' }>, run
         failure: { sample, output: '', reason: `timed out after ${timeoutMs / 1000} s ${where} (raise --timeout, or the build is much slower)` },
       };
     }
+    case 'refused':
+      return { error: true, failure: { sample: '', output: '', reason: `this build cannot serve the model: ${result.error.message}` } };
+    case 'memory-exceeded': {
+      const sample = sampleAt(result.stage);
+      const where = sample ? `on sample '${sample}'` : 'while loading the model';
+      return { error: sample === '', failure: { sample, output: '', reason: `ran out of memory ${where}: ${result.detail.slice(0, 300)}` } };
+    }
     case 'crashed': {
       const sample = sampleAt(result.stage);
       const how = result.signal ? `killed by ${result.signal}` : `exit code ${String(result.exitCode)}`;
@@ -188,7 +195,7 @@ export async function checkVersion(target: TargetVersion, deps: CheckDependencie
       }
     },
   });
-  const outputs = result.kind === 'load-failed' ? [] : result.outputs;
+  const outputs = 'outputs' in result ? result.outputs : [];
   report.samplesRun = doc ? outputs.filter(Boolean).length : 0;
   if (result.kind !== 'finished') {
     const { error, failure } = childFailure(result, runs, deps.timeoutMs);

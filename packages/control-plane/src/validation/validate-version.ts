@@ -4,6 +4,7 @@ import {
   SwitchyardError,
   checkSamplesAgainstSignature,
   compareSample,
+  invalidArgument,
   serializeSamplesDocument,
   type Logger,
   type Sample,
@@ -20,16 +21,25 @@ import { zeroSample } from './zero-sample.js';
 export interface ValidateVersionOptions {
   /** Local file of the model bytes. */
   artifactPath: string;
-  /** The version's signature, as read from the model. */
-  signature: Signature;
-  /** Parsed samples document; null when the version has none. */
-  samples: SamplesDocument | null;
+  /**
+   * The version's signature; omit it to have the child read it from the
+   * model (CreateVersion: the control plane never opens a model itself).
+   */
+  signature?: Signature;
+  /**
+   * Parsed samples document; null when the version has none. Or a function
+   * of the signature read from the model, returning the document; what it
+   * throws (a document that does not fit the model) is thrown from here.
+   */
+  samples: SamplesDocument | null | ((signature: Signature) => SamplesDocument | null);
   /**
    * Limit on loading the model and running every sample, after which the
    * child is SIGKILLed and the version REJECTED.
    * @default 30000
    */
   timeoutMs?: number;
+  /** Cap on the child's memory (see ChildRunOptions.memoryLimitBytes); past it the version is REJECTED. @default no cap */
+  memoryLimitBytes?: number;
   logger?: Logger;
 }
 
@@ -41,12 +51,23 @@ export interface ValidationOutcome {
    * carry the computed ones; otherwise the document as given.
    */
   samples: SamplesDocument | null;
+  /** The signature the version is recorded with: the one given, or the one read from the model. */
+  signature: Signature;
 }
 
 /** Default of {@link ValidateVersionOptions.timeoutMs}. */
 export const DEFAULT_VALIDATION_TIMEOUT_MS = 30_000;
 
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(3))} s`;
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** 1 GiB, 256 MiB, 1.5 GiB: how the limits are given. */
+export function formatLimitBytes(bytes: number): string {
+  const gib = bytes / 1024 ** 3;
+  if (gib >= 1) return `${Number(gib.toFixed(2))} GiB`;
+  return `${Number((bytes / 1024 ** 2).toFixed(1))} MiB`;
+}
 
 function stageText(stage: ChildStage, samples: Sample[], hasSamples: boolean): string {
   if (stage.phase === 'starting') return 'the validation process did not start; the control plane may be overloaded';
@@ -63,7 +84,13 @@ function whileText(stage: ChildStage, samples: Sample[], hasSamples: boolean): s
 }
 
 /** Why a child run that did not finish rejects the version. */
-function failureReason(result: Exclude<ChildRunResult, { kind: 'finished' }>, samples: Sample[], hasSamples: boolean, timeoutMs: number): string {
+function failureReason(
+  result: Exclude<ChildRunResult, { kind: 'finished' | 'refused' }>,
+  samples: Sample[],
+  hasSamples: boolean,
+  limits: { timeoutMs: number; memoryLimitBytes: number | undefined },
+): string {
+  const { timeoutMs } = limits;
   switch (result.kind) {
     case 'load-failed':
       return `onnxruntime cannot load the model: ${result.message}`;
@@ -74,6 +101,11 @@ function failureReason(result: Exclude<ChildRunResult, { kind: 'finished' }>, sa
             'if it cannot take zeros, deploy with --samples giving valid inputs';
     case 'timed-out':
       return `validation timed out after ${seconds(timeoutMs)} (${stageText(result.stage, samples, hasSamples)}; raise --validation-timeout or fix the model)`;
+    case 'memory-exceeded':
+      return (
+        `validation used more than ${formatLimitBytes(limits.memoryLimitBytes ?? 0)} of memory ${whileText(result.stage, samples, hasSamples)} ` +
+        `(${clip(result.detail.split('\n')[0] ?? '', 300)}; raise --validation-memory or fix the model)`
+      );
     case 'crashed': {
       const how = result.signal ? `killed by ${result.signal}` : `exit code ${String(result.exitCode)}`;
       const stderr = result.stderr ? `; its last output: ${result.stderr.slice(-500)}` : '';
@@ -114,8 +146,14 @@ export async function validateVersion(options: ValidateVersionOptions): Promise<
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
   const logger = options.logger ?? silentLogger();
-  const doc = options.samples;
-  const outcome = (state: ValidationRecord['state'], fields: Partial<ValidationRecord>, samples: SamplesDocument | null): ValidationOutcome => {
+  const given = options.signature;
+  const documentFor = (signature: Signature): SamplesDocument | null =>
+    typeof options.samples === 'function' ? options.samples(signature) : options.samples;
+  // Known up front with a given signature; otherwise once the child has read the model's.
+  let doc = given ? documentFor(given) : null;
+  let runs: Sample[] = [];
+  let signature = given;
+  const outcome = (state: ValidationRecord['state'], fields: Partial<ValidationRecord>, samples: SamplesDocument | null, recorded: Signature): ValidationOutcome => {
     const record: ValidationRecord = {
       state,
       reason: '',
@@ -127,28 +165,69 @@ export async function validateVersion(options: ValidateVersionOptions): Promise<
       validatedAt: new Date().toISOString(),
     };
     logger.info(`validation ${state}`, { artifactPath: options.artifactPath, ...record });
-    return { record, samples };
+    return { record, samples, signature: recorded };
+  };
+  /** The document's runs, or one all-zero run without one; a document that does not fit is a reason to reject. */
+  const plan = (read: Signature): { runs: Sample[]; misfit: string } => {
+    if (doc) {
+      try {
+        checkSamplesAgainstSignature(doc, read);
+      } catch (err) {
+        if (!(err instanceof SwitchyardError)) throw err;
+        return { runs: [], misfit: err.rawMessage };
+      }
+    }
+    return { runs: doc ? doc.samples : [zeroSample(read)], misfit: '' };
   };
 
-  if (doc) {
-    try {
-      checkSamplesAgainstSignature(doc, options.signature);
-    } catch (err) {
-      if (!(err instanceof SwitchyardError)) throw err;
-      return outcome('REJECTED', { reason: err.rawMessage }, doc);
-    }
+  if (given) {
+    const planned = plan(given);
+    if (planned.misfit) return outcome('REJECTED', { reason: planned.misfit }, doc, given);
+    runs = planned.runs;
   }
-  const runs = doc ? doc.samples : [zeroSample(options.signature)];
-  const result = await runInChild({ artifactPath: options.artifactPath, signature: options.signature, samples: runs, timeoutMs, logger });
+  let misfit = '';
+  let planned = false;
+  const result = await runInChild({
+    artifactPath: options.artifactPath,
+    signature: given,
+    samples: given
+      ? runs
+      : (read: Signature) => {
+          planned = true;
+          signature = read;
+          doc = documentFor(read);
+          ({ runs, misfit } = plan(read));
+          // Nothing to run: the version is rejected for its samples below.
+          return misfit ? [] : runs;
+        },
+    timeoutMs,
+    memoryLimitBytes: options.memoryLimitBytes,
+    logger,
+  });
+  if (result.kind === 'refused') throw result.error;
+  // Bytes onnxruntime refuses are the caller's mistake, not a version to record (as when the control plane opened them itself).
+  if (!given && result.kind === 'load-failed') throw invalidArgument(`not a loadable ONNX model: ${result.message}`);
+  signature = given ?? result.signature;
+  if (!signature) {
+    // Nothing readable came out of the model, so there is no version to record.
+    const why = result.kind === 'finished' ? 'it reported no signature' : failureReason(result, runs, false, { timeoutMs, memoryLimitBytes: options.memoryLimitBytes });
+    throw invalidArgument(`the model's signature could not be read: ${why}`);
+  }
+  if (misfit) return outcome('REJECTED', { reason: misfit }, doc, signature);
+  if (!given && !planned) {
+    // The opening never ended (a limit hit while loading): the declared signature decides what the samples must fit.
+    doc = documentFor(signature);
+    ({ runs, misfit } = plan(signature));
+  }
   // Samples that ran to completion; the run on zeros is not a sample.
   const ran = doc && result.kind !== 'load-failed' ? result.outputs.filter(Boolean).length : 0;
   if (result.kind !== 'finished') {
-    return outcome('REJECTED', { reason: failureReason(result, runs, doc !== null, timeoutMs), samples: ran }, doc);
+    return outcome('REJECTED', { reason: failureReason(result, runs, doc !== null, { timeoutMs, memoryLimitBytes: options.memoryLimitBytes }), samples: ran }, doc, signature);
   }
-  if (!doc) return outcome('PASSED', {}, null);
+  if (!doc) return outcome('PASSED', {}, null, signature);
 
   const { reason, maxAbsDiff, filled, recorded } = judge(doc, result.outputs);
-  if (reason) return outcome('REJECTED', { reason, samples: ran, maxAbsDiff }, doc);
+  if (reason) return outcome('REJECTED', { reason, samples: ran, maxAbsDiff }, doc, signature);
   if (recorded) {
     const size = serializeSamplesDocument(filled).byteLength;
     if (size > MAX_SAMPLES_DOCUMENT_BYTES) {
@@ -163,8 +242,9 @@ export async function validateVersion(options: ValidateVersionOptions): Promise<
           maxAbsDiff,
         },
         doc,
+        signature,
       );
     }
   }
-  return outcome('PASSED', { samples: ran, goldenRecorded: recorded, maxAbsDiff }, recorded ? filled : doc);
+  return outcome('PASSED', { samples: ran, goldenRecorded: recorded, maxAbsDiff }, recorded ? filled : doc, signature);
 }

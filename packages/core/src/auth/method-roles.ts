@@ -54,9 +54,18 @@ export const METHOD_ROLES: Readonly<Record<string, Readonly<Record<string, Role>
     Unretire: 'admin',
     PinVersion: 'admin',
   } satisfies Record<string, Role>),
-  // Nodes download artifacts with a token of their own; viewer is enough.
+  // Nodes download artifacts with a token of their own; viewer is enough for
+  // models. Samples documents need SAMPLES_ROLE, checked by the handler since
+  // only the artifact's bytes tell what it is.
   [ARTIFACT_SERVICE_NAME]: Object.freeze({ FetchArtifact: 'viewer' } satisfies Record<string, Role>),
 });
+
+/**
+ * The role FetchArtifact needs for a samples document: sample inputs and
+ * golden outputs may be real user data, so viewers may not read them; nodes
+ * (which warm versions up with their samples) and deployers may.
+ */
+export const SAMPLES_ROLE: Role = 'node';
 
 /** Services that never need a token. */
 const OPEN_SERVICES: ReadonlySet<string> = new Set([HEALTH_SERVICE_NAME]);

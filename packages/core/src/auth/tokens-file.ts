@@ -30,7 +30,7 @@ export type TokenEntry = z.infer<typeof TokenEntrySchema>;
 /** The whole tokens file. */
 export type TokensDocument = z.infer<typeof TokensDocumentSchema>;
 
-const FORMAT_HINT = 'expected {"tokens":[{"name":"alice","role":"viewer|deployer|admin","sha256":"<hex sha256 of the token>"}]}';
+const FORMAT_HINT = 'expected {"tokens":[{"name":"alice","role":"viewer|node|deployer|admin","sha256":"<hex sha256 of the token>"}]}';
 
 function fieldPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') || '(top level)';
