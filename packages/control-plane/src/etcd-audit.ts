@@ -32,11 +32,11 @@ export class AuditTable {
    * Makes room for a write's entries: once a model's log holds {@link limit}
    * entries, deletes its oldest so that 90 % of the limit remain. Run before
    * each guarded write, so a log holds at most the limit (a write that adds
-   * several entries may pass it by those), and the deletion (a keys-only read and one range
-   * delete) runs once per tenth of the limit; every other write costs one
-   * count. Unconditional: entries are never rewritten, and two writers
-   * trimming at once delete the same oldest keys. Resolves how many were
-   * deleted.
+   * several entries may pass it by those). The deletion (a keys-only read
+   * and one range delete) runs once per tenth of the limit; every other
+   * write costs one count. Unconditional: entries are never rewritten, and
+   * two writers trimming at once delete the same oldest keys. Resolves how
+   * many were deleted.
    */
   async trim(model: string): Promise<number> {
     const prefix = this.t.keys.historyPrefix(model);
