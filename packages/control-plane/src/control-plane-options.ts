@@ -95,7 +95,7 @@ export interface ControlPlaneOptions {
   consoleListen?: string;
   /**
    * Newest audit entries kept per model (`switchyard history`); a log that
-   * reached it is trimmed to 90 % of it before the next write
+   * reached it is trimmed to 90 % of it by the next write
    * (docs/operations.md#limits).
    * @default 1000
    */

@@ -29,10 +29,10 @@ export class AuditTable {
   ) {}
 
   /**
-   * Makes room for a write's entries: once a model's log holds {@link limit}
-   * entries, deletes its oldest so that 90 % of the limit remain. Run before
-   * each guarded write, so a log holds at most the limit (a write that adds
-   * several entries may pass it by those). The deletion (a keys-only read
+   * Once a model's log holds {@link limit} entries, deletes its oldest so
+   * that 90 % of the limit remain. Run alongside each guarded write (whose
+   * own entries the count may miss), so a log holds at most the limit plus
+   * the entries of the writes in flight. The deletion (a keys-only read
    * and one range delete) runs once per tenth of the limit; every other
    * write costs one count. Unconditional: entries are never rewritten, and
    * two writers trimming at once delete the same oldest keys. Resolves how

@@ -77,18 +77,20 @@ export class GuardedWrite {
   readonly #previous = new Map<string, unknown>();
   #committed = false;
 
-  readonly #beforeCommit: ((models: readonly string[]) => Promise<void>) | undefined;
+  readonly #alongside: ((models: readonly string[]) => Promise<void>) | undefined;
 
   /**
-   * `beforeCommit` runs once the write passed its checks, before it is sent,
-   * with the models it audits (the audit log's trim, making room for its
-   * entries); awaited, so it must not throw.
+   * `alongside` runs once the write passed its checks, at the same time as
+   * the transaction, with the models it audits (the audit log's trim); the
+   * commit resolves once both are done, so it must not throw. Run alongside,
+   * not before, it adds no time between the reads a write was decided from
+   * and the write.
    */
-  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys), beforeCommit?: (models: readonly string[]) => Promise<void>) {
+  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys), alongside?: (models: readonly string[]) => Promise<void>) {
     this.#access = access;
     this.#keys = keys;
     this.#kinds = kinds;
-    this.#beforeCommit = beforeCommit;
+    this.#alongside = alongside;
   }
 
   /** Applies only if `key` is still at `modRevision` ('0': still absent). */
@@ -167,16 +169,20 @@ export class GuardedWrite {
     const compared = this.#compares.flatMap((c) => ('key' in c ? [c] : []));
     const compares: TxnCompare[] = [...this.#compares, { key: guard, createRevision: '0' }];
     const failure: TxnOp[] = [...compared.map((c) => ({ get: c.key })), { get: guard }];
-    await this.#beforeCommit?.([...new Set(this.#audit.map((e) => e.model))]);
     const guardValue = JSON.stringify(this.#audit[0]);
     const send = (): Promise<TxnResult> => this.#access.txn(compares, success, failure);
-    let result: TxnResult;
+    const alongside = this.#alongside?.([...new Set(this.#audit.map((e) => e.model))]);
     try {
-      result = await send();
-    } catch (err) {
-      return this.#settle(err, { key: guard, value: guardValue }, () => send().then((r) => this.#outcome(r, compared, guardValue)));
+      let result: TxnResult;
+      try {
+        result = await send();
+      } catch (err) {
+        return await this.#settle(err, { key: guard, value: guardValue }, () => send().then((r) => this.#outcome(r, compared, guardValue)));
+      }
+      return this.#outcome(result, compared, guardValue);
+    } finally {
+      await alongside;
     }
-    return this.#outcome(result, compared, guardValue);
   }
 
   #outcome(result: TxnResult, compared: { key: string; modRevision?: string; createRevision?: string }[], guardValue: string): WriteOutcome {

@@ -11,12 +11,12 @@ export class TableContext {
     readonly keys: KeyLayout,
     readonly kinds: RecordKinds,
     readonly reader: RecordReader,
-    /** Runs before every guarded write is sent, with the models it audits (the audit log's trim). */
-    readonly beforeCommit?: (models: readonly string[]) => Promise<void>,
+    /** Runs alongside every guarded write's transaction, with the models it audits (the audit log's trim). */
+    readonly alongside?: (models: readonly string[]) => Promise<void>,
   ) {}
 
   /** A new guarded write of `target/`. */
   write(): GuardedWrite {
-    return new GuardedWrite(this.access, this.keys, this.kinds, this.beforeCommit);
+    return new GuardedWrite(this.access, this.keys, this.kinds, this.alongside);
   }
 }

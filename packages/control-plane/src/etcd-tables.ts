@@ -44,7 +44,7 @@ export class EtcdTables {
     this.keys = options.keys;
     this.access = new EtcdAccess(options.etcd);
     const logger = options.logger;
-    // Each write makes room for its own audit entries; a failed trim is tried again by the model's next write.
+    // Each write trims its models' logs alongside; a failed trim is tried again by the model's next write.
     const trim = async (models: readonly string[]): Promise<void> => {
       for (const model of models) {
         await this.audit.trim(model).catch((err: unknown) => logger.warn('could not trim the audit log', { model, error: String(err) }));
