@@ -7,6 +7,8 @@ export interface BenchArgs {
   warmupS: number;
   rounds: number;
   deploys: number;
+  /** Versions registered for the registration rate (i). */
+  registrations: number;
   concurrencies: number[];
   heavyConcurrency: number;
   slowIterations: number;
@@ -17,7 +19,7 @@ export interface BenchArgs {
   only: Set<Scenario>;
 }
 
-export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory'] as const;
+export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
@@ -26,13 +28,14 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --warmup <s>            unrecorded load on each new client connection and before each inference-thread phase (default 0.5, --quick 0.2)
   --rounds <n>            alternations of bare/node per concurrency; the duration is split over them (default 16, --quick 4)
   --deploys <n>           deploys timed for deploy-to-READY (default 20, --quick 5)
+  --registrations <n>     versions registered for the registration rate (default 300, --quick 30)
   --concurrency <list>    client concurrencies for throughput (default 1,32)
   --heavy-concurrency <n> client concurrency of the mlp inference-thread phase (default 4; the slow phases use 2)
   --slow-iterations <n>   size of the slow model (default 3400, ≈ 1 s per run here)
   --quick                 a ~30 s smoke run
   --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
   --only <list>           run only these scenarios, comma-separated: throughput (a–c), routed (f),
-                          shadow (g), deploy (d), thread (e), memory (h)
+                          shadow (g), deploy (d), thread (e), memory (h), registration (i)
   --help`;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {
@@ -53,6 +56,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
       warmup: { type: 'string' },
       rounds: { type: 'string' },
       deploys: { type: 'string' },
+      registrations: { type: 'string' },
       concurrency: { type: 'string' },
       'heavy-concurrency': { type: 'string' },
       'slow-iterations': { type: 'string' },
@@ -77,6 +81,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     warmupS: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.2 : 0.5),
     rounds: positive('rounds', values.rounds, quick ? 4 : 16, true),
     deploys: positive('deploys', values.deploys, quick ? 5 : 20, true),
+    registrations: positive('registrations', values.registrations, quick ? 30 : 300, true),
     concurrencies,
     heavyConcurrency: positive('heavy-concurrency', values['heavy-concurrency'], 4, true),
     slowIterations: positive('slow-iterations', values['slow-iterations'], 3400, true),

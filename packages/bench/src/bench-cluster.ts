@@ -79,6 +79,13 @@ export class BenchCluster {
   }
 
   /** Uploads the bytes and creates the next version of `model`; returns the version name. */
+  /** Uploads a model and creates a version of it with a samples document; returns its validation state. */
+  async registerVersion(model: string, bytes: Uint8Array, samplesJson: Uint8Array): Promise<{ version: string; state: string }> {
+    const { sha256 } = await this.client().uploadBytes(bytes);
+    const created = await this.client().createVersion({ model, artifact_sha256: sha256, samples_json: samplesJson });
+    return { version: created.version, state: created.validation?.state ?? '' };
+  }
+
   async createVersion(model: string, bytes: Uint8Array): Promise<string> {
     const { sha256 } = await this.client().uploadBytes(bytes);
     return (await this.client().createVersion({ model, artifact_sha256: sha256 })).version;

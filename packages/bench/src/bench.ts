@@ -12,6 +12,7 @@ import { SCENARIOS, type BenchArgs, type Scenario } from './args.js';
 import { startBareServer, type BareServer } from './bare-server.js';
 import { BenchCluster } from './bench-cluster.js';
 import { measureDeploys, type DeployResult } from './deploy-latency.js';
+import { measureRegistration, type RegistrationResult } from './registration.js';
 import { measureInferenceThread, type ThreadFigures, type ThreadPhase } from './inference-thread.js';
 import { killLoadClients } from './load-runner.js';
 import { buildReport, type BenchReport } from './report.js';
@@ -26,6 +27,9 @@ const LINEAR_INPUT = [1, 2, 3];
 /** Calls in flight on the slow model: two runs of ~1 s queued. */
 const SLOW_CONCURRENCY = 2;
 const SLOW_MIN_DURATION_MS = 8000;
+/** Registration clients at once: more than the control plane validates at once, so it always has the next version queued. */
+const REGISTRATION_CONCURRENCY = 8;
+
 /** Basis points of the routed scenario's three versions. */
 const ROUTED_WEIGHTS = [5000, 3000, 2000];
 
@@ -121,6 +125,12 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       deploy = await measureDeploys(cluster, args.deploys, log);
     }
 
+    let registration: RegistrationResult | undefined;
+    if (run('registration')) {
+      log(`(i) registration rate, ${args.registrations} versions with validation`);
+      registration = await measureRegistration(cluster, args.registrations, REGISTRATION_CONCURRENCY, log);
+    }
+
     let thread: ThreadFigures[] | undefined;
     if (run('thread')) {
       log('(e) inference thread');
@@ -189,7 +199,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, inferenceThread: thread, shadow, memory });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

@@ -1,5 +1,6 @@
 /** The bench's results: the JSON document and the human-readable table. */
 import type { DeployResult } from './deploy-latency.js';
+import type { RegistrationResult } from './registration.js';
 import type { ThreadFigures } from './inference-thread.js';
 import type { RoutedResults, ThroughputCell, ThroughputResults } from './throughput.js';
 import { round } from './stats.js';
@@ -12,6 +13,8 @@ export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
 export const ROUTED_RATIO_TARGET = 0.97;
 export const DEPLOY_P99_TARGET_MS = 300;
+/** Issue #15: versions registered per second with deploy-time validation. */
+export const REGISTRATION_TARGET = 50;
 /** Above this many cores of other work during the throughput segments, the table warns. */
 export const BUSY_MACHINE_CORES = 0.25;
 
@@ -66,6 +69,8 @@ export interface BenchReport {
       cpuRatio: Record<string, number>;
     };
     deployToReady?: { p50Ms: number; p99Ms: number; maxMs: number };
+    /** (i) Versions registered (upload + CreateVersion with validation) per second. */
+    registration?: { versionsPerSecond: number; p50Ms: number; p99Ms: number };
     inferenceThread?: Record<string, ThreadPhaseFigures>;
     /** (g) Shadow traffic: primary figures with 0 % and 100 % shadowing. */
     shadow?: ShadowFigures;
@@ -81,13 +86,14 @@ export interface Scenarios {
   throughput?: ThroughputResults;
   routed?: RoutedResults;
   deploy?: DeployResult;
+  registration?: RegistrationResult;
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, inferenceThread: thread, shadow, memory } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -138,6 +144,16 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
     ...(deploy
       ? [{ name: 'deploy-to-READY p99', target: `<= ${DEPLOY_P99_TARGET_MS} ms`, value: deploy.p99Ms, met: deploy.p99Ms <= DEPLOY_P99_TARGET_MS }]
       : []),
+    ...(registration
+      ? [
+          {
+            name: 'registration with validation',
+            target: `>= ${REGISTRATION_TARGET} versions/s`,
+            value: registration.versionsPerSecond,
+            met: registration.versionsPerSecond >= REGISTRATION_TARGET && registration.notPassed === 0,
+          },
+        ]
+      : []),
   ];
   return {
     schema: 1,
@@ -146,6 +162,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(throughputFigures ? { throughput: throughputFigures } : {}),
       ...(routedFigures ? { routed: routedFigures } : {}),
       ...(deploy ? { deployToReady: { p50Ms: deploy.p50Ms, p99Ms: deploy.p99Ms, maxMs: deploy.maxMs } } : {}),
+      ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
@@ -222,6 +239,13 @@ export function formatReport(r: BenchReport): string {
     sections.push([
       `Deploy-to-READY on ${r.details.deploy.count > 0 ? 'all nodes' : '-'} (SetRoute reply → last node's READY via etcd watch), ${r.details.deploy.count} deploys:`,
       `  p50 ${fmt(d.p50Ms, 1)} ms   p99 ${fmt(d.p99Ms, 1)} ms   max ${fmt(d.maxMs, 1)} ms`,
+    ]);
+  }
+  const g = r.figures.registration;
+  if (g && r.details.registration) {
+    sections.push([
+      `Registration (UploadArtifact + CreateVersion with validation, ${r.details.registration.concurrency} at a time), ${r.details.registration.count} versions:`,
+      `  ${fmt(g.versionsPerSecond, 1)} versions/s   each p50 ${fmt(g.p50Ms, 1)} ms   p99 ${fmt(g.p99Ms, 1)} ms   not PASSED ${r.details.registration.notPassed}`,
     ]);
   }
   if (r.figures.inferenceThread && r.details.inferenceThread) {

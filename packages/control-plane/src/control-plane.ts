@@ -106,6 +106,7 @@ export class ControlPlane {
   readonly #leadership: EtcdLeaderElection;
   readonly #leaderWork: LeaderWork[];
   readonly #console: ConsoleServer | undefined;
+  readonly #admin: AdminService;
   #state: ControlPlaneState = 'RUNNING';
   #stopping: Promise<void> | undefined;
 
@@ -125,6 +126,7 @@ export class ControlPlane {
     leaderWork: LeaderWork[];
     collector: ArtifactCollector;
     console: ConsoleServer | undefined;
+    admin: AdminService;
   }) {
     this.address = parts.address;
     this.advertiseAddress = parts.advertiseAddress;
@@ -142,6 +144,7 @@ export class ControlPlane {
     this.artifactCollector = parts.collector;
     this.#console = parts.console;
     this.consoleUrl = parts.console?.url;
+    this.#admin = parts.admin;
   }
 
   /** Every metrics registry of this control plane (retirement, rollouts), for a metrics endpoint to serve together. */
@@ -280,6 +283,7 @@ export class ControlPlane {
       leaderWork,
       collector,
       console: consoleServer,
+      admin,
     });
   }
 
@@ -308,6 +312,7 @@ export class ControlPlane {
     await Promise.all([...this.#leaderWork.map((work) => work.stop()), this.artifactCollector.stop()]);
     await this.#console?.stop();
     await Promise.all([this.#leadership.stop(REVOKE_TIMEOUT_MS), this.#registration.stop(REVOKE_TIMEOUT_MS), this.#shutdownServer()]);
+    await this.#admin.close();
     this.#state = 'STOPPED';
     this.#logger.info('control plane stopped');
   }

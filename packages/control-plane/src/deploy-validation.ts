@@ -12,7 +12,7 @@ import {
 } from '@switchyard/core';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { ArtifactStore } from './artifact-store.js';
-import { DEFAULT_VALIDATION_TIMEOUT_MS, validateVersion, type ValidateVersionOptions, type ValidationOutcome } from './validation/index.js';
+import { DEFAULT_VALIDATION_TIMEOUT_MS, ValidationPool, validateVersion, type ValidateVersionOptions, type ValidationOutcome } from './validation/index.js';
 
 /**
  * The samples document of a CreateVersion request, checked against the
@@ -78,6 +78,7 @@ export class DeployValidation {
   readonly #logger: Logger;
   readonly #validate: (options: ValidateVersionOptions) => Promise<ValidationOutcome>;
   readonly #limit: LimitFunction;
+  readonly #pool: ValidationPool;
 
   constructor(options: DeployValidationOptions) {
     this.#artifacts = options.artifacts;
@@ -87,6 +88,17 @@ export class DeployValidation {
     this.#logger = options.logger;
     this.#validate = options.validate ?? validateVersion;
     this.#limit = pLimit(options.maxConcurrent ?? 2);
+    // One warm child per validation that may run at once.
+    this.#pool = new ValidationPool({
+      size: options.maxConcurrent ?? 2,
+      ...(options.memoryLimitBytes !== undefined ? { memoryLimitBytes: options.memoryLimitBytes } : {}),
+      logger: options.logger,
+    });
+  }
+
+  /** Kills the warm validation children. */
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
   /**
@@ -110,6 +122,7 @@ export class DeployValidation {
         timeoutMs: this.#timeoutMs,
         memoryLimitBytes: this.#memoryLimitBytes,
         logger: this.#logger,
+        run: (job) => this.#pool.run(job),
       }),
     );
     if (!outcome.samples) return { signature: outcome.signature, validation: outcome.record, samples: null };

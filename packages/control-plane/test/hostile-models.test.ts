@@ -60,9 +60,9 @@ function memoryOf(pid: number | 'self'): { peak: number; rss: number } | undefin
   }
 }
 
-/** The pid of the validation child started last, from the control plane's debug log. */
+/** The pid of the validation child that took the last job (started for it, or a warm one), from the control plane's debug log. */
 function lastChildPid(logs: Record<string, unknown>[]): unknown {
-  return [...logs].reverse().find((r) => r.message === 'validation child started')?.pid;
+  return [...logs].reverse().find((r) => r.message === 'validation child started' || r.message === 'validation child reused')?.pid;
 }
 
 const mib = (bytes: number): string => `${(bytes / MIB).toFixed(0)} MiB`;

@@ -14,7 +14,7 @@ import {
   type ValidationRecord,
 } from '@switchyard/core';
 import { silentLogger } from '@switchyard/core/logging';
-import { runInChild, type ChildRunResult, type ChildStage } from './validation-runner.js';
+import { runInChild, type ChildRunOptions, type ChildRunResult, type ChildStage } from './validation-runner.js';
 import { zeroSample } from './zero-sample.js';
 
 /** Options for {@link validateVersion}. */
@@ -41,6 +41,11 @@ export interface ValidateVersionOptions {
   /** Cap on the child's memory (see ChildRunOptions.memoryLimitBytes); past it the version is REJECTED. @default no cap */
   memoryLimitBytes?: number;
   logger?: Logger;
+  /**
+   * Where the job runs: a fresh child per validation, or a warm pooled one
+   * (ValidationPool.run, which applies its own memory cap). @default runInChild
+   */
+  run?: (options: ChildRunOptions) => Promise<ChildRunResult>;
 }
 
 /** The result of validating a version. */
@@ -187,7 +192,7 @@ export async function validateVersion(options: ValidateVersionOptions): Promise<
   }
   let misfit = '';
   let planned = false;
-  const result = await runInChild({
+  const result = await (options.run ?? runInChild)({
     artifactPath: options.artifactPath,
     signature: given,
     samples: given

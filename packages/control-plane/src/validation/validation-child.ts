@@ -61,6 +61,15 @@ async function runJob(job: ValidationJob): Promise<void> {
     await send({ type: 'load-failed', message: messageOf(err) });
     return;
   }
+  try {
+    await runSamples(session, job);
+  } finally {
+    // A pooled child validates the next version next: free this one's session first.
+    await session.release().catch(() => undefined);
+  }
+}
+
+async function runSamples(session: InferenceSession, job: ValidationJob): Promise<void> {
   let signature: Signature | undefined = job.signature;
   let samples: Sample[] | undefined = job.samples;
   if (samples) {
@@ -88,9 +97,11 @@ async function runJob(job: ValidationJob): Promise<void> {
 
 // Without its parent there is nobody to report to; do not linger as an orphan.
 process.on('disconnect', () => process.exit(0));
-process.once('message', (message: unknown) => {
+// Jobs come one at a time: a single-use child gets one and is killed after
+// it; a pooled child (validation-pool.ts) gets the next once it has answered.
+process.on('message', (message: unknown) => {
+  if (isValidationRun(message)) return; // taken by the job waiting for it
   if (!isValidationJob(message)) process.exit(2);
-  // The parent kills this process once it has the answer, so nothing to release.
   runJob(message).catch((err: unknown) => {
     process.stderr.write(`validation child failed: ${messageOf(err)}\n`);
     process.exit(1);

@@ -99,7 +99,7 @@ function track(pid: number): void {
 }
 
 /** SIGKILLs the child by pid unless it already exited, and waits for the exit so no zombie stays. */
-async function reap(child: ChildProcess, pid: number): Promise<void> {
+export async function reap(child: ChildProcess, pid: number): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = once(child, 'exit');
     killQuietly(pid);
@@ -118,32 +118,51 @@ async function reap(child: ChildProcess, pid: number): Promise<void> {
  * @throws INTERNAL when the child module is missing (a broken build).
  */
 export async function runInChild(options: ChildRunOptions): Promise<ChildRunResult> {
-  const childModule = options.childModule ?? defaultChildModule();
-  // Checked here so a broken install is an error of ours, not a crash blamed on the model.
-  if (!existsSync(childModule)) throw internal(`the validation child ${childModule} is missing; rebuild the control plane (tsc -b)`);
-  const child = fork(childModule, [], {
-    ...launcher(options.memoryLimitBytes),
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'json',
-  });
-  const pid = child.pid;
-  if (pid === undefined) {
-    const [err] = (await once(child, 'error')) as [Error];
-    return { kind: 'crashed', stage: { phase: 'starting' }, exitCode: null, signal: null, stderr: err.message, outputs: [] };
-  }
-  track(pid);
-  options.onSpawn?.(pid);
+  const spawned = await spawnChild(options);
+  if ('failed' in spawned) return spawned.failed;
+  const { child, pid } = spawned;
   const logger = options.logger.child({ validationPid: pid });
   logger.debug('validation child started', { pid, artifactPath: options.artifactPath, samples: options.samples.length });
   let peakRssBytes: number | undefined;
   try {
-    const result = await watch(child, options);
+    const result = await watchJob(child, options, { ready: false });
     peakRssBytes = peakRss(pid);
     return result;
   } finally {
     await reap(child, pid);
     logger.debug('validation child reaped', { pid, peakRssBytes });
   }
+}
+
+/** A forked validation child and its pid, tracked so this process's exit kills it. */
+export interface SpawnedChild {
+  child: ChildProcess;
+  pid: number;
+}
+
+/**
+ * Forks a validation child (through /bin/sh when its memory is capped).
+ * @throws INTERNAL when the child module is missing (a broken build).
+ */
+export async function spawnChild(
+  options: Pick<ChildRunOptions, 'childModule' | 'memoryLimitBytes' | 'onSpawn'> & { env?: NodeJS.ProcessEnv },
+): Promise<SpawnedChild | { failed: ChildRunResult }> {
+  const childModule = options.childModule ?? defaultChildModule();
+  if (!existsSync(childModule)) throw internal(`the validation child ${childModule} is missing; rebuild the control plane (tsc -b)`);
+  const child = fork(childModule, [], {
+    ...launcher(options.memoryLimitBytes),
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'json',
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    const [err] = (await once(child, 'error')) as [Error];
+    return { failed: { kind: 'crashed', stage: { phase: 'starting' }, exitCode: null, signal: null, stderr: err.message, outputs: [] } };
+  }
+  track(pid);
+  options.onSpawn?.(pid);
+  return { child, pid };
 }
 
 /**
@@ -167,7 +186,7 @@ function launcher(memoryLimitBytes: number | undefined): { execPath?: string; ex
 }
 
 /** The child's peak resident memory, for the logs; undefined where /proc cannot tell. */
-function peakRss(pid: number): number | undefined {
+export function peakRss(pid: number): number | undefined {
   try {
     const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) * 1024 : undefined;
@@ -176,7 +195,13 @@ function peakRss(pid: number): number | undefined {
   }
 }
 
-function watch(child: ChildProcess, options: ChildRunOptions): Promise<ChildRunResult> {
+/**
+ * Runs one job on `child` and resolves with its result; the child's
+ * listeners are removed again, so a pooled child can take the next job.
+ * `ready`: the child already said 'ready' (a pooled child), so the job is
+ * sent at once and the time limit starts now; otherwise it starts at 'ready'.
+ */
+export function watchJob(child: ChildProcess, options: ChildRunOptions, { ready }: { ready: boolean }): Promise<ChildRunResult> {
   return new Promise<ChildRunResult>((resolve) => {
     let stage: ChildStage = { phase: 'starting' };
     let stderr = '';
@@ -190,31 +215,36 @@ function watch(child: ChildProcess, options: ChildRunOptions): Promise<ChildRunR
       if (done) return;
       done = true;
       clearTimeout(timer);
+      child.stderr?.off('data', onStderr);
+      child.off('message', onMessage);
+      child.off('error', onError);
+      child.off('close', onClose);
       resolve(plan && signature ? { ...result, signature } : result);
     }
     /** A failure message that is a failed allocation under the cap ends the run as memory-exceeded. */
     function failed(message: string, otherwise: ChildRunResult): void {
       finish(capped && ALLOCATION_FAILED.test(message) ? { kind: 'memory-exceeded', stage, detail: message, outputs } : otherwise);
     }
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
+    function sendJob(): void {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish({ kind: 'timed-out', stage, outputs }), options.timeoutMs);
+      stage = { phase: 'loading' };
+      options.onStage?.(stage);
+      const job: ValidationJob = plan
+        ? { type: 'job', artifactPath: options.artifactPath }
+        : { type: 'job', artifactPath: options.artifactPath, signature: options.signature, samples: options.samples as Sample[] };
+      // A failed send means the child is gone; its 'close' reports that.
+      child.send(job, () => undefined);
+    }
+    function onStderr(chunk: string): void {
       stderr = (stderr + chunk).slice(-STDERR_KEEP_CHARS);
-    });
-    child.on('message', (message: unknown) => {
+    }
+    function onMessage(message: unknown): void {
       if (!isChildMessage(message)) return;
       switch (message.type) {
-        case 'ready': {
-          clearTimeout(timer);
-          timer = setTimeout(() => finish({ kind: 'timed-out', stage, outputs }), options.timeoutMs);
-          stage = { phase: 'loading' };
-          options.onStage?.(stage);
-          const job: ValidationJob = plan
-            ? { type: 'job', artifactPath: options.artifactPath }
-            : { type: 'job', artifactPath: options.artifactPath, signature: options.signature, samples: options.samples as Sample[] };
-          // A failed send means the child is gone; its 'exit' reports that.
-          child.send(job, () => undefined);
+        case 'ready':
+          if (!ready) sendJob();
           return;
-        }
         case 'declared':
           try {
             signature ??= signatureFromMetadata(message.inputs, message.outputs);
@@ -249,17 +279,23 @@ function watch(child: ChildProcess, options: ChildRunOptions): Promise<ChildRunR
         case 'finished':
           return finish({ kind: 'finished', outputs });
       }
-    });
-    child.on('error', (err) => {
+    }
+    function onError(err: Error): void {
       stderr = `${stderr}\n${err.message}`.slice(-STDERR_KEEP_CHARS);
-    });
+    }
     // 'close' (not 'exit') so the last stderr lines and IPC messages are in.
-    child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+    function onClose(exitCode: number | null, signal: NodeJS.Signals | null): void {
       const trimmed = stderr.trim();
       const crashed: ChildRunResult = { kind: 'crashed', stage, exitCode, signal, stderr: trimmed, outputs };
       // A fatal out-of-memory (V8's, or an abort on a failed allocation) leaves its reason on stderr.
       if (capped && (exitCode !== 0 || signal !== null) && exitCode !== NO_LIMIT_EXIT) return failed(trimmed, crashed);
       finish(crashed);
-    });
+    }
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', onStderr);
+    child.on('message', onMessage);
+    child.on('error', onError);
+    child.on('close', onClose);
+    if (ready) sendJob();
   });
 }
