@@ -16,6 +16,12 @@ export function fromEtcdError(err: unknown): SwitchyardError {
       "etcd's database reached its quota (NOSPACE alarm) and etcd refuses every write; compact, defragment and disarm the alarm (docs/operations.md, 'etcd quota and defragmentation')",
     );
   }
+  // grpc-js says "Received message larger than max" of an answer too large for
+  // this client (a read), "Sent message larger than max" of a request too
+  // large to send; etcd says "request is too large" of one it refused.
+  if (/Received message larger than max/.test(message)) {
+    return resourceExhausted(`etcd's answer is larger than this client accepts (${message}); reads of growing prefixes must page`);
+  }
   if (/larger than max|request is too large/.test(message)) return resourceExhausted(`the request is larger than etcd accepts (${message}); nothing was written`);
   const unreachable =
     err instanceof Error &&

@@ -4,4 +4,4 @@ export {
   isTransientEtcdError,
 } from './etcd-client.js';
 
-export { readPrefixPaged, type PagedRead, type PagedReadOptions } from './etcd-pages.js';
+export { readPrefixPaged, readRangePaged, type KeyRange, type PagedRead, type PagedReadOptions } from './etcd-pages.js';
