@@ -1,10 +1,19 @@
-import { EtcdMemberRun, EtcdStartError } from '@switchyard/core/etcd-server';
+import { ETCD_COMPACTION_ARGS, EtcdMemberRun, EtcdStartError } from '@switchyard/core/etcd-server';
 import { usageError } from './exit-codes.js';
 
 export { findEtcdBinary, isEtcdProcess } from '@switchyard/core/etcd-server';
 
 /** What to tell someone without etcd. */
 export const INSTALL_HINT = "install it with './scripts/quickstart' (does everything) or 'apt-get install etcd-server', or set ETCD_BIN to its path";
+
+/**
+ * Backend quota of the etcd `up` starts: 1 GiB, half etcd's default. A
+ * local cluster's live data is a few MB (record limits, a bounded audit
+ * log, hourly compaction), so reaching it means something writes far too
+ * much; a smaller database also defragments faster. Past it etcd refuses
+ * writes until compacted, defragmented and disarmed (docs/operations.md).
+ */
+export const LOCAL_ETCD_QUOTA_BYTES = 1024 * 1024 * 1024;
 
 /** Options for {@link EtcdChild.start}. */
 export interface EtcdChildOptions {
@@ -40,6 +49,7 @@ export class EtcdChild {
         clientPort: options.clientPort,
         peerPort: options.peerPort,
         detached: true,
+        extraArgs: [...ETCD_COMPACTION_ARGS, `--quota-backend-bytes=${LOCAL_ETCD_QUOTA_BYTES}`],
       });
     } catch (err) {
       throw usageError(`${(err as Error).message}; ${INSTALL_HINT}`);

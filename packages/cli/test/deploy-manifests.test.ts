@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { Command, Option } from 'commander';
 import { parseAllDocuments } from 'yaml';
+import { ETCD_COMPACTION_ARGS } from '@switchyard/core/etcd-server';
 import { buildProgram } from '../src/program.js';
 
 /** From dist/test/ up to the repository root. */
@@ -342,4 +343,15 @@ test('the image ships only the packages the CLI needs at run time, no test code'
   const cli = JSON.parse(await readFile(join(REPO_ROOT, 'packages', 'cli', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   const workspaceDeps = Object.keys(cli.dependencies).filter((d) => d.startsWith('@switchyard/')).map((d) => d.slice('@switchyard/'.length));
   t.deepEqual(workspaceDeps.filter((d) => !shipped.includes(d)), []);
+});
+
+test('every etcd container compacts its history as switchyard up does, and sets a backend quota', async (t) => {
+  const etcds = podTemplates(await loadManifests()).flatMap((p) =>
+    p.containers.filter((c) => /(^|\/)etcd(:|$)/.test(c.image ?? '')).map((c) => ({ where: `${p.where} container ${c.name}`, args: [...(c.command ?? []), ...(c.args ?? [])].map(String) })),
+  );
+  if (process.env.SWITCHYARD_K8S_DIR === undefined) t.true(etcds.length > 0, 'deploy/k8s runs etcd');
+  for (const { where, args } of etcds) {
+    for (const flag of ETCD_COMPACTION_ARGS) t.true(args.includes(flag), `${where} lacks ${flag} (switchyard up passes ${ETCD_COMPACTION_ARGS.join(' ')})`);
+    t.true(args.some((a) => /^--quota-backend-bytes=\d+$/.test(a)), `${where} sets no --quota-backend-bytes`);
+  }
 });

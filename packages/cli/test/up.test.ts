@@ -2,7 +2,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { makeTempDir, removeDir, waitFor } from '@switchyard/testkit';
+import { ETCD_COMPACTION_ARGS } from '@switchyard/core/etcd-server';
 import type { ClusterFile } from '../src/cluster-file.js';
+import { LOCAL_ETCD_QUOTA_BYTES } from '../src/etcd-child.js';
 import { killRunning, runCli, spawnCli } from './helpers/run-cli.js';
 
 let dir: string | undefined;
@@ -44,6 +46,10 @@ test('up runs a cluster with auth on and the demo model, serves clients with no 
   const cluster = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
   etcdPid = cluster.etcdPid;
   t.true(alive(etcdPid));
+  // etcd compacts its history and has a quota, so the cluster cannot fill it for good (issue #14).
+  const etcdArgs = readFileSync(`/proc/${etcdPid}/cmdline`, 'utf8').split('\0');
+  for (const flag of ETCD_COMPACTION_ARGS) t.true(etcdArgs.includes(flag), `etcd runs without ${flag}`);
+  t.true(etcdArgs.includes(`--quota-backend-bytes=${LOCAL_ETCD_QUOTA_BYTES}`), etcdArgs.join(' '));
   t.is(cluster.nodes.length, 1);
   // The web console is on by default; its URL is printed and recorded.
   t.regex(cluster.consoleUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/$/);

@@ -50,7 +50,7 @@ import { toReportedError, unaryHandler } from './grpc-handlers.js';
 import { historyEntry } from './history-entries.js';
 import { listHistory } from './history-listing.js';
 import { ModelAdmin } from './model-admin.js';
-import { checkSeconds } from './model-fields.js';
+import { checkSeconds, checkVersionText } from './model-fields.js';
 import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
@@ -238,11 +238,7 @@ export class AdminService {
     if (!isSha256(sha256)) {
       throw invalidArgument(`artifact_sha256 '${request.artifact_sha256}' is not a sha256; pass the 64 hex digits UploadArtifact returned`);
     }
-    for (const key of Object.keys(request.labels ?? {})) {
-      if (key === '') throw invalidArgument('a label has an empty key; every label needs a key');
-      // Every JavaScript reader of the record (schema parsing, a plain `obj[key] = v`) drops or misreads this key.
-      if (key === '__proto__') throw invalidArgument("label key '__proto__' is reserved; choose another key");
-    }
+    checkVersionText(request);
     const expiresAfterSeconds = checkSeconds('expires_after_seconds', request.expires_after_seconds ?? 0);
     if (!(await this.#artifacts.has(sha256))) {
       throw notFound(`artifact ${sha256} is not in the store; upload it with UploadArtifact first`);

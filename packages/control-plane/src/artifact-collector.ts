@@ -1,3 +1,4 @@
+import { PeriodicTask } from './periodic-task.js';
 import type { Clock, Logger } from '@switchyard/core';
 import type { ArtifactStore } from './artifact-store.js';
 import { STALE_TEMP_MS } from './artifact-store-file.js';
@@ -36,39 +37,28 @@ export interface CollectReport {
  * collection: on a shared volume the second deletion finds nothing.
  */
 export class ArtifactCollector {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<CollectReport> | undefined;
-  #stopped = false;
+  readonly #task: PeriodicTask<CollectReport>;
 
-  constructor(private readonly o: ArtifactCollectorOptions) {}
-
-  start(): void {
-    if (this.#stopped || this.#timer) return;
-    this.#schedule();
+  constructor(private readonly o: ArtifactCollectorOptions) {
+    this.#task = new PeriodicTask({
+      run: () => this.#sweep(),
+      intervalMs: o.intervalMs,
+      logger: o.logger,
+      failureMessage: 'artifact collection failed; retrying at the next sweep',
+    });
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+  start(): void {
+    this.#task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** One sweep now; concurrent calls share it. */
   sweepOnce(): Promise<CollectReport> {
-    return (this.#running ??= this.#sweep().finally(() => (this.#running = undefined)));
-  }
-
-  #schedule(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.sweepOnce()
-        .catch((err: unknown) => this.o.logger.warn('artifact collection failed; retrying at the next sweep', { error: (err as Error).message }))
-        .finally(() => {
-          if (!this.#stopped) this.#schedule();
-        });
-    }, this.o.intervalMs);
-    this.#timer.unref();
+    return this.#task.runOnce();
   }
 
   /** Every sha256 a stored version names, valid record or not. */

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_HISTORY_LIMIT } from './etcd-audit.js';
 import type { EtcdClient } from './etcd-client.js';
 import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
 import { KeyLayout, NAME_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
@@ -94,6 +95,13 @@ export interface ControlPlaneOptions {
    * person's token. @default no console
    */
   consoleListen?: string;
+  /**
+   * Newest audit entries kept per model (`switchyard history`); a log that
+   * reached it is trimmed to 90 % of it by the next write
+   * (docs/operations.md#limits).
+   * @default 1000
+   */
+  historyEntriesPerModel?: number;
 }
 
 /** {@link ControlPlaneOptions} with every default filled in and checked. */
@@ -122,6 +130,7 @@ export interface ResolvedControlPlaneOptions {
   retirement: ResolvedRetirementOptions;
   rolloutTickMs: number;
   shadowKeeperIntervalMs: number;
+  historyEntriesPerModel: number;
   consoleListen: string | undefined;
 }
 
@@ -231,6 +240,7 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     retirement: resolveRetirementOptions(options.retirement),
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
     shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
+    historyEntriesPerModel: positiveInteger('historyEntriesPerModel', options.historyEntriesPerModel, DEFAULT_HISTORY_LIMIT),
     consoleListen,
   };
 }

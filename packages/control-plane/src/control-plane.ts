@@ -188,7 +188,7 @@ export class ControlPlane {
     }
     const credentials = serverCredentials(o.tls);
     const artifacts = await FileArtifactStore.create({ dataDir: o.dataDir, logger, clock: o.clock });
-    const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger });
+    const state = new TargetStateStore({ etcd: o.etcd, keys: o.keys, logger, historyLimit: o.historyEntriesPerModel });
 
     // Idle and half-dead connections are closed, and each may carry a bounded
     // number of calls (FetchArtifact streams included): 7,000 idle connections

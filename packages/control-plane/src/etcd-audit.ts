@@ -12,13 +12,44 @@ export interface HistoryRange {
   more: boolean;
 }
 
+/** Newest audit entries kept per model: see {@link AuditTable.trim}. */
+export const DEFAULT_HISTORY_LIMIT = 1000;
+
 /**
- * The `audit/` table, read side. Entries are written only by a guarded write
- * (etcd-guarded-write.ts), in the transaction of the change they record; they
- * outlive their model and are never deleted by Switchyard.
+ * The `audit/` table. Entries are written only by a guarded write
+ * (etcd-guarded-write.ts), in the transaction of the change they record;
+ * they outlive their model, and only {@link trim} deletes them: each model
+ * keeps its newest entries, up to a limit.
  */
 export class AuditTable {
-  constructor(private readonly t: TableContext) {}
+  constructor(
+    private readonly t: TableContext,
+    /** How many entries a model keeps (ControlPlaneOptions.historyEntriesPerModel). */
+    readonly limit: number = DEFAULT_HISTORY_LIMIT,
+  ) {}
+
+  /**
+   * Once a model's log holds {@link limit} entries, deletes its oldest so
+   * that 90 % of the limit remain. Run alongside each guarded write (whose
+   * own entries the count may miss), so a log holds at most the limit plus
+   * the entries of the writes in flight. The deletion (a keys-only read
+   * and one range delete) runs once per tenth of the limit; every other
+   * write costs one count. Unconditional: entries are never rewritten, and
+   * two writers trimming at once delete the same oldest keys. Resolves how
+   * many were deleted.
+   */
+  async trim(model: string): Promise<number> {
+    const prefix = this.t.keys.historyPrefix(model);
+    const count = await this.t.access.count(prefix);
+    if (count < this.limit) return 0;
+    const excess = count - Math.floor(this.limit * 0.9);
+    const oldest = await this.t.access.keys(prefix, undefined, excess);
+    const last = oldest[oldest.length - 1];
+    if (last === undefined) return 0;
+    // A NUL byte sorts right after the key itself: the range ends just past it.
+    await this.t.access.deleteRange(prefix, `${last}\0`);
+    return oldest.length;
+  }
 
   /**
    * Up to `limit` entries of a model's audit log, newest first, starting

@@ -1,4 +1,5 @@
 import { CompareResult, CompareTarget, Range, type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type Lease, type Watcher } from 'etcd3';
+import { readRangePaged } from '@switchyard/core/etcd';
 import { etcdCall } from './etcd-errors.js';
 
 // The rest of the control plane names etcd3's types through these aliases, so
@@ -72,16 +73,25 @@ export class EtcdAccess {
 
   /**
    * Every key under `prefix`, or of [`start`, `end`), in key order unless
-   * `descending`; at most `limit` of them; at `revision` when given.
+   * `descending`; at most `limit` of them (one call); at `revision` when
+   * given. Without a limit the range is read in pages at one revision: a
+   * prefix that grows with the cluster passes gRPC's 4 MiB message limit
+   * (about 6,600 version records, 20,000 node status keys) in one call.
    */
   async range(options: { prefix: string } | { start: string; end: string | Buffer }, read: { revision?: string; limit?: number; descending?: boolean } = {}): Promise<RangeRead> {
+    if (read.limit === undefined) {
+      const paged = await etcdCall(() =>
+        readRangePaged(this.#client, options, { ...(read.revision !== undefined ? { revision: read.revision } : {}), ...(read.descending ? { descending: true } : {}) }),
+      );
+      return { kvs: paged.kvs, more: false, revision: paged.revision };
+    }
     const builder =
       'prefix' in options
         ? this.#client.getAll().prefix(options.prefix)
         : this.#client.getAll().inRange({ start: options.start, end: options.end });
     // No explicit ascending sort: etcd returns key order anyway, and a sorted range makes it read the whole range before applying the limit.
     if (read.descending) builder.sort('Key', 'Descend');
-    if (read.limit !== undefined) builder.limit(read.limit);
+    builder.limit(read.limit);
     if (read.revision !== undefined) builder.revision(read.revision);
     const response = await etcdCall(() => builder.exec());
     return { kvs: response.kvs, more: response.more, revision: response.header.revision };
@@ -92,9 +102,10 @@ export class EtcdAccess {
     return Range.prefix(prefix).end;
   }
 
-  /** The keys under `prefix` (no values), at `revision` when given. */
-  async keys(prefix: string, revision?: string): Promise<string[]> {
-    const builder = this.#client.getAll().prefix(prefix);
+  /** The keys under `prefix` in key order, at `revision` when given; the first `limit` when given (else read in pages, as range()). */
+  async keys(prefix: string, revision?: string, limit?: number): Promise<string[]> {
+    if (limit === undefined) return (await this.range({ prefix }, revision !== undefined ? { revision } : {})).kvs.map((kv) => kv.key.toString());
+    const builder = this.#client.getAll().prefix(prefix).limit(limit);
     if (revision !== undefined) builder.revision(revision);
     return etcdCall(() => builder.keys());
   }
@@ -116,6 +127,11 @@ export class EtcdAccess {
   /** Deletes every key under `prefix`, unconditionally; same limits as {@link deleteKey}. */
   async deletePrefix(prefix: string): Promise<void> {
     await etcdCall(() => this.#client.delete().prefix(prefix).exec());
+  }
+
+  /** Deletes every key of [`start`, `end`), unconditionally: only for trimming the oldest audit entries (etcd-audit.ts). */
+  async deleteRange(start: string, end: string): Promise<void> {
+    await etcdCall(() => this.#client.delete().inRange({ start, end }).exec());
   }
 
   /** One transaction: `success` runs when every compare holds, `failure` otherwise. */

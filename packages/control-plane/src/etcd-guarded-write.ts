@@ -1,5 +1,18 @@
-import { internal, parseStored, type HistoryEntryRecord, type KeyLayout } from '@switchyard/core';
-import type { EtcdAccess, TxnCompare, TxnOp } from './etcd-client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  GrpcStatus,
+  RECORD_LIMITS,
+  SwitchyardError,
+  internal,
+  invalidArgument,
+  parseStored,
+  recordLimitError,
+  unavailable,
+  utf8Bytes,
+  type HistoryEntryRecord,
+  type KeyLayout,
+} from '@switchyard/core';
+import type { EtcdAccess, TxnCompare, TxnOp, TxnResult } from './etcd-client.js';
 import type { RecordKind } from './etcd-read.js';
 import { auditKey, recordKinds, type RecordKinds } from './etcd-records.js';
 
@@ -22,8 +35,21 @@ export type WriteOutcome =
    * failed, or a key changed and changed back.
    */
   | { status: 'conflict'; changed: KeyConflict[] }
-  /** Refused before etcd was called: a value failed its schema, or the write breaks a rule of the layer. */
-  | { status: 'refused'; key: string; error: string };
+  /**
+   * Refused before etcd was called: a value failed its schema, or the write
+   * breaks a rule of the layer, or (`limit`) a record is past a size limit
+   * (RECORD_LIMITS in core's schemas.ts).
+   */
+  | { status: 'refused'; key: string; error: string; limit?: true };
+
+/** Pause before reading a write's audit entry back a second time. */
+const SETTLE_PAUSE_MS = 1100;
+
+/** What a record under a `target/` table is called in limit messages. */
+const RECORD_WHAT: Partial<Record<string, 'model' | 'version' | 'route'>> = { models: 'model', versions: 'version', routes: 'route' };
+
+/** Bytes of the values of one write, well under etcd's default request limit (1.5 MiB) with its keys and framing. */
+export const MAX_WRITE_BYTES = 1024 * 1024;
 
 /**
  * The one way `target/` is written. A write collects what it was decided
@@ -47,12 +73,24 @@ export class GuardedWrite {
   readonly #puts: { key: string; value: unknown }[] = [];
   readonly #deletes: TxnOp[] = [];
   readonly #audit: HistoryEntryRecord[] = [];
+  /** Values as read, by key, from {@link expectStored}: a rewrite is not refused for what it kept of them. */
+  readonly #previous = new Map<string, unknown>();
   #committed = false;
 
-  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys)) {
+  readonly #alongside: ((models: readonly string[]) => Promise<void>) | undefined;
+
+  /**
+   * `alongside` runs once the write passed its checks, at the same time as
+   * the transaction, with the models it audits (the audit log's trim); the
+   * commit resolves once both are done, so it must not throw. Run alongside,
+   * not before, it adds no time between the reads a write was decided from
+   * and the write.
+   */
+  constructor(access: EtcdAccess, keys: KeyLayout, kinds: RecordKinds = recordKinds(keys), alongside?: (models: readonly string[]) => Promise<void>) {
     this.#access = access;
     this.#keys = keys;
     this.#kinds = kinds;
+    this.#alongside = alongside;
   }
 
   /** Applies only if `key` is still at `modRevision` ('0': still absent). */
@@ -62,7 +100,8 @@ export class GuardedWrite {
   }
 
   /** Applies only if the stored record read is unchanged. */
-  expectStored(stored: { key: string; modRevision: string }): this {
+  expectStored(stored: { key: string; modRevision: string; value?: unknown }): this {
+    if (stored.value !== undefined) this.#previous.set(stored.key, stored.value);
     return this.expectRevision(stored.key, stored.modRevision);
   }
 
@@ -102,33 +141,91 @@ export class GuardedWrite {
     return this;
   }
 
-  /** Checks, then commits everything as one transaction. A write commits once. */
+  /**
+   * Checks, then commits everything as one transaction. A write commits once.
+   *
+   * etcd may apply a transaction and answer after the deadline (or lose the
+   * connection before answering), and etcd3 then sends it again. So the
+   * transaction also compares that its first audit entry's key (unique per
+   * commit) is still absent, and reads it back when a compare fails: it
+   * applies at most once however often it is sent, and a copy that finds
+   * the entry there reports the earlier copy's success. When etcd3 gives up
+   * without an answer, the entry is read back to settle what happened.
+   * @throws UNAVAILABLE when etcd cannot tell whether the write applied.
+   */
   async commit(): Promise<WriteOutcome> {
     if (this.#committed) return { status: 'refused', key: '', error: 'this write was committed already; build a new one' };
     this.#committed = true;
-    const refused = this.#check();
+    const auditKeys = this.#audit.map((entry) => auditKey(this.#keys, entry));
+    const refused = this.#check(auditKeys);
     if (refused) return refused;
+    const guard = auditKeys[0]!;
     const success: TxnOp[] = [
       ...this.#puts.map(({ key, value }) => ({ put: key, value: JSON.stringify(value) })),
       ...this.#deletes,
-      ...this.#audit.map((entry) => ({ put: auditKey(this.#keys, entry), value: JSON.stringify(entry) })),
+      ...this.#audit.map((entry, i) => ({ put: auditKeys[i]!, value: JSON.stringify(entry) })),
     ];
-    // On failure, read every compared key back, so the caller learns which one moved.
+    // On failure, read every compared key back, so the caller learns which one moved, and the guard.
     const compared = this.#compares.flatMap((c) => ('key' in c ? [c] : []));
-    const result = await this.#access.txn(this.#compares, success, compared.map((c) => ({ get: c.key })));
+    const compares: TxnCompare[] = [...this.#compares, { key: guard, createRevision: '0' }];
+    const failure: TxnOp[] = [...compared.map((c) => ({ get: c.key })), { get: guard }];
+    const guardValue = JSON.stringify(this.#audit[0]);
+    const send = (): Promise<TxnResult> => this.#access.txn(compares, success, failure);
+    const alongside = this.#alongside?.([...new Set(this.#audit.map((e) => e.model))]);
+    try {
+      let result: TxnResult;
+      try {
+        result = await send();
+      } catch (err) {
+        return await this.#settle(err, { key: guard, value: guardValue }, () => send().then((r) => this.#outcome(r, compared, guardValue)));
+      }
+      return this.#outcome(result, compared, guardValue);
+    } finally {
+      await alongside;
+    }
+  }
+
+  #outcome(result: TxnResult, compared: { key: string; modRevision?: string; createRevision?: string }[], guardValue: string): WriteOutcome {
     if (result.succeeded) return { status: 'written', revision: result.revision };
+    // Every key of a transaction carries its revision: the guard's is the write's.
+    const landed = result.reads[compared.length];
+    if (landed?.value.toString('utf8') === guardValue) return { status: 'written', revision: landed.mod_revision };
     const changed: KeyConflict[] = [];
     compared.forEach((c, i) => {
       const kv = result.reads[i];
       const now = kv ? { modRevision: kv.mod_revision, createRevision: kv.create_revision } : undefined;
-      const expected = 'modRevision' in c ? c.modRevision : c.createRevision;
-      const actual = 'modRevision' in c ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
+      const expected = c.modRevision ?? c.createRevision ?? '0';
+      const actual = c.modRevision !== undefined ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
       if (actual !== expected) changed.push({ key: c.key, expected, now });
     });
     return { status: 'conflict', changed };
   }
 
-  #check(): WriteOutcome | undefined {
+  /**
+   * After a failed send whose outcome is unknown (etcd unreachable or late):
+   * the guard key says whether it applied; if not (yet), sending the same
+   * transaction again is safe, as the guard lets only one copy apply.
+   */
+  async #settle(err: unknown, guard: { key: string; value: string }, again: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    if (!(err instanceof SwitchyardError) || err.code !== GrpcStatus.UNAVAILABLE) throw err;
+    try {
+      const { kv } = await this.#access.get(guard.key).catch(async () => {
+        // The failures that made the send fail may have opened etcd3's circuit breaker, which half-opens after 1 s.
+        await sleep(SETTLE_PAUSE_MS);
+        return this.#access.get(guard.key);
+      });
+      // Another write's entry under the same id (same millisecond, same 24 random bits): this one cannot apply.
+      if (kv) return kv.value.toString('utf8') === guard.value ? { status: 'written', revision: kv.mod_revision } : { status: 'conflict', changed: [] };
+      return await again();
+    } catch (second) {
+      throw unavailable(
+        `etcd did not confirm a write, and whether it applied cannot be told now (${err.rawMessage}); check the model's history (switchyard history) before repeating it`,
+        second,
+      );
+    }
+  }
+
+  #check(auditKeys: readonly string[]): WriteOutcome | undefined {
     if (this.#compares.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must compare what it was decided from' };
     if (this.#audit.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must carry its audit entry' };
     const targetPrefix = this.#keys.targetPrefix();
@@ -136,15 +233,23 @@ export class GuardedWrite {
       const key = 'delete' in op ? op.delete : 'deletePrefix' in op ? op.deletePrefix : '';
       if (!key.startsWith(targetPrefix)) return { status: 'refused', key, error: `only keys under ${targetPrefix} are deleted by a guarded write` };
     }
+    let bytes = 0;
     for (const { key, value } of this.#puts) {
       const error = this.#valueError(key, value);
       if (error !== undefined) return { status: 'refused', key, error };
+      const limit = recordLimitError(RECORD_WHAT[this.#keys.parse(key)?.kind ?? 'routes'] ?? 'route', value, this.#previous.get(key));
+      if (limit !== undefined) return { status: 'refused', key, error: limit, limit: true };
+      bytes += utf8Bytes(JSON.stringify(value));
     }
-    for (const entry of this.#audit) {
-      const key = auditKey(this.#keys, entry);
+    for (const [i, entry] of this.#audit.entries()) {
+      const key = auditKeys[i]!;
       const error = validate(this.#kinds.history, key, entry);
       if (error !== undefined) return { status: 'refused', key, error };
+      const size = utf8Bytes(JSON.stringify(entry));
+      if (size > RECORD_LIMITS.auditEntryBytes) return { status: 'refused', key, error: `the audit entry is ${size} bytes; at most ${RECORD_LIMITS.auditEntryBytes}` };
+      bytes += size;
     }
+    if (bytes > MAX_WRITE_BYTES) return { status: 'refused', key: '', error: `the write would store ${bytes} bytes at once; at most ${MAX_WRITE_BYTES}`, limit: true };
     return undefined;
   }
 
@@ -164,13 +269,16 @@ export class GuardedWrite {
 }
 
 /**
- * The outcome of a commit that was not refused. A refused write is a bug of
- * the code that built it (a value that fails its own schema, a missing audit
- * entry), never the caller's: it is thrown as INTERNAL.
+ * The outcome of a commit that was not refused. A record past a size limit
+ * is the caller's: INVALID_ARGUMENT (the admin API's own checks usually
+ * refuse it first, with the request's field names). Any other refused write
+ * is a bug of the code that built it (a value that fails its own schema, a
+ * missing audit entry), never the caller's: it is thrown as INTERNAL.
  */
 export function notRefused(outcome: WriteOutcome): Exclude<WriteOutcome, { status: 'refused' }> {
-  if (outcome.status === 'refused') throw internal(`refused to write etcd key ${outcome.key || '(none)'}: ${outcome.error}`);
-  return outcome;
+  if (outcome.status !== 'refused') return outcome;
+  if (outcome.limit) throw invalidArgument(`${outcome.error}; nothing was written`);
+  throw internal(`refused to write etcd key ${outcome.key || '(none)'}: ${outcome.error}`);
 }
 
 /** Checks a value as it will be read back: serialized, parsed against its schema, and matched to its key. */

@@ -11,10 +11,12 @@ export class TableContext {
     readonly keys: KeyLayout,
     readonly kinds: RecordKinds,
     readonly reader: RecordReader,
+    /** Runs alongside every guarded write's transaction, with the models it audits (the audit log's trim). */
+    readonly alongside?: (models: readonly string[]) => Promise<void>,
   ) {}
 
   /** A new guarded write of `target/`. */
   write(): GuardedWrite {
-    return new GuardedWrite(this.access, this.keys, this.kinds);
+    return new GuardedWrite(this.access, this.keys, this.kinds, this.alongside);
   }
 }

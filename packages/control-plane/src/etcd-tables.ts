@@ -17,6 +17,8 @@ export interface EtcdTablesOptions {
   keys: KeyLayout;
   /** Where refused (invalid) stored records are logged. */
   logger: Logger;
+  /** Newest audit entries kept per model. @default DEFAULT_HISTORY_LIMIT (1000) */
+  historyLimit?: number;
 }
 
 /**
@@ -41,11 +43,18 @@ export class EtcdTables {
   constructor(options: EtcdTablesOptions) {
     this.keys = options.keys;
     this.access = new EtcdAccess(options.etcd);
-    this.#context = new TableContext(this.access, options.keys, recordKinds(options.keys), new RecordReader(options.logger));
+    const logger = options.logger;
+    // Each write trims its models' logs alongside; a failed trim is tried again by the model's next write.
+    const trim = async (models: readonly string[]): Promise<void> => {
+      for (const model of models) {
+        await this.audit.trim(model).catch((err: unknown) => logger.warn('could not trim the audit log', { model, error: String(err) }));
+      }
+    };
+    this.#context = new TableContext(this.access, options.keys, recordKinds(options.keys), new RecordReader(logger), trim);
     this.models = new ModelsTable(this.#context);
     this.versions = new VersionsTable(this.#context, this.models);
     this.routes = new RoutesTable(this.#context);
-    this.audit = new AuditTable(this.#context);
+    this.audit = new AuditTable(this.#context, options.historyLimit);
     this.figures = new FiguresTable(this.#context);
     this.cluster = new ClusterTable(this.#context);
   }

@@ -18,7 +18,7 @@ import {
 } from '@switchyard/core';
 import { modelToMessage } from './admin-messages.js';
 import { historyEntry } from './history-entries.js';
-import { applyModelUpdate, checkSeconds, checkUpdateMask } from './model-fields.js';
+import { applyModelUpdate, checkModelText, checkSeconds, checkUpdateMask } from './model-fields.js';
 import { decodePageToken, encodePageToken, resolvePageSize, type PageLimits } from './page-tokens.js';
 import { checkExpectedRevision } from './route-splits.js';
 import type { Stored, TargetStateStore } from './target-state-store.js';
@@ -53,6 +53,7 @@ export class ModelAdmin {
   /** Creates an empty model. @throws ALREADY_EXISTS when the name is taken. */
   async createModel(request: CreateModelRequest, caller: CallerIdentity = ANONYMOUS): Promise<ModelMessage> {
     const name = checkName('model', request.name);
+    checkModelText(request);
     const now = this.#now();
     const record: ModelRecord = {
       name,
@@ -121,6 +122,7 @@ export class ModelAdmin {
   async updateModel(request: UpdateModelRequest, caller: CallerIdentity = ANONYMOUS): Promise<ModelMessage> {
     const name = checkName('model', request.name);
     const fields = checkUpdateMask(request.update_mask ?? []);
+    checkModelText(request, fields);
     const expectedRevision = checkExpectedRevision(request.expected_revision ?? 0, 'GetModel');
     const stored = await this.#state.getModel(name);
     if (!stored) throw noSuchModel(name);

@@ -1,6 +1,10 @@
 import {
   UPDATABLE_MODEL_FIELDS,
   invalidArgument,
+  labelsLimitError,
+  textLimitError,
+  type CreateModelRequest,
+  type CreateVersionRequest,
   type Int64,
   type ModelRecord,
   type UpdatableModelField,
@@ -36,6 +40,30 @@ export function checkUpdateMask(mask: readonly string[]): Set<UpdatableModelFiel
     fields.add(field);
   }
   return fields;
+}
+
+/**
+ * Refuses a model's free text past its limit (RECORD_LIMITS), before
+ * anything is read or written; `fields`, for UpdateModel, limits the check
+ * to the masked fields.
+ * @throws INVALID_ARGUMENT naming the field and the limit.
+ */
+export function checkModelText(request: Partial<Pick<CreateModelRequest, 'owner' | 'description'>>, fields?: ReadonlySet<UpdatableModelField>): void {
+  const error = textLimitError({
+    owner: fields === undefined || fields.has('owner') ? request.owner : undefined,
+    description: fields === undefined || fields.has('description') ? request.description : undefined,
+  });
+  if (error !== undefined) throw invalidArgument(error);
+}
+
+/**
+ * Refuses a version's description and labels past their limits
+ * (RECORD_LIMITS), or a label with an empty key.
+ * @throws INVALID_ARGUMENT naming the field and the limit.
+ */
+export function checkVersionText(request: Partial<Pick<CreateVersionRequest, 'description' | 'labels'>>): void {
+  const error = textLimitError({ description: request.description }) ?? labelsLimitError(request.labels ?? {});
+  if (error !== undefined) throw invalidArgument(error);
 }
 
 /** The model record with the masked fields of the request applied. */

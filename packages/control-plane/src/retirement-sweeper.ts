@@ -1,3 +1,4 @@
+import { PeriodicTask } from './periodic-task.js';
 import type { Clock, Logger } from '@switchyard/core';
 import type { ArtifactStore } from './artifact-store.js';
 import type { EtcdTables } from './etcd-tables.js';
@@ -43,42 +44,30 @@ export interface SweepReport {
  * not, also deletes from its own artifact store what the leader marked.
  */
 export class RetirementSweeper {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
-  #stopped = false;
+  readonly #task: PeriodicTask<SweepReport>;
   /** Sweeps completed, for tests. */
   sweeps = 0;
 
-  constructor(private readonly o: RetirementSweeperOptions) {}
-
-  start(): void {
-    if (this.#stopped || this.#timer || !this.o.options.sweeperEnabled) return;
-    this.#schedule();
+  constructor(private readonly o: RetirementSweeperOptions) {
+    this.#task = new PeriodicTask({
+      run: () => this.#sweep(),
+      intervalMs: o.options.sweepIntervalMs,
+      logger: o.logger,
+      failureMessage: 'retirement sweep failed; retrying at the next one',
+    });
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+  start(): void {
+    if (this.o.options.sweeperEnabled) this.#task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** One sweep now; concurrent calls share it. */
   sweepOnce(): Promise<SweepReport> {
-    const running = (this.#running ??= this.#sweep().finally(() => (this.#running = undefined)));
-    return running as Promise<SweepReport>;
-  }
-
-  #schedule(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.sweepOnce()
-        .catch((err: unknown) => this.o.logger.warn('retirement sweep failed; retrying at the next one', { error: (err as Error).message }))
-        .finally(() => {
-          if (!this.#stopped) this.#schedule();
-        });
-    }, this.o.options.sweepIntervalMs);
-    this.#timer.unref();
+    return this.#task.runOnce();
   }
 
   async #sweep(): Promise<SweepReport> {

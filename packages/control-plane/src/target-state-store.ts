@@ -33,6 +33,8 @@ export interface TargetStateStoreOptions {
   etcd: EtcdClient;
   keys: KeyLayout;
   logger: Logger;
+  /** Newest audit entries kept per model. @default 1000 */
+  historyLimit?: number;
 }
 
 /**

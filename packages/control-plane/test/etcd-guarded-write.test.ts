@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import { GrpcStatus, SwitchyardError, type KeyLayout, type ModelRecord, type RouteRecord } from '@switchyard/core';
+import { GrpcStatus, SwitchyardError, unavailable, type KeyLayout, type ModelRecord, type RouteRecord } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { EtcdAccess } from '../src/etcd-client.js';
 import { GuardedWrite } from '../src/etcd-guarded-write.js';
@@ -155,4 +155,91 @@ test('etcd errors reach callers converted: a closed client gives UNAVAILABLE fro
     const err = await t.throwsAsync(call(), { instanceOf: SwitchyardError });
     t.is(err?.code, GrpcStatus.UNAVAILABLE);
   }
+});
+
+/**
+ * An EtcdAccess over the real one whose transactions fail as a time-out
+ * does, before or after reaching etcd as `plan` says, one entry per send;
+ * sends past the plan go through. Reads fail while `readsFail` is set.
+ */
+function flakyAccess(real: EtcdAccess, plan: ('apply-then-fail' | 'fail')[], readsFail = false): { access: EtcdAccess; sends: () => number } {
+  let sends = 0;
+  const timeout = (): SwitchyardError => unavailable('etcd is unreachable (deadline exceeded)');
+  const access = {
+    txn: async (...args: Parameters<EtcdAccess['txn']>) => {
+      const step = plan[sends++];
+      if (step === 'fail') throw timeout();
+      const result = await real.txn(...args);
+      if (step === 'apply-then-fail') throw timeout();
+      return result;
+    },
+    get: async (...args: Parameters<EtcdAccess['get']>) => {
+      if (readsFail) throw timeout();
+      return real.get(...args);
+    },
+  } as unknown as EtcdAccess;
+  return { access, sends: () => sends };
+}
+
+test('a write etcd applied but never confirmed: settled by its audit entry, written once at its real revision', async (t) => {
+  const s = tables();
+  const { access, sends } = flakyAccess(s.access, ['apply-then-fail']);
+  const write = new GuardedWrite(access, s.keys).expectRevision(s.keys.model('m'), '0').put(s.keys.model('m'), modelRecord('m')).audit(entry('m'));
+  const outcome = await write.commit();
+  const stored = (await s.access.get(s.keys.model('m'))).kv;
+  t.deepEqual(outcome, { status: 'written', revision: stored?.mod_revision ?? 'absent' });
+  t.is(sends(), 1, 'not sent again: the audit entry showed it applied');
+  t.is((await auditKeys(s, 'm')).length, 1);
+});
+
+test('a write that never reached etcd: sent again once, applied once', async (t) => {
+  const s = tables();
+  const { access, sends } = flakyAccess(s.access, ['fail']);
+  const outcome = await new GuardedWrite(access, s.keys).expectRevision(s.keys.model('m'), '0').put(s.keys.model('m'), modelRecord('m')).audit(entry('m')).commit();
+  t.is(outcome.status, 'written');
+  t.is(sends(), 2);
+  t.is((await auditKeys(s, 'm')).length, 1);
+});
+
+test('a write whose outcome etcd cannot tell (no answer, and the read back fails): UNAVAILABLE saying so, never a false failure', async (t) => {
+  const s = tables();
+  const { access } = flakyAccess(s.access, ['apply-then-fail'], true);
+  const err = await t.throwsAsync(
+    new GuardedWrite(access, s.keys).expectRevision(s.keys.model('m'), '0').put(s.keys.model('m'), modelRecord('m')).audit(entry('m')).commit(),
+    { instanceOf: SwitchyardError },
+  );
+  t.is(err?.code, GrpcStatus.UNAVAILABLE);
+  t.regex(err?.message ?? '', /whether it applied cannot be told.*switchyard history/);
+  t.is((await auditKeys(s, 'm')).length, 1, 'applied once');
+});
+
+test('a request larger than etcd accepts: RESOURCE_EXHAUSTED, and the client stays usable for everyone', async (t) => {
+  const client = createEtcdClient({ endpoints: etcd().process.endpoint });
+  t.teardown(() => client.close());
+  const s = new EtcdTables({ etcd: client, keys: freshKeys(), logger: capturingLogger().logger });
+  // Past the layer's own limits (straight through the boundary): etcd refuses it for size.
+  const err = await t.throwsAsync(s.access.txn([], [{ put: s.keys.model('big'), value: 'x'.repeat(3_000_000) }]), { instanceOf: SwitchyardError });
+  t.is(err?.code, GrpcStatus.RESOURCE_EXHAUSTED, err?.message);
+  // Before, etcd3 sent it four times and its circuit breaker then failed every call as "etcd is unreachable".
+  for (let i = 0; i < 5; i++) t.is((await s.access.get(s.keys.model('big'))).kv, undefined);
+  t.is((await s.models.create(modelRecord('m'), entry('m'))).status, 'created');
+});
+
+test('another write holding the same audit entry id: this write reports a conflict, never the other one\'s success', async (t) => {
+  const s = tables();
+  let sends = 0;
+  const access = {
+    txn: async (...args: Parameters<EtcdAccess['txn']>) => {
+      sends++;
+      // The guard compare is the last one: take its key first, as a write in the same millisecond with the same random suffix would.
+      const guard = args[0][args[0].length - 1] as { key: string };
+      await s.access.txn([], [{ put: guard.key, value: JSON.stringify(entry('m', 'Other')) }]);
+      return s.access.txn(...args);
+    },
+    get: (...args: Parameters<EtcdAccess['get']>) => s.access.get(...args),
+  } as unknown as EtcdAccess;
+  const outcome = await new GuardedWrite(access, s.keys).expectRevision(s.keys.model('m'), '0').put(s.keys.model('m'), modelRecord('m')).audit(entry('m')).commit();
+  t.deepEqual(outcome, { status: 'conflict', changed: [] });
+  t.is(sends, 1);
+  t.is((await s.access.get(s.keys.model('m'))).kv, undefined);
 });

@@ -25,6 +25,18 @@ export function findEtcdBinary(env: NodeJS.ProcessEnv = process.env): string | u
   return undefined;
 }
 
+/**
+ * Auto-compaction of every etcd Switchyard runs: `switchyard up`'s and the
+ * members of deploy/k8s/etcd.yaml (packages/cli/test/deploy-manifests.test.ts
+ * keeps the two in step). Without it etcd keeps every revision of every key
+ * until its quota is full, and then refuses all writes. Periodic, keeping an
+ * hour: a watcher cut off for less than that resumes where it was, and the
+ * window does not shrink as the write rate grows, as a revision count would
+ * (nodes' usage records alone are tens of writes a second in a large
+ * cluster).
+ */
+export const ETCD_COMPACTION_ARGS: readonly string[] = ['--auto-compaction-mode=periodic', '--auto-compaction-retention=1h'];
+
 /** How to run one member. */
 export interface EtcdMemberConfig {
   /** Path of the etcd binary (see {@link findEtcdBinary}). */

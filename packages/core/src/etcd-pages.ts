@@ -23,6 +23,9 @@ function isTooLarge(err: unknown): boolean {
   return /larger than max|RESOURCE_EXHAUSTED/i.test(String((err as Error)?.message ?? err));
 }
 
+/** A key range: every key under a prefix, or [start, end). */
+export type KeyRange = { prefix: string } | { start: string | Buffer; end: string | Buffer };
+
 /**
  * Reads every key under `prefix` in pages of at most `pageSize` keys, all at
  * the revision of the first page, so the result is one consistent snapshot
@@ -32,18 +35,24 @@ function isTooLarge(err: unknown): boolean {
  * @throws what etcd3 throws, e.g. when the revision was compacted meanwhile
  *   (the caller reads again from the start).
  */
-export async function readPrefixPaged(etcd: Etcd3, prefix: string, options: PagedReadOptions = {}): Promise<PagedRead> {
+export function readPrefixPaged(etcd: Etcd3, prefix: string, options: PagedReadOptions = {}): Promise<PagedRead> {
+  return readRangePaged(etcd, { prefix }, options);
+}
+
+/** {@link readPrefixPaged} for any key range, in key order or `descending`. */
+export async function readRangePaged(etcd: Etcd3, range: KeyRange, options: PagedReadOptions & { descending?: boolean } = {}): Promise<PagedRead> {
   let pageSize = options.pageSize ?? 1000;
   let revision = options.revision;
-  let start: Buffer = Buffer.from(prefix);
-  const end = prefixEnd(Buffer.from(prefix));
+  let start: Buffer = 'prefix' in range ? Buffer.from(range.prefix) : Buffer.from(range.start);
+  let end: Buffer = 'prefix' in range ? prefixEnd(Buffer.from(range.prefix)) : Buffer.from(range.end);
   const kvs: IKeyValue[] = [];
   for (;;) {
-    const range = etcd.getAll().inRange({ start, end }).limit(pageSize);
-    if (revision !== undefined) range.revision(revision);
+    const builder = etcd.getAll().inRange({ start, end }).limit(pageSize);
+    if (options.descending) builder.sort('Key', 'Descend');
+    if (revision !== undefined) builder.revision(revision);
     let response;
     try {
-      response = await range.exec();
+      response = await builder.exec();
     } catch (err) {
       if (isTooLarge(err) && pageSize > MIN_PAGE) {
         pageSize = Math.max(MIN_PAGE, Math.floor(pageSize / 2));
@@ -55,8 +64,9 @@ export async function readPrefixPaged(etcd: Etcd3, prefix: string, options: Page
     kvs.push(...response.kvs);
     const last = response.kvs[response.kvs.length - 1];
     if (!response.more || last === undefined) return { revision, kvs };
-    // The next page starts just after the last key read.
-    start = Buffer.concat([last.key, Buffer.from([0])]);
+    // The next page starts just after the last key read (or, descending, ends just before it).
+    if (options.descending) end = last.key;
+    else start = Buffer.concat([last.key, Buffer.from([0])]);
   }
 }
 

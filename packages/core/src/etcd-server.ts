@@ -1,6 +1,7 @@
 // '@switchyard/core/etcd-server': runs an etcd member as a child process on
 // loopback, for `switchyard up` and the test kit alike.
 export {
+  ETCD_COMPACTION_ARGS,
   EtcdMemberRun,
   EtcdStartError,
   etcdMemberArgs,

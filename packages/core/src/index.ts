@@ -86,6 +86,11 @@ export {
   UsageRecordSchema,
   type UsageRecord,
   parseStored,
+  RECORD_LIMITS,
+  utf8Bytes,
+  textLimitError,
+  labelsLimitError,
+  recordLimitError,
 } from './schemas.js';
 export {
   assignSlots,

@@ -369,6 +369,102 @@ export const UsageRecordSchema = z.object({
 });
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;
 
+/**
+ * How big what a deployer writes into etcd may be (issue #14): free text
+ * and labels in UTF-8 bytes, whole records as JSON. One oversized value
+ * otherwise makes etcd refuse the request (1.5 MiB by default) or fills its
+ * quota through the history of revisions. The admin API refuses a request
+ * past a limit with INVALID_ARGUMENT naming the field, before etcd is
+ * called, and the guarded write checks every record it writes again. The
+ * schemas above do not: a record stored before a limit existed is still
+ * read and served. Listed in docs/operations.md#limits.
+ */
+export const RECORD_LIMITS = {
+  /** A model's `owner`. */
+  ownerBytes: 256,
+  /** A model's or a version's `description`. */
+  descriptionBytes: 4096,
+  /** Labels of one version. */
+  labelCount: 64,
+  /** One label's key (at least 1 byte). */
+  labelKeyBytes: 128,
+  /** One label's value. */
+  labelValueBytes: 256,
+  /** One model, version or route record as stored (JSON). A version's signature counts: a model with thousands of inputs is refused. */
+  recordBytes: 256 * 1024,
+  /** One audit entry as stored (JSON); entries are compacted to fit (docs/etcd-layout.md). */
+  auditEntryBytes: 32 * 1024,
+} as const;
+
+/** UTF-8 length of a string, the unit etcd stores. */
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** Says which free-text field is past its limit, naming it as the admin API does; undefined when all fit. */
+export function textLimitError(fields: { owner?: string | undefined; description?: string | undefined }): string | undefined {
+  if (fields.owner !== undefined && utf8Bytes(fields.owner) > RECORD_LIMITS.ownerBytes) {
+    return `owner is ${utf8Bytes(fields.owner)} bytes; at most ${RECORD_LIMITS.ownerBytes} bytes (UTF-8) are stored`;
+  }
+  if (fields.description !== undefined && utf8Bytes(fields.description) > RECORD_LIMITS.descriptionBytes) {
+    return `description is ${utf8Bytes(fields.description)} bytes; at most ${RECORD_LIMITS.descriptionBytes} bytes (UTF-8) are stored: link to a longer text instead`;
+  }
+  return undefined;
+}
+
+/** Says what is wrong with a version's labels (count, an empty, reserved or oversized key, an oversized value); undefined when they fit. */
+export function labelsLimitError(labels: Readonly<Record<string, string>>): string | undefined {
+  const entries = Object.entries(labels);
+  if (entries.length > RECORD_LIMITS.labelCount) return `labels has ${entries.length} entries; at most ${RECORD_LIMITS.labelCount} are stored`;
+  for (const [key, value] of entries) {
+    if (key === '') return 'a label has an empty key; every label needs a key';
+    // JSON.parse keeps such a key, but every object it is copied into (zod's record included) takes it as its prototype: stored, it would vanish on read.
+    if (key === '__proto__') return "label key '__proto__' is reserved; choose another key";
+    const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
+    if (utf8Bytes(key) > RECORD_LIMITS.labelKeyBytes) return `label key '${shown}' is ${utf8Bytes(key)} bytes; at most ${RECORD_LIMITS.labelKeyBytes} bytes (UTF-8)`;
+    if (utf8Bytes(value) > RECORD_LIMITS.labelValueBytes) {
+      return `label '${shown}' has a value of ${utf8Bytes(value)} bytes; at most ${RECORD_LIMITS.labelValueBytes} bytes (UTF-8)`;
+    }
+  }
+  return undefined;
+}
+
+/** How much a rewrite may grow a stored record that was already past {@link RECORD_LIMITS}.recordBytes. */
+const GRANDFATHERED_GROWTH_BYTES = 4096;
+
+/**
+ * Says why a record is too big to store as a model, version or route;
+ * undefined when it fits. `previous`, the record as stored when this is a
+ * rewrite of it, exempts what was stored before a limit existed: a field
+ * left as it was is not checked, and the record may grow by a little, so
+ * leader work (retirement) never gets stuck on an old record.
+ */
+export function recordLimitError(what: 'model' | 'version' | 'route', record: unknown, previous?: unknown): string | undefined {
+  const fields = asFields(record);
+  const before = previous === undefined ? undefined : asFields(previous);
+  const changed = (field: 'owner' | 'description' | 'labels'): boolean => before === undefined || JSON.stringify(before[field]) !== JSON.stringify(fields[field]);
+  const text = (field: 'owner' | 'description'): string | undefined => {
+    const value = fields[field];
+    return typeof value === 'string' && changed(field) ? value : undefined;
+  };
+  const textError = textLimitError({ owner: text('owner'), description: text('description') });
+  if (textError !== undefined) return textError;
+  if (what === 'version' && typeof fields.labels === 'object' && fields.labels !== null && changed('labels')) {
+    const labels = labelsLimitError(fields.labels as Record<string, string>);
+    if (labels !== undefined) return labels;
+  }
+  const bytes = utf8Bytes(JSON.stringify(record));
+  const allowed = previous === undefined ? RECORD_LIMITS.recordBytes : Math.max(RECORD_LIMITS.recordBytes, utf8Bytes(JSON.stringify(previous)) + GRANDFATHERED_GROWTH_BYTES);
+  if (bytes > allowed) {
+    return `the ${what} record would be ${bytes} bytes; at most ${RECORD_LIMITS.recordBytes} bytes are stored per record${what === 'version' ? ' (a model with very many inputs or outputs has a large signature)' : ''}`;
+  }
+  return undefined;
+}
+
+function asFields(record: unknown): { owner?: unknown; description?: unknown; labels?: unknown } {
+  return typeof record === 'object' && record !== null ? record : {};
+}
+
 /** Parses a stored JSON value; returns the zod error text instead of throwing. */
 export function parseStored<T>(
   schema: z.ZodType<T>,

@@ -47,6 +47,10 @@ export {
   seededRandom,
 } from './seeded-random.js';
 export {
+  type AnswerDelay,
+  TcpProxy,
+} from './tcp-proxy.js';
+export {
   makeTempDir,
   removeDir,
 } from './temp-dir.js';
