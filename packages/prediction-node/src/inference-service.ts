@@ -182,11 +182,18 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
     const remainingMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY;
     // A caller who has gone (cancelled, or its deadline passed) gets nothing computed for it.
+    // grpc-js also emits 'cancelled' once a call has ended normally; aborting
+    // then would cost every call a DOMException (its stack captured) for
+    // nothing, so only a run still going is aborted.
+    let ran = false;
     const gone = new AbortController();
-    call.once('cancelled', () => gone.abort());
+    call.once('cancelled', () => {
+      if (!ran) gone.abort();
+    });
     if (call.cancelled) gone.abort();
     loaded.session.run(feeds, outputs, { timeoutMs: remainingMs, signal: gone.signal }).then(
       (results) => {
+        ran = true;
         loaded.release();
         ctx.inFlight?.leave();
         let answered: ServedRequest | undefined;
@@ -232,6 +239,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
         }
       },
       (err: Error) => {
+        ran = true;
         loaded.release();
         ctx.inFlight?.leave();
         loaded.stats.recordError();
