@@ -29,6 +29,7 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     '--warmup', '0.1',
     '--rounds', '1',
     '--deploys', '2',
+    '--registrations', '4',
     '--slow-iterations', '50',
     '--json', '-',
   ]);
@@ -56,6 +57,9 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     'deployToReady.p50Ms',
     'deployToReady.p99Ms',
     'deployToReady.maxMs',
+    'registration.versionsPerSecond',
+    'registration.p50Ms',
+    'registration.p99Ms',
     ...['idle', 'linear', 'mlp', 'slow', 'slow-inline'].flatMap((p) =>
       ['loopLagP99Ms', 'loopLagMaxMs', 'healthP50Ms', 'healthP99Ms', 'healthMaxMs', 'serverLiveP99Ms'].map((f) => `inferenceThread.${p}.${f}`),
     ),
@@ -69,8 +73,8 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
   for (const [path, value] of Object.entries(figures)) {
     t.true(typeof value === 'number' && Number.isFinite(value) && value > 0, `figure ${path} = ${String(value)}`);
   }
-  // 8, and the memory cycle target (h).
-  t.is(report.targets.length, 9);
+  // 8, the memory cycle target (h) and the registration rate (i).
+  t.is(report.targets.length, 10);
   t.deepEqual(
     report.targets.map((target) => target.name).filter((name) => name.startsWith('routed')),
     ['routed split/single c1', 'routed split/single c32'],
@@ -97,5 +101,5 @@ test('--only runs the named scenarios, and the report and targets cover just tho
     (err: { code?: number; stderr?: string }) => err,
   );
   t.is(bad?.code, 2);
-  t.regex(bad?.stderr ?? '', /--only: unknown scenario 'latency'; choose from throughput, routed, shadow, deploy, thread, memory/);
+  t.regex(bad?.stderr ?? '', /--only: unknown scenario 'latency'; choose from throughput, routed, shadow, deploy, thread, memory, registration/);
 });
