@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import type { Sample, Signature } from '@switchyard/core';
-import { linearModel, makeTempDir, removeDir, slowModel } from '@switchyard/testkit';
+import { linearModel, makeTempDir, pidIsGone, removeDir, slowModel } from '@switchyard/testkit';
 import { ValidationPool } from '../src/validation/index.js';
 import { capturingLogger } from './helpers/harness.js';
 
@@ -24,15 +24,6 @@ async function file(dir: string, name: string, bytes: Uint8Array): Promise<strin
   const path = join(dir, name);
   await writeFile(path, bytes);
   return path;
-}
-
-function pidIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 test.serial('one warm child validates version after version, each model opened afresh', async (t) => {

@@ -9,6 +9,7 @@ import {
   int64Model,
   linearModel,
   makeTempDir,
+  pidIsGone,
   removeDir,
   slowModel,
   twoOutputModel,
@@ -44,15 +45,6 @@ const fp32 = (data: unknown): object => ({ datatype: 'FP32', data });
 
 // y = x·[1,2,3] + 0.5
 const linear = (): Uint8Array => linearModel({ weights: [1, 2, 3], bias: 0.5 });
-
-function pidIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 test.serial('samples whose golden outputs match pass, and the document is kept as given', async (t) => {
   const samples = doc({

@@ -62,3 +62,13 @@ export function trackedPids(): number[] {
 export function killTracked(): void {
   killAllSync();
 }
+
+/** Whether no process has this pid any more (ESRCH), e.g. a child the code under test had to kill. */
+export function pidIsGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

@@ -8,6 +8,7 @@ export {
   trackChild,
   trackedPids,
   killTracked,
+  pidIsGone,
 } from './child-processes.js';
 export {
   type EtcdOptions,
