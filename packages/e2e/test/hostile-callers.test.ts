@@ -6,10 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import anyTest, { type TestFn } from 'ava';
 import { encodeRaw, splitHostPort } from '@switchyard/core';
 import { inferenceService } from '@switchyard/core/grpc';
-import { linearModel, waitFor } from '@switchyard/testkit';
+import { allocationModel, linearModel, loopCountModel, waitFor } from '@switchyard/testkit';
 import { TestCluster } from './helpers/cluster.js';
 import { unary } from './helpers/grpc-call.js';
-import { allocationModel, ballastLoopModel } from './helpers/hostile-models.js';
 
 const MIB = 1024 * 1024;
 const test = anyTest.serial as TestFn<{ cluster: TestCluster }>;
@@ -30,7 +29,7 @@ test.before(async (t) => {
   t.context = { cluster };
   await cluster.deploy('linear', linearModel({ weights: [1, 2, 3], bias: 0.5 }));
   await cluster.deploy('alloc', allocationModel());
-  await cluster.deploy('ballast', ballastLoopModel());
+  await cluster.deploy('ballast', loopCountModel({ ballast: true }));
 });
 
 test.after.always(async (t) => {

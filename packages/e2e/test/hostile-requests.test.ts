@@ -4,10 +4,9 @@ import * as grpc from '@grpc/grpc-js';
 import anyTest, { type TestFn } from 'ava';
 import { INFERENCE_HEALTH_SERVICE } from '@switchyard/client';
 import { decodeRaw } from '@switchyard/core';
-import { linearModel, waitFor } from '@switchyard/testkit';
+import { allocationModel, linearModel, loopCountModel, slowLoadModel, waitFor } from '@switchyard/testkit';
 import { service as healthService } from 'grpc-health-check';
 import { TestCluster } from './helpers/cluster.js';
-import { allocationModel, loopCountModel, slowLoadModel } from './helpers/hostile-models.js';
 
 const RUN_TIMEOUT_MS = 1500;
 

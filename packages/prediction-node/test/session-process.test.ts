@@ -4,32 +4,11 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import ort from 'onnxruntime-node';
 import { GrpcStatus, type SwitchyardError } from '@switchyard/core';
-import { encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '@switchyard/core/onnx';
-import { makeTempDir, removeDir } from '@switchyard/testkit';
+import { loopCountModel, makeTempDir, removeDir } from '@switchyard/testkit';
 import { sessionOptions } from '../src/session-interface.js';
 import { liveSessionProcesses, SessionProcess } from '../src/session-process.js';
 
 const test = anyTest.serial as TestFn<{ dir: string; path: string }>;
-
-/** FP32 `acc` [1] = the INT64 input `count` [1], one Loop iteration at a time. */
-function loopCountModel(): Uint8Array {
-  const body = onnx.GraphProto.create({
-    name: 'body',
-    node: [node('Identity', ['cond_in'], ['cond_out']), node('Add', ['acc_in', 'one'], ['acc_out'])],
-    initializer: [floatTensor('one', [1], [1])],
-    input: [valueInfo('iter', 'INT64', []), valueInfo('cond_in', 'BOOL', []), valueInfo('acc_in', 'FP32', [1])],
-    output: [valueInfo('cond_out', 'BOOL', []), valueInfo('acc_out', 'FP32', [1])],
-  });
-  const loop = node('Loop', ['n', '', 'acc0'], ['acc']);
-  loop.attribute.push(onnx.AttributeProto.create({ name: 'body', type: onnx.AttributeProto.AttributeType.GRAPH, g: body }));
-  return encodeModel({
-    name: 'loop',
-    nodes: [node('Reshape', ['count', 'scalar'], ['n']), loop],
-    initializers: [floatTensor('acc0', [1], [0]), int64Tensor('scalar', [0], [])],
-    inputs: [valueInfo('count', 'INT64', [1])],
-    outputs: [valueInfo('acc', 'FP32', [1])],
-  });
-}
 
 test.before(async (t) => {
   const dir = await makeTempDir('switchyard-session-process-');

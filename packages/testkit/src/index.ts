@@ -20,6 +20,7 @@ export {
   type EtcdClusterOptions,
   startEtcdCluster,
 } from './etcd-process.js';
+export { allocationModel, loopCountModel, slowLoadModel } from './hostile-models.js';
 export {
   freePort,
 } from './free-port.js';

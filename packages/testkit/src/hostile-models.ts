@@ -1,6 +1,7 @@
-import { encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '@switchyard/core/onnx';
+import { encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from './onnx-graph.js';
 
-// Models that pass validation on zero inputs and then let a request choose
+// Hostile models for the tests of the node's run and load limits and the
+// control plane's validation: models that pass validation on zero inputs and then let a request choose
 // how much work or memory a run takes (issue #14), and one whose session
 // creation alone is heavy. For tests of the node's run and load limits.
 
@@ -8,9 +9,11 @@ import { encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo } from '@s
  * A Loop whose trip count is the request's INT64 input `count` [1]: FP32
  * output `acc` [1] equals `count` (one Add per iteration, ≈ 1.5 µs each on
  * the dev box). Zeros (validation, warm-up) finish at once; `count` = 1e12
- * runs for weeks.
+ * runs for weeks. With `ballast`, a second input FP32 `ballast` [n] that the
+ * graph never reads: a request as large as the test wants that runs as long
+ * as its `count` says.
  */
-export function loopCountModel(): Uint8Array {
+export function loopCountModel({ ballast = false }: { ballast?: boolean } = {}): Uint8Array {
   const body = onnx.GraphProto.create({
     name: 'body',
     node: [node('Identity', ['cond_in'], ['cond_out']), node('Add', ['acc_in', 'one'], ['acc_out'])],
@@ -21,10 +24,10 @@ export function loopCountModel(): Uint8Array {
   const loop = node('Loop', ['n', '', 'acc0'], ['acc']);
   loop.attribute.push(onnx.AttributeProto.create({ name: 'body', type: onnx.AttributeProto.AttributeType.GRAPH, g: body }));
   return encodeModel({
-    name: 'loop-count',
+    name: ballast ? 'ballast-loop' : 'loop-count',
     nodes: [node('Reshape', ['count', 'scalar'], ['n']), loop],
     initializers: [floatTensor('acc0', [1], [0]), int64Tensor('scalar', [0], [])],
-    inputs: [valueInfo('count', 'INT64', [1])],
+    inputs: [valueInfo('count', 'INT64', [1]), ...(ballast ? [valueInfo('ballast', 'FP32', ['n'])] : [])],
     outputs: [valueInfo('acc', 'FP32', [1])],
   });
 }
@@ -68,29 +71,5 @@ export function slowLoadModel({ n = 512, depth = 40 }: { n?: number; depth?: num
     initializers: [int64Tensor('dims', [2], [n, n]), int64Tensor('zero2', [2], [0, 0]), int64Tensor('one2', [2], [1, 1]), int64Tensor('shape1', [1], [1])],
     inputs: [valueInfo('x', 'FP32', [1])],
     outputs: [valueInfo('y', 'FP32', [1])],
-  });
-}
-
-/**
- * {@link loopCountModel} with a second input, FP32 `ballast` [n], that the
- * graph never reads: a request as large as the test wants that runs as long
- * as its `count` says.
- */
-export function ballastLoopModel(): Uint8Array {
-  const body = onnx.GraphProto.create({
-    name: 'body',
-    node: [node('Identity', ['cond_in'], ['cond_out']), node('Add', ['acc_in', 'one'], ['acc_out'])],
-    initializer: [floatTensor('one', [1], [1])],
-    input: [valueInfo('iter', 'INT64', []), valueInfo('cond_in', 'BOOL', []), valueInfo('acc_in', 'FP32', [1])],
-    output: [valueInfo('cond_out', 'BOOL', []), valueInfo('acc_out', 'FP32', [1])],
-  });
-  const loop = node('Loop', ['n', '', 'acc0'], ['acc']);
-  loop.attribute.push(onnx.AttributeProto.create({ name: 'body', type: onnx.AttributeProto.AttributeType.GRAPH, g: body }));
-  return encodeModel({
-    name: 'ballast-loop',
-    nodes: [node('Reshape', ['count', 'scalar'], ['n']), loop],
-    initializers: [floatTensor('acc0', [1], [0]), int64Tensor('scalar', [0], [])],
-    inputs: [valueInfo('count', 'INT64', [1]), valueInfo('ballast', 'FP32', ['n'])],
-    outputs: [valueInfo('acc', 'FP32', [1])],
   });
 }
