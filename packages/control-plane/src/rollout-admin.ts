@@ -3,6 +3,7 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   ANONYMOUS,
   aborted,
+  type SwitchyardError,
   failedPrecondition,
   getCaller,
   notFound,
@@ -133,7 +134,10 @@ export class RolloutAdmin {
     };
     const splits = stepSplits(route.splits, from, to, 0);
     const change: RouteChange = { route: { ...route, splits, rollout, updatedAt: ctx.at, updatedBy: caller.name }, action: 'RolloutStart' };
-    const revision = await this.#write(route, read.revision, change);
+    // StartRollout is not retried: the admin chose its versions from what they read.
+    const revision = await this.#write(route, read.revision, change).catch((err: unknown) => {
+      throw err instanceof RouteChangedError ? err.error : err;
+    });
     this.#logger.info('rollout started', { model, rollout: rollout.id, from, to, steps: steps.join(','), actor: caller.name });
     return rolloutToMessage(model, rollout, revision);
   }
@@ -153,8 +157,23 @@ export class RolloutAdmin {
     return rolloutToMessage(model, rollout, stored.modRevision, { figures, shadow, waitingFor });
   }
 
-  /** Pause, resume, abort or promote the model's active rollout. */
+  /**
+   * Pause, resume, abort or promote the model's active rollout. The rollout
+   * controller may apply a step between this read and this write; the write
+   * then loses its compare-and-swap, and the action is decided again on what
+   * is stored now (its preconditions checked again), up to ACT_ATTEMPTS times.
+   */
   async act(action: Action, request: RolloutActionRequest, caller: CallerIdentity = ANONYMOUS): Promise<RolloutMessage> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#actOnce(action, request, caller);
+      } catch (err) {
+        if (!(err instanceof RouteChangedError) || attempt >= ACT_ATTEMPTS) throw err instanceof RouteChangedError ? err.error : err;
+      }
+    }
+  }
+
+  async #actOnce(action: Action, request: RolloutActionRequest, caller: CallerIdentity): Promise<RolloutMessage> {
     const model = checkName('model', request.model ?? '');
     const reason = (request.reason ?? '').slice(0, 500);
     const read = await this.#state.readRoute(model);
@@ -199,7 +218,9 @@ export class RolloutAdmin {
     if (outcome.status === 'version-changed') {
       throw aborted(`version ${outcome.version} of model ${before.model} kept changing while the rollout was being written (e.g. the retirement sweeper); retry`);
     }
-    throw aborted(`the route of model ${before.model} changed meanwhile (the rollout controller may have applied a step); check it with GetRollout and retry`);
+    throw new RouteChangedError(
+      aborted(`the route of model ${before.model} kept changing (the rollout controller applying steps); check it with GetRollout and retry`),
+    );
   }
 
   #ctx(caller: CallerIdentity): ChangeContext {
@@ -217,4 +238,14 @@ function heaviest(route: RouteRecord): string {
 /** Sortable and unique: the start time in base 36 and random hex, safe in a key. */
 function rolloutId(nowMs: number): string {
   return `${nowMs.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Attempts of an admin action on a rollout that keeps losing its compare-and-swap to the controller. */
+const ACT_ATTEMPTS = 5;
+
+/** The route moved between an action's read and its write: the action may be decided again. */
+class RouteChangedError extends Error {
+  constructor(readonly error: SwitchyardError) {
+    super(error.message);
+  }
 }
