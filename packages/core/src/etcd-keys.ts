@@ -10,8 +10,10 @@
  *   {prefix}target/models/{model}                       ModelRecord
  *   {prefix}target/versions/{model}/{version}           VersionRecord
  *   {prefix}target/routes/{model}                       RouteRecord
+ *   {prefix}target/placements/{model}/{version}         PlacementRecord (elected control plane only)
  *   {prefix}runtime/nodes/{nodeId}                      NodeRecord (bound to the node's lease)
  *   {prefix}runtime/status/{nodeId}/{model}/{version}   VersionStatusRecord (bound to the node's lease)
+ *   {prefix}runtime/memory/{nodeId}                     NodeMemoryRecord (bound to the node's lease)
  *   {prefix}runtime/control-planes/{id}                 ControlPlaneRecord (bound to its lease)
  *   {prefix}runtime/rollout-stats/{model}/{rolloutId}/{step}/{nodeId}.{incarnation}
  *                                                       RolloutStatsRecord (not lease-bound; deleted when the rollout ends)
@@ -29,15 +31,17 @@ export const DEFAULT_PREFIX = '/switchyard/';
 /** Names of models and versions: safe in a key, a URL and a shell. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
-export type KeyKind = 'models' | 'versions' | 'routes' | 'nodes' | 'status' | 'control-planes' | 'audit';
+export type KeyKind = 'models' | 'versions' | 'routes' | 'placements' | 'nodes' | 'status' | 'memory' | 'control-planes' | 'audit';
 
 /** A key split back into its parts. */
 export type ParsedKey =
   | { kind: 'models'; model: string }
   | { kind: 'versions'; model: string; version: string }
   | { kind: 'routes'; model: string }
+  | { kind: 'placements'; model: string; version: string }
   | { kind: 'nodes'; nodeId: string }
   | { kind: 'status'; nodeId: string; model: string; version: string }
+  | { kind: 'memory'; nodeId: string }
   | { kind: 'control-planes'; id: string }
   | { kind: 'audit'; model: string; entryId: string };
 
@@ -74,6 +78,18 @@ export class KeyLayout {
   }
   routesPrefix(): string {
     return `${this.prefix}target/routes/`;
+  }
+  placement(model: string, version: string): string {
+    return `${this.prefix}target/placements/${model}/${version}`;
+  }
+  placementsPrefix(model?: string): string {
+    return model === undefined ? `${this.prefix}target/placements/` : `${this.prefix}target/placements/${model}/`;
+  }
+  nodeMemory(nodeId: string): string {
+    return `${this.prefix}runtime/memory/${nodeId}`;
+  }
+  nodeMemoryPrefix(): string {
+    return `${this.prefix}runtime/memory/`;
   }
   node(nodeId: string): string {
     return `${this.prefix}runtime/nodes/${nodeId}`;
@@ -142,7 +158,7 @@ export class KeyLayout {
     if (area === 'audit') {
       return parts.length === 2 && parts[0] && parts[1] ? { kind: 'audit', model: parts[0], entryId: parts[1] } : undefined;
     }
-    const expectedArea = kind === 'models' || kind === 'versions' || kind === 'routes' ? 'target' : 'runtime';
+    const expectedArea = kind === 'models' || kind === 'versions' || kind === 'routes' || kind === 'placements' ? 'target' : 'runtime';
     if (area !== expectedArea) return undefined;
     if (a === undefined || a === '') return undefined;
     switch (kind) {
@@ -152,6 +168,10 @@ export class KeyLayout {
         return parts.length === 3 && b ? { kind, model: a, version: b } : undefined;
       case 'routes':
         return parts.length === 2 ? { kind, model: a } : undefined;
+      case 'placements':
+        return parts.length === 3 && b ? { kind, model: a, version: b } : undefined;
+      case 'memory':
+        return parts.length === 2 ? { kind, nodeId: a } : undefined;
       case 'nodes':
         return parts.length === 2 ? { kind, nodeId: a } : undefined;
       case 'status':

@@ -36,8 +36,21 @@ export const ModelRecordSchema = z.object({
   updatedAt: isoTime,
   /** Set when the model's last weighted version was retired (issue #6): nodes answer NOT_FOUND saying so. */
   retiredAt: isoTime.optional(),
+  /** How many loaded copies its versions get (issue #16, docs/placement.md); absent: {@link DEFAULT_PLACEMENT_SETTINGS}. */
+  placement: z
+    .object({
+      /** Copies kept loaded while the cluster has memory for them; 0: loaded only on request. */
+      minCopies: z.number().int().nonnegative().default(1),
+      /** Most copies load may add; 0: as many as there are nodes. */
+      maxCopies: z.number().int().nonnegative().default(0),
+      /** Never loses copies to memory pressure (but a version bigger than every node is still refused). */
+      alwaysResident: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type ModelRecord = z.infer<typeof ModelRecordSchema>;
+export type PlacementSettings = NonNullable<ModelRecord['placement']>;
+export const DEFAULT_PLACEMENT_SETTINGS: PlacementSettings = { minCopies: 1, maxCopies: 0, alwaysResident: false };
 
 export const RETIREMENT_STATES = ['ACTIVE', 'WARNED', 'RETIRED'] as const;
 export type RetirementState = (typeof RETIREMENT_STATES)[number];
@@ -237,6 +250,8 @@ export const NodeRecordSchema = z.object({
   metricsAddress: z.string().default(''),
   buildVersion: z.string().default(''),
   startedAt: isoTime,
+  /** Bytes of model memory this node may hold (issue #16); 0 on a node from before budgets: placement treats it as unknown and gives it nothing. */
+  memoryBudgetBytes: z.number().int().nonnegative().default(0),
 });
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 
@@ -252,6 +267,8 @@ export const VersionStatusRecordSchema = z.object({
   /** Milliseconds from the start of loading to READY. */
   loadMs: z.number().nonnegative().optional(),
   attempts: z.number().int().nonnegative().default(0),
+  /** What one loaded copy costs on this node: resident-memory growth across its load and warm-up (issue #16). */
+  memoryBytes: z.number().int().nonnegative().optional(),
   updatedAt: isoTime,
 });
 export type VersionStatusRecord = z.infer<typeof VersionStatusRecordSchema>;
@@ -365,9 +382,56 @@ export const UsageRecordSchema = z.object({
   lastPrimaryAt: isoTime.nullable(),
   /** Last request answered as a shadow; null: never. */
   lastShadowAt: isoTime.nullable(),
+  /** Requests per second this node answered for the version over its last publish interval (issue #16: copies follow load). */
+  ratePerSecond: z.number().nonnegative().default(0),
   updatedAt: isoTime,
 });
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;
+
+/**
+ * What one node holds in memory (issue #16): `runtime/memory/{nodeId}`,
+ * bound to the node's lease, rewritten when it changes (coalesced to at
+ * most once per publish interval). The placer reads it; `status` shows it.
+ */
+export const NodeMemoryRecordSchema = z.object({
+  nodeId: z.string().min(1),
+  budgetBytes: z.number().int().nonnegative(),
+  /** Sum of the loaded versions' measured (or, while loading, estimated) memory. */
+  usedBytes: z.number().int().nonnegative(),
+  /** The process's resident set, for comparison with the budget. */
+  rssBytes: z.number().int().nonnegative(),
+  /** How many versions are loaded here. */
+  loaded: z.number().int().nonnegative(),
+  /** Versions unloaded to make room since the node started. */
+  evictions: z.number().int().nonnegative().default(0),
+  updatedAt: isoTime,
+});
+export type NodeMemoryRecord = z.infer<typeof NodeMemoryRecordSchema>;
+
+/**
+ * Where one version is kept loaded (issue #16, docs/placement.md):
+ * `target/placements/{model}/{version}`, written only by the elected control
+ * plane through the guarded write (compare-and-swap, like routes). Nodes
+ * load what names them and nothing else ahead of a request; a version with
+ * no copies is still routable and loads where its first request lands.
+ */
+export const PlacementRecordSchema = z.object({
+  model: z.string().min(1),
+  version: z.string().min(1),
+  /** Nodes that should hold a loaded copy, with when each copy was placed (a copy younger than the minimum age is never taken away for quiet). */
+  copies: z.array(z.object({ nodeId: z.string().min(1), since: isoTime })).default([]),
+  /** Copies the settings and load asked for before memory limited them. */
+  wantedCopies: z.number().int().nonnegative().default(0),
+  /** Bytes one copy is expected to take (measured on a node, else estimated from the artifact). */
+  estimatedBytes: z.number().int().nonnegative().default(0),
+  /** Why fewer copies than wanted are placed, '' when all are. */
+  reason: z.string().default(''),
+  updatedAt: isoTime,
+});
+export type PlacementRecord = z.infer<typeof PlacementRecordSchema>;
+
+/** gRPC metadata a node sets on a request it forwards to another node; a node never forwards a request that carries it. */
+export const FORWARDED_METADATA_KEY = 'switchyard-forwarded-by';
 
 /**
  * How big what a deployer writes into etcd may be (issue #14): free text

@@ -29,7 +29,7 @@ export class NodeRegistration implements NodeComponent {
   start(): void {
     const { reporter, keys, nodeId, addresses } = this.options;
     const { address, metricsAddress } = addresses();
-    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString() };
+    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: 0 };
     reporter.set(keys.node(nodeId), JSON.stringify(record));
   }
 

@@ -96,7 +96,7 @@ export class UsageSource {
   private record(model: string, version: string, primaryMs: number, shadowMs: number, nowMs: number): UsageRecord {
     const offset = this.options.clockOffsetMs?.() ?? 0;
     const at = (ms: number) => (ms === 0 ? null : new Date(ms + offset).toISOString());
-    return { nodeId: this.options.nodeId, model, version, lastPrimaryAt: at(primaryMs), lastShadowAt: at(shadowMs), updatedAt: new Date(nowMs + offset).toISOString() };
+    return { nodeId: this.options.nodeId, model, version, lastPrimaryAt: at(primaryMs), lastShadowAt: at(shadowMs), ratePerSecond: 0, updatedAt: new Date(nowMs + offset).toISOString() };
   }
 }
 
