@@ -1,4 +1,5 @@
 import { CompareResult, CompareTarget, Range, type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type Lease, type Watcher } from 'etcd3';
+import { GrpcStatus, SwitchyardError } from '@switchyard/core';
 import { readRangePaged } from '@switchyard/core/etcd';
 import { etcdCall } from './etcd-errors.js';
 
@@ -91,10 +92,17 @@ export class EtcdAccess {
         : this.#client.getAll().inRange({ start: options.start, end: options.end });
     // No explicit ascending sort: etcd returns key order anyway, and a sorted range makes it read the whole range before applying the limit.
     if (read.descending) builder.sort('Key', 'Descend');
-    builder.limit(read.limit);
     if (read.revision !== undefined) builder.revision(read.revision);
-    const response = await etcdCall(() => builder.exec());
-    return { kvs: response.kvs, more: response.more, revision: response.header.revision };
+    // A slice of large values can pass gRPC's 4 MiB limit too: ask again for half as many (etcd's `more` then says keys remain).
+    for (let limit = read.limit; ; limit = Math.ceil(limit / 2)) {
+      builder.limit(limit);
+      try {
+        const response = await etcdCall(() => builder.exec());
+        return { kvs: response.kvs, more: response.more, revision: response.header.revision };
+      } catch (err) {
+        if (!(err instanceof SwitchyardError && err.code === GrpcStatus.RESOURCE_EXHAUSTED && /answer is larger than/.test(err.message)) || limit === 1) throw err;
+      }
+    }
   }
 
   /** The end of the range of keys under `prefix`, for a range read that starts inside it. */

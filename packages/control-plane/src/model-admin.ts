@@ -19,7 +19,7 @@ import {
 import { modelToMessage } from './admin-messages.js';
 import { historyEntry } from './history-entries.js';
 import { applyModelUpdate, checkModelText, checkSeconds, checkUpdateMask } from './model-fields.js';
-import { decodePageToken, encodePageToken, resolvePageSize, type PageLimits } from './page-tokens.js';
+import { decodePageToken, encodePageToken, fillPage, resolvePageSize, type PageLimits } from './page-tokens.js';
 import { checkExpectedRevision } from './route-splits.js';
 import type { Stored, TargetStateStore } from './target-state-store.js';
 import { checkName, compareVersionNames } from './version-names.js';
@@ -113,9 +113,11 @@ export class ModelAdmin {
       }
       after = slice.lastName;
     }
-    const last = page[page.length - 1];
-    const models = await Promise.all(page.map((m) => this.#toMessage(m, revision)));
-    return { models, next_page_token: more && last ? encodePageToken(last.value.name) : '' };
+    const messages = await Promise.all(page.map((m) => this.#toMessage(m, revision)));
+    // Models with thousands of versions carry thousands of names: a page also ends at about 1 MiB.
+    const { page: models, more: cut } = fillPage(messages, pageSize);
+    const last = models[models.length - 1];
+    return { models, next_page_token: (more || cut) && last ? encodePageToken(last.name) : '' };
   }
 
   /** Changes the fields named in update_mask, conditionally on expected_revision. */
