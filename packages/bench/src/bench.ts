@@ -21,6 +21,7 @@ import { round } from './stats.js';
 import { measureRouted, measureThroughput, type RoutedResults, type ThroughputResults } from './throughput.js';
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
+import { measureScale } from './scale-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
@@ -181,6 +182,24 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
 
+    const scale = run('scale')
+      ? await (async () => {
+          const models = args.scaleModels;
+          const routedModels = Math.min(1000, Math.max(1, Math.floor(models / 10)));
+          log(`(j) registry scale: ${models} models × 10 versions, ${routedModels} routed`);
+          return measureScale({
+            models,
+            versionsPerModel: 10,
+            routed: routedModels,
+            restarts: args.quick ? 1 : 3,
+            calls: args.quick ? 30 : 100,
+            cliRuns: args.quick ? 3 : 7,
+            changes: args.quick ? 50 : 200,
+            log,
+          });
+        })()
+      : undefined;
+
     const cpuList = cpus();
     const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
     const settings =
@@ -199,7 +218,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, scale });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

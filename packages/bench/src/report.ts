@@ -8,6 +8,8 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { formatScale, scaleFigures, scaleTargets, type ScaleFigures } from './scale-report.js';
+import type { ScaleResults } from './scale-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -76,6 +78,8 @@ export interface BenchReport {
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
+    /** (j) Registry scale: restart to serving, admin and CLI latency, CPU per change, /metrics size. */
+    scale?: ScaleFigures;
   };
   targets: TargetCheck[];
   details: Scenarios;
@@ -90,10 +94,11 @@ export interface Scenarios {
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
+  scale?: ScaleResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, scale } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -134,6 +139,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
   const targets: TargetCheck[] = [
     ...(shadow ? shadowTargets(shadow) : []),
     ...(memory ? memoryTargets(memory) : []),
+    ...(scale ? scaleTargets(scale) : []),
     ...Object.entries(throughputFigures?.ratio ?? {}).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
     ...Object.entries(routedFigures?.ratio ?? {}).map(([k, v]) => ({
       name: `routed split/single ${k}`,
@@ -165,6 +171,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
+      ...(scale ? { scale: scaleFigures(scale) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,
@@ -269,6 +276,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
+  if (r.details.scale) sections.push([formatScale(r.details.scale)]);
   return [
     `Switchyard bench — ${m.machine}`,
     m.settings,
