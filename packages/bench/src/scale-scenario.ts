@@ -261,7 +261,9 @@ export async function measureScale(o: ScaleOptions): Promise<ScaleResults> {
     const idleCpu = await measureChangeCpu(etcd, keys, o);
     o.log(`  CPU per unrelated change of target/: ${idleCpu.perChangeMs} ms (idle/idle noise floor ${idleCpu.noiseFloorMs} ms per change)`);
 
-    const leaderStepDowns = cpLog.records.filter((r) => /stepping down/.test(String(r['message']))).length;
+    const stepDowns = cpLog.records.filter((r) => /stepping down/.test(String(r['message'])));
+    for (const r of stepDowns.slice(0, 3)) o.log(`  leader stepped down: ${String(r['message'])} ${String(r['error'] ?? '')}`);
+    const leaderStepDowns = stepDowns.length;
     return { models: o.models, versions: o.models * o.versionsPerModel, routed: o.routed, seedSeconds, restarts, admin: adminFigures, cli, idleCpu, metrics, leaderStepDowns };
   } finally {
     await node?.stop(1000).catch(() => undefined);

@@ -113,7 +113,7 @@ export class ModelAdmin {
       }
       after = slice.lastName;
     }
-    const messages = await Promise.all(page.map((m) => this.#toMessage(m, revision)));
+    const messages = await this.#toMessages(page, filter === '', revision);
     // Models with thousands of versions carry thousands of names: a page also ends at about 1 MiB.
     const { page: models, more: cut } = fillPage(messages, pageSize);
     const last = models[models.length - 1];
@@ -168,6 +168,18 @@ export class ModelAdmin {
     if (!deleted) throw aborted(`model ${name}, its route or a version changed while you were deleting it; re-read them and retry`);
     this.#logger.info('model deleted', { model: name, versions: tree.versionNames.join(','), actor: caller.name });
     return {};
+  }
+
+  /**
+   * A page of models with their version names. Unfiltered, the page's models
+   * are adjacent in key order, and so are their versions: one range read
+   * covers them all. A filtered page may skip many models in between, so
+   * each model's versions are read on their own.
+   */
+  async #toMessages(page: readonly Stored<ModelRecord>[], adjacent: boolean, revision?: string): Promise<ModelMessage[]> {
+    if (!adjacent) return Promise.all(page.map((m) => this.#toMessage(m, revision)));
+    const names = await this.#state.listVersionNamesOfModels(page.map((m) => m.value.name), revision);
+    return page.map((m) => modelToMessage(m.value, m.modRevision, (names.get(m.value.name) ?? []).sort(compareVersionNames)));
   }
 
   async #toMessage(stored: Stored<ModelRecord>, revision?: string): Promise<ModelMessage> {

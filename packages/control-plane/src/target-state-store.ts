@@ -81,6 +81,11 @@ export class TargetStateStore {
     return this.tables.versions.names(model, revision);
   }
 
+  /** See {@link VersionsTable.namesOfModels}. */
+  listVersionNamesOfModels(models: readonly string[], revision?: string): Promise<Map<string, string[]>> {
+    return this.tables.versions.namesOfModels(models, revision);
+  }
+
   /** A version key's revision and value, valid or not; undefined when absent. Lets a broken record be deleted and still be recorded. */
   readVersionRaw(model: string, version: string): Promise<RawRecord | undefined> {
     return this.tables.versions.readRaw(model, version);

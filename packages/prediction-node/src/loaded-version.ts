@@ -18,7 +18,10 @@ export class LoadedVersion {
     readonly record: VersionRecord,
     readonly session: VersionSession,
     readonly stats: VersionStats,
+    /** From the start of its load (fetch and checks included) to ready. */
     readonly loadMs: number,
+    /** Of that, creating, checking and warming up its session. @default loadMs */
+    readonly sessionMs: number = loadMs,
   ) {}
 
   get model(): string {

@@ -11,7 +11,7 @@ import {
 } from '@switchyard/core';
 import { silentLogger } from '@switchyard/core/logging';
 import type { ArtifactCache } from './artifact-cache.js';
-import { shapeDeterminedCost } from './graph-cost.js';
+import { shapeDeterminedCost, type CostVerdict } from './graph-cost.js';
 import { LoadedVersion } from './loaded-version.js';
 import { GuardedSession } from './session-guarded.js';
 import { sessionOptions, type VersionSession } from './session-interface.js';
@@ -90,6 +90,16 @@ export interface ModelLoaderOptions {
   logger?: Logger;
 }
 
+/** A version ready for session creation: {@link ModelLoader.prepare}'s result. */
+export interface PreparedVersion {
+  record: VersionRecord;
+  /** The verified artifact in the node's cache. */
+  path: string;
+  verdict: CostVerdict;
+  /** performance.now() when its load started. */
+  started: number;
+}
+
 /** The default of {@link ModelLoaderOptions.workerArtifactBytes}. */
 export const DEFAULT_WORKER_ARTIFACT_BYTES = 32 * 1024 * 1024;
 
@@ -125,8 +135,24 @@ export class ModelLoader {
   constructor(private readonly options: ModelLoaderOptions) {}
 
   async load(record: VersionRecord): Promise<LoadedVersion> {
+    return this.create(await this.prepare(record));
+  }
+
+  /**
+   * The part of a load that needs no session: the artifact fetched (or found
+   * on disk) and verified, read, and its graph judged. Loads run it ahead of
+   * {@link create}, several at once (load-pipeline.ts).
+   */
+  async prepare(record: VersionRecord): Promise<PreparedVersion> {
     const started = performance.now();
     const path = await this.options.cache.ensure(record.artifact.sha256, record.artifact.size);
+    return { record, path, verdict: shapeDeterminedCost(await readFile(path)), started };
+  }
+
+  /** Creates, checks and warms the session of a prepared version, hosted as its verdict and the options say. */
+  async create(prepared: PreparedVersion): Promise<LoadedVersion> {
+    const { record, path, verdict, started } = prepared;
+    const sessionStarted = performance.now();
     const o = this.options;
     const processOptions: SessionProcessOptions = {
       path,
@@ -137,7 +163,6 @@ export class ModelLoader {
       ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
     };
     const runTimeoutMs = o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
-    const verdict = shapeDeterminedCost(await readFile(path));
     let fast: VersionSession | undefined;
     let first: SessionProcess | undefined;
     if (!verdict.shapeDetermined) {
@@ -166,7 +191,8 @@ export class ModelLoader {
       logger: o.logger ?? silentLogger(),
       ...(o.onRunProcessLost ? { onProcessLost: () => o.onRunProcessLost!(record) } : {}),
     });
-    return new LoadedVersion(record, session, this.options.statsFor(record), performance.now() - started);
+    const ended = performance.now();
+    return new LoadedVersion(record, session, this.options.statsFor(record), ended - started, ended - sessionStarted);
   }
 
   /** A session in a process of its own, checked and warmed up, within the load and run limits. */

@@ -8,6 +8,7 @@ import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArti
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
 import { InferenceServer } from './inference-server.js';
 import { InFlightBytes } from './in-flight-bytes.js';
+import { LoadPipeline } from './load-pipeline.js';
 import { inferenceHandlers } from './inference-service.js';
 import { MetricsServer } from './metrics-server.js';
 import { ModelLoader } from './model-loader.js';
@@ -24,6 +25,13 @@ import { startShadowMirroring } from './shadow-node.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { TargetStateMirror } from './target-state-mirror.js';
 import { clockOffset, UsageSource } from './usage-source.js';
+
+/**
+ * Loads the reconciler starts at once: their artifacts are fetched, verified
+ * and read while they wait for their turn at session creation (one at a
+ * time, load-pipeline.ts).
+ */
+const PREPARED_LOADS = 8;
 
 /** A node's parts, built and connected but not started. */
 export interface NodeAssembly {
@@ -99,7 +107,9 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
   });
   const reconciler = new Reconciler({
     target,
-    loader: metrics.timedLoads(loader),
+    // Artifacts of up to PREPARED_LOADS versions fetched, verified and read ahead; sessions created one at a time.
+    loader: metrics.timedLoads(new LoadPipeline({ loader })),
+    loadConcurrency: PREPARED_LOADS,
     status,
     logger,
     retryMinMs: o.loadRetryMinMs,

@@ -1,6 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { failedPrecondition, resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
+import { PassPacer } from './pass-pacer.js';
 import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetStateView } from './target-state.js';
 
@@ -64,6 +65,8 @@ export class Reconciler {
    */
   private readonly builtRoutes = new Map<string, { record: RouteRecord; route: ModelRoute }>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Passes after loads that ended, shared by loads ending close together. */
+  private readonly pacer = new PassPacer(() => this.pass());
   private routingTable: RoutingTable = EMPTY_TABLE;
   private stopped = false;
   private settledWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
@@ -109,6 +112,7 @@ export class Reconciler {
     this.stopped = true;
     for (const waiter of this.settledWaiters.splice(0)) waiter.reject(failedPrecondition('the reconciler has stopped'));
     for (const timer of this.retryTimers) clearTimeout(timer);
+    this.pacer.cancel();
     const all = [...this.loaded.values()];
     this.loaded.clear();
     this.publish(EMPTY_TABLE);
@@ -222,7 +226,7 @@ export class Reconciler {
           this.report(record, 'READY', attempts, '', loaded.loadMs);
           logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs) });
         }
-        this.pass();
+        this.pacer.request();
       },
       (err: Error) => {
         this.loading.delete(key);

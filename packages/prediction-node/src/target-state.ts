@@ -3,12 +3,12 @@ import {
   parseStored,
   resolveSlots,
   RouteRecordSchema,
-  VersionRecordSchema,
   type KeyLayout,
   type Logger,
   type RouteRecord,
   type VersionRecord,
 } from '@switchyard/core';
+import { VersionMapBuilder } from './version-map.js';
 
 /** What the control plane wants served, as a node last read it from etcd. */
 export interface TargetState {
@@ -36,14 +36,17 @@ export const versionKey = (model: string, version: string): string => `${model}/
 
 /** Mutable builder of {@link TargetState}, fed with etcd key/values. */
 export class TargetStateBuilder {
-  private readonly versions = new Map<string, VersionRecord>();
+  /** Parsed when read, and shared between snapshots (version-map.ts): a node reads few of them. */
+  private readonly versions: VersionMapBuilder;
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
 
   constructor(
     private readonly keys: KeyLayout,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.versions = new VersionMapBuilder(logger);
+  }
 
   /**
    * Applies one put (value set) or delete (value undefined). A value that
@@ -60,15 +63,9 @@ export class TargetStateBuilder {
       if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
       else this.retiredModels.delete(parsed.model);
     } else if (parsed.kind === 'versions') {
-      const id = versionKey(parsed.model, parsed.version);
-      if (value === undefined) return void this.versions.delete(id);
-      const result = parseStored(VersionRecordSchema, value);
-      if (result.ok && result.value.model === parsed.model && result.value.version === parsed.version) {
-        this.versions.set(id, result.value);
-      } else {
-        this.versions.delete(id);
-        this.logger.error('ignoring invalid version record', { key, error: result.ok ? 'model/version differ from the key' : result.error });
-      }
+      // An invalid record is logged when first read, and reads as absent.
+      if (value === undefined) this.versions.delete(parsed.model, parsed.version);
+      else this.versions.set(parsed.model, parsed.version, value, key);
     } else if (parsed.kind === 'routes') {
       if (value === undefined) return void this.routes.delete(parsed.model);
       const result = parseStored(RouteRecordSchema, value);
@@ -90,6 +87,6 @@ export class TargetStateBuilder {
   }
 
   snapshot(revision: number): TargetState {
-    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels) };
+    return { revision, versions: this.versions.snapshot(), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels) };
   }
 }
