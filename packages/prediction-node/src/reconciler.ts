@@ -65,6 +65,8 @@ export class Reconciler {
    */
   private readonly builtRoutes = new Map<string, { record: RouteRecord; route: ModelRoute }>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Loads that ended and wait for the next pass to take them in. */
+  private readonly finished: { key: string; record: VersionRecord; loaded: LoadedVersion; attempts: number }[] = [];
   /** Passes after loads that ended, shared by loads ending close together. */
   private readonly pacer = new PassPacer(() => this.pass());
   private routingTable: RoutingTable = EMPTY_TABLE;
@@ -113,6 +115,7 @@ export class Reconciler {
     for (const waiter of this.settledWaiters.splice(0)) waiter.reject(failedPrecondition('the reconciler has stopped'));
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.pacer.cancel();
+    for (const { loaded } of this.finished.splice(0)) void loaded.close();
     const all = [...this.loaded.values()];
     this.loaded.clear();
     this.publish(EMPTY_TABLE);
@@ -138,6 +141,7 @@ export class Reconciler {
     const target = this.options.target.current();
     if (this.stopped || !target) return;
     const desired = this.desired();
+    this.adoptFinished(desired);
     const now = this.options.now();
 
     for (const [key, record] of desired) {
@@ -215,17 +219,9 @@ export class Reconciler {
     logger.info('loading model version', { model: record.model, version: record.version, attempt: attempts });
     this.limit(() => (this.stopped ? Promise.reject(new Error('node stopping')) : this.options.loader.load(record))).then(
       (loaded) => {
-        this.loading.delete(key);
-        this.failures.delete(key);
-        const stillWanted = this.desired().get(key);
-        if (this.stopped || !stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
-          void loaded.close();
-          if (!this.stopped) status.clear(record.model, record.version);
-        } else {
-          this.loaded.set(key, loaded);
-          this.report(record, 'READY', attempts, '', loaded.loadMs);
-          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs) });
-        }
+        if (this.stopped) return void loaded.close();
+        // Taken in by the next pass, which loads ending close together share (pass-pacer.ts); until then it is loading.
+        this.finished.push({ key, record, loaded, attempts });
         this.pacer.request();
       },
       (err: Error) => {
@@ -250,6 +246,24 @@ export class Reconciler {
         this.retryTimers.add(timer);
       },
     );
+  }
+
+  /** Takes in the loads that ended since the last pass: each is READY if still wanted as it was loaded, else closed. */
+  private adoptFinished(desired: ReadonlyMap<string, VersionRecord>): void {
+    const { logger, status } = this.options;
+    for (const { key, record, loaded, attempts } of this.finished.splice(0)) {
+      this.loading.delete(key);
+      this.failures.delete(key);
+      const stillWanted = desired.get(key);
+      if (!stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
+        void loaded.close();
+        status.clear(record.model, record.version);
+      } else {
+        this.loaded.set(key, loaded);
+        this.report(record, 'READY', attempts, '', loaded.loadMs);
+        logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs) });
+      }
+    }
   }
 
   private unload(version: LoadedVersion): void {
