@@ -65,7 +65,7 @@ export class ClusterTable {
     return {
       nodes: reader.all(nodesRead.kvs, kinds.node),
       controlPlanes: reader.all(controlPlanes.kvs, kinds.controlPlane),
-      statuses: reader.all(statuses.kvs, kinds.status),
+      statuses: await reader.allYielding(statuses.kvs, kinds.status),
     };
   }
 

@@ -50,7 +50,7 @@ export class VersionsTable {
   /** Every valid version of a model, or of every model without one, in key order; invalid ones are logged and skipped. */
   async list(model?: string): Promise<Stored<VersionRecord>[]> {
     const { kvs } = await this.t.access.range({ prefix: this.t.keys.versionsPrefix(model) });
-    return this.t.reader.all(kvs, this.t.kinds.version);
+    return this.t.reader.allYielding(kvs, this.t.kinds.version);
   }
 
   /** Names of every version key of a model, valid or not, in key order; at `revision` when given. */
