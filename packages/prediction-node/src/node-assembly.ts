@@ -119,7 +119,8 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     cache,
     wanted: () => {
       const state = target.current();
-      return state && wantedArtifacts(state);
+      // Until every version is read, an artifact no route names may still be wanted.
+      return state && state.complete !== false ? wantedArtifacts(state) : undefined;
     },
     loaded: () => loadedArtifacts(reconciler.table),
     clock: o.clock,
