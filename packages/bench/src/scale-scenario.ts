@@ -62,9 +62,11 @@ export interface ScaleResults {
     firstServedMs: number;
     /** → every routed model answers (node ready, every model checked). */
     allServedMs: number;
-    /** Sum over its versions of the loader's time (cache read, checks, session creation, warm-up). */
+    /** Sum over its versions of the whole load (cache read and checks, waits for a turn, session creation, warm-up); loads overlap. */
     loadMsSum: number;
-    /** Restart to all-served minus that sum: what the node spends besides loading. */
+    /** Sum over its versions of session creation, checks and warm-up: the models' own load time, one at a time. */
+    sessionMsSum: number;
+    /** Restart to all-served minus the models' own load time: what the node spends besides loading models. */
     overheadMs: number;
   }[];
   admin: Record<string, LatencyFigure>;
@@ -218,9 +220,17 @@ export async function measureScale(o: ScaleOptions): Promise<ScaleResults> {
       const allServedMs = performance.now() - t0;
       calls.close();
       if (failed.length > 0) throw new Error(`after the restart ${failed.length} routed models did not answer (${failed.slice(0, 3).join(', ')}, …)`);
-      const loadMsSum = [...fresh.table.versions.values()].reduce((s, v) => s + v.loadMs, 0);
-      restarts.push({ firstServedMs: round(firstServedMs, 0), allServedMs: round(allServedMs, 0), loadMsSum: round(loadMsSum, 0), overheadMs: round(allServedMs - loadMsSum, 0) });
-      o.log(`  restart ${r + 1}: first served ${round(firstServedMs, 0)} ms, all ${o.routed} served ${round(allServedMs, 0)} ms; loads summed ${round(loadMsSum, 0)} ms`);
+      const loaded = [...fresh.table.versions.values()];
+      const loadMsSum = loaded.reduce((s, v) => s + v.loadMs, 0);
+      const sessionMsSum = loaded.reduce((s, v) => s + v.sessionMs, 0);
+      restarts.push({
+        firstServedMs: round(firstServedMs, 0),
+        allServedMs: round(allServedMs, 0),
+        loadMsSum: round(loadMsSum, 0),
+        sessionMsSum: round(sessionMsSum, 0),
+        overheadMs: round(allServedMs - sessionMsSum, 0),
+      });
+      o.log(`  restart ${r + 1}: first served ${round(firstServedMs, 0)} ms, all ${o.routed} served ${round(allServedMs, 0)} ms; sessions created and warmed ${round(sessionMsSum, 0)} ms in all`);
     }
 
     // /metrics with every routed version having answered (the restart checks above sent each one a request).
