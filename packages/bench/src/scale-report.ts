@@ -13,7 +13,6 @@ export interface ScaleFigures {
   adminP99Ms: Record<string, number>;
   cliStatusP50Ms: number;
   cliVersionP50Ms: number;
-  cpuPerChangeMs: number;
   metricsBytes: number;
 }
 
@@ -27,7 +26,6 @@ export function scaleFigures(r: ScaleResults): ScaleFigures {
     adminP99Ms: Object.fromEntries(Object.entries(r.admin).map(([k, f]) => [k, f.p99Ms])),
     cliStatusP50Ms: r.cli.status.p50Ms,
     cliVersionP50Ms: r.cli.version.p50Ms,
-    cpuPerChangeMs: r.idleCpu.perChangeMs,
     metricsBytes: r.metrics.bytes,
   };
 }

@@ -4,7 +4,7 @@ import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '@switchyard/core';
 import { inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
-import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifacts } from './artifact-cache-trimmer.js';
+import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifactsYielding } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
 import { InferenceServer } from './inference-server.js';
 import { InFlightBytes } from './in-flight-bytes.js';
@@ -120,7 +120,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     wanted: () => {
       const state = target.current();
       // Until every version is read, an artifact no route names may still be wanted.
-      return state && state.complete !== false ? wantedArtifacts(state) : undefined;
+      return state && state.complete !== false ? wantedArtifactsYielding(state) : undefined;
     },
     loaded: () => loadedArtifacts(reconciler.table),
     clock: o.clock,
