@@ -25,6 +25,7 @@ import { RolloutAdmin } from './rollout-admin.js';
 import { RolloutController } from './rollout-controller.js';
 import { RolloutFiguresReader } from './rollout-figures.js';
 import { RolloutMetrics } from './rollout-metrics.js';
+import { rolloutPlacementWait } from './rollout-placement.js';
 import { TargetStateStore } from './target-state-store.js';
 import { createRetirement } from './retirement.js';
 import type { Registry } from 'prom-client';
@@ -231,7 +232,16 @@ export class ControlPlane {
     });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
-      new RolloutController({ state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs, metrics: rolloutMetrics }),
+      new RolloutController({
+        state,
+        figures: rolloutFigures,
+        leadership,
+        clock: o.clock,
+        logger,
+        tickMs: o.rolloutTickMs,
+        metrics: rolloutMetrics,
+        notPlaced: rolloutPlacementWait(state.tables),
+      }),
       new ShadowKeeper({ state, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock, intervalMs: o.shadowKeeperIntervalMs }),
       new PlacementKeeper({ tables: state.tables, leadership, clock: o.clock, logger, intervalMs: o.placementIntervalMs, policy: o.placement }),
     ];
