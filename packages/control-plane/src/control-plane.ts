@@ -221,6 +221,7 @@ export class ControlPlane {
       validationMemoryBytes: o.validationMemoryBytes,
       // ListVersions, GetVersion and CreateVersion answer with last use and expiry.
       versionHook: retirement.admin,
+      placementFillRatio: o.placement.fillRatio,
     });
     const collector = new ArtifactCollector({
       tables: state.tables,
