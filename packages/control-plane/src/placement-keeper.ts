@@ -18,7 +18,7 @@ export interface PlacementKeeperOptions {
   debounceMs?: number;
   /** The decision's knobs (docs/placement.md). @default DEFAULT_PLACEMENT_POLICY */
   policy?: Partial<PlacementPolicy>;
-  /** A node's usage record older than this adds nothing to a version's rate (usage keys outlive their node). @default 60000 */
+  /** A node's usage record older than this adds nothing to a version's rate: nodes write it at most once a minute, and usage keys outlive their node. @default 180000 */
   rateWindowMs?: number;
 }
 
@@ -123,7 +123,7 @@ export class PlacementKeeper {
     this.counts.passes++;
     const reads = await readPlacementInputs(this.#o.tables);
     const nowMs = this.#o.clock.now();
-    const candidates = placementCandidates(reads, nowMs, this.#o.rateWindowMs ?? 60_000);
+    const candidates = placementCandidates(reads, nowMs, this.#o.rateWindowMs ?? 180_000);
     const decision = decidePlacements({ nowMs, nodes: placementNodes(reads), versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
     this.#quietSince = decision.quietSince;
     for (const change of placementChanges(reads, decision.placements, new Date(nowMs).toISOString())) {
