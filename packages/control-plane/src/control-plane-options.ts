@@ -93,7 +93,7 @@ export interface ControlPlaneOptions {
   /**
    * How often the leader's placer decides where versions are kept loaded
    * when nothing wakes it sooner (a node joining or leaving, a route or model
-   * changing wakes it at once; docs/placement.md). @default 5000
+   * changing wakes it at once; docs/placement.md). @default 10000
    */
   placementIntervalMs?: number;
   /** The placer's knobs (docs/placement.md). @default DEFAULT_PLACEMENT_POLICY */
@@ -264,7 +264,7 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     retirement: resolveRetirementOptions(options.retirement),
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
     shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
-    placementIntervalMs: positiveInteger('placementIntervalMs', options.placementIntervalMs, 5000),
+    placementIntervalMs: positiveInteger('placementIntervalMs', options.placementIntervalMs, 10_000),
     placement: resolvePlacementPolicy(options.placement),
     historyEntriesPerModel: positiveInteger('historyEntriesPerModel', options.historyEntriesPerModel, DEFAULT_HISTORY_LIMIT),
     consoleListen,

@@ -12,7 +12,7 @@ export interface PlacementKeeperOptions {
   leadership: Leadership;
   clock: Clock;
   logger: Logger;
-  /** Time between passes when nothing wakes it (ControlPlaneOptions.placementIntervalMs). @default 5000 */
+  /** Time between passes when nothing wakes it (ControlPlaneOptions.placementIntervalMs). @default 10000 */
   intervalMs?: number;
   /** After a watched change (a node, a route, a model), how long to wait for more before a pass. @default 250 */
   debounceMs?: number;
@@ -107,7 +107,7 @@ export class PlacementKeeper {
       if (!this.#running) break;
       // Its own unref'd timer, not clock.sleep: a long interval must neither keep the process alive nor outlive stop().
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#o.intervalMs ?? 5000);
+        const timer = setTimeout(resolve, this.#o.intervalMs ?? 10_000);
         timer.unref();
         this.#wake = () => {
           clearTimeout(timer);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DEFAULT_PLACEMENT_SETTINGS, type PlacementSettings } from '@switchyard/core';
+import { DEFAULT_PLACEMENT_SETTINGS, RouteRecordSchema, type PlacementSettings, type UsageRecord, type VersionRecord } from '@switchyard/core';
 import {
   DEFAULT_PLACEMENT_POLICY,
   decidePlacements,
@@ -10,6 +10,7 @@ import {
   type PlacementPolicy,
 } from '../src/placement-decision.js';
 import { DEFAULT_MEMORY_FACTOR, memoryFactor, versionCost } from '../src/placement-cost.js';
+import { NEW_VERSION_AGE_MS, placementCandidates } from '../src/placement-inputs.js';
 
 const MB = 1024 * 1024;
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -275,4 +276,52 @@ test('cost: measured on a node wins (the largest measurement), else artifact siz
   t.is(factor, 1.3);
   t.deepEqual(versionCost({ artifactBytes: 100, measuredBytes: [90, 95] }, factor), { bytes: 95, measured: true });
   t.deepEqual(versionCost({ artifactBytes: 1000, measuredBytes: [] }, factor), { bytes: 1300, measured: false });
+});
+
+test('candidates: routed, shadow and rollout versions with their settings, rate of recent usage only, last use or creation less an hour', (t) => {
+  const at = iso(T0);
+  const v = (name: string, size = 100): VersionRecord => ({
+    model: 'm',
+    version: name,
+    artifact: { sha256: 'a'.repeat(64), size },
+    signature: { inputs: [], outputs: [] },
+    createdAt: at,
+    createdBy: '',
+    description: '',
+    labels: {},
+    expiresAfterSeconds: 0,
+    samples: null,
+  });
+  const route = RouteRecordSchema.parse({
+    model: 'm',
+    splits: [{ version: 'v1', weight: 10_000 }, { version: 'v2', weight: 0 }],
+    updatedAt: at,
+    shadows: [{ version: 'v3', fraction: 1, addedAt: at }],
+  });
+  const usage = (nodeId: string, rate: number, updatedAt: string, lastPrimaryAt: string | null): UsageRecord => ({
+    model: 'm', version: 'v1', nodeId, lastPrimaryAt, lastShadowAt: null, ratePerSecond: rate, updatedAt,
+  });
+  const candidates = placementCandidates(
+    {
+      nodes: [],
+      memory: [],
+      statuses: [],
+      models: [{ name: 'm', owner: '', description: '', defaultExpiresAfterSeconds: 0, createdAt: at, updatedAt: at, placement: { minCopies: 2, maxCopies: 0, alwaysResident: false } }],
+      versions: [v('v1'), v('v2'), v('v3'), v('v4')],
+      routes: [route],
+      usage: [usage('n1', 10, iso(T0 - 1000), iso(T0 - 5000)), usage('gone', 99, iso(T0 - 600_000), iso(T0 - 2000))],
+      placements: [],
+      placementRevisions: new Map(),
+    },
+    T0,
+    180_000,
+  );
+  t.deepEqual(candidates.map((c) => c.version), ['v1', 'v2', 'v3'], 'v4 is not routed');
+  const [v1, v2, v3] = candidates;
+  t.is(v1!.ratePerSecond, 10, "a node's record older than the window adds no rate");
+  t.is(v1!.lastUsedMs, T0 - 2000, 'its last use does count');
+  t.is(v1!.settings.minCopies, 2);
+  t.is(v2!.lastUsedMs, T0 - NEW_VERSION_AGE_MS, 'never used: as if an hour before it was created');
+  t.deepEqual(v3!.shadowOf, ['v1']);
+  t.is(v1!.costBytes, 150, 'artifact size times the default factor');
 });
