@@ -165,6 +165,8 @@ export function decidePlacements(input: PlacementInput): PlacementDecision {
     return { c, id, cost: Math.max(1, Math.round(c.costBytes)), wanted, keep, placed: [], tried: new Set() };
   });
 
+  const planById = new Map(plans.map((p) => [p.id, p]));
+  const copiesOn = new Map<string, number>();
   // Existing copies are held for their version until its turn, so new copies do not land on them first.
   const reserved = new Map<string, number>();
   for (const p of plans) for (const copy of p.keep) reserved.set(copy.nodeId, (reserved.get(copy.nodeId) ?? 0) + p.cost);
@@ -184,12 +186,13 @@ export function decidePlacements(input: PlacementInput): PlacementDecision {
       p.short = `one copy per node, and ${usable.length === 1 ? 'one node is' : `${usable.length} nodes are`} usable`;
       continue;
     }
-    const nodeId = keepExisting(p, planned, capacity, reserved) ?? newNode(p, plans, planned, capacity, reserved);
+    const nodeId = keepExisting(p, planned, capacity, reserved) ?? newNode(p, { planById, planned, capacity, reserved, copiesOn });
     if (nodeId === undefined) {
       p.short = 'the nodes are full of versions used more recently';
       continue;
     }
     planned.set(nodeId, planned.get(nodeId)! + p.cost);
+    copiesOn.set(nodeId, (copiesOn.get(nodeId) ?? 0) + 1);
     const kept = p.keep.find((copy) => copy.nodeId === nodeId);
     p.placed.push(kept ?? { nodeId, since: new Date(nowMs).toISOString() });
   }
@@ -257,37 +260,36 @@ function keepExisting(p: Plan, planned: Map<string, number>, capacity: Map<strin
   return undefined;
 }
 
+/** What choosing a node for a new copy looks at; kept up to date by the caller as copies are placed. */
+interface Room {
+  planById: ReadonlyMap<string, Plan>;
+  planned: ReadonlyMap<string, number>;
+  capacity: ReadonlyMap<string, number>;
+  reserved: ReadonlyMap<string, number>;
+  copiesOn: ReadonlyMap<string, number>;
+}
+
 /** The best node for a new copy: free without others' held copies if possible, else any with room. */
-function newNode(
-  p: Plan,
-  plans: readonly Plan[],
-  planned: Map<string, number>,
-  capacity: Map<string, number>,
-  reserved: Map<string, number>,
-): string | undefined {
-  // Copies it kept but could not fit are released above; it may still not take a second copy on one node.
+function newNode(p: Plan, r: Room): string | undefined {
+  // Copies it kept but could not fit are released already; it may still not take a second copy on one node.
   const holds = new Set(p.placed.map((copy) => copy.nodeId));
-  const preferred = new Set(
-    p.c.shadowOf.flatMap((primary) => plans.find((q) => q.c.model === p.c.model && q.c.version === primary)?.placed.map((copy) => copy.nodeId) ?? []),
-  );
-  const copiesOn = new Map<string, number>();
-  for (const q of plans) for (const copy of q.placed) copiesOn.set(copy.nodeId, (copiesOn.get(copy.nodeId) ?? 0) + 1);
+  const preferred = new Set(p.c.shadowOf.flatMap((primary) => r.planById.get(placementId(p.c.model, primary))?.placed.map((copy) => copy.nodeId) ?? []));
   const pick = (free: (id: string) => number): string | undefined => {
     let best: { id: string; free: number } | undefined;
-    for (const id of capacity.keys()) {
+    for (const id of r.capacity.keys()) {
       if (holds.has(id)) continue;
       const f = free(id);
       if (f < p.cost) continue;
-      if (!best || better({ id, free: f }, best, preferred, copiesOn)) best = { id, free: f };
+      if (!best || better({ id, free: f }, best, preferred, r.copiesOn)) best = { id, free: f };
     }
     return best?.id;
   };
-  const room = (id: string): number => capacity.get(id)! - planned.get(id)!;
-  return pick((id) => room(id) - Math.max(0, reserved.get(id) ?? 0)) ?? pick(room);
+  const room = (id: string): number => r.capacity.get(id)! - r.planned.get(id)!;
+  return pick((id) => room(id) - Math.max(0, r.reserved.get(id) ?? 0)) ?? pick(room);
 }
 
 /** Seldon's sorters and ModelMesh's placement order, in short: a shadow's primary's node, then most free memory, then fewest copies, then name. */
-function better(a: { id: string; free: number }, b: { id: string; free: number }, preferred: Set<string>, copiesOn: Map<string, number>): boolean {
+function better(a: { id: string; free: number }, b: { id: string; free: number }, preferred: Set<string>, copiesOn: ReadonlyMap<string, number>): boolean {
   const pa = preferred.has(a.id);
   if (pa !== preferred.has(b.id)) return pa;
   if (a.free !== b.free) return a.free > b.free;
