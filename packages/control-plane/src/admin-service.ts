@@ -44,7 +44,7 @@ import {
   type VersionRef,
   type WhoAmIResponse,
 } from '@switchyard/core';
-import { routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
+import { placementToMessage, routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
 import { artifactSize, isSha256, type ArtifactStore } from './artifact-store.js';
 import { clusterStatus } from './cluster-status.js';
 import { DeployValidation, readRequestSamples } from './deploy-validation.js';
@@ -53,6 +53,8 @@ import { historyEntry } from './history-entries.js';
 import { listHistory } from './history-listing.js';
 import { ModelAdmin } from './model-admin.js';
 import { checkSeconds, checkVersionText } from './model-fields.js';
+import { checkFitsSomeNode, measuredMemory } from './placement-admission.js';
+import { DEFAULT_PLACEMENT_POLICY } from './placement-decision.js';
 import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
@@ -93,6 +95,8 @@ export interface AdminServiceOptions {
   validationMemoryBytes?: number;
   /** Fills in version messages' derived fields. @default none: the stored record as it is */
   versionHook?: VersionMessageHook;
+  /** Share of a node's budget the placer fills (PlacementPolicy.fillRatio): CreateVersion refuses a version bigger than that on every node. @default 0.9 */
+  placementFillRatio?: number;
 }
 
 /**
@@ -111,6 +115,7 @@ export class AdminService {
   readonly #models: ModelAdmin;
   readonly #validation: DeployValidation;
   readonly #versionHook: VersionMessageHook | undefined;
+  readonly #placementFillRatio: number;
 
   constructor(options: AdminServiceOptions) {
     this.#state = options.state;
@@ -120,6 +125,7 @@ export class AdminService {
     this.#maxArtifactBytes = options.maxArtifactBytes;
     this.#uploadIdleTimeoutMs = options.uploadIdleTimeoutMs ?? 60_000;
     this.#versionHook = options.versionHook;
+    this.#placementFillRatio = options.placementFillRatio ?? DEFAULT_PLACEMENT_POLICY.fillRatio;
     this.#models = new ModelAdmin({ state: options.state, logger: options.logger, clock: options.clock });
     this.#validation = new DeployValidation({
       artifacts: options.artifacts,
@@ -254,6 +260,8 @@ export class AdminService {
     if (explicit !== undefined && (await this.#state.versionRevision(model, explicit)) !== undefined) throw versionExists(model, explicit);
 
     const size = await artifactSize(this.#artifacts, sha256);
+    // Before validation, which loads the model: a version no node can hold is refused without that cost.
+    await checkFitsSomeNode(this.#state.tables, `a version of model ${model}`, size, this.#placementFillRatio);
     // Opening a model can take any time and memory (constant folding runs at
     // load), so the signature is read in the validation child, under its limits.
     const validated = await this.#validation.run(sha256, undefined, (signature) => readRequestSamples(request.samples_json, signature));
@@ -306,15 +314,17 @@ export class AdminService {
     const version = checkName('version', request.version);
     const stored = await this.#state.getVersion(model, version);
     if (!stored) throw noSuchVersion(model, version);
-    return (await this.#versionMessages(model, [stored.value]))[0]!;
+    const [message] = await this.#versionMessages(model, [stored.value]);
+    return withMemory(message!, await measuredMemory(this.#state.tables, model));
   }
 
   /** One page of a model's versions, v2 before v10. See {@link readVersionPage}. */
   async listVersions(request: Pick<ListVersionsRequest, 'model'> & Partial<ListVersionsRequest>): Promise<ListVersionsResponse> {
     const model = checkName('model', request.model);
     const page = await readVersionPage(this.#state, model, request);
+    const [messages, memory] = await Promise.all([this.#versionMessages(model, page.records), measuredMemory(this.#state.tables, model)]);
     return {
-      versions: await this.#versionMessages(model, page.records),
+      versions: messages.map((m) => withMemory(m, memory)),
       next_page_token: page.nextAfter !== undefined ? encodePageToken(page.nextAfter) : '',
     };
   }
@@ -459,7 +469,11 @@ export class AdminService {
           .map(versionStateToMessage),
       }))
       .sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
-    return { model, route: route.current ? routeToMessage(route.current, route.revision) : null, nodes };
+    const placements = (await this.#state.tables.placements.list(model))
+      .map((p) => p.value)
+      .sort((a, b) => compareVersionNames(a.version, b.version))
+      .map(placementToMessage);
+    return { model, route: route.current ? routeToMessage(route.current, route.revision) : null, nodes, placements };
   }
 
   #handleUpload(
@@ -530,4 +544,9 @@ function versionExists(model: string, version: string): Error {
 
 function routeChanged(model: string): Error {
   return aborted(`the route of model ${model} changed while you were editing it; re-read it and retry`);
+}
+
+/** A version message with the memory nodes measured for it (issue #16). */
+function withMemory(message: VersionMessage, memory: ReadonlyMap<string, number>): VersionMessage {
+  return { ...message, memory_bytes: String(memory.get(message.version) ?? 0) };
 }

@@ -2,6 +2,7 @@ import type {
   ClusterStatusMessage,
   GetClusterStatusRequest,
   ModelVersionStateMessage,
+  NodeMemoryRecord,
   NodeRecord,
   NodeStatusMessage,
   VersionCountsMessage,
@@ -42,11 +43,11 @@ export async function clusterStatus(state: TargetStateStore, request: Partial<Ge
   const pageSize = resolvePageSize(request.page_size ?? 0, CLUSTER_STATUS_PAGE_LIMITS);
   const after = decodePageToken('GetClusterStatus', request.page_token ?? '', (p) => STATUS_POSITION.test(p));
   if (after === undefined) {
-    const read = await state.readCluster();
-    return firstPage(read, request.summary_only === true ? 0 : pageSize);
+    const [read, memory] = await Promise.all([state.readCluster(), state.tables.cluster.memory()]);
+    return firstPage(read, memory, request.summary_only === true ? 0 : pageSize);
   }
-  const slice = await state.readClusterSlice(after, pageSize);
-  const live = liveNodes(slice.nodes);
+  const [slice, memory] = await Promise.all([state.readClusterSlice(after, pageSize), state.tables.cluster.memory()]);
+  const live = liveNodes(slice.nodes, memory);
   const { page, more } = fillPage(entries(slice.statuses, live), pageSize);
   // Statuses of gone nodes are skipped, so a page may come out short; the token still moves past what was read.
   const last = more ? page[page.length - 1]?.position : slice.lastPosition;
@@ -57,8 +58,8 @@ export async function clusterStatus(state: TargetStateStore, request: Partial<Ge
   };
 }
 
-function firstPage(read: ClusterRead, pageSize: number): ClusterStatusMessage {
-  const live = liveNodes(read.nodes);
+function firstPage(read: ClusterRead, memory: readonly Stored<NodeMemoryRecord>[], pageSize: number): ClusterStatusMessage {
+  const live = liveNodes(read.nodes, memory);
   const all = [...entries(read.statuses, live)];
   const { page, more } = pageSize === 0 ? { page: [], more: false } : fillPage(all, pageSize);
   const nodes = nodeMessages(live, page, true);
@@ -72,12 +73,19 @@ function firstPage(read: ClusterRead, pageSize: number): ClusterStatusMessage {
   return { nodes, control_planes: controlPlanes(read), next_page_token: more && last ? encodePageToken(last.position) : '' };
 }
 
-function liveNodes(nodes: readonly Stored<NodeRecord>[]): Map<string, NodeRecord> {
-  return new Map(nodes.map(({ value }) => [value.id, value]));
+/** A live node's record, and its memory record (issue #16) when it publishes one. */
+interface LiveNode {
+  record: NodeRecord;
+  memory: NodeMemoryRecord | undefined;
+}
+
+function liveNodes(nodes: readonly Stored<NodeRecord>[], memory: readonly Stored<NodeMemoryRecord>[]): Map<string, LiveNode> {
+  const memoryOf = new Map(memory.map((m) => [m.value.nodeId, m.value]));
+  return new Map(nodes.map(({ value }) => [value.id, { record: value, memory: memoryOf.get(value.id) }]));
 }
 
 /** The statuses of live nodes, in key order (node, model, version key). */
-function* entries(statuses: readonly Stored<VersionStatusRecord>[], live: ReadonlyMap<string, NodeRecord>): Iterable<Entry> {
+function* entries(statuses: readonly Stored<VersionStatusRecord>[], live: ReadonlyMap<string, LiveNode>): Iterable<Entry> {
   for (const { key, value } of statuses) {
     if (!live.has(value.nodeId)) continue;
     const position = `${value.nodeId}/${value.model}/${value.version}`;
@@ -87,10 +95,10 @@ function* entries(statuses: readonly Stored<VersionStatusRecord>[], live: Readon
 }
 
 /** Each node with its share of the page; with `all`, every live node, with counts to fill in. */
-function nodeMessages(live: ReadonlyMap<string, NodeRecord>, page: readonly Entry[], all: boolean): NodeStatusMessage[] {
+function nodeMessages(live: ReadonlyMap<string, LiveNode>, page: readonly Entry[], all: boolean): NodeStatusMessage[] {
   const nodes = new Map<string, NodeStatusMessage>();
-  const add = (record: NodeRecord): NodeStatusMessage => {
-    const node: NodeStatusMessage = { node: nodeInfoToMessage(record), versions: [], counts: all ? emptyCounts() : null, errors: [] };
+  const add = ({ record, memory }: LiveNode): NodeStatusMessage => {
+    const node: NodeStatusMessage = { node: nodeInfoToMessage(record, memory), versions: [], counts: all ? emptyCounts() : null, errors: [] };
     nodes.set(record.id, node);
     return node;
   };
