@@ -53,6 +53,7 @@ export function formatScale(r: ScaleResults): string {
         `  restart ${i + 1}: first model served ${x.firstServedMs} ms, all ${r.routed} served ${x.allServedMs} ms; models' own load time (session creation and warm-up, summed) ${x.sessionMsSum} ms; the rest ${x.overheadMs} ms`,
     ),
     ...Object.entries(r.admin).map(([name, a]) => `  ${name.padEnd(42)} p50 ${a.p50Ms.toFixed(1).padStart(6)} ms   p99 ${a.p99Ms.toFixed(1).padStart(6)} ms   (${a.n} calls)`),
+    `  event loop of the process (control plane and node) while the admin calls ran: delay p99 ${r.adminLoopDelay.p99Ms} ms, max ${r.adminLoopDelay.maxMs} ms`,
     `  CLI 'switchyard status', whole process: p50 ${r.cli.status.p50Ms} ms, max ${r.cli.status.p99Ms} ms of ${r.cli.status.n}; 'switchyard --version' p50 ${r.cli.version.p50Ms} ms (start-up alone)`,
     `  CPU (node + control plane, one process) per unrelated change of target/: ${r.idleCpu.perChangeMs} ms; idle/idle noise floor ${r.idleCpu.noiseFloorMs} ms (${r.idleCpu.windows} windows of ${r.idleCpu.changes} changes)`,
     `  /metrics with ${r.metrics.versionsWithTraffic} versions served: ${f.metricsBytes} bytes, ${r.metrics.series} series per scrape`,

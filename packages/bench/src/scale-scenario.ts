@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
@@ -70,6 +70,8 @@ export interface ScaleResults {
     overheadMs: number;
   }[];
   admin: Record<string, LatencyFigure>;
+  /** The bench process's event-loop delay while the admin calls ran (control plane and node share it). */
+  adminLoopDelay: { p99Ms: number; maxMs: number };
   cli: { status: LatencyFigure; version: LatencyFigure };
   /** CPU of the bench process per unrelated change of `target/`, ms; idle windows as baseline, an idle/idle pair as noise floor. */
   idleCpu: { perChangeMs: number; noiseFloorMs: number; changes: number; windows: number };
@@ -253,7 +255,13 @@ export async function measureScale(o: ScaleOptions): Promise<ScaleResults> {
       'GetModelStatus (routed model)': () => admin!.getModelStatus(modelName(Math.floor(Math.random() * o.routed))),
     };
     const adminSamples = new Map(Object.keys(adminCalls).map((k) => [k, [] as number[]]));
+    // The bench's process holds the control plane and the node: how long its event loop was held tells stalls from slow calls.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     for (let i = 0; i < o.calls; i++) for (const [name, call] of Object.entries(adminCalls)) adminSamples.get(name)!.push(await time(call));
+    loop.disable();
+    const adminLoopDelay = { p99Ms: round(loop.percentile(99) / 1e6, 0), maxMs: round(loop.max / 1e6, 0) };
+    o.log(`  event loop delay during the admin calls: p99 ${adminLoopDelay.p99Ms} ms, max ${adminLoopDelay.maxMs} ms`);
     const adminFigures = Object.fromEntries([...adminSamples].map(([k, v]) => [k, figure(v)]));
     for (const [k, f] of Object.entries(adminFigures)) o.log(`  ${k}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
 
@@ -274,7 +282,7 @@ export async function measureScale(o: ScaleOptions): Promise<ScaleResults> {
     const stepDowns = cpLog.records.filter((r) => /stepping down/.test(String(r['message'])));
     for (const r of stepDowns.slice(0, 3)) o.log(`  leader stepped down: ${String(r['message'])} ${String(r['error'] ?? '')}`);
     const leaderStepDowns = stepDowns.length;
-    return { models: o.models, versions: o.models * o.versionsPerModel, routed: o.routed, seedSeconds, restarts, admin: adminFigures, cli, idleCpu, metrics, leaderStepDowns };
+    return { models: o.models, versions: o.models * o.versionsPerModel, routed: o.routed, seedSeconds, restarts, admin: adminFigures, adminLoopDelay, cli, idleCpu, metrics, leaderStepDowns };
   } finally {
     await node?.stop(1000).catch(() => undefined);
     nodeEtcd.close();
