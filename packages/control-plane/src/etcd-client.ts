@@ -39,6 +39,9 @@ export interface TxnResult {
   reads: (EtcdKv | undefined)[];
 }
 
+/** Keys per call of a keys-only read. */
+const KEY_PAGE = 10_000;
+
 /** One range read. */
 export interface RangeRead {
   kvs: EtcdKv[];
@@ -110,12 +113,33 @@ export class EtcdAccess {
     return Range.prefix(prefix).end;
   }
 
-  /** The keys under `prefix` in key order, at `revision` when given; the first `limit` when given (else read in pages, as range()). */
+  /** The keys under `prefix` in key order, at `revision` when given; the first `limit` when given (else every one, in pages). */
   async keys(prefix: string, revision?: string, limit?: number): Promise<string[]> {
-    if (limit === undefined) return (await this.range({ prefix }, revision !== undefined ? { revision } : {})).kvs.map((kv) => kv.key.toString());
+    if (limit === undefined) return this.rangeKeys({ start: prefix, end: EtcdAccess.prefixEnd(prefix) }, revision);
     const builder = this.#client.getAll().prefix(prefix).limit(limit);
     if (revision !== undefined) builder.revision(revision);
     return etcdCall(() => builder.keys());
+  }
+
+  /**
+   * Every key of [`start`, `end`) in key order, without values, in pages of
+   * 10,000 keys at one revision (`revision`, or the first page's): a model's
+   * version names need not carry its version records (≈ 600 bytes each).
+   */
+  async rangeKeys(range: { start: string; end: string | Buffer }, revision?: string): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Buffer = Buffer.from(range.start);
+    let at = revision;
+    for (;;) {
+      const request = { key: start, range_end: Buffer.from(range.end), limit: KEY_PAGE, keys_only: true, ...(at !== undefined ? { revision: at } : {}) };
+      // The raw call: the builder's keys() answers neither the revision nor whether keys remain.
+      const response = await etcdCall(() => this.#client.kv.range(request));
+      at ??= response.header.revision;
+      for (const kv of response.kvs) keys.push(kv.key.toString());
+      const last = response.kvs[response.kvs.length - 1];
+      if (!response.more || last === undefined) return keys;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   /** How many keys lie under `prefix` (a count, no values read). */

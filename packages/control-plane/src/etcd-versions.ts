@@ -75,10 +75,10 @@ export class VersionsTable {
     const ends = models.map((m) => EtcdAccess.prefixEnd(this.t.keys.versionsPrefix(m)));
     const start = starts.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
     const end = ends.reduce((a, b) => (Buffer.compare(a, b) >= 0 ? a : b));
-    const { kvs } = await this.t.access.range({ start: start.toString('utf8'), end }, revision !== undefined ? { revision } : {});
+    const keys = await this.t.access.rangeKeys({ start: start.toString('utf8'), end }, revision);
     const prefix = this.t.keys.versionsPrefix();
-    for (const kv of kvs) {
-      const [model, version] = kv.key.toString('utf8').slice(prefix.length).split('/') as [string, string | undefined];
+    for (const key of keys) {
+      const [model, version] = key.slice(prefix.length).split('/') as [string, string | undefined];
       if (version !== undefined) names.get(model)?.push(version);
     }
     return names;
