@@ -292,3 +292,13 @@ export {
 // needs no runtime import of them.
 export type { Logger } from './logger.js';
 export type { Feeds, EncodedOutput } from './tensor-codec.js';
+export {
+  batchable,
+  checkRuntimeSettings,
+  DEFAULT_RUNTIME,
+  resolveRuntime,
+  runtimeKey,
+  RuntimeSettingsSchema,
+  type ResolvedRuntime,
+  type RuntimeSettings,
+} from './runtime-settings.js';
