@@ -3,6 +3,7 @@
  * message types themselves live in core (admin-types.ts) so the CLI shares
  * them.
  */
+import { runtimeToMessage } from '@switchyard/core';
 import type {
   ControlPlaneInfoMessage,
   ControlPlaneRecord,
@@ -63,6 +64,7 @@ export function versionToMessage(record: VersionRecord): VersionMessage {
     expires_at: '',
     retirement_state: record.retirement?.state ?? 'ACTIVE',
     pinned: record.pinned ?? false,
+    runtime: runtimeToMessage(record.runtime),
   };
 }
 
@@ -99,6 +101,7 @@ export function modelToMessage(record: ModelRecord, revision: string, versions: 
     revision,
     versions,
     retired_at: record.retiredAt ?? '',
+    runtime: runtimeToMessage(record.runtime),
   };
 }
 

@@ -172,6 +172,7 @@ export {
   type ClusterStatusMessage,
   type WhoAmIResponse,
   type EmptyMessage,
+  type RuntimeSettingsMessage,
 } from './admin-types.js';
 export {
   type RolloutGatesMessage,
@@ -297,7 +298,9 @@ export {
   checkRuntimeSettings,
   DEFAULT_RUNTIME,
   resolveRuntime,
+  runtimeFromMessage,
   runtimeKey,
+  runtimeToMessage,
   RuntimeSettingsSchema,
   type ResolvedRuntime,
   type RuntimeSettings,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidArgument } from './errors.js';
+import type { RuntimeSettingsMessage } from './admin-types.js';
 import type { Signature } from './schemas.js';
 
 /**
@@ -90,4 +91,38 @@ export function checkRuntimeSettings(input: unknown, signature?: Signature, fiel
 /** Whether every input of `signature` has a variable first dimension, so requests can be concatenated along it. */
 export function batchable(signature: Signature): boolean {
   return signature.inputs.every((t) => t.shape.length > 0 && t.shape[0] === -1) && signature.outputs.every((t) => t.shape.length > 0 && t.shape[0] === -1);
+}
+
+const MESSAGE_FIELDS = [
+  ['max_batch_size', 'maxBatchSize'],
+  ['max_batch_delay_ms', 'maxBatchDelayMs'],
+  ['instances', 'instances'],
+  ['intra_op_threads', 'intraOpThreads'],
+  ['queue_size', 'queueSize'],
+  ['queue_timeout_ms', 'queueTimeoutMs'],
+  ['warmup', 'warmup'],
+] as const;
+
+/** Settings from their API form, checked ({@link checkRuntimeSettings}); undefined when the message sets nothing. */
+export function runtimeFromMessage(message: RuntimeSettingsMessage | null | undefined, signature?: Signature, field = 'runtime'): RuntimeSettings | undefined {
+  if (!message) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [wire, key] of MESSAGE_FIELDS) {
+    const v = message[wire];
+    if (v !== undefined && v !== null) out[key] = v;
+  }
+  if (message.preferred_batch_sizes && message.preferred_batch_sizes.length > 0) out.preferredBatchSizes = message.preferred_batch_sizes;
+  const checked = checkRuntimeSettings(out, signature, field);
+  return Object.keys(checked).length > 0 ? checked : undefined;
+}
+
+/** Settings in their API form; null for none. */
+export function runtimeToMessage(settings: RuntimeSettings | undefined): RuntimeSettingsMessage | null {
+  if (!settings) return null;
+  const out: RuntimeSettingsMessage = { preferred_batch_sizes: settings.preferredBatchSizes ? [...settings.preferredBatchSizes] : [] };
+  for (const [wire, key] of MESSAGE_FIELDS) {
+    const v = settings[key];
+    if (v !== undefined) (out as Record<string, unknown>)[wire] = v;
+  }
+  return out;
 }

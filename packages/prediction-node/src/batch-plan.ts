@@ -51,24 +51,23 @@ export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now:
   if (max <= 1 || head.rows === 0 || head.rows >= max) return { kind: 'run', take: [headAt], rows: head.rows };
   const take = [headAt];
   let rows = head.rows;
+  // Set when a same-group request did not fit: waiting cannot make this batch any better for it.
   let full = false;
   // Primaries, then shadows: a shadow only takes room no primary wants.
   for (const shadowPass of [false, true]) {
-    for (let i = 0; i < queue.length && !full; i++) {
+    for (let i = 0; i < queue.length && rows < max; i++) {
       const q = queue[i]!;
       if (i === headAt || q.shadow !== shadowPass || q.group !== head.group || q.rows === 0) continue;
       if (rows + q.rows > max) {
-        // The batch cannot take this one: it is as full as it gets for it.
         full = true;
         continue;
       }
       take.push(i);
       rows += q.rows;
-      if (rows === max) full = true;
     }
   }
   take.sort((a, b) => a - b);
-  if (full || policy.preferredBatchSizes.has(rows) || running === 0) return { kind: 'run', take, rows };
+  if (full || rows >= max || policy.preferredBatchSizes.has(rows) || running === 0) return { kind: 'run', take, rows };
   const oldest = Math.min(...take.map((i) => queue[i]!.enqueuedAt));
   const dueAt = oldest + policy.maxBatchDelayMs;
   if (now >= dueAt) return { kind: 'run', take, rows };
