@@ -8,6 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -90,10 +91,11 @@ export interface Scenarios {
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
+  batching?: BatchingResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -134,6 +136,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
   const targets: TargetCheck[] = [
     ...(shadow ? shadowTargets(shadow) : []),
     ...(memory ? memoryTargets(memory) : []),
+    ...(batching ? batchingTargets(batching) : []),
     ...Object.entries(throughputFigures?.ratio ?? {}).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
     ...Object.entries(routedFigures?.ratio ?? {}).map(([k, v]) => ({
       name: `routed split/single ${k}`,
@@ -269,6 +272,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
+  if (r.details.batching) sections.push([formatBatching(r.details.batching)]);
   return [
     `Switchyard bench — ${m.machine}`,
     m.settings,
