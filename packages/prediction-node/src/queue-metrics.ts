@@ -96,10 +96,10 @@ function statsMetric(name: string, help: string, type: 'counter' | 'histogram', 
 export function queueMetrics(stats: () => Iterable<QueueStats>): Metric[] {
   const labels = (s: QueueStats) => ({ model: s.model, version: s.version });
   return [
-    statsMetric('switchyard_queue_duration_seconds', 'Time a request waited in its version queue before its run started.', 'histogram', stats, (s) =>
+    statsMetric('switchyard_queue_duration_seconds', 'Time a request waited in its version queue before its run started (runs measured small enough for the main thread start at once and are not counted).', 'histogram', stats, (s) =>
       histogramSamples('switchyard_queue_duration_seconds', labels(s), s.queueTime, LATENCY_BUCKETS),
     ),
-    statsMetric('switchyard_compute_duration_seconds', 'Time of one run of a version (a batch counts once).', 'histogram', stats, (s) =>
+    statsMetric('switchyard_compute_duration_seconds', 'Time of one run of a version off the main thread (a batch counts once).', 'histogram', stats, (s) =>
       histogramSamples('switchyard_compute_duration_seconds', labels(s), s.computeTime, LATENCY_BUCKETS),
     ),
     statsMetric('switchyard_batch_size', 'Rows in one run of a version (1 when batching is off).', 'histogram', stats, (s) =>

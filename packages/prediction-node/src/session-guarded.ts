@@ -80,6 +80,11 @@ export class GuardedSession implements VersionSession {
     return this.inProcess(feeds, outputs, l);
   }
 
+  runInline(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> | undefined {
+    const fast = this.o.fast;
+    return fast?.host === 'inline' && this.measured(feeds) ? fast.run(feeds, outputs) : undefined;
+  }
+
   async release(): Promise<void> {
     this.released = true;
     await this.starting?.catch(() => undefined);

@@ -93,6 +93,8 @@ export class VersionQueue {
   /** Set when a batched run's outputs could not be split by rows: the version runs requests alone from then on. */
   private splitBroken = false;
   private readonly batching: boolean;
+  /** The one session, when it may run some requests on the main thread at once. */
+  private readonly inline: VersionSession | undefined;
 
   constructor(private readonly o: VersionQueueOptions) {
     this.free = [...o.sessions];
@@ -100,6 +102,7 @@ export class VersionQueue {
     const s = o.settings;
     this.policy = { maxBatchSize: s.maxBatchSize, maxBatchDelayMs: s.maxBatchDelayMs, preferredBatchSizes: new Set(s.preferredBatchSizes) };
     this.batching = o.batchable && s.maxBatchSize > 1;
+    this.inline = o.sessions.length === 1 && o.sessions[0]!.runInline ? o.sessions[0] : undefined;
   }
 
   /** The version's queue figures. */
@@ -123,6 +126,14 @@ export class VersionQueue {
    * when its time passes while it waits, CANCELLED when the caller left.
    */
   submit(feeds: Record<string, Tensor>, outputs: readonly string[], o: SubmitOptions): Promise<Record<string, Tensor>> {
+    if (this.inline) {
+      // A measured run on the main thread is over before another request can arrive: nothing to queue or batch.
+      const direct = this.inline.runInline!(feeds, outputs);
+      if (direct) {
+        this.o.stats.batchSize.observe(firstDimension(feeds));
+        return direct;
+      }
+    }
     const now = this.now();
     const shadow = o.shadow === true;
     // The common case at low load: nothing waits, a session is free, no reason to wait for company.
