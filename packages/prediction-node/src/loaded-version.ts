@@ -1,4 +1,5 @@
 import { resolveRuntime, unavailable, type ResolvedRuntime, type VersionRecord } from '@switchyard/core';
+import { trimHeapSoon } from './heap-trim.js';
 import { QueueStats } from './queue-metrics.js';
 import type { VersionSession } from './session-interface.js';
 import { VersionQueue } from './version-queue.js';
@@ -87,6 +88,8 @@ export class LoadedVersion {
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.queue.clear(unavailable(`model '${this.model}' version '${this.version}' was unloaded while the request waited; retry`));
       await Promise.all(this.sessions.map((s) => s.release()));
+      // Its native memory is free now; glibc keeps it unless asked (heap-trim.ts).
+      trimHeapSoon();
     })();
     return this.closing;
   }

@@ -16,6 +16,7 @@ import { sampleFeeds } from '@switchyard/core/ort';
 import { silentLogger } from '@switchyard/core/logging';
 import type { ArtifactCache } from './artifact-cache.js';
 import { shapeDeterminedCost } from './graph-cost.js';
+import { trimHeapSoon } from './heap-trim.js';
 import { LoadedVersion } from './loaded-version.js';
 import { concatFeeds } from './batch-tensors.js';
 import { QueueStats } from './queue-metrics.js';
@@ -193,6 +194,8 @@ export class ModelLoader {
       label,
       logger: o.logger ?? silentLogger(),
     });
+    // Loading leaves garbage in native heap (the artifact read for its graph, creation buffers): give it back (heap-trim.ts).
+    trimHeapSoon();
     return new LoadedVersion(record, sessions[0]!, this.options.statsFor(record), performance.now() - started, { sessions, queue, runtime, warmupSource: warm.source });
   }
 
