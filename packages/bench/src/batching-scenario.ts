@@ -45,7 +45,27 @@ export interface PairFigures {
   cpuUsPerRequest: number;
 }
 
+/** Per-request cost of the node as shipped: linear model, node processes against the bare server. */
+export interface ShippedCost {
+  concurrency: number;
+  bare: PairFigures;
+  /** A second bare server: the A/A noise floor. */
+  bareAgain: PairFigures;
+  /** As shipped since issue #17: heap trimmed after loads and unloads. */
+  node: PairFigures;
+  /** As shipped before: MALLOC_TRIM_THRESHOLD_=131072 in the node's environment. */
+  nodeThreshold: PairFigures;
+  /** Medians over rounds of req/s ÷ bare req/s. */
+  nodeRatio: number;
+  nodeThresholdRatio: number;
+  aaRatio: number;
+  /** bare CPU per request ÷ node CPU per request (pooled). */
+  nodeCpuRatio: number;
+  nodeThresholdCpuRatio: number;
+}
+
 export interface BatchingResults {
+  shipped: ShippedCost[];
   saturation: {
     bare: PairFigures;
     node: PairFigures;
@@ -175,6 +195,7 @@ export async function measureBatching(o: BatchingOptions): Promise<BatchingResul
       return version;
     };
     log(`  node: switchyard node in its own process (pid ${node.pid}), as it ships`);
+    const shipped = await measureShipped(o, node);
     await deploy('mlp-batch', mlpBytes, { max_batch_size: MAX_BATCH });
     const mlpCall = (label: string, model: string) => inferCall(label, model, { name: 'x', shape: [1, MLP.inputSize], data: randomInput(MLP.inputSize, 1) });
     const saturation = await measureSaturation(o, node, bare.address, mlpCall);
@@ -183,11 +204,68 @@ export async function measureBatching(o: BatchingOptions): Promise<BatchingResul
     const lowLoad = await measureLowLoad(o, node, deploy);
     const overload = await measureOverload(o, node, deploy, mlpBytes, mlpCall, saturation.node.requestsPerSecond);
     const shadow = await measureShadowDrops(o, node, deploy, mlpBytes, mlpCall, saturation.node.requestsPerSecond, etcd);
-    return { saturation, lowLoad, overload, shadow };
+    return { shipped, saturation, lowLoad, overload, shadow };
   } finally {
     await bare.stop().catch(() => undefined);
     await node.stop();
     etcd.close();
+  }
+}
+
+async function measureShipped(o: BatchingOptions, node: NodeProcess): Promise<ShippedCost[]> {
+  const bytes = linearModel(LINEAR);
+  const before = await startNodeProcess({
+    etcdEndpoint: o.cluster.etcd.endpoint,
+    prefix: '/bench/',
+    id: 'threshold-1',
+    dir: o.cluster.dir,
+    env: { MALLOC_TRIM_THRESHOLD_: '131072', SWITCHYARD_NO_HEAP_TRIM: '1' },
+  });
+  const bare = await startBareServer(bytes);
+  const bareAgain = await startBareServer(bytes);
+  try {
+    const version = await o.cluster.createVersion('lin-cost', bytes);
+    await o.cluster.routeAll('lin-cost', version);
+    await o.cluster.watch!.waitReady('lin-cost', version, [node.id, before.id], 120_000);
+    const call = (label: string) => inferCall(label, 'lin-cost', { name: 'x', shape: [1, 3], data: Float32Array.from([1, 2, 3]) });
+    const out: ShippedCost[] = [];
+    for (const concurrency of [1, SATURATION_CONCURRENCY]) {
+      o.log(`  per-request cost, linear at c=${concurrency}: bare, bare (A/A), node as shipped, node with MALLOC_TRIM_THRESHOLD_ (before), ${o.rounds} rotating rounds`);
+      const arms = [
+        await arm(bare.address, call('bare'), concurrency, bareCpu, o.warmupMs),
+        await arm(bareAgain.address, call('bare2'), concurrency, bareCpu, o.warmupMs),
+        await arm(node.address, call('node'), concurrency, () => node.cpuMs(), o.warmupMs),
+        await arm(before.address, call('threshold'), concurrency, () => before.cpuMs(), o.warmupMs),
+      ];
+      try {
+        const segmentMs = o.durationMs / o.rounds;
+        for (let r = 0; r < o.rounds; r++) for (let i = 0; i < arms.length; i++) await segment(arms[(i + r) % arms.length]!, segmentMs);
+      } finally {
+        for (const a of arms) await a.client.close();
+      }
+      const [b, b2, n, t] = arms as [Arm, Arm, Arm, Arm];
+      const ratio = (x: Arm) => round(median(x.rps.map((v, i) => v / b.rps[i]!)));
+      const fb = figures(b);
+      const fn = figures(n);
+      const ft = figures(t);
+      out.push({
+        concurrency,
+        bare: fb,
+        bareAgain: figures(b2),
+        node: fn,
+        nodeThreshold: ft,
+        nodeRatio: ratio(n),
+        nodeThresholdRatio: ratio(t),
+        aaRatio: ratio(b2),
+        nodeCpuRatio: round(fb.cpuUsPerRequest / fn.cpuUsPerRequest),
+        nodeThresholdCpuRatio: round(fb.cpuUsPerRequest / ft.cpuUsPerRequest),
+      });
+    }
+    return out;
+  } finally {
+    await bare.stop();
+    await bareAgain.stop();
+    await before.stop();
   }
 }
 
@@ -375,8 +453,16 @@ export function formatBatching(b: BatchingResults): string {
     .map(([le, n]) => `${le}: ${n}`)
     .join(', ');
   const ov = b.overload;
+  const shipped = b.shipped.flatMap((c) => [
+    `  linear, c=${c.concurrency}: bare ${f(c.bare)}`,
+    `              bare (A/A) ${f(c.bareAgain)}`,
+    `              node as shipped ${f(c.node)}`,
+    `              node, MALLOC_TRIM_THRESHOLD_ ${f(c.nodeThreshold)}`,
+    `    node/bare ${c.nodeRatio} (CPU bare/node ${c.nodeCpuRatio}); with the threshold ${c.nodeThresholdRatio} (CPU ${c.nodeThresholdCpuRatio}); A/A bare/bare ${c.aaRatio}`,
+  ]);
   return [
-    '(j) Dynamic batching (node: switchyard node in its own process, as shipped)',
+    '(j) Per-request cost and dynamic batching (node: switchyard node in its own process, as shipped)',
+    ...shipped,
     `  MLP 256→1024×4, c=${SATURATION_CONCURRENCY}: bare ${f(s.bare)}`,
     `                       node ${f(s.node)}`,
     `    node/bare ${s.ratio} (rounds ${s.roundRatios.join(', ')}), p99 node/bare ${s.p99Ratio}; runs by rows ${sizes}; mean ${s.meanBatchRows} rows/run`,
@@ -394,6 +480,7 @@ export function formatBatching(b: BatchingResults): string {
 /** Targets of (j) (issue #17). */
 export function batchingTargets(b: BatchingResults): { name: string; target: string; value: number; met: boolean }[] {
   return [
+    ...b.shipped.map((c) => ({ name: `shipped node/bare linear c=${c.concurrency}`, target: '>= 0.95', value: c.nodeRatio, met: c.nodeRatio >= 0.95 })),
     { name: 'batching MLP c=32 node/bare throughput', target: '>= 2.5', value: b.saturation.ratio, met: b.saturation.ratio >= 2.5 },
     { name: 'batching MLP c=32 node/bare p99', target: '<= 1', value: b.saturation.p99Ratio, met: b.saturation.p99Ratio <= 1 },
     { name: 'batching linear c=1 on/off', target: '>= 0.97', value: b.lowLoad.ratio, met: b.lowLoad.ratio >= 0.97 },
