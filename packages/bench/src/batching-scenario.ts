@@ -29,6 +29,8 @@ const MLP = { inputSize: 256, hidden: 1024, layers: 4, seed: 7 };
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const SATURATION_CONCURRENCY = 32;
 const MAX_BATCH = 32;
+/** Under load, right after a run, how long a request may wait for the rest of the callers just answered. */
+const MAX_BATCH_DELAY_MS = 2;
 /** Overload phase: offered load as a multiple of the measured capacity, and its queue settings. */
 const OVERLOAD_FACTOR = 2;
 const OVERLOAD_QUEUE_TIMEOUT_MS = 50;
@@ -196,7 +198,7 @@ export async function measureBatching(o: BatchingOptions): Promise<BatchingResul
     };
     log(`  node: switchyard node in its own process (pid ${node.pid}), as it ships`);
     const shipped = await measureShipped(o, node);
-    await deploy('mlp-batch', mlpBytes, { max_batch_size: MAX_BATCH });
+    await deploy('mlp-batch', mlpBytes, { max_batch_size: MAX_BATCH, max_batch_delay_ms: MAX_BATCH_DELAY_MS });
     const mlpCall = (label: string, model: string) => inferCall(label, model, { name: 'x', shape: [1, MLP.inputSize], data: randomInput(MLP.inputSize, 1) });
     const saturation = await measureSaturation(o, node, bare.address, mlpCall);
     await bare.stop();
@@ -270,7 +272,7 @@ async function measureShipped(o: BatchingOptions, node: NodeProcess): Promise<Sh
 }
 
 async function measureSaturation(o: BatchingOptions, node: NodeProcess, bareAddress: string, mlpCall: (l: string, m: string) => CallSpec): Promise<BatchingResults['saturation']> {
-  o.log(`  saturation: MLP 256→1024×4 at concurrency ${SATURATION_CONCURRENCY}, node (max batch ${MAX_BATCH}) vs bare, ${o.rounds} alternating rounds`);
+  o.log(`  saturation: MLP 256→1024×4 at concurrency ${SATURATION_CONCURRENCY}, node (max batch ${MAX_BATCH}, delay ${MAX_BATCH_DELAY_MS} ms) vs bare, ${o.rounds} alternating rounds`);
   const bareArm = await arm(bareAddress, mlpCall('bare', 'mlp'), SATURATION_CONCURRENCY, bareCpu, o.warmupMs);
   const nodeArm = await arm(node.address, mlpCall('node', 'mlp-batch'), SATURATION_CONCURRENCY, () => node.cpuMs(), o.warmupMs);
   const before = await node.metrics();
@@ -344,7 +346,7 @@ async function measureOverload(
   const seconds = o.quick ? 3 : 10;
   const offered = capacity * OVERLOAD_FACTOR;
   o.log(`  overload: ${round(offered, 0)} req/s offered (${OVERLOAD_FACTOR}× ${round(capacity, 0)}) for ${seconds} s, queue time-out ${OVERLOAD_QUEUE_TIMEOUT_MS} ms, queue size ${OVERLOAD_QUEUE_SIZE}`);
-  await deploy('mlp-queue', mlpBytes, { max_batch_size: MAX_BATCH, queue_timeout_ms: OVERLOAD_QUEUE_TIMEOUT_MS, queue_size: OVERLOAD_QUEUE_SIZE });
+  await deploy('mlp-queue', mlpBytes, { max_batch_size: MAX_BATCH, max_batch_delay_ms: MAX_BATCH_DELAY_MS, queue_timeout_ms: OVERLOAD_QUEUE_TIMEOUT_MS, queue_size: OVERLOAD_QUEUE_SIZE });
   const load = await LoadClient.start({
     target: node.address,
     mode: 'open-loop',
@@ -404,7 +406,7 @@ async function measureShadowDrops(
 ): Promise<BatchingResults['shadow']> {
   const offered = capacity / 2;
   o.log(`  shadows: primary with a 100 % shadow, ${round(offered, 0)} req/s offered (half of ${round(capacity, 0)})`);
-  const runtime = { max_batch_size: MAX_BATCH };
+  const runtime = { max_batch_size: MAX_BATCH, max_batch_delay_ms: MAX_BATCH_DELAY_MS };
   await deploy('mlp-shadowed', mlpBytes, runtime);
   const shadowVersion = await o.cluster.createVersion('mlp-shadowed', mlpBytes, runtime);
   const admin = new ShadowAdmin({ state: new TargetStateStore({ etcd, keys: o.cluster.keys, logger: silentLogger() }), etcd, keys: o.cluster.keys, logger: silentLogger(), clock: systemClock });

@@ -39,9 +39,11 @@ export type BatchPlan =
  * Picks the next run from `queue` (in arrival order) for one free instance.
  * The head is the oldest primary (the oldest shadow when no primary waits);
  * it is joined by same-group requests, primaries first, while the rows fit.
- * @param running runs of the version in progress on other instances.
+ * @param idle nothing of the version runs, and none ran within the batch
+ *   delay (low load): a batch that is not full runs at once rather than
+ *   wait for company that is not coming.
  */
-export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now: number, running: number): BatchPlan {
+export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now: number, idle: boolean): BatchPlan {
   if (queue.length === 0) return { kind: 'idle' };
   let headAt = queue.findIndex((q) => !q.shadow);
   if (headAt < 0) headAt = 0;
@@ -67,7 +69,7 @@ export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now:
     }
   }
   take.sort((a, b) => a - b);
-  if (full || rows >= max || policy.preferredBatchSizes.has(rows) || running === 0) return { kind: 'run', take, rows };
+  if (full || rows >= max || policy.preferredBatchSizes.has(rows) || idle) return { kind: 'run', take, rows };
   const oldest = Math.min(...take.map((i) => queue[i]!.enqueuedAt));
   const dueAt = oldest + policy.maxBatchDelayMs;
   if (now >= dueAt) return { kind: 'run', take, rows };

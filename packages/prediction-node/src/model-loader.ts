@@ -263,6 +263,8 @@ export class ModelLoader {
         for (let i = 0; i < RETIMES && runMs > limit; i++) runMs = Math.min(runMs, await timedRun(session, feeds));
       }
       if (batchingWanted(plan)) {
+        // The fastest of a few runs: one slow run on a busy machine must not cost a small model the thread hop on every request.
+        for (let i = 0; i < RETIMES && hosting === 'auto' && runMs > BATCH_ON_MAIN_THREAD_MS; i++) runMs = Math.min(runMs, await timedRun(session, feeds));
         if (hosting === 'auto' && runMs > BATCH_ON_MAIN_THREAD_MS) {
           // Batching pays only while the main thread serves gRPC: a model worth batching computes elsewhere.
           await session.release();
@@ -364,7 +366,7 @@ interface LoadPlan {
  * arrive meanwhile, so nothing would ever be batched. A linear model (≈ 12
  * µs) stays inline and pays no thread hop (≈ 30–100 µs).
  */
-const BATCH_ON_MAIN_THREAD_MS = 0.1;
+const BATCH_ON_MAIN_THREAD_MS = 0.25;
 
 function batchingWanted(plan: LoadPlan): boolean {
   return plan.runtime.maxBatchSize > 1 && batchableInputs(plan.record.signature);

@@ -87,6 +87,8 @@ export class VersionQueue {
   private readonly policy: BatchPolicy;
   private readonly now: () => number;
   private running = 0;
+  /** When the last run ended (ms, `now`'s clock). */
+  private lastEnded = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private minExpiry = Number.POSITIVE_INFINITY;
@@ -137,7 +139,7 @@ export class VersionQueue {
     const now = this.now();
     const shadow = o.shadow === true;
     // The common case at low load: nothing waits, a session is free, no reason to wait for company.
-    if (this.items.length === 0 && this.free.length > 0 && (this.running === 0 || !this.batching || this.policy.maxBatchDelayMs === 0)) {
+    if (this.items.length === 0 && this.free.length > 0 && (!this.batching || this.policy.maxBatchDelayMs === 0 || this.idle(now))) {
       this.o.stats.queueTime.observe(0);
       return this.runOne(feeds, outputs, o.remainingMs, o.cancel, now);
     }
@@ -186,6 +188,17 @@ export class VersionQueue {
     for (const item of this.items.splice(0)) item.reject(err);
   }
 
+  /**
+   * Nothing runs and nothing ran within the batch delay: low load, where a
+   * request never waits for company. Right after a run (under load, when the
+   * answered callers send their next requests one by one) a request may wait
+   * up to the delay for the others, instead of a batch of one taking the
+   * session from the batch that would follow.
+   */
+  private idle(now: number): boolean {
+    return this.running === 0 && now - this.lastEnded >= this.policy.maxBatchDelayMs;
+  }
+
   private runOne(feeds: Record<string, Tensor>, outputs: readonly string[], remainingMs: number, cancel: CallCancel | undefined, now: number): Promise<Record<string, Tensor>> {
     const session = this.free.pop()!;
     this.running++;
@@ -203,6 +216,7 @@ export class VersionQueue {
       this.o.stats.batchSize.observe(firstDim);
       this.free.push(session);
       this.running--;
+      this.lastEnded = this.now();
       if (this.items.length > 0) this.pump();
     };
     run.then(settle, settle);
@@ -213,7 +227,7 @@ export class VersionQueue {
     const now = this.now();
     if (now >= this.minExpiry) this.sweep(now);
     while (this.free.length > 0 && this.items.length > 0) {
-      const plan = planBatch(this.items, this.policy, now, this.running);
+      const plan = planBatch(this.items, this.policy, now, this.idle(now));
       if (plan.kind === 'idle') break;
       if (plan.kind === 'wait') {
         this.wakeAt(plan.atMs);
@@ -269,6 +283,7 @@ export class VersionQueue {
       .finally(() => {
         this.free.push(session);
         this.running--;
+        this.lastEnded = this.now();
         this.pump();
       })
       .catch((err: unknown) => this.o.logger?.error('version queue failed after a run', { version: this.o.label, error: String(err) }));

@@ -185,3 +185,30 @@ test('a batch whose outputs do not keep a row per input row is answered alone, a
   runs[0]![5]!.answer();
   await d;
 });
+
+test('right after a run a request waits up to the batch delay for company; at low load it never waits', async (t) => {
+  let now = 0;
+  const made = controlled();
+  const q = new VersionQueue({ sessions: [made.session], settings: settings({ maxBatchDelayMs: 5 }), batchable: true, stats: new QueueStats('m', 'v1'), label: 'm', now: () => now });
+  const first = q.submit(x([1]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 1, 'idle: runs at once');
+  now = 10;
+  made.runs[0]!.answer();
+  await first;
+  now = 11;
+  const a = q.submit(x([2]), ['y'], { remainingMs: Infinity });
+  const b = q.submit(x([3]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 1, 'a run just ended: it waits for the others');
+  t.is(q.waiting, 2);
+  now = 16;
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(made.runs.length, 2);
+  t.deepEqual(made.runs[1]!.feeds.x!.dims, [2, 1], 'one batch of both');
+  made.runs[1]!.answer();
+  t.deepEqual((await Promise.all([a, b])).map(values), [[20], [30]]);
+  now = 100;
+  const late = q.submit(x([4]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 3, 'low load again: at once');
+  made.runs[2]!.answer();
+  await late;
+});
