@@ -185,7 +185,15 @@ function batchSizes(before: string, after: string, model: string): { byBucket: R
 
 export async function measureBatching(o: BatchingOptions): Promise<BatchingResults> {
   const { cluster, log } = o;
-  const node = await startNodeProcess({ etcdEndpoint: cluster.etcd.endpoint, prefix: '/bench/', id: 'shipped-1', dir: cluster.dir });
+  // SWITCHYARD_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the node as shipped.
+  const nodeArgs = process.env.SWITCHYARD_BENCH_NODE_ARGS;
+  const node = await startNodeProcess({
+    etcdEndpoint: cluster.etcd.endpoint,
+    prefix: '/bench/',
+    id: 'shipped-1',
+    dir: cluster.dir,
+    ...(nodeArgs ? { execArgv: nodeArgs.split(' ').filter(Boolean) } : {}),
+  });
   const mlpBytes = mlpModel(MLP);
   const bare = await startBareServer(mlpBytes);
   const etcd = createEtcdClient({ endpoints: cluster.etcd.endpoint });

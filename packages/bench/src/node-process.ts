@@ -34,6 +34,8 @@ export interface NodeProcessOptions {
   dir: string;
   /** Variables set over this process's (undefined deletes one). */
   env?: Record<string, string | undefined>;
+  /** Node.js flags before the script (profiling). */
+  execArgv?: string[];
 }
 
 /** Starts `switchyard node`; resolves once its metrics endpoint answers. */
@@ -49,6 +51,7 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<NodeProce
     else env[k] = v;
   }
   const args = [
+    ...(o.execArgv ?? []),
     CLI_BIN,
     'node',
     '--etcd',

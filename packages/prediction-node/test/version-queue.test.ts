@@ -186,29 +186,45 @@ test('a batch whose outputs do not keep a row per input row is answered alone, a
   await d;
 });
 
-test('right after a run a request waits up to the batch delay for company; at low load it never waits', async (t) => {
+test('right after a batch a request waits up to the batch delay for company; at low load it never waits', async (t) => {
   let now = 0;
   const made = controlled();
   const q = new VersionQueue({ sessions: [made.session], settings: settings({ maxBatchDelayMs: 5 }), batchable: true, stats: new QueueStats('m', 'v1'), label: 'm', now: () => now });
   const first = q.submit(x([1]), ['y'], { remainingMs: Infinity });
   t.is(made.runs.length, 1, 'idle: runs at once');
+  const a = q.submit(x([2]), ['y'], { remainingMs: Infinity });
+  const b = q.submit(x([3]), ['y'], { remainingMs: Infinity });
   now = 10;
   made.runs[0]!.answer();
   await first;
-  now = 11;
-  const a = q.submit(x([2]), ['y'], { remainingMs: Infinity });
-  const b = q.submit(x([3]), ['y'], { remainingMs: Infinity });
-  t.is(made.runs.length, 1, 'a run just ended: it waits for the others');
-  t.is(q.waiting, 2);
-  now = 16;
-  await new Promise((r) => setTimeout(r, 20));
-  t.is(made.runs.length, 2);
-  t.deepEqual(made.runs[1]!.feeds.x!.dims, [2, 1], 'one batch of both');
+  await tick();
+  t.deepEqual(made.runs[1]!.feeds.x!.dims, [2, 1], 'a batch of two callers');
+  now = 12;
   made.runs[1]!.answer();
-  t.deepEqual((await Promise.all([a, b])).map(values), [[20], [30]]);
-  now = 100;
-  const late = q.submit(x([4]), ['y'], { remainingMs: Infinity });
-  t.is(made.runs.length, 3, 'low load again: at once');
+  await Promise.all([a, b]);
+  // Under load: the callers just answered come back one by one.
+  now = 13;
+  const c = q.submit(x([4]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 2, 'right after a batch: it waits for the others');
+  now = 14;
+  const d = q.submit(x([5]), ['y'], { remainingMs: Infinity });
+  now = 18;
+  await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(made.runs[2]!.feeds.x!.dims, [2, 1], 'one batch of both, within the delay of the first');
+  now = 19;
   made.runs[2]!.answer();
+  await Promise.all([c, d]);
+  // Low load: long after the last batch, a lone request runs at once.
+  now = 200;
+  const late = q.submit(x([6]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 4, 'at once');
+  now = 201;
+  made.runs[3]!.answer();
   await late;
+  // And after a run of a single caller (concurrency 1), the next one never waits either.
+  now = 202;
+  const next = q.submit(x([7]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 5, 'at once');
+  made.runs[4]!.answer();
+  await next;
 });
