@@ -35,7 +35,13 @@ const MAX_BATCH_DELAY_MS = 2;
 const OVERLOAD_FACTOR = 2;
 const OVERLOAD_QUEUE_TIMEOUT_MS = 50;
 const OVERLOAD_QUEUE_SIZE = 256;
-const OPEN_LOOP_MAX_OUTSTANDING = 4000;
+/**
+ * Calls one client keeps outstanding: the node's HTTP/2 stream limit per
+ * connection (maxConcurrentStreams). Past it grpc-js would queue calls in the
+ * client, where no server can see, bound or refuse them: an arrival finding
+ * this many outstanding is counted as refused by the transport instead.
+ */
+const OPEN_LOOP_MAX_OUTSTANDING = 128;
 /** The node's batch-size histogram buckets (prediction-node queue-metrics.ts). */
 const BATCH_SIZE_BUCKETS_FOR_REPORT = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
@@ -86,6 +92,8 @@ export interface BatchingResults {
     offeredPerSecond: number;
     seconds: number;
     admitted: number;
+    /** Arrivals not sent: the connection's stream limit was reached (HTTP/2 refuses them in effect). */
+    refusedByTransport: number;
     admittedP50Ms: number;
     admittedP99Ms: number;
     refused: number;
@@ -386,6 +394,7 @@ async function measureOverload(
       offeredPerSecond: round(offered, 1),
       seconds,
       admitted: c.completed,
+      refusedByTransport: c.skipped ?? 0,
       admittedP50Ms: round(admitted.p50Ms),
       admittedP99Ms: round(admitted.p99Ms),
       refused: c.errors,
@@ -481,7 +490,8 @@ export function formatBatching(b: BatchingResults): string {
     `               off ${f(b.lowLoad.offAgain)} (A/A)`,
     `    on/off ${b.lowLoad.ratio} (rounds ${b.lowLoad.roundRatios.join(', ')}), A/A off/off ${b.lowLoad.aaRatio}`,
     `  overload: ${round(ov.offeredPerSecond, 0)} req/s offered for ${ov.seconds} s (${OVERLOAD_FACTOR}× ${round(ov.capacityPerSecond, 0)}): admitted ${ov.admitted}, p50 ${ov.admittedP50Ms} ms, p99 ${ov.admittedP99Ms} ms ` +
-      `(bound: queue time-out ${ov.queueTimeoutMs} ms + batch compute ${ov.batchComputeMs} ms = ${ov.boundMs} ms); refused ${ov.refused} ${JSON.stringify(ov.refusedByReason)}; ` +
+      `(bound: queue time-out ${ov.queueTimeoutMs} ms + batch compute ${ov.batchComputeMs} ms = ${ov.boundMs} ms); refused by the node ${ov.refused} ${JSON.stringify(ov.refusedByReason)}, ` +
+      `not sent (${OPEN_LOOP_MAX_OUTSTANDING} streams outstanding) ${ov.refusedByTransport}; ` +
       `health p50 ${ov.healthP50Ms} ms, p99 ${ov.healthP99Ms} ms, max ${ov.healthMaxMs} ms`,
     `  shadows at half capacity (${round(b.shadow.offeredPerSecond, 0)} req/s): mirrored ${b.shadow.mirrored}, dropped ${b.shadow.dropped} (${round(b.shadow.dropShare * 100, 2)} %), primary p99 ${b.shadow.primaryP99Ms} ms`,
   ].join('\n');
