@@ -86,6 +86,8 @@ export interface VersionMessage {
   runtime?: RuntimeSettingsMessage | null;
   /** The settings in force: the version's, else the model's, else the defaults. */
   effective_runtime?: RuntimeSettingsMessage | null;
+  /** Memory one loaded copy takes: the largest any live node measured; '0' when none has (issue #16). */
+  memory_bytes?: Int64;
 }
 
 /** Runtime settings as the admin API carries them (runtime-settings.ts); absent fields take the next level's. */
@@ -159,6 +161,8 @@ export interface VersionStateMessage {
   error: string;
   updated_at: string;
   load_ms: number;
+  /** Memory the loaded copy takes on this node; '0': not measured (issue #16). */
+  memory_bytes?: Int64;
 }
 
 /** One live node's states of a model's versions. */
@@ -174,6 +178,28 @@ export interface ModelStatusMessage {
   model: string;
   route: RouteMessage | null;
   nodes: NodeModelStatusMessage[];
+  /** Where each routed version is kept loaded (issue #16). */
+  placements?: PlacementMessage[];
+}
+
+/** How many loaded copies a model's versions get (docs/placement.md). */
+export interface PlacementSettingsMessage {
+  /** 0: loaded only on request. */
+  min_copies: number;
+  /** 0: one per node. */
+  max_copies: number;
+  always_resident: boolean;
+}
+
+/** Where one version is kept loaded (etcd: target/placements/{model}/{version}). */
+export interface PlacementMessage {
+  version: string;
+  copies: { node_id: string; since: string }[];
+  wanted_copies: number;
+  estimated_bytes: Int64;
+  /** Why fewer copies than wanted are placed; '' when all are. */
+  reason: string;
+  updated_at: string;
 }
 
 /** A model as the API returns it. */
@@ -193,6 +219,8 @@ export interface ModelMessage {
   retired_at?: string;
   /** Default runtime settings of its versions (issue #17); null when none. */
   runtime?: RuntimeSettingsMessage | null;
+  /** How many loaded copies its versions get (issue #16); null from a control plane without placement. */
+  placement?: PlacementSettingsMessage | null;
 }
 
 /** CreateModel's request. */
@@ -201,6 +229,8 @@ export interface CreateModelRequest {
   owner: string;
   description: string;
   default_expires_after_seconds: Int64;
+  /** Absent: the defaults (one copy, no maximum, not always resident). */
+  placement?: PlacementSettingsMessage | null;
 }
 
 /** GetModel's and DeleteModel's request. */
@@ -225,7 +255,16 @@ export interface ListModelsResponse {
 }
 
 /** The fields UpdateModel can change, as named in update_mask. */
-export const UPDATABLE_MODEL_FIELDS = ['owner', 'description', 'default_expires_after_seconds', 'runtime'] as const;
+export const UPDATABLE_MODEL_FIELDS = [
+  'owner',
+  'description',
+  'default_expires_after_seconds',
+  'runtime',
+  'placement',
+  'placement.min_copies',
+  'placement.max_copies',
+  'placement.always_resident',
+] as const;
 export type UpdatableModelField = (typeof UPDATABLE_MODEL_FIELDS)[number];
 
 /** UpdateModel's request: only the fields named in update_mask change. */
@@ -239,6 +278,8 @@ export interface UpdateModelRequest {
   expected_revision: Int64;
   /** With 'runtime' in update_mask: the model's new default runtime settings, replacing the old whole. */
   runtime?: RuntimeSettingsMessage | null;
+  /** Changed by update_mask 'placement', 'placement.min_copies', 'placement.max_copies' or 'placement.always_resident'. */
+  placement?: PlacementSettingsMessage | null;
 }
 
 /** ListHistory's request; page_size 0 means 50, at most 1000. */
@@ -283,6 +324,12 @@ export interface NodeInfoMessage {
   build_version: string;
   started_at: string;
   metrics_address: string;
+  /** Model memory (issue #16); '0' budget: unknown. */
+  memory_budget_bytes?: Int64;
+  memory_used_bytes?: Int64;
+  memory_rss_bytes?: Int64;
+  loaded_versions?: number;
+  evictions?: Int64;
 }
 
 /** A node's state of one version of one model. */
