@@ -359,7 +359,7 @@ async function measureOverload(
   mlpCall: (l: string, m: string) => CallSpec,
   capacity: number,
 ): Promise<BatchingResults['overload']> {
-  const seconds = o.quick ? 3 : 10;
+  const seconds = o.quick ? 2 : 10;
   const offered = capacity * OVERLOAD_FACTOR;
   o.log(`  overload: ${round(offered, 0)} req/s offered (${OVERLOAD_FACTOR}× ${round(capacity, 0)}) for ${seconds} s, queue time-out ${OVERLOAD_QUEUE_TIMEOUT_MS} ms, queue size ${OVERLOAD_QUEUE_SIZE}`);
   await deploy('mlp-queue', mlpBytes, { max_batch_size: MAX_BATCH, max_batch_delay_ms: MAX_BATCH_DELAY_MS, queue_timeout_ms: OVERLOAD_QUEUE_TIMEOUT_MS, queue_size: OVERLOAD_QUEUE_SIZE });
@@ -431,7 +431,7 @@ async function measureShadowDrops(
   await o.cluster.watch!.waitReady('mlp-shadowed', shadowVersion, [node.id], 120_000);
   // The shadow is READY; give the node's table a moment to list it.
   await new Promise((r) => setTimeout(r, 500));
-  const seconds = o.quick ? 3 : 10;
+  const seconds = o.quick ? 2 : 10;
   const load = await LoadClient.start({
     target: node.address,
     mode: 'open-loop',
@@ -495,6 +495,23 @@ export function formatBatching(b: BatchingResults): string {
       `health p50 ${ov.healthP50Ms} ms, p99 ${ov.healthP99Ms} ms, max ${ov.healthMaxMs} ms`,
     `  shadows at half capacity (${round(b.shadow.offeredPerSecond, 0)} req/s): mirrored ${b.shadow.mirrored}, dropped ${b.shadow.dropped} (${round(b.shadow.dropShare * 100, 2)} %), primary p99 ${b.shadow.primaryP99Ms} ms`,
   ].join('\n');
+}
+
+/** The figures of (j) in the report: measurements only (every one > 0); shares and ratios are in the targets and details. */
+export function batchingFigures(b: BatchingResults): Record<string, number> {
+  return {
+    mlpBareRequestsPerSecond: b.saturation.bare.requestsPerSecond,
+    mlpNodeRequestsPerSecond: b.saturation.node.requestsPerSecond,
+    mlpBareP99Ms: b.saturation.bare.p99Ms,
+    mlpNodeP99Ms: b.saturation.node.p99Ms,
+    mlpBareCpuUsPerRequest: b.saturation.bare.cpuUsPerRequest,
+    mlpNodeCpuUsPerRequest: b.saturation.node.cpuUsPerRequest,
+    meanBatchRows: b.saturation.meanBatchRows,
+    linearOffRequestsPerSecond: b.lowLoad.off.requestsPerSecond,
+    linearOnRequestsPerSecond: b.lowLoad.on.requestsPerSecond,
+    overloadAdmittedP99Ms: b.overload.admittedP99Ms,
+    overloadHealthP99Ms: b.overload.healthP99Ms,
+  };
 }
 
 /** Targets of (j) (issue #17). */

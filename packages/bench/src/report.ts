@@ -8,7 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
-import { batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
+import { batchingFigures, batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -77,6 +77,8 @@ export interface BenchReport {
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
+    /** (j) Dynamic batching and the node as shipped (issue #17). */
+    batching?: Record<string, number>;
   };
   targets: TargetCheck[];
   details: Scenarios;
@@ -168,6 +170,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
+      ...(batching ? { batching: batchingFigures(batching) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,
