@@ -24,9 +24,7 @@ let trims = 0;
 /** malloc_trim from glibc, or null where there is none. */
 function loadTrim(): Trim | null {
   if (process.platform !== 'linux' || process.env.SWITCHYARD_NO_HEAP_TRIM === '1') return null;
-  // glibc only: musl has no malloc_trim (and its allocator gives memory back by itself).
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  if (!report?.header?.glibcVersionRuntime) return null;
+  // glibc only: musl has neither libc.so.6 nor malloc_trim (and gives memory back by itself), so loading fails there.
   try {
     const koffi = createRequire(import.meta.url)('koffi') as {
       load(path: string): { func(signature: string): (pad: number) => number };
