@@ -22,6 +22,7 @@ import { measureRouted, measureThroughput, type RoutedResults, type ThroughputRe
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
 import { measureScale } from './scale-scenario.js';
+import { measureBatching, type BatchingResults } from './batching-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
@@ -179,6 +180,12 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
     }
 
+    let batching: BatchingResults | undefined;
+    if (run('batching')) {
+      log(`(j) dynamic batching and overload, ${args.rounds} alternating rounds`);
+      batching = await measureBatching({ cluster, warmupMs, durationMs, rounds: args.rounds, quick: args.quick, log });
+    }
+
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
 
@@ -186,7 +193,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       ? await (async () => {
           const models = args.scaleModels;
           const routedModels = Math.min(1000, Math.max(1, Math.floor(models / 10)));
-          log(`(j) registry scale: ${models} models × 10 versions, ${routedModels} routed`);
+          log(`(k) registry scale: ${models} models × 10 versions, ${routedModels} routed`);
           return measureScale({
             models,
             versionsPerModel: 10,
@@ -218,7 +225,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, scale });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, scale });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

@@ -8,6 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { batchingFigures, batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
 import { formatScale, scaleFigures, scaleTargets, type ScaleFigures } from './scale-report.js';
 import type { ScaleResults } from './scale-scenario.js';
 
@@ -78,7 +79,9 @@ export interface BenchReport {
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
-    /** (j) Registry scale: restart to serving, admin and CLI latency, CPU per change, /metrics size. */
+    /** (j) Dynamic batching and the node as shipped (issue #17). */
+    batching?: Record<string, number>;
+    /** (k) Registry scale: restart to serving, admin and CLI latency, CPU per change, /metrics size. */
     scale?: ScaleFigures;
   };
   targets: TargetCheck[];
@@ -94,11 +97,12 @@ export interface Scenarios {
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
+  batching?: BatchingResults;
   scale?: ScaleResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, scale } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, scale } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -139,6 +143,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
   const targets: TargetCheck[] = [
     ...(shadow ? shadowTargets(shadow) : []),
     ...(memory ? memoryTargets(memory) : []),
+    ...(batching ? batchingTargets(batching) : []),
     ...(scale ? scaleTargets(scale) : []),
     ...Object.entries(throughputFigures?.ratio ?? {}).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
     ...Object.entries(routedFigures?.ratio ?? {}).map(([k, v]) => ({
@@ -171,6 +176,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
+      ...(batching ? { batching: batchingFigures(batching) } : {}),
       ...(scale ? { scale: scaleFigures(scale) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
@@ -276,6 +282,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
+  if (r.details.batching) sections.push([formatBatching(r.details.batching)]);
   if (r.details.scale) sections.push([formatScale(r.details.scale)]);
   return [
     `Switchyard bench — ${m.machine}`,

@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { VersionRecord } from '@switchyard/core';
+import type { ResolvedRuntime, VersionRecord } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
 import type { PreparedVersion } from './model-loader.js';
 import type { VersionLoader } from './reconciler.js';
@@ -7,7 +7,7 @@ import type { VersionLoader } from './reconciler.js';
 /** The two stages of a load (ModelLoader's). */
 export interface StagedLoader {
   prepare(record: VersionRecord): Promise<PreparedVersion>;
-  create(prepared: PreparedVersion): Promise<LoadedVersion>;
+  create(prepared: PreparedVersion, runtime?: ResolvedRuntime): Promise<LoadedVersion>;
 }
 
 /**
@@ -50,9 +50,9 @@ export class LoadPipeline implements VersionLoader {
     this.#creations = pLimit(options.createConcurrency ?? DEFAULT_CREATE_CONCURRENCY);
   }
 
-  async load(record: VersionRecord): Promise<LoadedVersion> {
+  async load(record: VersionRecord, runtime?: ResolvedRuntime): Promise<LoadedVersion> {
     const prepare = (): Promise<PreparedVersion> => this.#loader.prepare(record);
     const prepared = await (record.artifact.size >= LARGE_ARTIFACT_BYTES ? this.#largePrepares(prepare) : prepare());
-    return this.#creations(() => this.#loader.create(prepared));
+    return this.#creations(() => this.#loader.create(prepared, runtime));
   }
 }

@@ -6,6 +6,7 @@ import {
   type KeyLayout,
   type Logger,
   type RouteRecord,
+  type RuntimeSettings,
   type VersionRecord,
 } from '@switchyard/core';
 import { VersionMapBuilder } from './version-map.js';
@@ -26,6 +27,8 @@ export interface TargetState {
    * missing, so nothing may be judged unwanted from it. @default true
    */
   readonly complete?: boolean;
+  /** Models' default runtime settings (issue #17), for the models that set any. */
+  readonly modelRuntimes?: ReadonlyMap<string, RuntimeSettings>;
 }
 
 /**
@@ -46,6 +49,7 @@ export class TargetStateBuilder {
   private readonly versions: VersionMapBuilder;
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
+  private readonly modelRuntimes = new Map<string, RuntimeSettings>();
 
   constructor(
     private readonly keys: KeyLayout,
@@ -64,11 +68,13 @@ export class TargetStateBuilder {
     const parsed = this.keys.parse(key);
     if (!parsed) return;
     if (parsed.kind === 'models') {
-      // Only the retired mark matters to a node; anything else about models is the control plane's.
-      // A record that cannot hold one is not parsed: 10,000 models took a fresh node 0.3 s.
-      const result = value === undefined || !value.includes('"retiredAt"') ? undefined : parseStored(ModelRecordSchema, value);
+      // Only the retired mark and the default runtime settings matter to a node; anything else about models is the control plane's.
+      // A record that holds neither is not parsed: 10,000 models took a fresh node 0.3 s.
+      const result = value === undefined || !(value.includes('"retiredAt"') || value.includes('"runtime"')) ? undefined : parseStored(ModelRecordSchema, value);
       if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
       else this.retiredModels.delete(parsed.model);
+      if (result?.ok && result.value.runtime !== undefined) this.modelRuntimes.set(parsed.model, result.value.runtime);
+      else this.modelRuntimes.delete(parsed.model);
     } else if (parsed.kind === 'versions') {
       // An invalid record is logged when first read, and reads as absent.
       if (value === undefined) this.versions.delete(parsed.model, parsed.version);
@@ -94,6 +100,13 @@ export class TargetStateBuilder {
   }
 
   snapshot(revision: number, complete = true): TargetState {
-    return { revision, complete, versions: this.versions.snapshot(), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels) };
+    return {
+      revision,
+      complete,
+      versions: this.versions.snapshot(),
+      routes: new Map(this.routes),
+      retiredModels: new Map(this.retiredModels),
+      modelRuntimes: new Map(this.modelRuntimes),
+    };
   }
 }
