@@ -64,13 +64,7 @@ export class NodeMetrics {
       labelNames: ['model', 'version', 'code'],
       registers,
     });
-    // Computed once per scrape and shared by the two metrics that list versions.
-    let detailed: { at: number; stats: VersionStats[] } | undefined;
-    const detailedNow = (): VersionStats[] => {
-      const at = this.now();
-      if (detailed?.at !== at) detailed = { at, stats: this.detailedStats(at) };
-      return detailed.stats;
-    };
+    const detailedNow = (): VersionStats[] => this.detailedNow().stats;
     this.registry.registerMetric(requestsMetric(detailedNow));
     this.registry.registerMetric(latencyMetric(detailedNow));
     this.registry.registerMetric(nodeRequestsMetric(() => this.totals()));
@@ -169,6 +163,23 @@ export class NodeMetrics {
     const stats = this.versionStats.get(key);
     if (stats) this.forgotten.add(stats);
     this.versionStats.delete(key);
+  }
+
+  /** Computed once per scrape (per millisecond) and shared by every metric that lists versions. */
+  private detailed: { at: number; stats: VersionStats[]; keys: Set<string> } | undefined;
+
+  private detailedNow(): { stats: VersionStats[]; keys: Set<string> } {
+    const at = this.now();
+    if (this.detailed?.at !== at) {
+      const stats = this.detailedStats(at);
+      this.detailed = { at, stats, keys: new Set(stats.map((s) => `${s.model}/${s.version}`)) };
+    }
+    return this.detailed;
+  }
+
+  /** Whether a version gets per-version series in a scrape now (other per-version metrics, e.g. queue-metrics.ts, follow the same rule). */
+  hasSeries(model: string, version: string): boolean {
+    return this.detailedNow().keys.has(`${model}/${version}`);
   }
 
   /** The versions that get series of their own at `now`: active in the window, the most recently active first, at most the limit. */
