@@ -113,11 +113,21 @@ export {
   type OrtTensorType,
   DATATYPES,
   type Datatype,
+  type FixedDatatype,
   isDatatype,
+  isFixedSize,
   elementBytes,
   toOrtType,
   fromOrtType,
+  unservedTypeReason,
 } from './datatypes.js';
+export {
+  halfToNumber,
+  numberToHalf,
+  roundToHalf,
+  halvesToNumbers,
+  numbersToHalves,
+} from './float16.js';
 export {
   sha256Hex,
   sha256File,
@@ -248,9 +258,13 @@ export {
 } from './latency-histogram.js';
 export {
   type TypedArray,
+  type TensorData,
   decodeContents,
   decodeRaw,
   encodeRaw,
+  decodeBytesRaw,
+  encodeBytesRaw,
+  zeroArray,
 } from './tensor-raw.js';
 export {
   type ServerTlsOptions,
