@@ -25,6 +25,7 @@ export {
 export {
   DEFAULT_PREFIX,
   NAME_PATTERN,
+  ID_PATTERN,
   type KeyKind,
   type ParsedKey,
   KeyLayout,

@@ -16,6 +16,8 @@ import type { NodeMetrics } from './node-metrics.js';
 import type { InFlightBytes } from './in-flight-bytes.js';
 import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
+import { inferParameters, type InferParameters } from './infer-parameters.js';
+import { classifyOutput } from './output-classification.js';
 
 /** What the inference handlers need from the node. */
 export interface InferenceServiceContext {
@@ -139,12 +141,14 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     const request = call.request;
     const started = performance.now();
     let loaded: LoadedVersion;
+    let parameters: InferParameters;
     // Given back once the call has ended: after the response was handed to
     // the connection, or the stream closed ('cancelled' fires for both).
     let giveBack = (): void => undefined;
     try {
       const table = ctx.table();
-      const key = routingKeyOf(request);
+      parameters = inferParameters(request);
+      const key = parameters.routingKey;
       let pick = resolvePick(table, request.model_name, request.model_version, key);
       if (ctx.inFlightBytes) {
         const back = ctx.inFlightBytes.take(requestBytes(request));
@@ -180,7 +184,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     // The session enforces the lesser of this and the version's run time-out.
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-    const remainingMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY;
+    const remainingMs = Math.min(Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY, parameters.timeoutMs ?? Infinity);
     // A caller who has gone (cancelled, or its deadline passed) gets nothing computed for it.
     // grpc-js also emits 'cancelled' once a call has ended normally; aborting
     // then would cost every call a DOMException (its stack captured) for
@@ -207,7 +211,8 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
           };
           let responseBytes = 0;
           for (const name of outputs) {
-            const encoded = encodeOutput(name, results[name]!);
+            const k = parameters.classification.get(name);
+            const encoded = k === undefined ? encodeOutput(name, results[name]!) : classifyOutput(name, results[name]!, k);
             response.outputs.push(encoded.tensor);
             response.raw_output_contents.push(encoded.raw);
             responseBytes += encoded.raw.byteLength;

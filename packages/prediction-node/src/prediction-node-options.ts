@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import {
   KeyLayout,
-  NAME_PATTERN,
+  ID_PATTERN,
   splitHostPort,
   systemClock,
   type ClientTlsOptions,
@@ -270,7 +270,7 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
   if (!options.etcd) refuse('etcd', 'is required: an Etcd3 client');
   if (typeof options.dataDir !== 'string' || options.dataDir === '') refuse('dataDir', 'is required: the folder of the artifact cache');
   const id = options.id ?? `node-${randomBytes(4).toString('hex')}`;
-  if (typeof id !== 'string' || !NAME_PATTERN.test(id)) refuse('id', `'${String(id)}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) refuse('id', `'${String(id)}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
   const controlPlanes = options.controlPlanes ?? [];
   if (!Array.isArray(controlPlanes)) refuse('controlPlanes', 'must be a list of host:port addresses');
   controlPlanes.forEach((address, i) => hostPort(`controlPlanes[${i}]`, address));
