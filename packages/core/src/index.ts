@@ -17,6 +17,7 @@ export {
   alreadyExists,
   resourceExhausted,
   internal,
+  unimplemented,
 } from './errors.js';
 export {
   type Clock,

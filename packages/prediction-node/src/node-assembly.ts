@@ -17,12 +17,14 @@ import { NodeMetrics } from './node-metrics.js';
 import { NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler, type StatusSink } from './reconciler.js';
 import { rolloutStatsSource } from './rollout-stats-source.js';
 import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { TargetStateMirror } from './target-state-mirror.js';
+import { BASE_EXTENSIONS, tritonExtensionHandlers } from './triton-extensions.js';
+import { LocalVersionStates } from './version-states.js';
 import { clockOffset, UsageSource } from './usage-source.js';
 
 /** A node's parts, built and connected but not started. */
@@ -52,9 +54,10 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   if (o.processMetrics) metrics.collectProcessMetrics();
   const reporter = new RuntimeReporter({ etcd: o.etcd, logger, ttlSeconds: o.leaseTtlSeconds });
   const usage = new UsageSource({ keys: o.keys, nodeId: o.id, stats: () => metrics.allStats(), intervalMs: o.usageIntervalMs, clockOffsetMs: clockOffset(o.clock) });
-  const serving = servingParts(o, logger, metrics, new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
+  const states = new LocalVersionStates(new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
+  const serving = servingParts(o, logger, metrics, states);
   const figures = figureParts(o, logger, metrics, usage, serving);
-  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures);
+  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states);
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
     { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
@@ -71,7 +74,7 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
 }
 
 /** What decides and holds what the node serves: target state, artifacts, sessions. */
-function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: NodeStatusSink) {
+function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: StatusSink) {
   // The one owner of the target state; everything else reads it through TargetStateView.
   const target = new TargetStateMirror({ etcd: o.etcd, keys: o.keys, logger, onChange: () => reconciler.reconcile() });
   const source = new ControlPlaneArtifactSource({
@@ -163,6 +166,7 @@ function serverParts(
   reporter: RuntimeReporter,
   serving: ReturnType<typeof servingParts>,
   figures: ReturnType<typeof figureParts>,
+  states: LocalVersionStates,
 ) {
   const health = new NodeHealth(o.drainGraceMs, logger);
   const inFlightBytes = new InFlightBytes(o.maxInFlightBytes);
@@ -179,9 +183,8 @@ function serverParts(
     keepaliveTimeoutMs: o.keepaliveTimeoutMs,
     maxConcurrentStreams: o.maxConcurrentStreams,
   });
-  server.server.addService(
-    inferenceService().service,
-    inferenceHandlers({
+  server.server.addService(inferenceService().service, {
+    ...inferenceHandlers({
       nodeId: o.id,
       logger,
       metrics,
@@ -191,7 +194,9 @@ function serverParts(
       inFlight: figures.inFlight,
       inFlightBytes,
     }),
-  );
+    // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
+    ...tritonExtensionHandlers({ nodeId: o.id, table: () => serving.reconciler.table, states: () => states.list(), extensions: [...BASE_EXTENSIONS] }),
+  });
   health.implementation.addToServer(server.server);
   const metricsServer = o.metricsListen === undefined ? undefined : new MetricsServer(metrics.registry, o.metricsListen);
   const registration = new NodeRegistration({
