@@ -124,6 +124,11 @@ export {
   unservedTypeReason,
 } from './datatypes.js';
 export {
+  flattenJson,
+  jsonToRaw,
+  rawToJsonText,
+} from './tensor-json.js';
+export {
   halfToNumber,
   numberToHalf,
   roundToHalf,

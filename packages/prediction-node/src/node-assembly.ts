@@ -18,6 +18,7 @@ import { NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
 import { Reconciler, type StatusSink } from './reconciler.js';
+import { RestServer } from './rest-server.js';
 import { rolloutStatsSource } from './rollout-stats-source.js';
 import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
@@ -35,6 +36,8 @@ export interface NodeAssembly {
   health: NodeHealth;
   server: InferenceServer;
   metricsServer: MetricsServer | undefined;
+  /** The KServe v2 REST API, when `httpListen` is set. */
+  restServer: RestServer | undefined;
   /**
    * In start order; stopped in reverse, which is the drain documented in
    * docs/design.md: health NOT_SERVING and the grace period, the watch and
@@ -64,13 +67,14 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     { name: 'sessions', start: () => undefined, stop: () => serving.reconciler.stop() },
     figures.statsPublisher,
     servers.server,
+    ...(servers.restServer ? [servers.restServer] : []),
     servers.registration,
     serving.trimmer,
     figures.shadows,
     serving.target,
     servers.health,
   ];
-  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, components };
+  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, restServer: servers.restServer, components };
 }
 
 /** What decides and holds what the node serves: target state, artifacts, sessions. */
@@ -183,7 +187,7 @@ function serverParts(
     keepaliveTimeoutMs: o.keepaliveTimeoutMs,
     maxConcurrentStreams: o.maxConcurrentStreams,
   });
-  server.server.addService(inferenceService().service, {
+  const handlers = {
     ...inferenceHandlers({
       nodeId: o.id,
       logger,
@@ -195,8 +199,18 @@ function serverParts(
       inFlightBytes,
     }),
     // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
-    ...tritonExtensionHandlers({ nodeId: o.id, table: () => serving.reconciler.table, states: () => states.list(), extensions: [...BASE_EXTENSIONS] }),
-  });
+    ...tritonExtensionHandlers({
+      nodeId: o.id,
+      table: () => serving.reconciler.table,
+      states: () => states.list(),
+      extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
+    }),
+  };
+  server.server.addService(inferenceService().service, handlers);
+  const restServer =
+    o.httpListen === undefined
+      ? undefined
+      : new RestServer({ listen: o.httpListen, handlers, maxBodyBytes: o.maxMessageBytes, tls: o.tls, shutdownDeadlineMs: o.shutdownDeadlineMs, logger });
   health.implementation.addToServer(server.server);
   const metricsServer = o.metricsListen === undefined ? undefined : new MetricsServer(metrics.registry, o.metricsListen);
   const registration = new NodeRegistration({
@@ -206,5 +220,5 @@ function serverParts(
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
   });
-  return { health, server, metricsServer, registration };
+  return { health, server, metricsServer, registration, restServer };
 }

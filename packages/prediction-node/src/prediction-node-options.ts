@@ -34,6 +34,8 @@ export interface PredictionNodeOptions {
   advertise?: string;
   /** host:port for the Prometheus /metrics endpoint; port 0 picks a free one. @default none */
   metricsListen?: string;
+  /** host:port for the KServe v2 REST/HTTP API (same handlers, TLS and limits as gRPC); port 0 picks a free one. @default none */
+  httpListen?: string;
   /** Folder for the artifact cache (`<dataDir>/artifacts`); required. */
   dataDir: string;
   /** @default a JSON logger on stderr, component "prediction-node" */
@@ -139,6 +141,7 @@ export interface ResolvedPredictionNodeOptions {
   listen: string;
   advertise: string | undefined;
   metricsListen: string | undefined;
+  httpListen: string | undefined;
   dataDir: string;
   logger: Logger;
   maxMessageBytes: number;
@@ -289,6 +292,7 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
     listen: hostPort('listen', options.listen ?? '127.0.0.1:0'),
     advertise: optionalHostPort('advertise', options.advertise),
     metricsListen: optionalHostPort('metricsListen', options.metricsListen),
+    httpListen: optionalHostPort('httpListen', options.httpListen),
     dataDir: options.dataDir,
     logger: options.logger ?? createLogger({ component: 'prediction-node' }),
     maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, DEFAULT_NODE_MAX_MESSAGE_BYTES, 1),
