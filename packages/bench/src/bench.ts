@@ -21,6 +21,7 @@ import { round } from './stats.js';
 import { measureRouted, measureThroughput, type RoutedResults, type ThroughputResults } from './throughput.js';
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
+import { measureRest, restCalls, type RestResults } from './rest-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
@@ -178,6 +179,22 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
     }
 
+    let rest: RestResults | undefined;
+    if (run('rest')) {
+      log(`(j) REST vs gRPC on node 1, ${args.rounds} alternating rounds per concurrency`);
+      rest = await measureRest({
+        grpcAddress: cluster.nodes[0]!.address,
+        httpAddress: cluster.nodes[0]!.httpAddress!,
+        grpcCall: linearCall,
+        rest: restCalls('linear', Float32Array.from(LINEAR_INPUT)),
+        concurrencies: args.concurrencies,
+        warmupMs,
+        durationMs,
+        rounds: args.rounds,
+        log,
+      });
+    }
+
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
 
@@ -199,7 +216,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, rest });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

@@ -8,6 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { formatRest, type RestResults } from './rest-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -76,6 +77,8 @@ export interface BenchReport {
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
+    /** (j) REST vs gRPC requests/s and their ratio, per concurrency. */
+    rest?: RestResults;
   };
   targets: TargetCheck[];
   details: Scenarios;
@@ -90,6 +93,7 @@ export interface Scenarios {
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
+  rest?: RestResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
@@ -165,6 +169,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
+      ...(results.rest ? { rest: results.rest } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,
@@ -269,6 +274,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
+  if (r.details.rest) sections.push(formatRest(r.details.rest));
   return [
     `Switchyard bench — ${m.machine}`,
     m.settings,
