@@ -19,6 +19,7 @@ import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js
 import { PrimaryInFlight } from './primary-in-flight.js';
 import { Reconciler, type StatusSink } from './reconciler.js';
 import { RestServer } from './rest-server.js';
+import { NodeTracing, tracedHandlers } from './tracing.js';
 import { rolloutStatsSource } from './rollout-stats-source.js';
 import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
@@ -63,6 +64,8 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states);
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
+    // Stopped after the servers, so the spans of the last requests are sent.
+    ...(servers.tracing ? [servers.tracing] : []),
     { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
     { name: 'sessions', start: () => undefined, stop: () => serving.reconciler.stop() },
     figures.statsPublisher,
@@ -187,7 +190,8 @@ function serverParts(
     keepaliveTimeoutMs: o.keepaliveTimeoutMs,
     maxConcurrentStreams: o.maxConcurrentStreams,
   });
-  const handlers = {
+  const tracing = NodeTracing.fromEnv(o.id, logger);
+  const untraced = {
     ...inferenceHandlers({
       nodeId: o.id,
       logger,
@@ -206,6 +210,7 @@ function serverParts(
       extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
     }),
   };
+  const handlers = tracing ? tracedHandlers(untraced, tracing.tracer, o.id) : untraced;
   server.server.addService(inferenceService().service, handlers);
   const restServer =
     o.httpListen === undefined
@@ -220,5 +225,5 @@ function serverParts(
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
   });
-  return { health, server, metricsServer, registration, restServer };
+  return { health, server, metricsServer, registration, restServer, tracing };
 }

@@ -44,6 +44,8 @@ export interface RestConnection {
   /** Registers what to run once the response has been written or the connection closed; `aborted` when before the answer. */
   onClose(listener: (aborted: boolean) => void): void;
   peer: string;
+  /** Request headers the handlers read as gRPC metadata (W3C trace context). */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -52,6 +54,7 @@ export interface RestConnection {
  */
 export function invokeUnary<Res>(handler: Unary, request: unknown, connection: RestConnection, deadline = Number.POSITIVE_INFINITY): Promise<Res> {
   const call = new RestCall(request, deadline, connection.peer);
+  for (const [key, value] of Object.entries(connection.metadata ?? {})) call.metadata.set(key, value);
   connection.onClose((aborted) => call.end(aborted));
   return new Promise<Res>((resolve, reject) => {
     handler(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value) => {

@@ -192,8 +192,17 @@ export class RestServer implements NodeComponent {
   }
 }
 
+/** Headers passed on to the handlers as gRPC metadata: the W3C trace context. */
+const PASSED_HEADERS = ['traceparent', 'tracestate'] as const;
+
 function connection(req: FastifyRequest, reply: FastifyReply): RestConnection {
+  const metadata: Record<string, string> = {};
+  for (const name of PASSED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') metadata[name] = value;
+  }
   return {
+    metadata,
     peer: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
     onClose: (listener) => reply.raw.once('close', () => listener(!reply.raw.writableFinished)),
   };
