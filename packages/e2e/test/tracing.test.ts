@@ -17,6 +17,7 @@ interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  links?: { traceId: string; spanId: string }[];
   name: string;
   attributes: { key: string; value: { stringValue?: string } }[];
 }
@@ -43,8 +44,12 @@ test.before(async () => {
   process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = 'http/json';
   process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
   etcd = await startEtcd();
-  cluster = await TestCluster.start({ etcd, nodes: 1, nodeOptions: { httpListen: '127.0.0.1:0' } });
+  cluster = await TestCluster.start({ etcd, nodes: 1, nodeOptions: { httpListen: '127.0.0.1:0', shadow: { busyThreshold: 1 } } });
   await cluster.deploy('linear', linearModel({ weights: [1, 2, 3], bias: 0 }));
+  // A shadow of every request, so each answered request is replayed on v2.
+  const v2 = await cluster.createVersion('linear', linearModel({ weights: [1, 2, 3.5], bias: 0 }));
+  await cluster.adminCall('AddShadow', { model: 'linear', version: v2, fraction: 1 });
+  await waitFor(() => cluster.nodes[0]!.table.versions.has(`linear/${v2}`), { timeoutMs: 15_000, message: 'the shadow version loaded' });
 });
 test.after.always(async () => {
   await cluster?.stop();
@@ -77,6 +82,17 @@ test.serial('client → node over gRPC: the node span is the child of the span a
   t.is(attribute(span, 'switchyard.model'), 'linear');
   t.is(attribute(span, 'switchyard.version'), 'v1');
   t.is(attribute(span, 'switchyard.node'), cluster.nodes[0]!.id);
+
+  // The shadow call: its own span, linked to the node's span, not its child.
+  await waitFor(() => received.some((s) => s.name === 'shadow ModelInfer' && s.links?.some((l) => l.spanId === span.spanId)), {
+    timeoutMs: 10_000,
+    message: 'the shadow span, linked to the primary, reached the OTLP endpoint',
+  });
+  const shadow = received.find((s) => s.name === 'shadow ModelInfer' && s.links?.some((l) => l.spanId === span.spanId))!;
+  t.not(shadow.traceId, traceId);
+  t.falsy(shadow.parentSpanId);
+  t.is(attribute(shadow, 'switchyard.version'), 'v2');
+  t.is(attribute(shadow, 'switchyard.primary_version'), 'v1');
 });
 
 test.serial('REST: the traceparent header makes the node span a child of the caller', async (t) => {

@@ -60,12 +60,13 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   const usage = new UsageSource({ keys: o.keys, nodeId: o.id, stats: () => metrics.allStats(), intervalMs: o.usageIntervalMs, clockOffsetMs: clockOffset(o.clock) });
   const states = new LocalVersionStates(new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
   const serving = servingParts(o, logger, metrics, states);
-  const figures = figureParts(o, logger, metrics, usage, serving);
-  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states);
+  const tracing = NodeTracing.fromEnv(o.id, logger);
+  const figures = figureParts(o, logger, metrics, usage, serving, tracing);
+  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states, tracing);
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
     // Stopped after the servers, so the spans of the last requests are sent.
-    ...(servers.tracing ? [servers.tracing] : []),
+    ...(tracing ? [tracing] : []),
     { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
     { name: 'sessions', start: () => undefined, stop: () => serving.reconciler.stop() },
     figures.statsPublisher,
@@ -132,7 +133,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
 }
 
 /** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */
-function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>) {
+function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>, tracing: NodeTracing | undefined) {
   // Filed under `{id}.{incarnation}`, so a restarted node with the same id
   // never overwrites its predecessor's figures.
   const incarnation = randomBytes(4).toString('hex');
@@ -160,6 +161,7 @@ function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: 
     logger,
     options: o.shadow,
     inFlight,
+    ...(tracing ? { onShadowRun: tracing.onShadowRun } : {}),
   });
   return { statsPublisher, shadows, inFlight };
 }
@@ -174,6 +176,7 @@ function serverParts(
   serving: ReturnType<typeof servingParts>,
   figures: ReturnType<typeof figureParts>,
   states: LocalVersionStates,
+  tracing: NodeTracing | undefined,
 ) {
   const health = new NodeHealth(o.drainGraceMs, logger);
   const inFlightBytes = new InFlightBytes(o.maxInFlightBytes);
@@ -190,7 +193,6 @@ function serverParts(
     keepaliveTimeoutMs: o.keepaliveTimeoutMs,
     maxConcurrentStreams: o.maxConcurrentStreams,
   });
-  const tracing = NodeTracing.fromEnv(o.id, logger);
   const untraced = {
     ...inferenceHandlers({
       nodeId: o.id,
@@ -210,7 +212,7 @@ function serverParts(
       extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
     }),
   };
-  const handlers = tracing ? tracedHandlers(untraced, tracing.tracer, o.id) : untraced;
+  const handlers = tracing ? tracedHandlers(untraced, tracing, o.id) : untraced;
   server.server.addService(inferenceService().service, handlers);
   const restServer =
     o.httpListen === undefined
@@ -225,5 +227,5 @@ function serverParts(
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
   });
-  return { health, server, metricsServer, registration, restServer, tracing };
+  return { health, server, metricsServer, registration, restServer };
 }

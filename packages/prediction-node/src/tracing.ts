@@ -1,11 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { SwitchyardError, type Logger } from '@switchyard/core';
 import type { NodeComponent } from './node-component.js';
+import type { ShadowRun } from './shadow-mirror.js';
 
 /**
  * OpenTelemetry traces of a node, exported over OTLP/HTTP. Off unless the
@@ -20,6 +21,8 @@ export class NodeTracing implements NodeComponent {
   readonly name = 'tracing';
   readonly tracer: Tracer;
   private readonly provider: TracerProvider;
+  /** Each answered request's span, for the shadow runs that replay it later (the request object is the key, so nothing outlives it). */
+  readonly requestSpans = new WeakMap<object, SpanContext>();
 
   private constructor(nodeId: string, env: NodeJS.ProcessEnv) {
     this.provider = new TracerProvider({
@@ -43,6 +46,24 @@ export class NodeTracing implements NodeComponent {
   }
 
   start(): void {}
+
+  /**
+   * A shadow run as its own span (a new trace), linked to the primary's span
+   * rather than its child: the primary answered before the shadow started,
+   * and a child would make the request's trace look as long as both.
+   */
+  readonly onShadowRun = (run: ShadowRun): void => {
+    const primary = this.requestSpans.get(run.served.request);
+    const span = this.tracer.startSpan('shadow ModelInfer', {
+      kind: SpanKind.INTERNAL,
+      startTime: run.startedAtMs,
+      root: true,
+      links: primary ? [{ context: primary, attributes: { 'switchyard.link': 'primary' } }] : [],
+      attributes: { 'switchyard.model': run.shadow.model, 'switchyard.version': run.shadow.version, 'switchyard.primary_version': run.served.loaded.version },
+    });
+    if (run.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: run.error });
+    span.end(run.startedAtMs + run.seconds * 1000);
+  };
 
   /** Sends the spans still buffered. */
   async stop(): Promise<void> {
@@ -73,7 +94,8 @@ type Unary = (call: grpc.ServerUnaryCall<{ model_name?: string; model_version?: 
  * header there). Wrapping the handler, not editing it, keeps tracing out of
  * the hot path when it is off.
  */
-export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, tracer: Tracer, nodeId: string): grpc.UntypedServiceImplementation {
+export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, tracing: Pick<NodeTracing, 'tracer' | 'requestSpans'>, nodeId: string): grpc.UntypedServiceImplementation {
+  const { tracer } = tracing;
   const infer = handlers.ModelInfer as unknown as Unary;
   const traced: Unary = (call, callback) => {
     const parent = w3c.extract(context.active(), call.metadata, metadataGetter);
@@ -85,6 +107,7 @@ export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, trac
       },
       parent,
     );
+    tracing.requestSpans.set(call.request, span.spanContext());
     const active = trace.setSpan(parent, span);
     context.with(active, () =>
       infer(call, (err, value, ...rest) => {
