@@ -8,7 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
-import { formatRest, type RestResults } from './rest-scenario.js';
+import { formatRest, restFigures, type RestResults } from './rest-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -77,8 +77,8 @@ export interface BenchReport {
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
-    /** (j) REST vs gRPC requests/s and their ratio, per concurrency. */
-    rest?: RestResults;
+    /** (j) REST vs gRPC requests/s and their ratio to gRPC, per concurrency and variant. */
+    rest?: ReturnType<typeof restFigures>;
   };
   targets: TargetCheck[];
   details: Scenarios;
@@ -169,7 +169,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
-      ...(results.rest ? { rest: results.rest } : {}),
+      ...(results.rest ? { rest: restFigures(results.rest) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,

@@ -98,6 +98,14 @@ export async function measureRest(options: {
   return { cells };
 }
 
+/** The figures of the REST scenario: requests/s and ratio to gRPC, per concurrency and variant (errors stay in the details). */
+export function restFigures(results: RestResults): { requestsPerSecond: Record<string, Record<RestVariant, number>>; ratio: Record<string, Record<RestVariant, number>> } {
+  return {
+    requestsPerSecond: Object.fromEntries(results.cells.map((c) => [`c${c.concurrency}`, c.rps])),
+    ratio: Object.fromEntries(results.cells.map((c) => [`c${c.concurrency}`, c.ratio])),
+  };
+}
+
 /** The table lines of the REST scenario. */
 export function formatRest(results: RestResults): string[] {
   const lines = ['(j) REST vs gRPC, linear model, requests/s (ratio to gRPC; grpc-aa is the A/A noise floor)'];

@@ -68,6 +68,7 @@ test('a minimal run reports every figure as a positive number in its JSON', asyn
     ),
     ...['node', 'nodeTrimmed'].flatMap((n) => ['idleMb', 'loadedMb', 'retiredMb'].map((f) => `memory.${n}.${f}`)),
     ...['cycles', 'cyclesTrimmed'].flatMap((c) => ['afterFirstMb', 'afterLastMb'].map((f) => `memory.${c}.${f}`)),
+    ...['requestsPerSecond', 'ratio'].flatMap((k) => ['c1', 'c32'].flatMap((c) => ['grpc', 'grpc-aa', 'rest-json', 'rest-binary'].map((v) => `rest.${k}.${c}.${v}`))),
   ];
   for (const path of expected) t.true(path in figures, `figure ${path} is missing`);
   for (const [path, value] of Object.entries(figures)) {
