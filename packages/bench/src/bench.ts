@@ -22,6 +22,7 @@ import { measureRouted, measureThroughput, type RoutedResults, type ThroughputRe
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
 import { measureRest, restCalls, type RestResults } from './rest-scenario.js';
+import { measureBatching, type BatchingResults } from './batching-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
@@ -179,9 +180,15 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
     }
 
+    let batching: BatchingResults | undefined;
+    if (run('batching')) {
+      log(`(j) dynamic batching and overload, ${args.rounds} alternating rounds`);
+      batching = await measureBatching({ cluster, warmupMs, durationMs, rounds: args.rounds, quick: args.quick, log });
+    }
+
     let rest: RestResults | undefined;
     if (run('rest')) {
-      log(`(j) REST vs gRPC on node 1, ${args.rounds} alternating rounds per concurrency`);
+      log(`(k) REST vs gRPC on node 1, ${args.rounds} alternating rounds per concurrency`);
       rest = await measureRest({
         grpcAddress: cluster.nodes[0]!.address,
         httpAddress: cluster.nodes[0]!.httpAddress!,
@@ -216,7 +223,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, rest });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, rest });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

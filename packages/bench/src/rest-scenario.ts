@@ -1,5 +1,5 @@
 /**
- * (j) REST vs gRPC: the same linear model on the same node, through the
+ * (k) REST vs gRPC: the same linear model on the same node, through the
  * KServe v2 REST API (JSON tensors, and Triton's binary tensor extension)
  * and through gRPC, at each concurrency. Variants run A/B interleaved in
  * rounds (order rotated per round), each from its own warmed load-client
@@ -108,7 +108,7 @@ export function restFigures(results: RestResults): { requestsPerSecond: Record<s
 
 /** The table lines of the REST scenario. */
 export function formatRest(results: RestResults): string[] {
-  const lines = ['(j) REST vs gRPC, linear model, requests/s (ratio to gRPC; grpc-aa is the A/A noise floor)'];
+  const lines = ['(k) REST vs gRPC, linear model, requests/s (ratio to gRPC; grpc-aa is the A/A noise floor)'];
   lines.push(`  ${'c'.padStart(4)}  ${REST_VARIANTS.map((v) => v.padStart(20)).join('')}`);
   for (const cell of results.cells) {
     lines.push(`  ${String(cell.concurrency).padStart(4)}  ${REST_VARIANTS.map((v) => `${cell.rps[v]} (×${cell.ratio[v]})`.padStart(20)).join('')}`);

@@ -22,3 +22,4 @@ export { WorkerSession } from './worker-session.js';
 export { GuardedSession } from './session-guarded.js';
 export { liveSessionThreads } from './session-thread.js';
 export type { QueueFiguresSource, StatisticDuration, VersionQueueFigures } from './triton-extensions.js';
+export { heapTrims, trimHeap } from './heap-trim.js';

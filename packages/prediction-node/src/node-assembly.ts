@@ -14,6 +14,7 @@ import { ModelLoader } from './model-loader.js';
 import type { NodeComponent } from './node-component.js';
 import { NodeHealth } from './node-health.js';
 import { NodeMetrics } from './node-metrics.js';
+import { queueMetrics } from './queue-metrics.js';
 import { NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
@@ -116,6 +117,8 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     retryMinMs: o.loadRetryMinMs,
     onTable: (table) => metrics.observeTable(table),
   });
+  // Per loaded version, gone with it: the series stay bounded by what is loaded (apart from node-metrics.ts, issue #17).
+  for (const metric of queueMetrics(() => [...reconciler.table.versions.values()].map((v) => v.queueStats))) metrics.registry.registerMetric(metric);
   const trimmer = new ArtifactCacheTrimmer({
     cache,
     wanted: () => {

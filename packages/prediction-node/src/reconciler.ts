@@ -1,12 +1,13 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { failedPrecondition, resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
+import { failedPrecondition, resolveRuntime, resolveSlots, runtimeKey, type Logger, type ResolvedRuntime, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
 import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetStateView } from './target-state.js';
 
 /** Loads a version; the reconciler does not care how. */
 export interface VersionLoader {
-  load(record: VersionRecord): Promise<LoadedVersion>;
+  /** @param runtime the settings in force (issue #17); the loader resolves the version's own when absent. */
+  load(record: VersionRecord, runtime?: ResolvedRuntime): Promise<LoadedVersion>;
 }
 
 /** Where the reconciler reports each version's state (etcd status keys, in production). */
@@ -137,10 +138,14 @@ export class Reconciler {
     const now = this.options.now();
 
     for (const [key, record] of desired) {
-      if (this.loaded.has(key) || this.loading.has(key)) continue;
+      if (this.loading.has(key)) continue;
+      const runtime = this.runtimeOf(record);
+      const serving = this.loaded.get(key);
+      // New runtime settings: a new session set is built beside the serving one, then swapped in (startLoad).
+      if (serving && runtimeKey(serving.runtime) === runtimeKey(runtime)) continue;
       const failure = this.failures.get(key);
       if (failure && failure.sha256 === record.artifact.sha256 && failure.retryAt > now) continue;
-      this.startLoad(key, record);
+      this.startLoad(key, record, runtime);
     }
 
     const routes = new Map<string, ModelRoute>();
@@ -203,24 +208,37 @@ export class Reconciler {
     for (const waiter of this.settledWaiters.splice(0)) waiter.resolve();
   }
 
-  private startLoad(key: string, record: VersionRecord): void {
+  /** The runtime settings in force for `record`: its own over its model's (issue #17). */
+  private runtimeOf(record: VersionRecord): ResolvedRuntime {
+    return resolveRuntime(this.options.target.current()?.modelRuntimes?.get(record.model), record.runtime);
+  }
+
+  private startLoad(key: string, record: VersionRecord, runtime: ResolvedRuntime): void {
     const { logger, status } = this.options;
     const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
+    // A settings change: the serving set keeps serving (and its status) until the new one is ready.
+    const replacing = this.loaded.has(key);
     this.loading.add(key);
-    this.report(record, 'LOADING', attempts);
-    logger.info('loading model version', { model: record.model, version: record.version, attempt: attempts });
-    this.limit(() => (this.stopped ? Promise.reject(new Error('node stopping')) : this.options.loader.load(record))).then(
+    if (!replacing) this.report(record, 'LOADING', attempts);
+    logger.info(replacing ? 'loading model version with new runtime settings' : 'loading model version', { model: record.model, version: record.version, attempt: attempts });
+    this.limit(() => (this.stopped ? Promise.reject(new Error('node stopping')) : this.options.loader.load(record, runtime))).then(
       (loaded) => {
         this.loading.delete(key);
         this.failures.delete(key);
         const stillWanted = this.desired().get(key);
+        const current = this.loaded.get(key);
         if (this.stopped || !stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
           void loaded.close();
-          if (!this.stopped) status.clear(record.model, record.version);
+          if (!this.stopped && !current) status.clear(record.model, record.version);
+        } else if (runtimeKey(this.runtimeOf(stillWanted)) !== runtimeKey(runtime)) {
+          // The settings changed again while it loaded: the next pass loads the newest.
+          void loaded.close();
         } else {
           this.loaded.set(key, loaded);
+          // Requests already holding the old set finish on it; close() waits for them.
+          if (current) void current.close();
           this.report(record, 'READY', attempts, '', loaded.loadMs);
-          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs) });
+          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs), batch: loaded.runtime.maxBatchSize, instances: loaded.sessions.length });
         }
         this.pass();
       },
@@ -229,7 +247,7 @@ export class Reconciler {
         if (this.stopped) return;
         const delay = Math.min(this.options.retryMinMs * 2 ** (attempts - 1), this.options.retryMaxMs);
         this.failures.set(key, { attempts, error: err.message, retryAt: this.options.now() + delay, sha256: record.artifact.sha256 });
-        this.report(record, 'FAILED', attempts, err.message);
+        if (!replacing) this.report(record, 'FAILED', attempts, err.message);
         // No pass follows a failure until its retry: it may be the last version readiness waited for.
         this.signalIfSettled();
         logger.error('loading model version failed; the model keeps its current versions, will retry', {

@@ -7,6 +7,7 @@ import {
   type KeyLayout,
   type Logger,
   type RouteRecord,
+  type RuntimeSettings,
   type VersionRecord,
 } from '@switchyard/core';
 
@@ -20,6 +21,8 @@ export interface TargetState {
   readonly routes: ReadonlyMap<string, RouteRecord>;
   /** Retired models (issue #6) and when they were retired, so requests for them can say so. */
   readonly retiredModels?: ReadonlyMap<string, string>;
+  /** Models' default runtime settings (issue #17), for the models that set any. */
+  readonly modelRuntimes?: ReadonlyMap<string, RuntimeSettings>;
 }
 
 /**
@@ -39,6 +42,7 @@ export class TargetStateBuilder {
   private readonly versions = new Map<string, VersionRecord>();
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
+  private readonly modelRuntimes = new Map<string, RuntimeSettings>();
 
   constructor(
     private readonly keys: KeyLayout,
@@ -55,10 +59,12 @@ export class TargetStateBuilder {
     const parsed = this.keys.parse(key);
     if (!parsed) return;
     if (parsed.kind === 'models') {
-      // Only the retired mark matters to a node; anything else about models is the control plane's.
+      // Only the retired mark and the default runtime settings matter to a node; anything else about models is the control plane's.
       const result = value === undefined ? undefined : parseStored(ModelRecordSchema, value);
       if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
       else this.retiredModels.delete(parsed.model);
+      if (result?.ok && result.value.runtime !== undefined) this.modelRuntimes.set(parsed.model, result.value.runtime);
+      else this.modelRuntimes.delete(parsed.model);
     } else if (parsed.kind === 'versions') {
       const id = versionKey(parsed.model, parsed.version);
       if (value === undefined) return void this.versions.delete(id);
@@ -90,6 +96,6 @@ export class TargetStateBuilder {
   }
 
   snapshot(revision: number): TargetState {
-    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels) };
+    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels), modelRuntimes: new Map(this.modelRuntimes) };
   }
 }
