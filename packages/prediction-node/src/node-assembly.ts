@@ -212,6 +212,14 @@ function serverParts(
       nodeId: o.id,
       table: () => serving.reconciler.table,
       states: () => states.list(),
+      // The version queues' figures (#17): queue wait and runs; versions run inline at once have none.
+      queueFigures: {
+        figures: (model, version) => {
+          const q = serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats;
+          if (!q || q.computeTime.count === 0) return undefined;
+          return { queue: { count: q.queueTime.count, ns: q.queueTime.sum * 1e9 }, computeInfer: { count: q.computeTime.count, ns: q.computeTime.sum * 1e9 }, batches: new Map() };
+        },
+      },
       extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
     }),
   };
