@@ -9,7 +9,7 @@ export interface BenchArgs {
   deploys: number;
   /** Versions registered for the registration rate (i). */
   registrations: number;
-  /** Models registered for the registry-scale scenario (k), 10 versions each; a tenth of them (at most 1,000) routed. */
+  /** Models registered for the registry-scale scenario (l), 10 versions each; a tenth of them (at most 1,000) routed. */
   scaleModels: number;
   concurrencies: number[];
   heavyConcurrency: number;
@@ -21,7 +21,7 @@ export interface BenchArgs {
   only: Set<Scenario>;
 }
 
-export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'scale'] as const;
+export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'rest', 'scale'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
@@ -39,8 +39,8 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
   --only <list>           run only these scenarios, comma-separated: throughput (a–c), routed (f),
                           shadow (g), deploy (d), thread (e), memory (h), registration (i),
-                          batching (j: dynamic batching and overload on a node in its own process),
-                          scale (k: registry scale)
+                          batching (j: dynamic batching and overload on a node in its own process), rest (k),
+                          scale (l: registry scale)
   --help`;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {

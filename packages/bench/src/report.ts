@@ -8,6 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { formatRest, restFigures, type RestResults } from './rest-scenario.js';
 import { batchingFigures, batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
 import { formatScale, scaleFigures, scaleTargets, type ScaleFigures } from './scale-report.js';
 import type { ScaleResults } from './scale-scenario.js';
@@ -81,7 +82,9 @@ export interface BenchReport {
     memory?: MemoryFigures;
     /** (j) Dynamic batching and the node as shipped (issue #17). */
     batching?: Record<string, number>;
-    /** (k) Registry scale: restart to serving, admin and CLI latency, CPU per change, /metrics size. */
+    /** (k) REST vs gRPC requests/s and their ratio to gRPC, per concurrency and variant. */
+    rest?: ReturnType<typeof restFigures>;
+    /** (l) Registry scale: restart to serving, admin and CLI latency, CPU per change, /metrics size. */
     scale?: ScaleFigures;
   };
   targets: TargetCheck[];
@@ -98,6 +101,7 @@ export interface Scenarios {
   shadow?: ShadowResults;
   memory?: MemoryResults;
   batching?: BatchingResults;
+  rest?: RestResults;
   scale?: ScaleResults;
 }
 
@@ -177,6 +181,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
       ...(batching ? { batching: batchingFigures(batching) } : {}),
+      ...(results.rest ? { rest: restFigures(results.rest) } : {}),
       ...(scale ? { scale: scaleFigures(scale) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
@@ -283,6 +288,7 @@ export function formatReport(r: BenchReport): string {
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
   if (r.details.batching) sections.push([formatBatching(r.details.batching)]);
+  if (r.details.rest) sections.push(formatRest(r.details.rest));
   if (r.details.scale) sections.push([formatScale(r.details.scale)]);
   return [
     `Switchyard bench — ${m.machine}`,

@@ -1,4 +1,4 @@
-/** The registry-scale scenario's part of the bench report (k): figures, targets and its table. */
+/** The registry-scale scenario's part of the bench report (l): figures, targets and its table. */
 import type { ScaleResults } from './scale-scenario.js';
 
 /** Issue #15: restart to serving within this much plus the node's summed load time. */
@@ -47,7 +47,7 @@ export function scaleTargets(r: ScaleResults): { name: string; target: string; v
 export function formatScale(r: ScaleResults): string {
   const f = scaleFigures(r);
   return [
-    `Registry scale (k): ${r.models} models × ${r.versions / r.models} versions = ${r.versions} registered (written into etcd in ${r.seedSeconds} s), ${r.routed} routed, 1 node`,
+    `Registry scale (l): ${r.models} models × ${r.versions / r.models} versions = ${r.versions} registered (written into etcd in ${r.seedSeconds} s), ${r.routed} routed, 1 node`,
     ...r.restarts.map(
       (x, i) =>
         `  restart ${i + 1}: first model served ${x.firstServedMs} ms, all ${r.routed} served ${x.allServedMs} ms; models' own load time (session creation and warm-up, summed) ${x.sessionMsSum} ms; the rest ${x.overheadMs} ms`,

@@ -1,5 +1,5 @@
 /**
- * (k) Registry scale (#15): a control plane holding `models` × `versionsPerModel`
+ * (l) Registry scale (#15): a control plane holding `models` × `versionsPerModel`
  * versions (written straight into etcd, as the tests do: the admin API would
  * take an hour) of which `routed` models route one version each, with real
  * artifacts. Measures:

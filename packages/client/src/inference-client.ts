@@ -13,6 +13,7 @@ import {
 import { clientCredentials, type ClientCredentials } from '@switchyard/core/grpc';
 import { Endpoint } from './endpoint.js';
 import { EndpointPicker } from './endpoint-picker.js';
+import { traceMetadata } from './trace-context.js';
 import { decodeOutputs, encodeInputs, type InputTensor, type OutputTensor } from './inference-tensors.js';
 import { DnsDiscovery, EtcdDiscovery, StaticDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { backoffMs, isRetryable, resolveRetryPolicy, type ResolvedRetryPolicy, type RetryOptions } from './retry-policy.js';
@@ -270,6 +271,8 @@ export class InferenceClient {
   private call<Res>(method: Method, request: object, options: CallOptions, hedge: boolean): Promise<{ response: Res; node: string; attempts: number }> {
     if (this.closed) return Promise.reject(unavailable('the inference client is closed'));
     const deadline = Date.now() + (options.deadlineMs ?? this.deadlineMs);
+    // Taken here, where the caller's span is active; every attempt carries it.
+    const metadata = traceMetadata();
     const tried = new Set<Endpoint>();
     const running = new Set<grpc.ClientUnaryCall>();
     let attempts = 0;
@@ -330,7 +333,7 @@ export class InferenceClient {
           setTimeout(() => void attempt(), wait);
         };
         try {
-          call = stub[method].call(endpoint.client, request, { deadline }, onDone);
+          call = stub[method].call(endpoint.client, request, metadata.clone(), { deadline }, onDone);
         } catch (err) {
           // A request the stub cannot even serialize.
           endpoint.inFlight--;
@@ -357,6 +360,7 @@ export class InferenceClient {
 
 type UnaryStub = (
   request: object,
+  metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (err: grpc.ServiceError | null, response?: unknown) => void,
 ) => grpc.ClientUnaryCall;

@@ -17,6 +17,7 @@ export {
   alreadyExists,
   resourceExhausted,
   internal,
+  unimplemented,
 } from './errors.js';
 export {
   type Clock,
@@ -25,6 +26,7 @@ export {
 export {
   DEFAULT_PREFIX,
   NAME_PATTERN,
+  ID_PATTERN,
   type KeyKind,
   type ParsedKey,
   KeyLayout,
@@ -113,11 +115,26 @@ export {
   type OrtTensorType,
   DATATYPES,
   type Datatype,
+  type FixedDatatype,
   isDatatype,
+  isFixedSize,
   elementBytes,
   toOrtType,
   fromOrtType,
+  unservedTypeReason,
 } from './datatypes.js';
+export {
+  flattenJson,
+  jsonToRaw,
+  rawToJsonText,
+} from './tensor-json.js';
+export {
+  halfToNumber,
+  numberToHalf,
+  roundToHalf,
+  halvesToNumbers,
+  numbersToHalves,
+} from './float16.js';
 export {
   sha256Hex,
   sha256File,
@@ -254,9 +271,13 @@ export {
 } from './latency-histogram.js';
 export {
   type TypedArray,
+  type TensorData,
   decodeContents,
   decodeRaw,
   encodeRaw,
+  decodeBytesRaw,
+  encodeBytesRaw,
+  zeroArray,
 } from './tensor-raw.js';
 export {
   type ServerTlsOptions,

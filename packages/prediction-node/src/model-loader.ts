@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import {
-  elementBytes,
+  isFixedSize,
   failedPrecondition,
   invalidArgument,
   parseSamplesDocument,
   resolveRuntime,
   toOrtType,
+  zeroArray,
   type Logger,
   type ResolvedRuntime,
   type Signature,
@@ -455,26 +456,14 @@ function checkSignature(session: { inputNames: readonly string[]; outputNames: r
   }
 }
 
-/** One all-zero input per tensor, variable dimensions set to 1. */
+/** One all-zero input per tensor (empty strings for BYTES), variable dimensions set to 1. */
 function warmupFeeds(signature: Signature): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of signature.inputs) {
     const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
     const count = shape.reduce((a, b) => a * b, 1);
-    const type = toOrtType(spec.datatype);
-    const bytes = new ArrayBuffer(count * elementBytes(spec.datatype));
-    const data =
-      type === 'int64' ? new BigInt64Array(bytes)
-      : type === 'uint64' ? new BigUint64Array(bytes)
-      : type === 'float32' ? new Float32Array(bytes)
-      : type === 'float64' ? new Float64Array(bytes)
-      : type === 'int32' ? new Int32Array(bytes)
-      : type === 'uint32' ? new Uint32Array(bytes)
-      : type === 'int16' ? new Int16Array(bytes)
-      : type === 'uint16' ? new Uint16Array(bytes)
-      : type === 'int8' ? new Int8Array(bytes)
-      : new Uint8Array(bytes);
-    feeds[spec.name] = new ort.Tensor(type, data as never, shape);
+    const data = isFixedSize(spec.datatype) ? zeroArray(spec.datatype, count) : new Array<string>(count).fill('');
+    feeds[spec.name] = new ort.Tensor(toOrtType(spec.datatype), data as never, shape);
   }
   return feeds;
 }

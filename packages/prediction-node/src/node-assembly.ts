@@ -19,12 +19,16 @@ import { queueMetrics, type QueueStats } from './queue-metrics.js';
 import { NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler, type StatusSink } from './reconciler.js';
+import { RestServer } from './rest-server.js';
+import { NodeTracing, tracedHandlers } from './tracing.js';
 import { rolloutStatsSource } from './rollout-stats-source.js';
 import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { TargetStateMirror } from './target-state-mirror.js';
+import { BASE_EXTENSIONS, tritonExtensionHandlers } from './triton-extensions.js';
+import { LocalVersionStates } from './version-states.js';
 import { clockOffset, UsageSource } from './usage-source.js';
 
 /**
@@ -42,6 +46,8 @@ export interface NodeAssembly {
   health: NodeHealth;
   server: InferenceServer;
   metricsServer: MetricsServer | undefined;
+  /** The KServe v2 REST API, when `httpListen` is set. */
+  restServer: RestServer | undefined;
   /**
    * In start order; stopped in reverse, which is the drain documented in
    * docs/design.md: health NOT_SERVING and the grace period, the watch and
@@ -61,26 +67,31 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   if (o.processMetrics) metrics.collectProcessMetrics();
   const reporter = new RuntimeReporter({ etcd: o.etcd, logger, ttlSeconds: o.leaseTtlSeconds });
   const usage = new UsageSource({ keys: o.keys, nodeId: o.id, stats: () => metrics.allStats(), intervalMs: o.usageIntervalMs, clockOffsetMs: clockOffset(o.clock) });
-  const serving = servingParts(o, logger, metrics, new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
-  const figures = figureParts(o, logger, metrics, usage, serving);
-  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures);
+  const states = new LocalVersionStates(new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
+  const serving = servingParts(o, logger, metrics, states);
+  const tracing = NodeTracing.fromEnv(o.id, logger);
+  const figures = figureParts(o, logger, metrics, usage, serving, tracing);
+  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states, tracing);
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
+    // Stopped after the servers, so the spans of the last requests are sent.
+    ...(tracing ? [tracing] : []),
     { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
     { name: 'sessions', start: () => undefined, stop: () => serving.reconciler.stop() },
     figures.statsPublisher,
     servers.server,
+    ...(servers.restServer ? [servers.restServer] : []),
     servers.registration,
     serving.trimmer,
     figures.shadows,
     serving.target,
     servers.health,
   ];
-  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, components };
+  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, restServer: servers.restServer, components };
 }
 
 /** What decides and holds what the node serves: target state, artifacts, sessions. */
-function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: NodeStatusSink) {
+function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: StatusSink) {
   // The one owner of the target state; everything else reads it through TargetStateView.
   const target = new TargetStateMirror({ etcd: o.etcd, keys: o.keys, logger, onChange: () => reconciler.reconcile() });
   const source = new ControlPlaneArtifactSource({
@@ -138,7 +149,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
 }
 
 /** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */
-function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>) {
+function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>, tracing: NodeTracing | undefined) {
   // Filed under `{id}.{incarnation}`, so a restarted node with the same id
   // never overwrites its predecessor's figures.
   const incarnation = randomBytes(4).toString('hex');
@@ -166,6 +177,7 @@ function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: 
     logger,
     options: o.shadow,
     inFlight,
+    ...(tracing ? { onShadowRun: tracing.onShadowRun } : {}),
   });
   return { statsPublisher, shadows, inFlight };
 }
@@ -179,6 +191,8 @@ function serverParts(
   reporter: RuntimeReporter,
   serving: ReturnType<typeof servingParts>,
   figures: ReturnType<typeof figureParts>,
+  states: LocalVersionStates,
+  tracing: NodeTracing | undefined,
 ) {
   const health = new NodeHealth(o.drainGraceMs, logger);
   const inFlightBytes = new InFlightBytes(o.maxInFlightBytes);
@@ -195,9 +209,8 @@ function serverParts(
     keepaliveTimeoutMs: o.keepaliveTimeoutMs,
     maxConcurrentStreams: o.maxConcurrentStreams,
   });
-  server.server.addService(
-    inferenceService().service,
-    inferenceHandlers({
+  const untraced = {
+    ...inferenceHandlers({
       nodeId: o.id,
       logger,
       metrics,
@@ -207,7 +220,28 @@ function serverParts(
       inFlight: figures.inFlight,
       inFlightBytes,
     }),
-  );
+    // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
+    ...tritonExtensionHandlers({
+      nodeId: o.id,
+      table: () => serving.reconciler.table,
+      states: () => states.list(),
+      // The version queues' figures (#17): queue wait and runs; versions run inline at once have none.
+      queueFigures: {
+        figures: (model, version) => {
+          const q = serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats;
+          if (!q || q.computeTime.count === 0) return undefined;
+          return { queue: { count: q.queueTime.count, ns: q.queueTime.sum * 1e9 }, computeInfer: { count: q.computeTime.count, ns: q.computeTime.sum * 1e9 }, batches: new Map() };
+        },
+      },
+      extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
+    }),
+  };
+  const handlers = tracing ? tracedHandlers(untraced, tracing, o.id) : untraced;
+  server.server.addService(inferenceService().service, handlers);
+  const restServer =
+    o.httpListen === undefined
+      ? undefined
+      : new RestServer({ listen: o.httpListen, handlers, maxBodyBytes: o.maxMessageBytes, tls: o.tls, shutdownDeadlineMs: o.shutdownDeadlineMs, logger });
   health.implementation.addToServer(server.server);
   const metricsServer = o.metricsListen === undefined ? undefined : new MetricsServer(metrics.registry, o.metricsListen);
   const registration = new NodeRegistration({
@@ -217,5 +251,5 @@ function serverParts(
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
   });
-  return { health, server, metricsServer, registration };
+  return { health, server, metricsServer, registration, restServer };
 }

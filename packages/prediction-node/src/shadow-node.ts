@@ -4,7 +4,7 @@ import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutingTable } from './routing-table.js';
 import { EventLoopBusySignal } from './shadow-load.js';
 import { shadowMetrics, shadowStatsSource } from './shadow-metrics.js';
-import { ShadowMirror, type ShadowOptions } from './shadow-mirror.js';
+import { ShadowMirror, type ShadowOptions, type ShadowRun } from './shadow-mirror.js';
 import { ShadowStatsTable } from './shadow-stats.js';
 import type { StatsPublisher } from './stats-publisher.js';
 import { versionKey, type TargetStateView } from './target-state.js';
@@ -28,6 +28,7 @@ export function startShadowMirroring(parts: {
   logger: Logger;
   options: ShadowOptions | undefined;
   inFlight: PrimaryInFlight;
+  onShadowRun?: (run: ShadowRun) => void;
 }): ShadowMirror {
   const table = new ShadowStatsTable();
   for (const metric of shadowMetrics(table)) parts.metrics.registry.registerMetric(metric);
@@ -41,6 +42,7 @@ export function startShadowMirroring(parts: {
       busy,
       primariesInFlight: () => parts.inFlight.value,
       logger: parts.logger.child({ component: 'shadow' }),
+      ...(parts.onShadowRun ? { onShadowRun: parts.onShadowRun } : {}),
     },
     parts.options,
   );
