@@ -10,9 +10,17 @@ import type { VersionStats } from './version-stats.js';
  * long time).
  */
 export class LoadedVersion {
-  private inFlight = 0;
+  private inFlightCount = 0;
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
+  /**
+   * What this copy costs: resident-memory growth across its session's
+   * creation and warm-up (issue #16), at least its artifact's size; set by
+   * the loader, 0 when it was not measured.
+   */
+  memoryBytes = 0;
+  /** Wall-clock ms when it became loaded: its recency before any request. */
+  readonly loadedAtMs = Date.now();
 
   constructor(
     readonly record: VersionRecord,
@@ -31,22 +39,27 @@ export class LoadedVersion {
     return this.closing !== undefined;
   }
 
+  /** Requests using the session now. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
   /** Marks a request as using the session. False once the version is unloading. */
   acquire(): boolean {
     if (this.closing) return false;
-    this.inFlight++;
+    this.inFlightCount++;
     return true;
   }
 
   release(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) this.drained?.();
+    this.inFlightCount--;
+    if (this.inFlightCount === 0) this.drained?.();
   }
 
   /** Refuses new requests, waits for the running ones, then frees the session. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      if (this.inFlightCount > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       await this.session.release();
     })();
     return this.closing;

@@ -114,6 +114,9 @@ const RETIMES = 3;
  */
 const mainThreadLoads = pLimit(1);
 
+/** Session creation plus warm-up of every load, one at a time per process, so the resident-memory growth across it is that load's. */
+const measuredLoads = pLimit(1);
+
 /**
  * Turns a version record into a warmed, ready-to-serve session: fetch and
  * verify the artifact, create the session, check it matches the recorded
@@ -127,6 +130,19 @@ export class ModelLoader {
   async load(record: VersionRecord): Promise<LoadedVersion> {
     const started = performance.now();
     const path = await this.options.cache.ensure(record.artifact.sha256, record.artifact.size);
+    // Issue #16: a version's cost is the resident-memory growth across its
+    // creation and warm-up; one measured load at a time keeps it attributable
+    // (fetches stay parallel). Never below the artifact's size: memory freed
+    // by an earlier unload and reused here would hide part of the growth.
+    return measuredLoads(async () => {
+      const before = process.memoryUsage.rss();
+      const loaded = await this.create(record, path, started);
+      loaded.memoryBytes = Math.max(record.artifact.size, process.memoryUsage.rss() - before);
+      return loaded;
+    });
+  }
+
+  private async create(record: VersionRecord, path: string, started: number): Promise<LoadedVersion> {
     const o = this.options;
     const processOptions: SessionProcessOptions = {
       path,

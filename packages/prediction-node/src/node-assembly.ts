@@ -6,6 +6,12 @@ import { inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifacts } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
+import { ClusterViewMirror, type ClusterView } from './cluster-view.js';
+import { densityMetrics, type DensityMetrics } from './density-metrics.js';
+import { DensityServing } from './density-serving.js';
+import { MemoryLedger } from './memory-ledger.js';
+import { NodeForwarder } from './node-forwarder.js';
+import { NodeMemoryReporter } from './node-memory-reporter.js';
 import { InferenceServer } from './inference-server.js';
 import { InFlightBytes } from './in-flight-bytes.js';
 import { inferenceHandlers } from './inference-service.js';
@@ -55,6 +61,18 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   const serving = servingParts(o, logger, metrics, new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
   const figures = figureParts(o, logger, metrics, usage, serving);
   const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures);
+  const memoryRecord = new NodeMemoryReporter({
+    reporter,
+    keys: o.keys,
+    nodeId: o.id,
+    intervalMs: o.statsIntervalMs,
+    figures: {
+      budgetBytes: o.memoryBudget.bytes,
+      usedBytes: () => serving.reconciler.memoryUsedBytes(),
+      loaded: () => serving.reconciler.table.versions.size,
+      evictions: () => serving.ledger.evictions,
+    },
+  });
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
     { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
@@ -62,6 +80,9 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     figures.statsPublisher,
     servers.server,
     servers.registration,
+    memoryRecord,
+    serving.clusterView,
+    { name: 'forwarder', start: () => undefined, stop: () => serving.forwarder.close() },
     serving.trimmer,
     figures.shadows,
     serving.target,
@@ -97,6 +118,14 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     logger,
     statsFor: (record) => metrics.statsFor(record.model, record.version),
   });
+  const { memoryBudget: budget } = o;
+  logger.info('memory budget', {
+    budgetBytes: budget.bytes,
+    source: budget.source,
+    ...(budget.source === 'option' ? {} : { limitBytes: budget.limitBytes, reserveBytes: budget.reserveBytes }),
+  });
+  const ledger = new MemoryLedger(budget.bytes);
+  const density: DensityMetrics = densityMetrics(metrics.registry, { budget: () => budget.bytes, used: () => reconciler.memoryUsedBytes() });
   const reconciler = new Reconciler({
     target,
     loader: metrics.timedLoads(loader),
@@ -104,6 +133,30 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     logger,
     retryMinMs: o.loadRetryMinMs,
     onTable: (table) => metrics.observeTable(table),
+    density: {
+      nodeId: o.id,
+      memory: ledger,
+      onEvicted: () => density.evictions.inc(),
+      onRefused: (record, reason) => {
+        density.refusals.inc();
+        logger.warn('model version refused: it does not fit the memory budget', { model: record.model, version: record.version, reason });
+      },
+    },
+  });
+  const clusterView = new ClusterViewMirror({ etcd: o.etcd, keys: o.keys, logger });
+  // Forwarding speaks plaintext; a node serving TLS loads what it is asked for instead (docs/placement.md).
+  const noHolders: ClusterView = { holders: () => [], address: () => undefined };
+  const forwarder = new NodeForwarder({ nodeId: o.id, maxMessageBytes: o.maxMessageBytes });
+  const densityServing = new DensityServing({
+    nodeId: o.id,
+    logger,
+    metrics: density,
+    table: () => reconciler.table,
+    target: () => target.current(),
+    view: o.tls ? noHolders : clusterView,
+    demand: (model, version) => reconciler.demand(model, version),
+    forwarder,
+    maxColdWaitMs: o.loadTimeoutMs,
   });
   const trimmer = new ArtifactCacheTrimmer({
     cache,
@@ -118,7 +171,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     graceMs: o.artifactCacheGraceMs,
     intervalMs: o.artifactCacheTrimIntervalMs,
   });
-  return { target, source, reconciler, trimmer };
+  return { target, source, reconciler, trimmer, ledger, clusterView, forwarder, densityServing, density };
 }
 
 /** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */
@@ -150,6 +203,10 @@ function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: 
     logger,
     options: o.shadow,
     inFlight,
+    onShadowNotLoaded: (model, version) => {
+      serving.density.shadowsNotLoaded.inc();
+      serving.densityServing.warm(model, version);
+    },
   });
   return { statsPublisher, shadows, inFlight };
 }
@@ -190,6 +247,7 @@ function serverParts(
       afterPrimary: figures.shadows.onServed,
       inFlight: figures.inFlight,
       inFlightBytes,
+      density: serving.densityServing,
     }),
   );
   health.implementation.addToServer(server.server);
@@ -200,6 +258,7 @@ function serverParts(
     nodeId: o.id,
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
+    memoryBudgetBytes: o.memoryBudget.bytes,
   });
   return { health, server, metricsServer, registration };
 }

@@ -1,6 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { failedPrecondition, resolveSlots, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
+import { failedPrecondition, notFound, resolveSlots, unavailable, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
+import type { MemoryLedger } from './memory-ledger.js';
 import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetStateView } from './target-state.js';
 
@@ -31,6 +32,24 @@ export interface ReconcilerOptions {
   /** @default 60000 */
   retryMaxMs?: number;
   now?: () => number;
+  /**
+   * Model density (issue #16, docs/placement.md): with this node's id, the
+   * node loads ahead of requests only the versions whose placement names it,
+   * plus those {@link Reconciler.demand}ed (loaded on a request, cached,
+   * evicted least recently used first). Without it, every routed version is
+   * loaded, as before placements.
+   */
+  density?: DensityOptions;
+}
+
+/** The node's half of model density: who it is, its memory account, and whom to tell. */
+export interface DensityOptions {
+  nodeId: string;
+  memory: MemoryLedger;
+  /** A cached version was unloaded to make room for `forKey`. */
+  onEvicted?: (evicted: LoadedVersion, forKey: string) => void;
+  /** A load was refused for want of room. */
+  onRefused?: (record: VersionRecord, reason: string) => void;
 }
 
 interface Failure {
@@ -51,7 +70,7 @@ interface Failure {
  * passes never interleave; every load that ends triggers another pass.
  */
 export class Reconciler {
-  private readonly options: Required<Omit<ReconcilerOptions, 'onTable'>> & Pick<ReconcilerOptions, 'onTable'>;
+  private readonly options: Required<Omit<ReconcilerOptions, 'onTable' | 'density'>> & Pick<ReconcilerOptions, 'onTable'>;
   private readonly limit: LimitFunction;
   private readonly loaded = new Map<string, LoadedVersion>();
   private readonly loading = new Set<string>();
@@ -67,9 +86,17 @@ export class Reconciler {
   private routingTable: RoutingTable = EMPTY_TABLE;
   private stopped = false;
   private settledWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  /** Versions loaded because a request (or a shadow) asked for them, not placement: the cache evictions choose from. */
+  private readonly demanded = new Set<string>();
+  /** One promise per version being loaded on demand: many requests for a cold version share one load. */
+  private readonly demands = new Map<string, { promise: Promise<LoadedVersion>; resolve: (v: LoadedVersion) => void; reject: (err: Error) => void }>();
+
+  private readonly density: DensityOptions | undefined;
 
   constructor(options: ReconcilerOptions) {
-    this.options = { loadConcurrency: 2, retryMinMs: 1000, retryMaxMs: 60_000, now: Date.now, ...options };
+    const { density, ...rest } = options;
+    this.density = density;
+    this.options = { loadConcurrency: 2, retryMinMs: 1000, retryMaxMs: 60_000, now: Date.now, ...rest };
     this.limit = pLimit(this.options.loadConcurrency);
   }
 
@@ -104,18 +131,73 @@ export class Reconciler {
     return new Promise((resolve, reject) => this.settledWaiters.push({ resolve, reject }));
   }
 
+  /**
+   * Loads a routed version on this node because a request needs it (issue
+   * #16), or finds it loaded or loading; every caller for one version shares
+   * one load. Rejects with NOT_FOUND when the version is not routed, and with
+   * UNAVAILABLE when its load failed or was refused for want of memory (the
+   * reason is in the message; another node may have room).
+   */
+  demand(model: string, version: string): Promise<LoadedVersion> {
+    const key = versionKey(model, version);
+    const loaded = this.loaded.get(key);
+    if (loaded && !loaded.closed) return Promise.resolve(loaded);
+    const pending = this.demands.get(key);
+    if (pending) return pending.promise;
+    if (this.stopped) return Promise.reject(unavailable('the node is stopping'));
+    const record = this.routable().get(key);
+    if (!record) return Promise.reject(notFound(`version '${version}' of model '${model}' is not routed; check its route with 'switchyard status ${model}'`));
+    const failure = this.failures.get(key);
+    if (failure && failure.sha256 === record.artifact.sha256 && failure.retryAt > this.options.now() && !this.loading.has(key)) {
+      return Promise.reject(unavailable(`model '${model}' version '${version}' failed to load on this node (${failure.error}); retrying later`));
+    }
+    let resolve!: (v: LoadedVersion) => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<LoadedVersion>((res, rej) => ((resolve = res), (reject = rej)));
+    // Nobody may be listening (a shadow's warm-up): an unobserved failure must not crash the process.
+    promise.catch(() => undefined);
+    this.demands.set(key, { promise, resolve, reject });
+    this.demanded.add(key);
+    this.pass();
+    return promise;
+  }
+
+  /** Whether placement names this node for the version (so it is never evicted as a cached one). */
+  isPlacedHere(key: string): boolean {
+    const density = this.density;
+    if (!density) return true;
+    return this.options.target.current()?.placements?.get(key)?.copies.some((c) => c.nodeId === density.nodeId) ?? false;
+  }
+
+  /** Bytes of model memory held or reserved now (loaded, loading, being released). */
+  memoryUsedBytes(): number {
+    return this.density?.memory.usedBytes(this.loaded) ?? 0;
+  }
+
   /** Stops acting and frees every session, after their in-flight requests. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const waiter of this.settledWaiters.splice(0)) waiter.reject(failedPrecondition('the reconciler has stopped'));
     for (const timer of this.retryTimers) clearTimeout(timer);
+    for (const demand of this.demands.values()) demand.reject(unavailable('the node is stopping'));
+    this.demands.clear();
     const all = [...this.loaded.values()];
     this.loaded.clear();
     this.publish(EMPTY_TABLE);
     await Promise.all(all.map((v) => v.close()));
   }
 
+  /** What the node loads now: with density, the routed versions placed here or demanded; else every routed one. */
   private desired(): Map<string, VersionRecord> {
+    const routable = this.routable();
+    if (!this.density) return routable;
+    const wanted = new Map<string, VersionRecord>();
+    for (const [key, record] of routable) if (this.demanded.has(key) || this.isPlacedHere(key)) wanted.set(key, record);
+    return wanted;
+  }
+
+  /** Every version named by a route's splits or shadows whose version record exists. */
+  private routable(): Map<string, VersionRecord> {
     const wanted = new Map<string, VersionRecord>();
     const target = this.options.target.current();
     if (!target) return wanted;
@@ -133,6 +215,12 @@ export class Reconciler {
   private pass(): void {
     const target = this.options.target.current();
     if (this.stopped || !target) return;
+    if (this.density) {
+      const routable = this.routable();
+      for (const key of this.demanded) if (!routable.has(key)) this.forgetDemand(key, notFound(`model version ${key} is no longer routed`));
+      // A copy placement took away stays as a cached one: memory pressure, not a move, decides when it goes.
+      for (const key of this.loaded.keys()) if (routable.has(key) && !this.isPlacedHere(key)) this.demanded.add(key);
+    }
     const desired = this.desired();
     const now = this.options.now();
 
@@ -140,13 +228,14 @@ export class Reconciler {
       if (this.loaded.has(key) || this.loading.has(key)) continue;
       const failure = this.failures.get(key);
       if (failure && failure.sha256 === record.artifact.sha256 && failure.retryAt > now) continue;
-      this.startLoad(key, record);
+      const room = this.makeRoom(key, record);
+      if (room) this.startLoad(key, record, room);
     }
 
     const routes = new Map<string, ModelRoute>();
     for (const route of target.routes.values()) {
       const entries = route.splits
-        .filter((s) => s.weight > 0)
+        .filter((s) => s.weight > 0 && desired.has(versionKey(route.model, s.version)))
         .map((s) => ({ loaded: this.loaded.get(versionKey(route.model, s.version)), weight: s.weight }))
         .filter((e): e is { loaded: LoadedVersion; weight: number } => e.loaded !== undefined);
       if (entries.length > 0) {
@@ -158,9 +247,13 @@ export class Reconciler {
       // Nor does an emptied route (route set --empty): its versions are to be
       // unloaded, not kept serving as if the new split were still loading.
       if (!route.splits.some((s) => s.weight > 0)) continue;
-      // None of the new split can serve yet: keep serving the old one.
+      // None of the new split can serve yet: keep serving the old one. With
+      // density only while a weighted version is loading or failing here: a
+      // split loaded elsewhere is reached by forwarding instead.
       const previous = this.routingTable.routes.get(route.model);
-      if (previous?.usable()) routes.set(route.model, previous);
+      const pendingHere = (s: { version: string; weight: number }) =>
+        s.weight > 0 && (this.loading.has(versionKey(route.model, s.version)) || this.failures.has(versionKey(route.model, s.version)));
+      if (previous?.usable() && (!this.density || route.splits.some(pendingHere))) routes.set(route.model, previous);
     }
 
     for (const model of this.builtRoutes.keys()) if (!target.routes.has(model)) this.builtRoutes.delete(model);
@@ -170,10 +263,11 @@ export class Reconciler {
     for (const [key, version] of this.loaded) {
       if (desired.has(key) || referenced.has(key)) continue;
       this.loaded.delete(key);
-      this.unload(version);
+      void this.unload(version);
     }
+    const keepFailure = this.density ? this.routable() : desired;
     for (const key of this.failures.keys()) {
-      if (desired.has(key)) continue;
+      if (keepFailure.has(key)) continue;
       this.failures.delete(key);
       const [model, version] = splitKey(key);
       this.options.status.clear(model, version);
@@ -203,66 +297,139 @@ export class Reconciler {
     for (const waiter of this.settledWaiters.splice(0)) waiter.resolve();
   }
 
-  private startLoad(key: string, record: VersionRecord): void {
+  /**
+   * With density: whether `record` fits the budget, unloading idle cached
+   * versions (least recently used first) when that makes room; the promise
+   * settles when their sessions are released. Undefined when the load is
+   * refused, which is then recorded like a failed load (FAILED with the
+   * reason, retried with back-off).
+   */
+  private makeRoom(key: string, record: VersionRecord): Promise<void> | undefined {
+    const density = this.density;
+    if (!density) return Promise.resolve();
+    const decision = density.memory.decide(record, this.loaded, (k) => this.isPlacedHere(k));
+    if (decision.kind === 'fits') return Promise.resolve();
+    if (decision.kind === 'refuse') {
+      density.memory.refusals++;
+      const reason = `not loaded: ${decision.reason}`;
+      density.onRefused?.(record, reason);
+      this.recordFailure(key, record, (this.failures.get(key)?.attempts ?? 0) + 1, reason);
+      return undefined;
+    }
+    const released: Promise<void>[] = [];
+    for (const victim of decision.victims) {
+      const version = this.loaded.get(victim);
+      if (!version) continue;
+      this.loaded.delete(victim);
+      this.demanded.delete(victim);
+      density.memory.evictions++;
+      density.onEvicted?.(version, key);
+      this.options.logger.info('evicting a cached model version to make room', { model: version.model, version: version.version, memoryBytes: version.memoryBytes, for: key });
+      released.push(this.unload(version));
+    }
+    return Promise.all(released).then(() => undefined);
+  }
+
+  private forgetDemand(key: string, err: Error): void {
+    this.demanded.delete(key);
+    const demand = this.demands.get(key);
+    if (!demand) return;
+    this.demands.delete(key);
+    demand.reject(err);
+  }
+
+  private startLoad(key: string, record: VersionRecord, room: Promise<void> = Promise.resolve()): void {
     const { logger, status } = this.options;
     const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
     this.loading.add(key);
+    this.density?.memory.loadStarted(key, this.density.memory.estimate(record));
     this.report(record, 'LOADING', attempts);
     logger.info('loading model version', { model: record.model, version: record.version, attempt: attempts });
-    this.limit(() => (this.stopped ? Promise.reject(new Error('node stopping')) : this.options.loader.load(record))).then(
+    this.limit(async () => {
+      // Loads after the evictions that made room for them, so the budget holds while sessions are released.
+      await room;
+      if (this.stopped) throw new Error('node stopping');
+      return this.options.loader.load(record);
+    }).then(
       (loaded) => {
         this.loading.delete(key);
         this.failures.delete(key);
+        if (this.density) {
+          this.density.memory.loadEnded(key);
+          if (loaded.memoryBytes === 0) loaded.memoryBytes = this.density.memory.estimate(record);
+          else this.density.memory.recordMeasured(record, loaded.memoryBytes);
+        }
         const stillWanted = this.desired().get(key);
         if (this.stopped || !stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
           void loaded.close();
           if (!this.stopped) status.clear(record.model, record.version);
+          this.forgetDemand(key, unavailable(`model version ${key} changed while it was loading; retry`));
         } else {
           this.loaded.set(key, loaded);
-          this.report(record, 'READY', attempts, '', loaded.loadMs);
-          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs) });
+          this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
+          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs), ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}) });
+          const demand = this.demands.get(key);
+          this.demands.delete(key);
+          demand?.resolve(loaded);
         }
         this.pass();
       },
       (err: Error) => {
         this.loading.delete(key);
+        this.density?.memory.loadEnded(key);
         if (this.stopped) return;
-        const delay = Math.min(this.options.retryMinMs * 2 ** (attempts - 1), this.options.retryMaxMs);
-        this.failures.set(key, { attempts, error: err.message, retryAt: this.options.now() + delay, sha256: record.artifact.sha256 });
-        this.report(record, 'FAILED', attempts, err.message);
-        // No pass follows a failure until its retry: it may be the last version readiness waited for.
-        this.signalIfSettled();
-        logger.error('loading model version failed; the model keeps its current versions, will retry', {
-          model: record.model,
-          version: record.version,
-          attempt: attempts,
-          retryInMs: delay,
-          error: err.message,
-        });
-        const timer = setTimeout(() => {
-          this.retryTimers.delete(timer);
-          this.pass();
-        }, delay);
-        this.retryTimers.add(timer);
+        this.recordFailure(key, record, attempts, err.message);
       },
     );
   }
 
-  private unload(version: LoadedVersion): void {
+  /** A failed or refused load: FAILED with the reason, retried after a back-off that doubles per failure. */
+  private recordFailure(key: string, record: VersionRecord, attempts: number, error: string): void {
+    const { logger } = this.options;
+    const delay = Math.min(this.options.retryMinMs * 2 ** (attempts - 1), this.options.retryMaxMs);
+    this.failures.set(key, { attempts, error, retryAt: this.options.now() + delay, sha256: record.artifact.sha256 });
+    this.report(record, 'FAILED', attempts, error);
+    const demand = this.demands.get(key);
+    this.demands.delete(key);
+    demand?.reject(unavailable(`model '${record.model}' version '${record.version}' could not be loaded on this node: ${error}`));
+    // A version loaded on request is tried again by the next request after the back-off, not by a timer.
+    this.demanded.delete(key);
+    // No pass follows a failure until its retry: it may be the last version readiness waited for.
+    this.signalIfSettled();
+    logger.error('loading model version failed; the model keeps its current versions, will retry', {
+      model: record.model,
+      version: record.version,
+      attempt: attempts,
+      retryInMs: delay,
+      error,
+    });
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.pass();
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+
+  private unload(version: LoadedVersion): Promise<void> {
     const { status, logger } = this.options;
     this.report(version.record, 'UNLOADING', 0);
     logger.info('unloading model version', { model: version.model, version: version.version });
-    version.close().then(
+    const released = this.density?.memory.releaseStarted(version.memoryBytes);
+    return version.close().then(
       () => {
+        released?.();
         // A version can be wanted again while it was closing; only clear if not.
         const key = versionKey(version.model, version.version);
         if (!this.loaded.has(key) && !this.loading.has(key) && !this.failures.has(key)) status.clear(version.model, version.version);
       },
-      (err: Error) => logger.error('releasing a session failed', { model: version.model, version: version.version, error: err.message }),
+      (err: Error) => {
+        released?.();
+        logger.error('releasing a session failed', { model: version.model, version: version.version, error: err.message });
+      },
     );
   }
 
-  private report(record: VersionRecord, state: LoadState, attempts: number, error = '', loadMs?: number): void {
+  private report(record: VersionRecord, state: LoadState, attempts: number, error = '', loadMs?: number, memoryBytes?: number): void {
     this.options.status.report({
       model: record.model,
       version: record.version,
@@ -270,6 +437,7 @@ export class Reconciler {
       error,
       attempts,
       ...(loadMs === undefined ? {} : { loadMs }),
+      ...(memoryBytes === undefined ? {} : { memoryBytes }),
     });
   }
 

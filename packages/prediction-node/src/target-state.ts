@@ -1,11 +1,13 @@
 import {
   ModelRecordSchema,
   parseStored,
+  PlacementRecordSchema,
   resolveSlots,
   RouteRecordSchema,
   VersionRecordSchema,
   type KeyLayout,
   type Logger,
+  type PlacementRecord,
   type RouteRecord,
   type VersionRecord,
 } from '@switchyard/core';
@@ -20,6 +22,12 @@ export interface TargetState {
   readonly routes: ReadonlyMap<string, RouteRecord>;
   /** Retired models (issue #6) and when they were retired, so requests for them can say so. */
   readonly retiredModels?: ReadonlyMap<string, string>;
+  /**
+   * Where versions are kept loaded (issue #16), keyed by `model/version`. A
+   * routed version without a record has no copies: it loads where its first
+   * request lands (docs/placement.md).
+   */
+  readonly placements?: ReadonlyMap<string, PlacementRecord>;
 }
 
 /**
@@ -39,6 +47,7 @@ export class TargetStateBuilder {
   private readonly versions = new Map<string, VersionRecord>();
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
+  private readonly placements = new Map<string, PlacementRecord>();
 
   constructor(
     private readonly keys: KeyLayout,
@@ -69,6 +78,16 @@ export class TargetStateBuilder {
         this.versions.delete(id);
         this.logger.error('ignoring invalid version record', { key, error: result.ok ? 'model/version differ from the key' : result.error });
       }
+    } else if (parsed.kind === 'placements') {
+      const id = versionKey(parsed.model, parsed.version);
+      if (value === undefined) return void this.placements.delete(id);
+      const result = parseStored(PlacementRecordSchema, value);
+      if (result.ok && result.value.model === parsed.model && result.value.version === parsed.version) {
+        this.placements.set(id, result.value);
+      } else {
+        // Keep the last good placement: a bad record must not unload copies that serve.
+        this.logger.error('ignoring invalid placement record; keeping the last valid one', { key, error: result.ok ? 'model/version differ from the key' : result.error });
+      }
     } else if (parsed.kind === 'routes') {
       if (value === undefined) return void this.routes.delete(parsed.model);
       const result = parseStored(RouteRecordSchema, value);
@@ -90,6 +109,6 @@ export class TargetStateBuilder {
   }
 
   snapshot(revision: number): TargetState {
-    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels) };
+    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels), placements: new Map(this.placements) };
   }
 }
