@@ -47,6 +47,15 @@ export class MemoryLedger {
     return admit(this.held(loaded, placed), this.estimate(record), this.budgetBytes);
   }
 
+  /**
+   * What to evict when the account is over the budget: a load may measure
+   * more than it was admitted on. Undefined when within it.
+   */
+  overBudget(loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean): Admission | undefined {
+    if (this.usedBytes(loaded) <= this.budgetBytes) return undefined;
+    return admit(this.held(loaded, placed), 0, this.budgetBytes);
+  }
+
   /** Reserves a load's estimate until {@link loadEnded}. */
   loadStarted(key: string, bytes: number): void {
     this.loading.set(key, bytes);

@@ -220,6 +220,9 @@ export class Reconciler {
       for (const key of this.demanded) if (!routable.has(key)) this.forgetDemand(key, notFound(`model version ${key} is no longer routed`));
       // A copy placement took away stays as a cached one: memory pressure, not a move, decides when it goes.
       for (const key of this.loaded.keys()) if (routable.has(key) && !this.isPlacedHere(key)) this.demanded.add(key);
+      // A load that measured more than its estimate: back within the budget at once.
+      const over = this.density.memory.overBudget(this.loaded, (k) => this.isPlacedHere(k));
+      if (over?.kind === 'evict') void this.evict(over.victims, '(a load measured above its estimate)');
     }
     const desired = this.desired();
     const now = this.options.now();
@@ -316,15 +319,21 @@ export class Reconciler {
       this.recordFailure(key, record, (this.failures.get(key)?.attempts ?? 0) + 1, reason);
       return undefined;
     }
+    return this.evict(decision.victims, key);
+  }
+
+  /** Unloads idle cached versions to make room for `forKey`; settles when their sessions are released. */
+  private evict(victims: readonly string[], forKey: string): Promise<void> {
+    const density = this.density!;
     const released: Promise<void>[] = [];
-    for (const victim of decision.victims) {
+    for (const victim of victims) {
       const version = this.loaded.get(victim);
       if (!version) continue;
       this.loaded.delete(victim);
       this.demanded.delete(victim);
       density.memory.evictions++;
-      density.onEvicted?.(version, key);
-      this.options.logger.info('evicting a cached model version to make room', { model: version.model, version: version.version, memoryBytes: version.memoryBytes, for: key });
+      density.onEvicted?.(version, forKey);
+      this.options.logger.info('evicting a cached model version to make room', { model: version.model, version: version.version, memoryBytes: version.memoryBytes, for: forKey });
       released.push(this.unload(version));
     }
     return Promise.all(released).then(() => undefined);
