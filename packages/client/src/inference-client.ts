@@ -1,7 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import {
   GrpcStatus,
+  ROUTED_VERSION_METADATA_KEY,
   SwitchyardError,
   unavailable,
   type ClientTlsOptions,
@@ -15,6 +16,7 @@ import { Endpoint } from './endpoint.js';
 import { EndpointPicker } from './endpoint-picker.js';
 import { decodeOutputs, encodeInputs, type InputTensor, type OutputTensor } from './inference-tensors.js';
 import { DnsDiscovery, EtcdDiscovery, StaticDiscovery, type NodeDiscovery } from './node-discovery.js';
+import { PlacementView } from './placement-view.js';
 import { backoffMs, isRetryable, resolveRetryPolicy, type ResolvedRetryPolicy, type RetryOptions } from './retry-policy.js';
 
 /** Options for {@link InferenceClient.create}. Exactly one of `nodes`, `dns`, `etcd` or `discovery`. */
@@ -45,6 +47,19 @@ export interface InferenceClientOptions {
   maxMessageBytes?: number;
   /** Discovery errors (bad records, failed lookups); the last good node list keeps serving. @default ignored */
   onDiscoveryError?: (err: unknown) => void;
+  /**
+   * With `etcd`: read where versions are placed (`target/placements/`, issue
+   * #16) and send each ModelInfer straight to a node holding its version, so
+   * no node has to forward it; without a placed copy, any node (which loads
+   * or forwards it). @default true with `etcd`
+   */
+  followPlacement?: boolean;
+}
+
+/** Nodes a call should try first, and metadata it carries. */
+interface Preference {
+  addresses: readonly string[];
+  metadata: grpc.Metadata | undefined;
 }
 
 /** Per-call options. */
@@ -110,6 +125,7 @@ export class InferenceClient {
     private readonly hedgeAfterMs: number | undefined,
     private readonly healthIntervalMs: number,
     private readonly maxMessageBytes: number,
+    private readonly placement: PlacementView | undefined,
   ) {}
 
   /** Validates the options and starts discovery; does not wait for a node to be ready (see {@link waitForReady}). */
@@ -138,8 +154,12 @@ export class InferenceClient {
       options.hedgeAfterMs,
       options.healthIntervalMs ?? 500,
       options.maxMessageBytes ?? 64 * 1024 * 1024,
+      options.etcd && options.followPlacement !== false
+        ? new PlacementView({ etcd: options.etcd.client, ...(options.etcd.keys ? { keys: options.etcd.keys } : {}), ...(options.onDiscoveryError ? { onError: options.onDiscoveryError } : {}) })
+        : undefined,
     );
     await discovery.start((addresses) => client.setAddresses(addresses));
+    await client.placement?.start();
     return client;
   }
 
@@ -168,7 +188,7 @@ export class InferenceClient {
       ...(options.outputs ? { outputs: options.outputs.map((name) => ({ name })) } : {}),
       ...encodeInputs(inputs),
     };
-    const { response, node, attempts } = await this.call<ModelInferResponse>('ModelInfer', request, options, true);
+    const { response, node, attempts } = await this.call<ModelInferResponse>('ModelInfer', request, options, true, this.preference(model, options));
     return { model: response.model_name, version: response.model_version, id: response.id, outputs: decodeOutputs(response), node, attempts };
   }
 
@@ -196,6 +216,7 @@ export class InferenceClient {
   close(): void {
     this.closed = true;
     this.discovery.close();
+    this.placement?.close();
     for (const e of this.endpoints.values()) e.close();
     this.endpoints.clear();
     this.picker = new EndpointPicker([]);
@@ -254,8 +275,25 @@ export class InferenceClient {
     });
   }
 
-  /** A SERVING endpoint, preferring one not in `avoid`; waits for one until `deadline`. */
-  private async pick(avoid: ReadonlySet<Endpoint>, deadline: number): Promise<Endpoint | undefined> {
+  /** Where placement says a ModelInfer should go, and the version the route chose (sent along, so the node serves that one). */
+  private preference(model: string, options: InferOptions): Preference | undefined {
+    if (!this.placement) return undefined;
+    const target = this.placement.target(model, options.version ?? '', options.routingKey);
+    if (target.addresses.length === 0 && target.routedVersion === undefined) return undefined;
+    let metadata: grpc.Metadata | undefined;
+    if (target.routedVersion !== undefined) {
+      metadata = new grpc.Metadata();
+      metadata.set(ROUTED_VERSION_METADATA_KEY, target.routedVersion);
+    }
+    return { addresses: target.addresses, metadata };
+  }
+
+  /** A SERVING endpoint, preferring one placed to hold the version, then one not in `avoid`; waits for one until `deadline`. */
+  private async pick(avoid: ReadonlySet<Endpoint>, deadline: number, prefer?: Preference): Promise<Endpoint | undefined> {
+    if (prefer && prefer.addresses.length > 0) {
+      const placed = prefer.addresses.map((a) => this.endpoints.get(a)).filter((e): e is Endpoint => e !== undefined && e.serving && !avoid.has(e));
+      if (placed.length > 0) return placed[Math.floor(Math.random() * placed.length)];
+    }
     for (;;) {
       const endpoint = this.picker.pick(avoid);
       if (endpoint) return endpoint;
@@ -267,7 +305,7 @@ export class InferenceClient {
    * One logical call: attempts on different nodes while they fail with a
    * retryable code, hedged attempts when `hedge`, all within the deadline.
    */
-  private call<Res>(method: Method, request: object, options: CallOptions, hedge: boolean): Promise<{ response: Res; node: string; attempts: number }> {
+  private call<Res>(method: Method, request: object, options: CallOptions, hedge: boolean, prefer?: Preference): Promise<{ response: Res; node: string; attempts: number }> {
     if (this.closed) return Promise.reject(unavailable('the inference client is closed'));
     const deadline = Date.now() + (options.deadlineMs ?? this.deadlineMs);
     const tried = new Set<Endpoint>();
@@ -295,7 +333,7 @@ export class InferenceClient {
 
       const attempt = async (): Promise<void> => {
         attempts++;
-        const endpoint = await this.pick(tried, deadline);
+        const endpoint = await this.pick(tried, deadline, prefer);
         if (settled) return;
         if (!endpoint) {
           if (running.size === 0) finish(this.closed ? unavailable('the inference client is closed') : expired());
@@ -330,7 +368,9 @@ export class InferenceClient {
           setTimeout(() => void attempt(), wait);
         };
         try {
-          call = stub[method].call(endpoint.client, request, { deadline }, onDone);
+          call = prefer?.metadata
+            ? (stub[method] as unknown as MetadataStub).call(endpoint.client, request, prefer.metadata, { deadline }, onDone)
+            : stub[method].call(endpoint.client, request, { deadline }, onDone);
         } catch (err) {
           // A request the stub cannot even serialize.
           endpoint.inFlight--;
@@ -354,6 +394,13 @@ export class InferenceClient {
     });
   }
 }
+
+type MetadataStub = (
+  request: object,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response?: unknown) => void,
+) => grpc.ClientUnaryCall;
 
 type UnaryStub = (
   request: object,

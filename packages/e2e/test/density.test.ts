@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import * as grpc from '@grpc/grpc-js';
+import { InferenceClient } from '@switchyard/client';
 import { encodeRaw, FORWARDED_METADATA_KEY, NodeMemoryRecordSchema, NodeRecordSchema, type ModelInferResponse, type PlacementRecord } from '@switchyard/core';
 import { expectedMlp, mlpModel, waitFor } from '@switchyard/testkit';
 import { outputValues, TestCluster } from './helpers/cluster.js';
@@ -146,6 +147,25 @@ test('more models than fit: every one answers correctly through either node, the
   t.true(evicted >= 3, `node-1 evicted ${evicted} versions`);
 });
 
+test('@switchyard/client reads placements from etcd and sends each request straight to the node holding the version: no forwarding hop', async (t) => {
+  await deploy('direct', 400);
+  await place('direct', ['node-2']);
+  await waitFor(() => cluster.nodes[1]!.table.versions.has(`direct/${versions.get('direct')}`), { message: 'node-2 loaded its placed version' });
+  const client = await InferenceClient.create({ etcd: { client: cluster.client, keys: cluster.keys } });
+  t.teardown(() => client.close());
+  await client.waitForReady(2);
+  const forwardsBefore = (await counter(0, 'switchyard_forwards_total')) + (await counter(1, 'switchyard_forwards_total'));
+  const answeredBy = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const result = await client.infer('direct', [{ name: 'x', datatype: 'FP32', shape: [1, 64], data: Float32Array.from(ROW) }]);
+    answeredBy.add(result.node);
+    t.is(result.version, versions.get('direct')!);
+  }
+  t.deepEqual([...answeredBy], [cluster.nodes[1]!.address]);
+  t.is((await counter(0, 'switchyard_forwards_total')) + (await counter(1, 'switchyard_forwards_total')), forwardsBefore, 'no node forwarded');
+  t.false(cluster.nodes[0]!.table.versions.has(`direct/${versions.get('direct')}`), 'node-1 never loaded it');
+});
+
 test('a cold version under 50 concurrent requests loads once, and every request gets the right answer', async (t) => {
   await deploy('burst', 300);
   const loadsBefore = (await cluster.nodes[0]!.metrics.loadSeconds.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.model === 'burst')?.value ?? 0;
@@ -153,7 +173,7 @@ test('a cold version under 50 concurrent requests loads once, and every request 
   for (const r of responses) assertCorrect(t, r, 300);
   const loads = (await cluster.nodes[0]!.metrics.loadSeconds.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.model === 'burst')?.value ?? 0;
   t.is(loads - loadsBefore, 1);
-  t.is((await cluster.status('node-1', 'burst', versions.get('burst')!))?.state, 'READY');
+  await waitFor(async () => (await cluster.status('node-1', 'burst', versions.get('burst')!))?.state === 'READY', { message: 'burst READY on node-1 in etcd' });
 });
 
 test('a cold request whose deadline is shorter than the load gets DEADLINE_EXCEEDED, saying why; the load goes on and the next request is served', async (t) => {

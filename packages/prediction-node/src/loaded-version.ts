@@ -19,8 +19,8 @@ export class LoadedVersion {
    * the loader, 0 when it was not measured.
    */
   memoryBytes = 0;
-  /** Wall-clock ms when it became loaded: its recency before any request. */
-  readonly loadedAtMs = Date.now();
+  /** Wall-clock ms when it became READY (set by the reconciler): its recency before any request. */
+  loadedAtMs = Date.now();
 
   constructor(
     readonly record: VersionRecord,

@@ -374,6 +374,8 @@ export class Reconciler {
           if (!this.stopped) status.clear(record.model, record.version);
           this.forgetDemand(key, unavailable(`model version ${key} changed while it was loading; retry`));
         } else {
+          // The most recently used from now: the requests waiting for it must find it still here.
+          loaded.loadedAtMs = Date.now();
           this.loaded.set(key, loaded);
           this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
           logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs), ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}) });
