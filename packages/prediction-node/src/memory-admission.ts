@@ -71,7 +71,7 @@ export const MIN_VERSION_BYTES = 1024 * 1024;
 
 /**
  * A version's expected cost before its first load on this node: its
- * artifact's size times the largest ratio of what similar versions (artifacts
+ * artifact's size times the median ratio of what similar versions (artifacts
  * within a factor of 4 in size) measured here, else {@link DEFAULT_COST_RATIO}; never below {@link MIN_VERSION_BYTES}.
  */
 export function estimateCost(artifactBytes: number, measured: readonly MeasuredCost[]): number {
@@ -79,8 +79,10 @@ export function estimateCost(artifactBytes: number, measured: readonly MeasuredC
   const similar = measured.filter((m) => m.artifactBytes > 0 && m.artifactBytes * 4 >= artifactBytes && m.artifactBytes <= artifactBytes * 4);
   let ratio = DEFAULT_COST_RATIO;
   if (similar.length > 0) {
-    // The largest, not the median: an estimate below the truth lets a load pass the budget until the next eviction.
-    ratio = Math.max(...similar.map((m) => m.memoryBytes / m.artifactBytes));
+    // The median: one measurement inflated by other work in the process must not make every similar version look too big
+    // to load; an estimate below the truth is corrected by an eviction right after the load.
+    const ratios = similar.map((m) => m.memoryBytes / m.artifactBytes).sort((a, b) => a - b);
+    ratio = ratios[Math.floor(ratios.length / 2)]!;
   }
   return Math.max(MIN_VERSION_BYTES, Math.round(artifactBytes * ratio));
 }

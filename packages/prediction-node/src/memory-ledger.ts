@@ -31,10 +31,15 @@ export class MemoryLedger {
     return known ? known.memoryBytes : estimateCost(record.artifact.size, [...this.measured.values()]);
   }
 
-  /** Remembers a load's measured cost. */
+  /**
+   * Remembers a load's measured cost. For an artifact measured before, the
+   * least of the measurements: other work in the process only ever adds to
+   * the resident-memory growth seen across a load.
+   */
   recordMeasured(record: VersionRecord, memoryBytes: number): void {
+    const before = this.measured.get(record.artifact.sha256)?.memoryBytes ?? Number.POSITIVE_INFINITY;
     this.measured.delete(record.artifact.sha256);
-    this.measured.set(record.artifact.sha256, { artifactBytes: record.artifact.size, memoryBytes });
+    this.measured.set(record.artifact.sha256, { artifactBytes: record.artifact.size, memoryBytes: Math.min(before, memoryBytes) });
     if (this.measured.size > MAX_MEASURED) this.measured.delete(this.measured.keys().next().value!);
   }
 

@@ -137,6 +137,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
       nodeId: o.id,
       memory: ledger,
       onEvicted: () => density.evictions.inc(),
+      heldElsewhere: (key) => !o.tls && clusterView.holders(key).some((id) => id !== o.id),
       onRefused: (record, reason) => {
         density.refusals.inc();
         logger.warn('model version refused: it does not fit the memory budget', { model: record.model, version: record.version, reason });

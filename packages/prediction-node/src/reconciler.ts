@@ -50,6 +50,8 @@ export interface DensityOptions {
   onEvicted?: (evicted: LoadedVersion, forKey: string) => void;
   /** A load was refused for want of room. */
   onRefused?: (record: VersionRecord, reason: string) => void;
+  /** Whether another node holds `model/version` READY (requests can be forwarded there). @default never */
+  heldElsewhere?: (key: string) => boolean;
 }
 
 interface Failure {
@@ -251,12 +253,12 @@ export class Reconciler {
       // unloaded, not kept serving as if the new split were still loading.
       if (!route.splits.some((s) => s.weight > 0)) continue;
       // None of the new split can serve yet: keep serving the old one. With
-      // density only while a weighted version is loading or failing here: a
-      // split loaded elsewhere is reached by forwarding instead.
+      // density only until another node holds a weighted version READY:
+      // requests are forwarded there instead, and the old one can go.
       const previous = this.routingTable.routes.get(route.model);
-      const pendingHere = (s: { version: string; weight: number }) =>
-        s.weight > 0 && (this.loading.has(versionKey(route.model, s.version)) || this.failures.has(versionKey(route.model, s.version)));
-      if (previous?.usable() && (!this.density || route.splits.some(pendingHere))) routes.set(route.model, previous);
+      const elsewhere = this.density?.heldElsewhere;
+      const servedElsewhere = elsewhere !== undefined && route.splits.some((s) => s.weight > 0 && elsewhere(versionKey(route.model, s.version)));
+      if (previous?.usable() && !servedElsewhere) routes.set(route.model, previous);
     }
 
     for (const model of this.builtRoutes.keys()) if (!target.routes.has(model)) this.builtRoutes.delete(model);
