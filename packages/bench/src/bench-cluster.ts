@@ -11,7 +11,7 @@ import { KeyLayout } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane } from '@switchyard/control-plane';
-import { PredictionNode } from '@switchyard/prediction-node';
+import { PredictionNode, type PredictionNodeOptions } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { StatusWatch } from './status-watch.js';
 
@@ -32,7 +32,7 @@ export class BenchCluster {
   ) {}
 
   /** Starts everything; on failure stops whatever had started, then throws. */
-  static async start(nodeCount: number): Promise<BenchCluster> {
+  static async start(nodeCount: number, nodeOptions: readonly Partial<PredictionNodeOptions>[] = []): Promise<BenchCluster> {
     const etcd = await startEtcd();
     const dir = await makeTempDir('switchyard-bench-');
     const cluster = new BenchCluster(etcd, new KeyLayout('/bench/'), dir);
@@ -58,6 +58,7 @@ export class BenchCluster {
             id: `node-${i + 1}`,
             dataDir: join(dir, `node-${i + 1}`),
             logger: silentLogger(),
+            ...nodeOptions[i],
           }),
         );
       }
@@ -91,8 +92,20 @@ export class BenchCluster {
     return (await this.client().createVersion({ model, artifact_sha256: sha256 })).version;
   }
 
-  /** SetRoute sending all traffic to `version`; resolves when the reply arrives. */
-  async routeAll(model: string, version: string): Promise<void> {
+  /**
+   * Places `version` on `nodeIds` (every node by default), as the control
+   * plane's placer would (issue #16): the bench measures nodes that hold
+   * what it routes, unless a scenario says otherwise.
+   */
+  async place(model: string, version: string, nodeIds: readonly string[] = this.nodeIds): Promise<void> {
+    const now = new Date().toISOString();
+    const record = { model, version, copies: nodeIds.map((nodeId) => ({ nodeId, since: now })), wantedCopies: nodeIds.length, estimatedBytes: 0, reason: '', updatedAt: now };
+    await this.etcdClient!.put(this.keys.placement(model, version)).value(JSON.stringify(record));
+  }
+
+  /** SetRoute sending all traffic to `version`, placed on every node first; resolves when the reply arrives. */
+  async routeAll(model: string, version: string, place = true): Promise<void> {
+    if (place) await this.place(model, version);
     await this.client().setRoute({ model, splits: [{ version, weight: 10_000 }] });
   }
 
@@ -114,6 +127,7 @@ export class BenchCluster {
   async deploySplit(model: string, bytes: Uint8Array, weights: number[], timeoutMs = 60_000): Promise<{ version: string; weight: number }[]> {
     const splits: { version: string; weight: number }[] = [];
     for (const weight of weights) splits.push({ version: await this.createVersion(model, bytes), weight });
+    for (const { version } of splits) await this.place(model, version);
     await this.client().setRoute({ model, splits });
     for (const { version } of splits) await this.watch!.waitReady(model, version, this.nodeIds, timeoutMs);
     const deadline = Date.now() + timeoutMs;

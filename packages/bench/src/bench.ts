@@ -21,6 +21,7 @@ import { round } from './stats.js';
 import { measureRouted, measureThroughput, type RoutedResults, type ThroughputResults } from './throughput.js';
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
+import { measureDensity } from './density-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
@@ -180,6 +181,8 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
 
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
+    // A cluster of its own: nodes with a budget of their own, versions placed on one node.
+    const density = run('density') ? await measureDensity({ quick: args.quick, log }) : undefined;
 
     const cpuList = cpus();
     const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
@@ -199,7 +202,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, density });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

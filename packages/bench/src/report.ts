@@ -8,6 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { formatDensity, type DensityResults } from './density-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -90,10 +91,11 @@ export interface Scenarios {
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
+  density?: DensityResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, density } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -269,6 +271,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
+  if (r.details.density) sections.push([formatDensity(r.details.density)]);
   return [
     `Switchyard bench — ${m.machine}`,
     m.settings,
