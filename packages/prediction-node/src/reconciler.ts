@@ -318,7 +318,15 @@ export class Reconciler {
       density.memory.refusals++;
       const reason = `not loaded: ${decision.reason}`;
       density.onRefused?.(record, reason);
-      this.recordFailure(key, record, (this.failures.get(key)?.attempts ?? 0) + 1, reason);
+      if (this.isPlacedHere(key)) {
+        this.recordFailure(key, record, (this.failures.get(key)?.attempts ?? 0) + 1, reason);
+      } else {
+        // Asked for by a request: the room may be there for the next one (requests in flight end), so no back-off.
+        const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
+        this.failures.set(key, { attempts, error: reason, retryAt: this.options.now(), sha256: record.artifact.sha256 });
+        this.report(record, 'FAILED', attempts, reason);
+        this.forgetDemand(key, unavailable(`model '${record.model}' version '${record.version}' could not be loaded on this node: ${reason}`));
+      }
       return undefined;
     }
     return this.evict(decision.victims, key);
