@@ -159,13 +159,30 @@ async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Polls until every node reports READY (at least one node), any reports FAILED, or time runs out. */
+/**
+ * Polls until every node that should hold the version reports READY (at
+ * least one node), any reports FAILED, or time runs out. Which nodes: the
+ * copies of its placement (issue #16, docs/placement.md) once the placer
+ * placed it, else every live node (nodes from before placement load every
+ * routed version). A placement with no copy while nodes publish budgets
+ * means the version cannot be placed: that fails at once, with the reason.
+ */
 async function waitUntilReady(admin: AdminClient, model: string, version: string, timeoutMs: number, pollMs: number): Promise<NodeReadiness[]> {
   const deadline = Date.now() + timeoutMs;
   let last: NodeReadiness[] = [];
   for (;;) {
     const status = await admin.getModelStatus(model);
-    last = readiness(status, version);
+    const placement = status.placements?.find((p) => p.version === version);
+    const placed = new Set(placement?.copies.map((c) => c.node_id) ?? []);
+    if (placement && placed.size === 0 && placement.wanted_copies > 0 && (await budgetsKnown(admin))) {
+      throw failedError(
+        `${model}:${version} cannot be placed: ${placement.reason || 'no node has room for it'}. ` +
+          `It stays routed and loads on a node when a request for it arrives, if one has room then; ` +
+          `see 'switchyard status' for each node's memory, free some (retire or unroute versions), or add a node`,
+      );
+    }
+    if (placement && placed.size === 0 && placement.wanted_copies === 0) return [];
+    last = readiness(status, version).filter((n) => placed.size === 0 || placed.has(n.id));
     const failed = last.filter((n) => n.state === 'FAILED');
     if (failed.length > 0) {
       const errors = failed.map((n) => `  ${n.id} (${n.address}): ${errorOf(status, n.id, version)}`).join('\n');
@@ -184,6 +201,12 @@ async function waitUntilReady(admin: AdminClient, model: string, version: string
     }
     await sleep(pollMs);
   }
+}
+
+/** Whether any live node publishes a memory budget, i.e. placement decides where versions load. */
+async function budgetsKnown(admin: AdminClient): Promise<boolean> {
+  const cluster = await admin.getClusterStatus();
+  return cluster.nodes.some((n) => Number(n.node.memory_budget_bytes ?? 0) > 0);
 }
 
 function readiness(status: ModelStatusMessage, version: string): NodeReadiness[] {

@@ -235,6 +235,17 @@ test.serial('models create, update, get and list with paging', async (t) => {
   const got = await cli(t, 'models', 'get', 'linear', '-o', 'json');
   t.deepEqual((JSON.parse(got.stdout) as { versions: string[] }).versions, ['v1', 'v2', 'v3', 'v4']);
 
+  // Placement settings (docs/placement.md): flags change only what they name.
+  const placed = await cli(t, 'models', 'update', 'alpha', '--min-copies', '2', '--max-copies', '3', '--always-resident', '-o', 'json');
+  t.is(placed.code, 0, placed.stderr);
+  t.deepEqual((JSON.parse(placed.stdout) as { placement: unknown }).placement, { min_copies: 2, max_copies: 3, always_resident: true });
+  const lowered = await cli(t, 'models', 'update', 'alpha', '--min-copies', '0');
+  t.is(lowered.code, 0, lowered.stderr);
+  t.regex((await cli(t, 'models', 'get', 'alpha')).stdout, /placement: +1 copy, up to 3 under load, always resident/);
+  const refused = await cli(t, 'models', 'update', 'alpha', '--min-copies', '5');
+  t.is(refused.code, 1, refused.stderr);
+  t.regex(refused.stderr, /placement.min_copies \(5\) is more than placement.max_copies \(3\)/);
+
   type Page = { models: { name: string }[]; next_page_token: string };
   const first = JSON.parse((await cli(t, 'models', 'list', '--page-size', '2', '-o', 'json')).stdout) as Page;
   t.deepEqual(first.models.map((m) => m.name), ['alpha', 'beta']);

@@ -3,6 +3,7 @@
  * message types themselves live in core (admin-types.ts) so the CLI shares
  * them.
  */
+import { DEFAULT_PLACEMENT_SETTINGS } from '@switchyard/core';
 import type {
   ControlPlaneInfoMessage,
   ControlPlaneRecord,
@@ -11,7 +12,12 @@ import type {
   ModelMessage,
   ModelRecord,
   NodeInfoMessage,
+  NodeMemoryRecord,
   NodeRecord,
+  PlacementMessage,
+  PlacementRecord,
+  PlacementSettings,
+  PlacementSettingsMessage,
   RouteMessage,
   RouteRecord,
   Signature,
@@ -84,6 +90,7 @@ export function versionStateToMessage(record: VersionStatusRecord): VersionState
     error: record.error,
     updated_at: record.updatedAt,
     load_ms: record.loadMs ?? 0,
+    memory_bytes: String(record.memoryBytes ?? 0),
   };
 }
 
@@ -99,6 +106,23 @@ export function modelToMessage(record: ModelRecord, revision: string, versions: 
     revision,
     versions,
     retired_at: record.retiredAt ?? '',
+    placement: placementSettingsToMessage(record.placement ?? DEFAULT_PLACEMENT_SETTINGS),
+  };
+}
+
+export function placementSettingsToMessage(settings: PlacementSettings): PlacementSettingsMessage {
+  return { min_copies: settings.minCopies, max_copies: settings.maxCopies, always_resident: settings.alwaysResident };
+}
+
+/** A placement record as the API returns it. */
+export function placementToMessage(record: PlacementRecord): PlacementMessage {
+  return {
+    version: record.version,
+    copies: record.copies.map((c) => ({ node_id: c.nodeId, since: c.since })),
+    wanted_copies: record.wantedCopies,
+    estimated_bytes: String(record.estimatedBytes),
+    reason: record.reason,
+    updated_at: record.updatedAt,
   };
 }
 
@@ -117,13 +141,19 @@ export function historyEntryToMessage(record: HistoryEntryRecord): HistoryEntryM
 }
 
 /** The API's view of a live node's registration. */
-export function nodeInfoToMessage(record: NodeRecord): NodeInfoMessage {
+export function nodeInfoToMessage(record: NodeRecord, memory?: NodeMemoryRecord): NodeInfoMessage {
   return {
     node_id: record.id,
     address: record.address,
     build_version: record.buildVersion,
     started_at: record.startedAt,
     metrics_address: record.metricsAddress,
+    // The node record's budget is the one placement reads; the memory record's is newer when the node has one.
+    memory_budget_bytes: String(memory?.budgetBytes || record.memoryBudgetBytes),
+    memory_used_bytes: String(memory?.usedBytes ?? 0),
+    memory_rss_bytes: String(memory?.rssBytes ?? 0),
+    loaded_versions: memory?.loaded ?? 0,
+    evictions: String(memory?.evictions ?? 0),
   };
 }
 

@@ -42,7 +42,7 @@ import {
   type VersionRef,
   type WhoAmIResponse,
 } from '@switchyard/core';
-import { routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
+import { placementToMessage, routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
 import { artifactSize, isSha256, type ArtifactStore } from './artifact-store.js';
 import { clusterStatusMessage } from './cluster-status.js';
 import { DeployValidation, readRequestSamples } from './deploy-validation.js';
@@ -51,6 +51,8 @@ import { historyEntry } from './history-entries.js';
 import { listHistory } from './history-listing.js';
 import { ModelAdmin } from './model-admin.js';
 import { checkSeconds, checkVersionText } from './model-fields.js';
+import { checkFitsSomeNode, measuredMemory } from './placement-admission.js';
+import { DEFAULT_PLACEMENT_POLICY } from './placement-decision.js';
 import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
@@ -89,6 +91,8 @@ export interface AdminServiceOptions {
   validationMemoryBytes?: number;
   /** Fills in version messages' derived fields. @default none: the stored record as it is */
   versionHook?: VersionMessageHook;
+  /** Share of a node's budget the placer fills (PlacementPolicy.fillRatio): CreateVersion refuses a version bigger than that on every node. @default 0.9 */
+  placementFillRatio?: number;
 }
 
 /**
@@ -107,6 +111,7 @@ export class AdminService {
   readonly #models: ModelAdmin;
   readonly #validation: DeployValidation;
   readonly #versionHook: VersionMessageHook | undefined;
+  readonly #placementFillRatio: number;
 
   constructor(options: AdminServiceOptions) {
     this.#state = options.state;
@@ -116,6 +121,7 @@ export class AdminService {
     this.#maxArtifactBytes = options.maxArtifactBytes;
     this.#uploadIdleTimeoutMs = options.uploadIdleTimeoutMs ?? 60_000;
     this.#versionHook = options.versionHook;
+    this.#placementFillRatio = options.placementFillRatio ?? DEFAULT_PLACEMENT_POLICY.fillRatio;
     this.#models = new ModelAdmin({ state: options.state, logger: options.logger, clock: options.clock });
     this.#validation = new DeployValidation({
       artifacts: options.artifacts,
@@ -182,7 +188,8 @@ export class AdminService {
 
   /** Every live node with its state of every version, and every control plane. */
   async getClusterStatus(): Promise<ClusterStatusMessage> {
-    return clusterStatusMessage(await this.#state.readCluster());
+    const [read, memory] = await Promise.all([this.#state.readCluster(), this.#state.tables.cluster.memory()]);
+    return clusterStatusMessage(read, memory);
   }
 
   /** One page of a model's audit log, newest first. */
@@ -247,6 +254,8 @@ export class AdminService {
     if (explicit !== undefined && (await this.#state.versionRevision(model, explicit)) !== undefined) throw versionExists(model, explicit);
 
     const size = await artifactSize(this.#artifacts, sha256);
+    // Before validation, which loads the model: a version no node can hold is refused without that cost.
+    await checkFitsSomeNode(this.#state.tables, `a version of model ${model}`, size, this.#placementFillRatio);
     // Opening a model can take any time and memory (constant folding runs at
     // load), so the signature is read in the validation child, under its limits.
     const validated = await this.#validation.run(sha256, undefined, (signature) => readRequestSamples(request.samples_json, signature));
@@ -299,7 +308,8 @@ export class AdminService {
     const version = checkName('version', request.version);
     const stored = await this.#state.getVersion(model, version);
     if (!stored) throw noSuchVersion(model, version);
-    return (await this.#versionMessages(model, [stored.value]))[0]!;
+    const [message] = await this.#versionMessages(model, [stored.value]);
+    return withMemory(message!, await measuredMemory(this.#state.tables, model));
   }
 
   /** Every version of a model, v2 before v10. */
@@ -307,7 +317,8 @@ export class AdminService {
     const model = checkName('model', request.model);
     const versions = (await this.#state.listVersions(model)).map((v) => v.value);
     versions.sort((a, b) => compareVersionNames(a.version, b.version));
-    return { versions: await this.#versionMessages(model, versions) };
+    const [messages, memory] = await Promise.all([this.#versionMessages(model, versions), measuredMemory(this.#state.tables, model)]);
+    return { versions: messages.map((m) => withMemory(m, memory)) };
   }
 
   /** Version records as messages, with the hook's fields. */
@@ -450,7 +461,11 @@ export class AdminService {
           .map(versionStateToMessage),
       }))
       .sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
-    return { model, route: route.current ? routeToMessage(route.current, route.revision) : null, nodes };
+    const placements = (await this.#state.tables.placements.list(model))
+      .map((p) => p.value)
+      .sort((a, b) => compareVersionNames(a.version, b.version))
+      .map(placementToMessage);
+    return { model, route: route.current ? routeToMessage(route.current, route.revision) : null, nodes, placements };
   }
 
   #handleUpload(
@@ -521,4 +536,9 @@ function versionExists(model: string, version: string): Error {
 
 function routeChanged(model: string): Error {
   return aborted(`the route of model ${model} changed while you were editing it; re-read it and retry`);
+}
+
+/** A version message with the memory nodes measured for it (issue #16). */
+function withMemory(message: VersionMessage, memory: ReadonlyMap<string, number>): VersionMessage {
+  return { ...message, memory_bytes: String(memory.get(message.version) ?? 0) };
 }

@@ -1,4 +1,5 @@
-import type { ClusterStatusMessage, ModelVersionStateMessage } from '@switchyard/core';
+import type { ClusterStatusMessage, ModelVersionStateMessage, NodeMemoryRecord } from '@switchyard/core';
+import type { Stored } from './etcd-read.js';
 import { controlPlaneToMessage, nodeInfoToMessage, versionStateToMessage } from './admin-messages.js';
 import type { ClusterRead } from './target-state-store.js';
 import { compareVersionNames } from './version-names.js';
@@ -9,9 +10,11 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * GetClusterStatus' answer from one consistent read: each live node with its
  * states of every version of every model, and the control planes. Statuses
  * of a node whose registration is gone (its lease expired, its status keys
- * not yet) are left out, as GetModelStatus does.
+ * not yet) are left out, as GetModelStatus does. Each node's memory comes
+ * from its memory record (issue #16), when it publishes one.
  */
-export function clusterStatusMessage(read: ClusterRead): ClusterStatusMessage {
+export function clusterStatusMessage(read: ClusterRead, memory: readonly Stored<NodeMemoryRecord>[] = []): ClusterStatusMessage {
+  const memoryOf = new Map(memory.map((m) => [m.value.nodeId, m.value]));
   const states = new Map<string, ModelVersionStateMessage[]>();
   for (const { value } of read.statuses) {
     let list = states.get(value.nodeId);
@@ -20,7 +23,7 @@ export function clusterStatusMessage(read: ClusterRead): ClusterStatusMessage {
   }
   const nodes = read.nodes
     .map(({ value }) => ({
-      node: nodeInfoToMessage(value),
+      node: nodeInfoToMessage(value, memoryOf.get(value.id)),
       versions: (states.get(value.id) ?? []).sort((a, b) => byText(a.model, b.model) || compareVersionNames(a.state.version, b.state.version)),
     }))
     .sort((a, b) => byText(a.node.node_id, b.node.node_id));

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_HISTORY_LIMIT } from './etcd-audit.js';
 import type { EtcdClient } from './etcd-client.js';
+import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement-decision.js';
 import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
 import { KeyLayout, NAME_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
 import { createLogger } from '@switchyard/core/logging';
@@ -90,6 +91,14 @@ export interface ControlPlaneOptions {
    */
   shadowKeeperIntervalMs?: number;
   /**
+   * How often the leader's placer decides where versions are kept loaded
+   * when nothing wakes it sooner (a node joining or leaving, a route or model
+   * changing wakes it at once; docs/placement.md). @default 10000
+   */
+  placementIntervalMs?: number;
+  /** The placer's knobs (docs/placement.md). @default DEFAULT_PLACEMENT_POLICY */
+  placement?: Partial<PlacementPolicy>;
+  /**
    * host:port to serve the web console on (docs/console.md); port 0 picks a
    * free one. It calls this control plane's own admin API with each signed-in
    * person's token. @default no console
@@ -130,6 +139,8 @@ export interface ResolvedControlPlaneOptions {
   retirement: ResolvedRetirementOptions;
   rolloutTickMs: number;
   shadowKeeperIntervalMs: number;
+  placementIntervalMs: number;
+  placement: PlacementPolicy;
   historyEntriesPerModel: number;
   consoleListen: string | undefined;
 }
@@ -197,6 +208,19 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return resolved;
 }
 
+function resolvePlacementPolicy(given: Partial<PlacementPolicy> = {}): PlacementPolicy {
+  const policy = { ...DEFAULT_PLACEMENT_POLICY, ...given };
+  const check = (field: keyof PlacementPolicy, ok: (v: number) => boolean, what: string): void => {
+    if (!Number.isFinite(policy[field]) || !ok(policy[field])) throw new TypeError(`placement.${field} must be ${what}, got ${given[field]}`);
+  };
+  check('ratePerCopy', (v) => v > 0, 'a positive number of requests per second');
+  check('scaleDownShare', (v) => v > 0 && v <= 1, 'more than 0 and at most 1');
+  check('quietMs', (v) => v >= 0, '0 or more milliseconds');
+  check('minCopyAgeMs', (v) => v >= 0, '0 or more milliseconds');
+  check('fillRatio', (v) => v > 0 && v <= 1, 'more than 0 and at most 1');
+  return policy;
+}
+
 /**
  * Fills in defaults and rejects nonsense up front, so a misconfigured control
  * plane fails at start-up with the field named.
@@ -240,6 +264,8 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
     retirement: resolveRetirementOptions(options.retirement),
     rolloutTickMs: positiveInteger('rolloutTickMs', options.rolloutTickMs, 1000),
     shadowKeeperIntervalMs: positiveInteger('shadowKeeperIntervalMs', options.shadowKeeperIntervalMs, 5000),
+    placementIntervalMs: positiveInteger('placementIntervalMs', options.placementIntervalMs, 10_000),
+    placement: resolvePlacementPolicy(options.placement),
     historyEntriesPerModel: positiveInteger('historyEntriesPerModel', options.historyEntriesPerModel, DEFAULT_HISTORY_LIMIT),
     consoleListen,
   };

@@ -20,10 +20,12 @@ import { ArtifactService } from './artifact-service.js';
 import { resolveControlPlaneOptions, type ControlPlaneOptions } from './control-plane-options.js';
 import { EtcdLeaderElection } from './leader-election.js';
 import { LeaseRegistration } from './lease-registration.js';
+import { PlacementKeeper } from './placement-keeper.js';
 import { RolloutAdmin } from './rollout-admin.js';
 import { RolloutController } from './rollout-controller.js';
 import { RolloutFiguresReader } from './rollout-figures.js';
 import { RolloutMetrics } from './rollout-metrics.js';
+import { rolloutPlacementWait } from './rollout-placement.js';
 import { TargetStateStore } from './target-state-store.js';
 import { createRetirement } from './retirement.js';
 import type { Registry } from 'prom-client';
@@ -201,7 +203,7 @@ export class ControlPlane {
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     });
-    // Leader-only work (rollout controller, retirement sweeper) runs on one
+    // Leader-only work (rollout controller, retirement sweeper, shadow keeper, placer) runs on one
     // replica at a time; every replica serves the admin API.
     const rolloutFigures = new RolloutFiguresReader({ tables: state.tables });
     const rolloutMetrics = new RolloutMetrics();
@@ -219,6 +221,7 @@ export class ControlPlane {
       validationMemoryBytes: o.validationMemoryBytes,
       // ListVersions, GetVersion and CreateVersion answer with last use and expiry.
       versionHook: retirement.admin,
+      placementFillRatio: o.placement.fillRatio,
     });
     const collector = new ArtifactCollector({
       tables: state.tables,
@@ -230,8 +233,18 @@ export class ControlPlane {
     });
     const leaderWork: LeaderWork[] = [
       retirement.sweeper,
-      new RolloutController({ state, figures: rolloutFigures, leadership, clock: o.clock, logger, tickMs: o.rolloutTickMs, metrics: rolloutMetrics }),
+      new RolloutController({
+        state,
+        figures: rolloutFigures,
+        leadership,
+        clock: o.clock,
+        logger,
+        tickMs: o.rolloutTickMs,
+        metrics: rolloutMetrics,
+        notPlaced: rolloutPlacementWait(state.tables),
+      }),
       new ShadowKeeper({ state, leadership, logger: logger.child({ component: 'shadow-keeper' }), clock: o.clock, intervalMs: o.shadowKeeperIntervalMs }),
+      new PlacementKeeper({ tables: state.tables, leadership, clock: o.clock, logger, intervalMs: o.placementIntervalMs, policy: o.placement }),
     ];
     const adminHandlers = composeHandlers(adminService().service, [
       { owner: 'admin', handlers: admin.handlers() },

@@ -1,4 +1,5 @@
-import type { ControlPlaneRecord, NodeRecord, VersionStatusRecord } from '@switchyard/core';
+import type { ControlPlaneRecord, NodeMemoryRecord, NodeRecord, VersionStatusRecord } from '@switchyard/core';
+import type { EtcdWatcher } from './etcd-client.js';
 import type { Stored } from './etcd-read.js';
 import type { TableContext } from './etcd-table-context.js';
 
@@ -38,6 +39,17 @@ export class ClusterTable {
         return { node, statuses: reader.all(kvs, kinds.status) };
       }),
     );
+  }
+
+  /** Every node's memory record (runtime/memory/, lease-bound like the node key), read in pages. */
+  async memory(): Promise<Stored<NodeMemoryRecord>[]> {
+    const { kvs } = await this.t.access.range({ prefix: this.t.keys.nodeMemoryPrefix() });
+    return this.t.reader.all(kvs, this.t.kinds.memory);
+  }
+
+  /** A watch of the node keys: a node that joins or leaves (its lease expired, or it drained). */
+  watchNodes(): EtcdWatcher {
+    return this.t.access.watchPrefix(this.t.keys.nodesPrefix());
   }
 
   /**

@@ -62,6 +62,11 @@ export const MAX_WRITE_BYTES = 1024 * 1024;
  * construction. Two writers deciding from the same reads race on the same
  * revisions: exactly one applies.
  *
+ * Placement keys (`target/placements/`, the elected placer's) are the one
+ * exception to the audit rule: a write of placements only carries no audit
+ * entry, since the placer rewrites them as load and nodes change and would
+ * push people's changes out of the models' logs; it still compares.
+ *
  * Runtime keys (figures, usage, registrations) are not written here: they
  * belong to the nodes and processes that own them.
  */
@@ -159,6 +164,7 @@ export class GuardedWrite {
     const auditKeys = this.#audit.map((entry) => auditKey(this.#keys, entry));
     const refused = this.#check(auditKeys);
     if (refused) return refused;
+    if (this.#audit.length === 0) return this.#commitUnaudited();
     const guard = auditKeys[0]!;
     const success: TxnOp[] = [
       ...this.#puts.map(({ key, value }) => ({ put: key, value: JSON.stringify(value) })),
@@ -185,20 +191,27 @@ export class GuardedWrite {
     }
   }
 
+  /**
+   * A write of placements only (no audit entry, so no guard key): a copy
+   * etcd3 sends again after an unanswered first one fails its compares, as
+   * the first moved the keys, and reports a conflict; the placer then reads
+   * again and finds its own write. When etcd cannot be reached the outcome
+   * is unknown and the placer's next pass settles it the same way.
+   */
+  async #commitUnaudited(): Promise<WriteOutcome> {
+    const compared: { key: string; modRevision?: string; createRevision?: string }[] = this.#compares.flatMap((c) => ('key' in c ? [c] : []));
+    const success: TxnOp[] = [...this.#puts.map(({ key, value }) => ({ put: key, value: JSON.stringify(value) })), ...this.#deletes];
+    const result = await this.#access.txn(this.#compares, success, compared.map((c) => ({ get: c.key })));
+    if (result.succeeded) return { status: 'written', revision: result.revision };
+    return { status: 'conflict', changed: conflicts(result, compared) };
+  }
+
   #outcome(result: TxnResult, compared: { key: string; modRevision?: string; createRevision?: string }[], guardValue: string): WriteOutcome {
     if (result.succeeded) return { status: 'written', revision: result.revision };
     // Every key of a transaction carries its revision: the guard's is the write's.
     const landed = result.reads[compared.length];
     if (landed?.value.toString('utf8') === guardValue) return { status: 'written', revision: landed.mod_revision };
-    const changed: KeyConflict[] = [];
-    compared.forEach((c, i) => {
-      const kv = result.reads[i];
-      const now = kv ? { modRevision: kv.mod_revision, createRevision: kv.create_revision } : undefined;
-      const expected = c.modRevision ?? c.createRevision ?? '0';
-      const actual = c.modRevision !== undefined ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
-      if (actual !== expected) changed.push({ key: c.key, expected, now });
-    });
-    return { status: 'conflict', changed };
+    return { status: 'conflict', changed: conflicts(result, compared) };
   }
 
   /**
@@ -227,10 +240,12 @@ export class GuardedWrite {
 
   #check(auditKeys: readonly string[]): WriteOutcome | undefined {
     if (this.#compares.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must compare what it was decided from' };
-    if (this.#audit.length === 0) return { status: 'refused', key: '', error: 'a write of target/ must carry its audit entry' };
     const targetPrefix = this.#keys.targetPrefix();
-    for (const op of this.#deletes) {
-      const key = 'delete' in op ? op.delete : 'deletePrefix' in op ? op.deletePrefix : '';
+    const deleted = this.#deletes.map((op) => ('delete' in op ? op.delete : 'deletePrefix' in op ? op.deletePrefix : ''));
+    // Placements are the placer's bookkeeping, rewritten as load and nodes come and go, not a person's change: no audit entry.
+    const placementsOnly = [...this.#puts.map((p) => p.key), ...deleted].every((key) => this.#keys.parse(key)?.kind === 'placements');
+    if (this.#audit.length === 0 && !placementsOnly) return { status: 'refused', key: '', error: 'a write of target/ must carry its audit entry' };
+    for (const key of deleted) {
       if (!key.startsWith(targetPrefix)) return { status: 'refused', key, error: `only keys under ${targetPrefix} are deleted by a guarded write` };
     }
     let bytes = 0;
@@ -262,8 +277,10 @@ export class GuardedWrite {
         return validate(this.#kinds.version, key, value);
       case 'routes':
         return validate(this.#kinds.route, key, value);
+      case 'placements':
+        return validate(this.#kinds.placement, key, value);
       default:
-        return `only model, version and route keys under ${this.#keys.targetPrefix()} are written by a guarded write`;
+        return `only model, version, route and placement keys under ${this.#keys.targetPrefix()} are written by a guarded write`;
     }
   }
 }
@@ -279,6 +296,19 @@ export function notRefused(outcome: WriteOutcome): Exclude<WriteOutcome, { statu
   if (outcome.status !== 'refused') return outcome;
   if (outcome.limit) throw invalidArgument(`${outcome.error}; nothing was written`);
   throw internal(`refused to write etcd key ${outcome.key || '(none)'}: ${outcome.error}`);
+}
+
+/** The compared keys a failed transaction found moved, from the reads of its failure branch (in compare order). */
+function conflicts(result: TxnResult, compared: readonly { key: string; modRevision?: string; createRevision?: string }[]): KeyConflict[] {
+  const changed: KeyConflict[] = [];
+  compared.forEach((c, i) => {
+    const kv = result.reads[i];
+    const now = kv ? { modRevision: kv.mod_revision, createRevision: kv.create_revision } : undefined;
+    const expected = c.modRevision ?? c.createRevision ?? '0';
+    const actual = c.modRevision !== undefined ? (now?.modRevision ?? '0') : (now?.createRevision ?? '0');
+    if (actual !== expected) changed.push({ key: c.key, expected, now });
+  });
+  return changed;
 }
 
 /** Checks a value as it will be read back: serialized, parsed against its schema, and matched to its key. */

@@ -1,5 +1,5 @@
 import type { HistoryEntryRecord, ModelRecord } from '@switchyard/core';
-import { EtcdAccess } from './etcd-client.js';
+import { EtcdAccess, type EtcdWatcher } from './etcd-client.js';
 import { notRefused, type GuardedWrite } from './etcd-guarded-write.js';
 import { rawRecord, type RawRecord, type Stored } from './etcd-read.js';
 import type { TableContext } from './etcd-table-context.js';
@@ -106,6 +106,11 @@ export class ModelsTable {
       .audit(history)
       .commit());
     return outcome.status === 'written';
+  }
+
+  /** A watch of every model key (placement settings live on the model). */
+  watch(): EtcdWatcher {
+    return this.t.access.watchPrefix(this.t.keys.modelsPrefix());
   }
 
   /** Adds the model record's put to a write; the caller adds the compares it was decided from. */

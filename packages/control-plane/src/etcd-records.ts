@@ -2,7 +2,9 @@ import {
   ControlPlaneRecordSchema,
   HistoryEntryRecordSchema,
   ModelRecordSchema,
+  NodeMemoryRecordSchema,
   NodeRecordSchema,
+  PlacementRecordSchema,
   RolloutStatsRecordSchema,
   RouteRecordSchema,
   ShadowStatsRecordSchema,
@@ -13,7 +15,9 @@ import {
   type HistoryEntryRecord,
   type KeyLayout,
   type ModelRecord,
+  type NodeMemoryRecord,
   type NodeRecord,
+  type PlacementRecord,
   type RolloutStatsRecord,
   type RouteRecord,
   type ShadowStatsRecord,
@@ -34,9 +38,11 @@ export interface RecordKinds {
   model: RecordKind<ModelRecord>;
   version: RecordKind<VersionRecord>;
   route: RecordKind<RouteRecord>;
+  placement: RecordKind<PlacementRecord>;
   history: RecordKind<HistoryEntryRecord>;
   node: RecordKind<NodeRecord>;
   status: RecordKind<VersionStatusRecord>;
+  memory: RecordKind<NodeMemoryRecord>;
   controlPlane: RecordKind<ControlPlaneRecord>;
   rolloutStats: RecordKind<RolloutStatsRecord>;
   shadowStats: RecordKind<ShadowStatsRecord>;
@@ -60,6 +66,11 @@ export function recordKinds(keys: KeyLayout): RecordKinds {
       what: 'route',
       check: (key, v) => (key === keys.route(v.model) ? undefined : `it names model ${v.model}, not its key`),
     },
+    placement: {
+      schema: PlacementRecordSchema,
+      what: 'placement',
+      check: (key, v) => (key === keys.placement(v.model, v.version) ? undefined : `it names ${v.model}/${v.version}, not its key`),
+    },
     history: {
       schema: HistoryEntryRecordSchema,
       what: 'history entry',
@@ -75,6 +86,11 @@ export function recordKinds(keys: KeyLayout): RecordKinds {
       what: 'version status',
       check: (key, v) =>
         key === keys.status(v.nodeId, v.model, v.version) ? undefined : `it names node ${v.nodeId}, ${v.model}/${v.version}, not its key`,
+    },
+    memory: {
+      schema: NodeMemoryRecordSchema,
+      what: 'node memory',
+      check: (key, v) => (key === keys.nodeMemory(v.nodeId) ? undefined : `it names node ${v.nodeId}, not its key`),
     },
     controlPlane: {
       schema: ControlPlaneRecordSchema,

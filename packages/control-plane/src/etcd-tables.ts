@@ -5,6 +5,7 @@ import { ClusterTable } from './etcd-cluster.js';
 import { FiguresTable } from './etcd-figures.js';
 import type { GuardedWrite } from './etcd-guarded-write.js';
 import { ModelsTable } from './etcd-models.js';
+import { PlacementsTable } from './etcd-placements.js';
 import { RecordReader } from './etcd-read.js';
 import { recordKinds } from './etcd-records.js';
 import { RoutesTable } from './etcd-routes.js';
@@ -26,7 +27,7 @@ export interface EtcdTablesOptions {
  * and check every record (etcd-read.ts); writes of `target/` are guarded
  * writes (etcd-guarded-write.ts); every call goes through etcd-client.ts,
  * which converts etcd's errors. The admin API, the rollout controller, the
- * shadow keeper and the retirement sweeper all use it; the tables hold no
+ * shadow keeper, the retirement sweeper and the placer all use it; the tables hold no
  * state, so two instances over one client are interchangeable.
  */
 export class EtcdTables {
@@ -35,6 +36,7 @@ export class EtcdTables {
   readonly models: ModelsTable;
   readonly versions: VersionsTable;
   readonly routes: RoutesTable;
+  readonly placements: PlacementsTable;
   readonly audit: AuditTable;
   readonly figures: FiguresTable;
   readonly cluster: ClusterTable;
@@ -54,6 +56,7 @@ export class EtcdTables {
     this.models = new ModelsTable(this.#context);
     this.versions = new VersionsTable(this.#context, this.models);
     this.routes = new RoutesTable(this.#context);
+    this.placements = new PlacementsTable(this.#context);
     this.audit = new AuditTable(this.#context, options.historyLimit);
     this.figures = new FiguresTable(this.#context);
     this.cluster = new ClusterTable(this.#context);

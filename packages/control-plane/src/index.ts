@@ -59,6 +59,9 @@ export { historyEntryToMessage, modelToMessage, routeToMessage, validationToMess
 export { EtcdLeaderElection, StaticLeadership, type EtcdLeaderElectionOptions, type Leadership } from './leader-election.js';
 export { ShadowAdmin, MAX_SHADOWS, DEFAULT_SHADOW_TOLERANCE, type ShadowAdminOptions } from './shadow-admin.js';
 export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './shadow-keeper.js';
+export { PlacementKeeper, placementChanges, type PlacementKeeperOptions, type PlacementKeeperCounts } from './placement-keeper.js';
+export { DEFAULT_PLACEMENT_POLICY, decidePlacements, placementId, type PlacementCandidate, type PlacementDecision, type PlacementInput, type PlacementNode, type PlacementPolicy, type VersionPlacement } from './placement-decision.js';
+export { DEFAULT_MEMORY_FACTOR, memoryFactor, versionCost } from './placement-cost.js';
 export { pairToMessage, shadowToMessage, sumShadowStats, type ShadowPairFigures } from './shadow-figures.js';
 export { RolloutController, ROLLOUT_CONTROLLER_ACTOR, type RolloutControllerOptions, type RolloutControllerCounts } from './rollout-controller.js';
 export { RolloutAdmin, type RolloutAdminOptions } from './rollout-admin.js';

@@ -18,7 +18,7 @@ import {
 } from '@switchyard/core';
 import { modelToMessage } from './admin-messages.js';
 import { historyEntry } from './history-entries.js';
-import { applyModelUpdate, checkModelText, checkSeconds, checkUpdateMask } from './model-fields.js';
+import { applyModelUpdate, checkModelText, checkPlacement, checkSeconds, checkUpdateMask } from './model-fields.js';
 import { decodePageToken, encodePageToken, resolvePageSize, type PageLimits } from './page-tokens.js';
 import { checkExpectedRevision } from './route-splits.js';
 import type { Stored, TargetStateStore } from './target-state-store.js';
@@ -62,6 +62,7 @@ export class ModelAdmin {
       defaultExpiresAfterSeconds: checkSeconds('default_expires_after_seconds', request.default_expires_after_seconds ?? 0),
       createdAt: now,
       updatedAt: now,
+      ...(request.placement ? { placement: checkPlacement(request.placement) } : {}),
     };
     const history = historyEntry({ at: now, actor: caller.name, action: 'CreateModel', model: name, before: null, after: record });
     const outcome = await this.#state.createModel(record, history);

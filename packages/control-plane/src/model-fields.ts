@@ -1,4 +1,5 @@
 import {
+  DEFAULT_PLACEMENT_SETTINGS,
   UPDATABLE_MODEL_FIELDS,
   invalidArgument,
   labelsLimitError,
@@ -7,6 +8,8 @@ import {
   type CreateVersionRequest,
   type Int64,
   type ModelRecord,
+  type PlacementSettings,
+  type PlacementSettingsMessage,
   type UpdatableModelField,
   type UpdateModelRequest,
 } from '@switchyard/core';
@@ -68,8 +71,20 @@ export function checkVersionText(request: Partial<Pick<CreateVersionRequest, 'de
 
 /** The model record with the masked fields of the request applied. */
 export function applyModelUpdate(record: ModelRecord, request: UpdateModelRequest, fields: ReadonlySet<UpdatableModelField>, now: string): ModelRecord {
+  const current = record.placement ?? DEFAULT_PLACEMENT_SETTINGS;
+  const given = request.placement ?? { min_copies: 0, max_copies: 0, always_resident: false };
+  const whole = fields.has('placement');
+  const placementChanged = whole || [...fields].some((f) => f.startsWith('placement.'));
+  const placement = placementChanged
+    ? checkPlacement({
+        min_copies: whole || fields.has('placement.min_copies') ? given.min_copies : current.minCopies,
+        max_copies: whole || fields.has('placement.max_copies') ? given.max_copies : current.maxCopies,
+        always_resident: whole || fields.has('placement.always_resident') ? given.always_resident : current.alwaysResident,
+      })
+    : record.placement;
   return {
     ...record,
+    ...(placement === undefined ? {} : { placement }),
     owner: fields.has('owner') ? request.owner : record.owner,
     description: fields.has('description') ? request.description : record.description,
     defaultExpiresAfterSeconds: fields.has('default_expires_after_seconds')
@@ -77,4 +92,29 @@ export function applyModelUpdate(record: ModelRecord, request: UpdateModelReques
       : record.defaultExpiresAfterSeconds,
     updatedAt: now,
   };
+}
+
+/** Most copies a setting may ask for: more nodes than any cluster runs. */
+const MAX_COPIES_SETTING = 1000;
+
+/**
+ * A model's placement settings from a request (docs/placement.md); absent:
+ * the defaults.
+ * @throws INVALID_ARGUMENT naming the field.
+ */
+export function checkPlacement(message: PlacementSettingsMessage | null | undefined): PlacementSettings {
+  if (!message) return { ...DEFAULT_PLACEMENT_SETTINGS };
+  const count = (field: 'min_copies' | 'max_copies'): number => {
+    const value = Number(message[field] ?? 0);
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_COPIES_SETTING) {
+      throw invalidArgument(`placement.${field} is ${String(message[field])}; pass a whole number from 0 to ${MAX_COPIES_SETTING}`);
+    }
+    return value;
+  };
+  const minCopies = count('min_copies');
+  const maxCopies = count('max_copies');
+  if (maxCopies > 0 && minCopies > maxCopies) {
+    throw invalidArgument(`placement.min_copies (${minCopies}) is more than placement.max_copies (${maxCopies}); raise the maximum, or pass 0 for one copy per node`);
+  }
+  return { minCopies, maxCopies, alwaysResident: message.always_resident === true };
 }

@@ -32,6 +32,13 @@ export interface RolloutControllerOptions {
   cleanupGraceMs?: number;
   /** Where committed transitions and the active rollouts are counted. @default its own, unserved */
   metrics?: RolloutMetrics;
+  /**
+   * What a rollout's new version still waits for before the first step
+   * (its placement and a loaded copy: rollout-placement.ts), or undefined
+   * when it may take weight. The control plane passes it; without it the
+   * first step does not wait.
+   */
+  notPlaced?: (model: string, version: string) => Promise<string | undefined>;
 }
 
 /** What the controller did since it was created (tests and diagnostics). */
@@ -55,7 +62,7 @@ export interface RolloutControllerCounts {
  */
 export class RolloutController {
   readonly counts: RolloutControllerCounts = { passes: 0, steps: 0, succeeded: 0, rolledBack: 0, conflicts: 0 };
-  readonly #o: Required<Omit<RolloutControllerOptions, 'etcd' | 'keys'>>;
+  readonly #o: Required<Omit<RolloutControllerOptions, 'etcd' | 'keys' | 'notPlaced'>> & Pick<RolloutControllerOptions, 'notPlaced'>;
   readonly #log: Logger;
   #running = false;
   /** Set by stop(): a pass still running writes nothing more. */
@@ -148,7 +155,8 @@ export class RolloutController {
     const model = route.model;
     const figures = await this.#o.figures.current(model, rollout);
     const shadow = figures ? figures.shadow : await this.#pendingShadow(model, rollout);
-    const decision = decide(rollout, figures, shadow, this.#o.clock.now());
+    const notPlaced = rollout.stepIndex < 0 ? await this.#o.notPlaced?.(model, rollout.to) : undefined;
+    const decision = decide(rollout, figures, shadow, this.#o.clock.now(), notPlaced);
     if (decision.kind === 'idle' || decision.kind === 'wait') return rollout.state;
 
     const ctx = { at: new Date(this.#o.clock.now()).toISOString(), actor: ROLLOUT_CONTROLLER_ACTOR };

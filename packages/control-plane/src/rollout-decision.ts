@@ -39,9 +39,12 @@ export type RolloutDecision =
  * - PAUSED and ended rollouts: nothing.
  * - Waiting (PENDING or PROGRESSING) longer than `progressDeadlineSeconds`
  *   after the last transition (start, step, resume) rolls back.
+ * - `notPlaced` (issue #16): what the new version still waits for before it
+ *   may take weight (its placement, a loaded copy); the first step waits
+ *   for it like for shadowed requests, deadline included.
  */
-export function decide(rollout: RolloutRecord, step: StepFigures | null, shadow: ShadowFigures | null, nowMs: number): RolloutDecision {
-  const decision = decideOnFigures(rollout, step, shadow, nowMs);
+export function decide(rollout: RolloutRecord, step: StepFigures | null, shadow: ShadowFigures | null, nowMs: number, notPlaced?: string): RolloutDecision {
+  const decision = decideOnFigures(rollout, step, shadow, nowMs, notPlaced);
   if (decision.kind !== 'wait' || decision.onTime || rollout.progressDeadlineSeconds <= 0) return decision;
   // A rollout that cannot move (a version that never became READY, a model
   // without traffic, nodes that stopped reporting) must not hold its route
@@ -65,10 +68,10 @@ function formatSeconds(seconds: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-function decideOnFigures(rollout: RolloutRecord, step: StepFigures | null, shadow: ShadowFigures | null, nowMs: number): RolloutDecision {
-  if (rollout.state === 'PENDING') return decidePending(rollout, shadow);
+function decideOnFigures(rollout: RolloutRecord, step: StepFigures | null, shadow: ShadowFigures | null, nowMs: number, notPlaced: string | undefined): RolloutDecision {
+  if (rollout.state === 'PENDING') return decidePending(rollout, shadow, notPlaced);
   if (rollout.state !== 'PROGRESSING') return { kind: 'idle' };
-  if (rollout.stepIndex < 0) return decidePending(rollout, shadow);
+  if (rollout.stepIndex < 0) return decidePending(rollout, shadow, notPlaced);
   if (step === null) return { kind: 'wait', waitingFor: 'the first figures from the nodes' };
 
   const { to } = step;
@@ -92,13 +95,14 @@ function decideOnFigures(rollout: RolloutRecord, step: StepFigures | null, shado
   return { kind: 'advance', toIndex: rollout.stepIndex + 1 };
 }
 
-function decidePending(rollout: RolloutRecord, shadow: ShadowFigures | null): RolloutDecision {
+function decidePending(rollout: RolloutRecord, shadow: ShadowFigures | null, notPlaced: string | undefined): RolloutDecision {
   const failed = shadowFailure(rollout.gates, shadow);
   const compared = shadow?.compared ?? 0;
   if (compared < rollout.gates.minShadowRequests) {
     return { kind: 'wait', waitingFor: `${rollout.gates.minShadowRequests - compared} more shadowed requests of ${rollout.to} (${compared} of ${rollout.gates.minShadowRequests})` };
   }
   if (failed !== undefined) return { kind: 'rollback', reason: `before the first step: ${failed}` };
+  if (notPlaced !== undefined) return { kind: 'wait', waitingFor: notPlaced };
   return { kind: 'advance', toIndex: 0 };
 }
 

@@ -243,3 +243,20 @@ test('another write holding the same audit entry id: this write reports a confli
   t.is(sends, 1);
   t.is((await s.access.get(s.keys.model('m'))).kv, undefined);
 });
+
+test('a write of placements only needs no audit entry but still compares; any other key in it needs one', async (t) => {
+  const tb = tables();
+  const { keys } = tb;
+  const placement = { model: 'm', version: 'v1', copies: [{ nodeId: 'n1', since: at }], wantedCopies: 1, estimatedBytes: 10, reason: '', updatedAt: at };
+  const key = keys.placement('m', 'v1');
+  t.deepEqual((await tb.write().expectRevision(key, '0').put(key, placement).commit()).status, 'written');
+  t.is(await tb.access.count(keys.historyPrefix('m')), 0);
+  const again = await tb.write().expectRevision(key, '0').put(key, placement).commit();
+  t.is(again.status, 'conflict');
+  if (again.status === 'conflict') t.deepEqual(again.changed.map((c) => c.key), [key]);
+  const mixed = await tb.write().expectRevision(keys.route('m'), '0').put(key, placement).put(keys.model('m'), modelRecord('m')).commit();
+  t.like(mixed, { status: 'refused', error: 'a write of target/ must carry its audit entry' });
+  const bad = await tb.write().expectRevision(key, '0').put(key, { ...placement, version: 'v2' }).commit();
+  t.like(bad, { status: 'refused', key });
+  t.is(await tb.access.count(keys.modelsPrefix()), 0);
+});

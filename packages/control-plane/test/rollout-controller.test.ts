@@ -15,6 +15,7 @@ import { silentLogger } from '@switchyard/core/logging';
 import { startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import type { Etcd3 } from 'etcd3';
 import { RolloutAdmin, RolloutController, RolloutFiguresReader, RolloutMetrics, StaticLeadership, TargetStateStore } from '../src/index.js';
+import { rolloutPlacementWait } from '../src/rollout-placement.js';
 import { freshKeys } from './helpers/harness.js';
 
 // The controller against a real etcd, with a hand-moved clock and passes
@@ -221,4 +222,46 @@ test('a rollout whose new version takes no traffic rolls back at its progress de
   t.deepEqual(route.splits, [{ version: 'v1', weight: 10_000 }]);
   t.regex(route.rollout!.reason, /no progress for 10 min 1 s at step 1 \(10% to v2\), more than the progress deadline of 10 min: still waiting for 100 more requests to v2 \(0 of 100\)/);
   t.is(await metrics.transitions('m', 'ROLLED_BACK'), 1);
+});
+
+test("with placement, the first step waits for the new version's placement and a READY copy, and the deadline still applies", async (t) => {
+  const keys = freshKeys();
+  const clock = fakeClock();
+  const { admin, state, figures, metrics } = { ...(await setUp(keys, clock)), figures: new RolloutFiguresReader({ etcd, keys, logger: silentLogger() }) };
+  await admin.startRollout({ model: 'm', to_version: 'v2', from_version: '', steps: [10, 100], min_step_seconds: 60, min_step_requests: 100, gates: null, progress_deadline_seconds: 600 });
+  const leader = new RolloutController({ state, figures, leadership: new StaticLeadership(true), clock, logger: silentLogger(), metrics, notPlaced: rolloutPlacementWait(state.tables) });
+  const at = new Date(T0).toISOString();
+
+  await leader.pass();
+  t.is((await readRoute(keys)).rollout!.stepIndex, -1, 'not placed yet');
+  const placement = { model: 'm', version: 'v2', copies: [{ nodeId: 'n1', since: at }], wantedCopies: 1, estimatedBytes: 1, reason: '', updatedAt: at };
+  await etcd.put(keys.placement('m', 'v2')).value(JSON.stringify(placement));
+  await leader.pass();
+  t.is((await readRoute(keys)).rollout!.stepIndex, -1, 'placed, not loaded yet');
+
+  const node = { id: 'n1', address: '127.0.0.1:1', metricsAddress: '', buildVersion: '', startedAt: at, memoryBudgetBytes: 100 };
+  await etcd.put(keys.node('n1')).value(JSON.stringify(node));
+  await etcd.put(keys.status('n1', 'm', 'v2')).value(JSON.stringify({ nodeId: 'n1', model: 'm', version: 'v2', state: 'READY', error: '', attempts: 1, updatedAt: at }));
+  await leader.pass();
+  const route = await readRoute(keys);
+  t.is(route.rollout!.stepIndex, 0);
+  t.deepEqual(route.splits, [{ version: 'v1', weight: 9000 }, { version: 'v2', weight: 1000 }]);
+});
+
+test('a rollout whose new version is never placed rolls back at its progress deadline, saying why', async (t) => {
+  const keys = freshKeys();
+  const clock = fakeClock();
+  const { admin, state, metrics } = await setUp(keys, clock);
+  const figures = new RolloutFiguresReader({ etcd, keys, logger: silentLogger() });
+  await admin.startRollout({ model: 'm', to_version: 'v2', from_version: '', steps: [100], min_step_seconds: 0, min_step_requests: 0, gates: null, progress_deadline_seconds: 60 });
+  const at = new Date(T0).toISOString();
+  const placement = { model: 'm', version: 'v2', copies: [], wantedCopies: 1, estimatedBytes: 1, reason: '0 of 1 wanted copy placed: the nodes are full', updatedAt: at };
+  await etcd.put(keys.placement('m', 'v2')).value(JSON.stringify(placement));
+  const leader = new RolloutController({ state, figures, leadership: new StaticLeadership(true), clock, logger: silentLogger(), metrics, notPlaced: rolloutPlacementWait(state.tables) });
+  await leader.pass();
+  clock.advance(61_000);
+  await leader.pass();
+  const route = await readRoute(keys);
+  t.is(route.rollout!.state, 'ROLLED_BACK');
+  t.regex(route.rollout!.reason, /still waiting for a loaded copy of v2 \(0 of 1 wanted copy placed: the nodes are full\)/);
 });

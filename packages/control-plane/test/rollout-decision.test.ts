@@ -141,3 +141,13 @@ test('transitions: steps move the weights and restart the step clock; the last o
   t.is(resume(paused.route, paused.route.rollout!, '', ctx).route.rollout!.state, 'PROGRESSING');
   t.is(resume(route(rollout({ state: 'PAUSED' })), rollout({ state: 'PAUSED' }), '', ctx).route.rollout!.state, 'PENDING');
 });
+
+test('the first step waits for the new version to be placed and loaded (after the shadow gate), deadline included', (t) => {
+  t.deepEqual(decide(rollout(), null, null, T0, 'a loaded copy of v2'), { kind: 'wait', waitingFor: 'a loaded copy of v2' });
+  const late = decide(rollout({ progressDeadlineSeconds: 60 }), null, null, T0 + 61_000, 'the placer to place v2');
+  t.is(late.kind, 'rollback');
+  t.regex((late as { reason: string }).reason, /still waiting for the placer to place v2/);
+  // Later steps never wait for it.
+  const r = rollout({ state: 'PROGRESSING', stepIndex: 0, stepStartedAt: iso(T0) });
+  t.deepEqual(decide(r, figures(150), null, T0 + 61_000, 'ignored'), { kind: 'advance', toIndex: 1 });
+});

@@ -82,6 +82,8 @@ export interface VersionMessage {
   /** ACTIVE, WARNED or RETIRED. */
   retirement_state?: string;
   pinned?: boolean;
+  /** Memory one loaded copy takes: the largest any live node measured; '0' when none has (issue #16). */
+  memory_bytes?: Int64;
 }
 
 /** CreateVersion's request; an empty version asks for the next free vN. */
@@ -141,6 +143,8 @@ export interface VersionStateMessage {
   error: string;
   updated_at: string;
   load_ms: number;
+  /** Memory the loaded copy takes on this node; '0': not measured (issue #16). */
+  memory_bytes?: Int64;
 }
 
 /** One live node's states of a model's versions. */
@@ -156,6 +160,28 @@ export interface ModelStatusMessage {
   model: string;
   route: RouteMessage | null;
   nodes: NodeModelStatusMessage[];
+  /** Where each routed version is kept loaded (issue #16). */
+  placements?: PlacementMessage[];
+}
+
+/** How many loaded copies a model's versions get (docs/placement.md). */
+export interface PlacementSettingsMessage {
+  /** 0: loaded only on request. */
+  min_copies: number;
+  /** 0: one per node. */
+  max_copies: number;
+  always_resident: boolean;
+}
+
+/** Where one version is kept loaded (etcd: target/placements/{model}/{version}). */
+export interface PlacementMessage {
+  version: string;
+  copies: { node_id: string; since: string }[];
+  wanted_copies: number;
+  estimated_bytes: Int64;
+  /** Why fewer copies than wanted are placed; '' when all are. */
+  reason: string;
+  updated_at: string;
 }
 
 /** A model as the API returns it. */
@@ -173,6 +199,8 @@ export interface ModelMessage {
   versions: string[];
   /** When its last weighted version was retired (issue #6); empty when not retired. */
   retired_at?: string;
+  /** How many loaded copies its versions get (issue #16); null from a control plane without placement. */
+  placement?: PlacementSettingsMessage | null;
 }
 
 /** CreateModel's request. */
@@ -181,6 +209,8 @@ export interface CreateModelRequest {
   owner: string;
   description: string;
   default_expires_after_seconds: Int64;
+  /** Absent: the defaults (one copy, no maximum, not always resident). */
+  placement?: PlacementSettingsMessage | null;
 }
 
 /** GetModel's and DeleteModel's request. */
@@ -205,7 +235,15 @@ export interface ListModelsResponse {
 }
 
 /** The fields UpdateModel can change, as named in update_mask. */
-export const UPDATABLE_MODEL_FIELDS = ['owner', 'description', 'default_expires_after_seconds'] as const;
+export const UPDATABLE_MODEL_FIELDS = [
+  'owner',
+  'description',
+  'default_expires_after_seconds',
+  'placement',
+  'placement.min_copies',
+  'placement.max_copies',
+  'placement.always_resident',
+] as const;
 export type UpdatableModelField = (typeof UPDATABLE_MODEL_FIELDS)[number];
 
 /** UpdateModel's request: only the fields named in update_mask change. */
@@ -217,6 +255,8 @@ export interface UpdateModelRequest {
   update_mask: string[];
   /** 0: unconditional; otherwise ABORTED unless the model is still at this revision. */
   expected_revision: Int64;
+  /** Changed by update_mask 'placement', 'placement.min_copies', 'placement.max_copies' or 'placement.always_resident'. */
+  placement?: PlacementSettingsMessage | null;
 }
 
 /** ListHistory's request; page_size 0 means 50, at most 1000. */
@@ -261,6 +301,12 @@ export interface NodeInfoMessage {
   build_version: string;
   started_at: string;
   metrics_address: string;
+  /** Model memory (issue #16); '0' budget: unknown. */
+  memory_budget_bytes?: Int64;
+  memory_used_bytes?: Int64;
+  memory_rss_bytes?: Int64;
+  loaded_versions?: number;
+  evictions?: Int64;
 }
 
 /** A node's state of one version of one model. */

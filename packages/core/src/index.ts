@@ -156,6 +156,8 @@ export {
   type NodeModelStatusMessage,
   type ModelStatusMessage,
   type ModelMessage,
+  type PlacementMessage,
+  type PlacementSettingsMessage,
   type CreateModelRequest,
   type ModelNameRef,
   type ListModelsRequest,

@@ -42,9 +42,9 @@ export interface TestClusterOptions {
   /** TLS of the test's inference clients. @default plaintext */
   inferenceAccess?: ClientCredentialsOptions;
   /**
-   * Place every routed version on every node ({@link TestPlacer}), as nodes
-   * did before placements (issue #16). Tests of density itself set it false
-   * and write placements themselves. @default true
+   * Every model asks the control plane's placer for a copy on every node
+   * ({@link TestPlacer}), as nodes loaded everything before placements
+   * (issue #16). Tests of density itself set it false. @default true
    */
   placeEverywhere?: boolean;
 }
@@ -88,7 +88,7 @@ export class TestCluster {
     });
     const admin = AdminClient.connect(controlPlane.address, { ...options.adminAccess, source: 'the test cluster' });
     const cluster = new TestCluster(etcd, !options.etcd, client, keys, controlPlane, admin, dir, options);
-    if (options.placeEverywhere !== false) cluster.placer = await TestPlacer.start(client, keys);
+    if (options.placeEverywhere !== false) cluster.placer = await TestPlacer.start(client, keys, admin);
     for (let i = 0; i < (options.nodes ?? 2); i++) await cluster.addNode();
     if (options.waitReady) await Promise.all(cluster.nodes.map((n) => n.ready(20_000)));
     return cluster;

@@ -1,39 +1,40 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { PlacementRecordSchema, parseStored, RouteRecordSchema, type KeyLayout, type PlacementRecord } from '@switchyard/core';
+import type { AdminClient } from '@switchyard/client';
+import { ModelRecordSchema, parseStored, type KeyLayout } from '@switchyard/core';
+
+/** The most copies a model may ask for; more than there are nodes means one on every node. */
+const EVERY_NODE = 1000;
 
 /**
- * A stand-in for the control plane's placer in tests (issue #16): every
- * version a route names (splits and shadows) is placed on every registered
- * node, which is what every node loading every routed version used to mean.
- * Tests of density itself turn it off and write placements themselves.
- * Writes only when a record would change; plain puts, since tests own the
- * cluster.
+ * Has the control plane's placer keep a copy of every routed version on
+ * every node (issue #16), which is what nodes did before placements and what
+ * most tests check: every model gets `min_copies` {@link EVERY_NODE} through
+ * UpdateModel as soon as its record appears (models created by a test, the
+ * CLI, or CreateVersion). Tests of density itself turn it off.
  */
 export class TestPlacer {
-  private readonly watchers: Watcher[] = [];
+  private watcher: Watcher | undefined;
   private running: Promise<void> = Promise.resolve();
-  private dirty = false;
+  private readonly done = new Set<string>();
   private closed = false;
 
   private constructor(
     private readonly etcd: Etcd3,
     private readonly keys: KeyLayout,
+    private readonly admin: AdminClient,
   ) {}
 
-  static async start(etcd: Etcd3, keys: KeyLayout): Promise<TestPlacer> {
-    const placer = new TestPlacer(etcd, keys);
-    for (const prefix of [keys.routesPrefix(), keys.nodesPrefix()]) {
-      const watcher = await etcd.watch().prefix(prefix).create();
-      watcher.on('data', () => placer.schedule());
-      watcher.on('error', () => undefined);
-      placer.watchers.push(watcher);
-    }
+  static async start(etcd: Etcd3, keys: KeyLayout, admin: AdminClient): Promise<TestPlacer> {
+    const placer = new TestPlacer(etcd, keys, admin);
+    placer.watcher = await etcd.watch().prefix(keys.modelsPrefix()).create();
+    placer.watcher.on('put', () => placer.schedule());
+    placer.watcher.on('error', () => undefined);
     placer.schedule();
     await placer.running;
     return placer;
   }
 
-  /** Resolves once every placement reflects the routes and nodes as they are now. */
+  /** Resolves once every model seen so far asks for a copy on every node. */
   async settle(): Promise<void> {
     this.schedule();
     await this.running;
@@ -41,48 +42,28 @@ export class TestPlacer {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.watchers.map((w) => w.cancel().catch(() => undefined)));
+    await this.watcher?.cancel().catch(() => undefined);
     await this.running.catch(() => undefined);
   }
 
   private schedule(): void {
     if (this.closed) return;
-    this.dirty = true;
-    this.running = this.running.then(async () => {
-      while (this.dirty && !this.closed) {
-        this.dirty = false;
-        await this.place().catch(() => (this.dirty = true));
-      }
-    });
+    this.running = this.running.then(() => this.everyNode()).catch(() => undefined);
   }
 
-  private async place(): Promise<void> {
-    const nodes = Object.keys(await this.etcd.getAll().prefix(this.keys.nodesPrefix()).strings())
-      .map((key) => key.slice(this.keys.nodesPrefix().length))
-      .sort();
-    const routes = await this.etcd.getAll().prefix(this.keys.routesPrefix()).strings();
-    const placements = await this.etcd.getAll().prefix(this.keys.placementsPrefix()).strings();
-    for (const raw of Object.values(routes)) {
-      const route = parseStored(RouteRecordSchema, raw);
-      if (!route.ok) continue;
-      const versions = new Set([...route.value.splits.map((s) => s.version), ...route.value.shadows.map((s) => s.version)]);
-      for (const version of versions) {
-        const key = this.keys.placement(route.value.model, version);
-        const current = placements[key] === undefined ? undefined : parseStored(PlacementRecordSchema, placements[key]);
-        const held = current?.ok ? current.value.copies.map((c) => c.nodeId).sort() : undefined;
-        if (held !== undefined && held.join(',') === nodes.join(',')) continue;
-        const now = new Date().toISOString();
-        const record: PlacementRecord = {
-          model: route.value.model,
-          version,
-          copies: nodes.map((nodeId) => ({ nodeId, since: now })),
-          wantedCopies: nodes.length,
-          estimatedBytes: 0,
-          reason: '',
-          updatedAt: now,
-        };
-        await this.etcd.put(key).value(JSON.stringify(record));
+  private async everyNode(): Promise<void> {
+    const models = await this.etcd.getAll().prefix(this.keys.modelsPrefix()).strings();
+    for (const raw of Object.values(models)) {
+      const record = parseStored(ModelRecordSchema, raw);
+      if (!record.ok || this.done.has(record.value.name)) continue;
+      if ((record.value.placement?.minCopies ?? 1) < EVERY_NODE) {
+        await this.admin.updateModel({
+          name: record.value.name,
+          update_mask: ['placement.min_copies'],
+          placement: { min_copies: EVERY_NODE, max_copies: 0, always_resident: false },
+        });
       }
+      this.done.add(record.value.name);
     }
   }
 }

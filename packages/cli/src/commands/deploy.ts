@@ -36,7 +36,7 @@ export function deployCommand(): Command {
     .option('--expires-after <duration>', "retire the version when unused for this long, e.g. 30d, 12h, 90s (default: the model's, else the cluster's; see docs/retirement.md)")
     .option('--label <key=value>', 'a label of the version; repeat for more', parseLabel, {})
     .option('--description <text>', 'what this version is')
-    .option('--timeout <duration>', 'how long to wait for READY on every node (e.g. 90s, 2m)', '60s')
+    .option('--timeout <duration>', 'how long to wait for READY on every node that should hold it (its placement, docs/placement.md; e.g. 90s, 2m)', '60s')
     .option('--no-route', 'only create the version; leave the route (and so the nodes) alone')
     .option('--auto-shadow <fraction>', 'leave the route alone; once validation PASSED make the version a shadow of the current primary, mirroring this share (0-1] of its requests')
     .option('--auto-shadow-for <duration>', 'with --auto-shadow: stop shadowing after this long, e.g. 1h, 2d (default: no end)')
@@ -127,6 +127,7 @@ export function formatDeploy(result: DeployResult): string {
     );
   }
   if (!result.routed) return `created ${head}; route unchanged, so no node loads it until a route references it\n${validation}`;
+  if (result.nodes.length === 0) return `deployed ${head}; the model keeps no copy loaded (--min-copies 0), so it loads on its first request\n${validation}`;
   const ready = result.nodes.filter((n) => n.state === 'READY').length;
   return `deployed ${head}, READY on ${ready}/${result.nodes.length} nodes in ${result.readyMs} ms\n${validation}`;
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ListModelsResponse, ModelMessage, UpdatableModelField } from '@switchyard/core';
+import type { ListModelsResponse, ModelMessage, PlacementSettingsMessage, UpdatableModelField } from '@switchyard/core';
 import { addClientOptions, type ClientFlags } from '../client-options.js';
 import { withAdmin } from '../client-connection.js';
 import { formatSeconds, parseSeconds } from '../duration.js';
@@ -19,6 +19,28 @@ interface ModelFieldFlags extends ClientFlags {
   description?: string;
   defaultExpiresAfter?: string;
   expectedRevision?: string;
+  minCopies?: string;
+  maxCopies?: string;
+  alwaysResident?: boolean;
+}
+
+/** The most copies a model setting may ask for (the control plane's limit too). */
+const MAX_COPIES = 1000;
+
+/** Placement settings from the flags, and which of them were given (docs/placement.md). */
+function placementFlags(flags: ModelFieldFlags): { placement: PlacementSettingsMessage; mask: UpdatableModelField[] } {
+  const mask: UpdatableModelField[] = [];
+  if (flags.minCopies !== undefined) mask.push('placement.min_copies');
+  if (flags.maxCopies !== undefined) mask.push('placement.max_copies');
+  if (flags.alwaysResident !== undefined) mask.push('placement.always_resident');
+  return {
+    placement: {
+      min_copies: flags.minCopies === undefined ? 1 : integerFlag('--min-copies', flags.minCopies, 0, MAX_COPIES),
+      max_copies: flags.maxCopies === undefined ? 0 : integerFlag('--max-copies', flags.maxCopies, 0, MAX_COPIES),
+      always_resident: flags.alwaysResident === true,
+    },
+    mask,
+  };
 }
 
 /** The most models ListModels returns in one page. */
@@ -30,7 +52,7 @@ export function modelsCommand(): Command {
   models.addCommand(listCommand());
   models.addCommand(
     addClientOptions(new Command('get'))
-      .description('one model: owner, description, default expiration, versions')
+      .description('one model: owner, description, default expiration, versions, placement settings')
       .argument('<name>', 'model name')
       .action(async (name: string, flags: ClientFlags, command: Command) => {
         const model = await withAdmin(command, (admin) => admin.getModel(name));
@@ -44,8 +66,9 @@ export function modelsCommand(): Command {
       .argument('<name>', 'model name (a-z, 0-9, . _ -)')
       .action(async (name: string, flags: ModelFieldFlags, command: Command) => {
         const expires = flags.defaultExpiresAfter === undefined ? 0 : parseSeconds(flags.defaultExpiresAfter, '--default-expires-after');
+        const { placement } = placementFlags(flags);
         const model = await withAdmin(command, (admin) =>
-          admin.createModel({ name, owner: flags.owner ?? '', description: flags.description ?? '', default_expires_after_seconds: expires }),
+          admin.createModel({ name, owner: flags.owner ?? '', description: flags.description ?? '', default_expires_after_seconds: expires, placement }),
         );
         if (flags.output === 'json') printJson(model);
         else printLine(`created model ${model.name}`);
@@ -53,7 +76,7 @@ export function modelsCommand(): Command {
   );
   models.addCommand(
     addModelFields(addClientOptions(new Command('update')))
-      .description('change the owner, description or default expiration of a model; other fields stay as they are')
+      .description('change the owner, description, default expiration or placement settings of a model; other fields stay as they are')
       .argument('<name>', 'model name')
       .option('--expected-revision <n>', "only if the model is still at this revision (from 'models get'); exit 6 if not")
       .action(async (name: string, flags: ModelFieldFlags, command: Command) => {
@@ -61,7 +84,11 @@ export function modelsCommand(): Command {
         if (flags.owner !== undefined) mask.push('owner');
         if (flags.description !== undefined) mask.push('description');
         if (flags.defaultExpiresAfter !== undefined) mask.push('default_expires_after_seconds');
-        if (mask.length === 0) throw usageError('nothing to change: give --owner, --description or --default-expires-after');
+        const { placement, mask: placementMask } = placementFlags(flags);
+        mask.push(...placementMask);
+        if (mask.length === 0) {
+          throw usageError('nothing to change: give --owner, --description, --default-expires-after, --min-copies, --max-copies or --[no-]always-resident');
+        }
         const expires = flags.defaultExpiresAfter === undefined ? 0 : parseSeconds(flags.defaultExpiresAfter, '--default-expires-after');
         const revision = flags.expectedRevision === undefined ? 0 : integerFlag('--expected-revision', flags.expectedRevision, 1);
         const model = await withAdmin(command, (admin) =>
@@ -72,6 +99,7 @@ export function modelsCommand(): Command {
             default_expires_after_seconds: expires,
             update_mask: mask,
             expected_revision: revision,
+            placement,
           }),
         );
         if (flags.output === 'json') printJson(model);
@@ -95,7 +123,11 @@ function addModelFields(command: Command): Command {
   return command
     .option('--owner <text>', 'who to ask about the model')
     .option('--description <text>', 'what the model does')
-    .option('--default-expires-after <duration>', 'expiration of versions that set none, e.g. 30d; 0 for the cluster default');
+    .option('--default-expires-after <duration>', 'expiration of versions that set none, e.g. 30d; 0 for the cluster default')
+    .option('--min-copies <n>', 'loaded copies of each routed version while memory allows (default 1; 0: loaded on its first request); docs/placement.md')
+    .option('--max-copies <n>', 'most copies load may add (default 0: one per node)')
+    .option('--always-resident', 'never unloaded to make room for other models')
+    .option('--no-always-resident', 'may lose its copies to more recently used models (the default)');
 }
 
 function listCommand(): Command {
@@ -140,8 +172,19 @@ export function formatModel(model: ModelMessage): string {
     ['description', model.description],
     ['default expiration', expires === 0 ? 'cluster default' : formatSeconds(expires)],
     ['versions', model.versions.join(', ') || 'none'],
+    ['placement', formatPlacementSettings(model.placement)],
     ['created', model.created_at],
     ['updated', model.updated_at],
     ['revision', String(model.revision)],
   ]);
+}
+
+/** "1 copy, up to one per node" / "2 copies, up to 4, always resident". */
+export function formatPlacementSettings(settings: PlacementSettingsMessage | null | undefined): string {
+  const s = settings ?? { min_copies: 1, max_copies: 0, always_resident: false };
+  // An always-resident model keeps at least one copy whatever its minimum says.
+  const copies = s.always_resident ? Math.max(1, s.min_copies) : s.min_copies;
+  const min = copies === 0 ? 'no copy until a request' : `${copies} ${copies === 1 ? 'copy' : 'copies'}`;
+  const max = s.max_copies === 0 ? 'up to one per node under load' : `up to ${s.max_copies} under load`;
+  return `${min}, ${max}${s.always_resident ? ', always resident' : ''}`;
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import type { ClusterStatusMessage, ModelStatusMessage, VersionMessage } from '@switchyard/core';
+import type { ClusterStatusMessage, ModelStatusMessage, NodeInfoMessage, VersionMessage } from '@switchyard/core';
+import { formatBytes } from '../byte-size.js';
 import { addClientOptions, type ClientFlags } from '../client-options.js';
 import { withAdmin } from '../client-connection.js';
 import { newTable, printJson, printLine } from '../output-format.js';
@@ -8,7 +9,7 @@ import { formatExpiresIn } from './versions.js';
 
 export function statusCommand(): Command {
   return addClientOptions(new Command('status'))
-    .description("with a model: its route and every live node's state of each of its versions; without: every node and control plane")
+    .description("with a model: its route, every live node's state of each of its versions and where each version's copies are placed; without: every node (memory used of budget, versions held) and control plane")
     .argument('[model]', 'model name (omit for the whole cluster)')
     .option('--versions', "without a model: list every node's versions, one per line, after the per-node summary")
     .action(async (model: string | undefined, flags: ClientFlags & { versions?: boolean }, command: Command) => {
@@ -40,15 +41,37 @@ export function formatStatus(status: ModelStatusMessage): string {
     lines.push('nodes: none live; start one with `switchyard node` or `switchyard up`');
     return lines.join('\n');
   }
-  const table = newTable(['NODE', 'ADDRESS', 'VERSION', 'STATE', 'LOAD MS', 'ERROR']);
+  const table = newTable(['NODE', 'ADDRESS', 'VERSION', 'STATE', 'LOAD MS', 'MEMORY', 'ERROR']);
   for (const node of status.nodes) {
-    if (node.versions.length === 0) table.push([node.node_id, node.address, '-', '-', '', '']);
+    if (node.versions.length === 0) table.push([node.node_id, node.address, '-', '-', '', '', '']);
     for (const v of node.versions) {
-      table.push([node.node_id, node.address, v.version, v.state, v.load_ms ? Math.round(v.load_ms).toString() : '', v.error]);
+      const memory = Number(v.memory_bytes ?? 0);
+      table.push([node.node_id, node.address, v.version, v.state, v.load_ms ? Math.round(v.load_ms).toString() : '', memory > 0 ? formatBytes(memory) : '', v.error]);
     }
   }
   lines.push(table.toString());
+  const placements = formatPlacements(status);
+  if (placements) lines.push(placements);
   return lines.join('\n');
+}
+
+/** Where each routed version is kept loaded, what a copy costs, and why fewer copies than wanted (issue #16). */
+export function formatPlacements(status: ModelStatusMessage): string | undefined {
+  if (!status.placements || status.placements.length === 0) return undefined;
+  const table = newTable(['VERSION', 'COPIES ON', 'WANTED', 'EACH', 'WHY FEWER']);
+  for (const p of status.placements) {
+    const nodes = p.copies.map((c) => c.node_id).join(', ') || 'none (loads on its next request)';
+    table.push([p.version, nodes, String(p.wanted_copies), formatBytes(Number(p.estimated_bytes)), p.reason]);
+  }
+  return `placement (docs/placement.md):\n${table.toString()}`;
+}
+
+/** "30.0 MiB of 1.50 GiB"; "-" when the node publishes no budget (a node from before budgets). */
+export function formatNodeMemory(node: NodeInfoMessage): string {
+  const budget = Number(node.memory_budget_bytes ?? 0);
+  const used = Number(node.memory_used_bytes ?? 0);
+  if (budget === 0) return used > 0 ? `${formatBytes(used)} (no budget)` : '-';
+  return `${formatBytes(used)} of ${formatBytes(budget)}`;
 }
 
 /**
@@ -63,20 +86,23 @@ export function formatClusterStatus(cluster: ClusterStatusMessage, options: { ve
   if (cluster.nodes.length === 0) {
     lines.push('nodes: none live; start one with `switchyard node` or `switchyard up`');
   } else {
-    const table = newTable(['NODE', 'ADDRESS', 'BUILD', 'VERSIONS', 'READY', 'LOADING', 'FAILED', 'OTHER']);
+    const table = newTable(['NODE', 'ADDRESS', 'BUILD', 'MEMORY', 'VERSIONS', 'READY', 'LOADING', 'FAILED', 'OTHER']);
     const failures: string[] = [];
     for (const { node, versions } of cluster.nodes) {
       const count = (state: string): number => versions.filter((v) => v.state.state === state).length;
       const [ready, loading, failed] = [count('READY'), count('LOADING'), count('FAILED')];
-      table.push([node.node_id, node.address, node.build_version, versions.length, ready, loading, failed, versions.length - ready - loading - failed].map(String));
+      table.push([node.node_id, node.address, node.build_version, formatNodeMemory(node), versions.length, ready, loading, failed, versions.length - ready - loading - failed].map(String));
       for (const v of versions) if (v.state.error) failures.push(`  ${node.node_id} ${v.model}:${v.state.version} ${v.state.state}: ${v.state.error}`);
     }
     lines.push(`nodes (${cluster.nodes.length}):`, table.toString());
     if (options.versions) {
-      const detail = newTable(['NODE', 'MODEL', 'VERSION', 'STATE', 'LOAD MS']);
+      const detail = newTable(['NODE', 'MODEL', 'VERSION', 'STATE', 'LOAD MS', 'MEMORY']);
       for (const { node, versions } of cluster.nodes) {
         const sorted = [...versions].sort((a, b) => (a.model === b.model ? a.state.version.localeCompare(b.state.version) : a.model < b.model ? -1 : 1));
-        for (const v of sorted) detail.push([node.node_id, v.model, v.state.version, v.state.state, v.state.load_ms ? Math.round(v.state.load_ms).toString() : '']);
+        for (const v of sorted) {
+          const memory = Number(v.state.memory_bytes ?? 0);
+          detail.push([node.node_id, v.model, v.state.version, v.state.state, v.state.load_ms ? Math.round(v.state.load_ms).toString() : '', memory > 0 ? formatBytes(memory) : '']);
+        }
       }
       lines.push('versions:', detail.toString());
     } else {

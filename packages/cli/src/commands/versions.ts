@@ -116,6 +116,7 @@ export function formatVersion(v: VersionMessage): string {
     ['samples', samples],
     ['samples sha256', v.samples_sha256],
     ['artifact', `sha256 ${v.artifact_sha256}, ${formatBytes(Number(v.artifact_size))}`],
+    ['memory', Number(v.memory_bytes ?? 0) > 0 ? `${formatBytes(Number(v.memory_bytes))} per loaded copy (measured on a node)` : 'not measured yet (no node has loaded it)'],
     ['inputs', formatTensors(v.signature.inputs)],
     ['outputs', formatTensors(v.signature.outputs)],
     ['expires', formatExpiration(v)],

@@ -1,0 +1,135 @@
+import {
+  DEFAULT_PLACEMENT_SETTINGS,
+  type ModelRecord,
+  type NodeMemoryRecord,
+  type NodeRecord,
+  type PlacementRecord,
+  type RouteRecord,
+  type UsageRecord,
+  type VersionRecord,
+  type VersionStatusRecord,
+} from '@switchyard/core';
+import type { EtcdTables } from './etcd-tables.js';
+import { memoryFactor, versionCost, type CostSample } from './placement-cost.js';
+import { placementId, type PlacementCandidate, type PlacementNode } from './placement-decision.js';
+import { isActive } from './rollout-decision.js';
+
+/** What the placer reads each pass, as plain records. */
+export interface PlacementReads {
+  nodes: NodeRecord[];
+  memory: NodeMemoryRecord[];
+  statuses: VersionStatusRecord[];
+  models: ModelRecord[];
+  versions: VersionRecord[];
+  routes: RouteRecord[];
+  usage: UsageRecord[];
+  placements: PlacementRecord[];
+  /** Mod revision of every placement key, by `model/version`. */
+  placementRevisions: Map<string, string>;
+}
+
+/**
+ * Reads everything one placement pass decides from. Every prefix that grows
+ * with the cluster is read in pages (EtcdAccess.range); the reads are not at
+ * one revision, which is safe: each write compares its placement key, and
+ * the next pass sees what moved.
+ */
+export async function readPlacementInputs(tables: EtcdTables): Promise<PlacementReads> {
+  const [cluster, memory, models, versions, routes, usage, placements, placementRevisions] = await Promise.all([
+    tables.cluster.read(),
+    tables.cluster.memory(),
+    tables.models.list(),
+    tables.versions.list(),
+    tables.routes.listValid({ quiet: true }),
+    tables.figures.usage(),
+    tables.placements.list(),
+    tables.placements.revisions(),
+  ]);
+  return {
+    nodes: cluster.nodes.map((n) => n.value),
+    memory: memory.map((m) => m.value),
+    statuses: cluster.statuses.map((s) => s.value),
+    models: models.map((m) => m.value),
+    versions: versions.map((v) => v.value),
+    routes: routes.map((r) => r.value),
+    usage: usage.records,
+    placements: placements.map((p) => p.value),
+    placementRevisions,
+  };
+}
+
+/** How a never-used version ranks: as if last used this long before it was created (ModelMesh does the same with an hour). */
+export const NEW_VERSION_AGE_MS = 3_600_000;
+
+/**
+ * The live nodes placement may use: the node record's budget, or its memory
+ * record's when the node record has none (0).
+ */
+export function placementNodes(reads: Pick<PlacementReads, 'nodes' | 'memory'>): PlacementNode[] {
+  const memory = new Map(reads.memory.map((m) => [m.nodeId, m]));
+  return reads.nodes.map((n) => ({ id: n.id, budgetBytes: n.memoryBudgetBytes > 0 ? n.memoryBudgetBytes : (memory.get(n.id)?.budgetBytes ?? 0) }));
+}
+
+/**
+ * The versions to place: every version a valid route names (its splits,
+ * whatever their weight, its shadows, and an active rollout's two versions)
+ * whose record exists and is not retired, with its model's settings, its
+ * cost (placement-cost.ts), its request rate (usage records written within
+ * `rateWindowMs`; usage keys outlive their node) and last use, and its
+ * current copies.
+ */
+export function placementCandidates(reads: PlacementReads, nowMs: number, rateWindowMs: number): PlacementCandidate[] {
+  const models = new Map(reads.models.map((m) => [m.name, m]));
+  const versions = new Map(reads.versions.map((v) => [placementId(v.model, v.version), v]));
+  const placements = new Map(reads.placements.map((p) => [placementId(p.model, p.version), p]));
+  const live = new Set(reads.nodes.map((n) => n.id));
+
+  const measured = new Map<string, number[]>();
+  for (const s of reads.statuses) {
+    if (s.memoryBytes === undefined || !live.has(s.nodeId)) continue;
+    const id = placementId(s.model, s.version);
+    measured.set(id, [...(measured.get(id) ?? []), s.memoryBytes]);
+  }
+  const sample = (v: VersionRecord): CostSample => ({ artifactBytes: v.artifact.size, measuredBytes: measured.get(placementId(v.model, v.version)) ?? [] });
+  const factor = memoryFactor(reads.versions.map(sample));
+
+  const rate = new Map<string, number>();
+  const lastUsed = new Map<string, number>();
+  for (const u of reads.usage) {
+    const id = placementId(u.model, u.version);
+    if (nowMs - Date.parse(u.updatedAt) <= rateWindowMs) rate.set(id, (rate.get(id) ?? 0) + u.ratePerSecond);
+    for (const at of [u.lastPrimaryAt, u.lastShadowAt]) {
+      const ms = at === null ? NaN : Date.parse(at);
+      if (Number.isFinite(ms)) lastUsed.set(id, Math.max(lastUsed.get(id) ?? -Infinity, ms));
+    }
+  }
+
+  const out: PlacementCandidate[] = [];
+  for (const route of reads.routes) {
+    const model = models.get(route.model);
+    if (!model) continue;
+    // A shadow mirrors the requests of every weighted version of its model.
+    const primaries = route.splits.filter((x) => x.weight > 0).map((x) => x.version);
+    const shadowOf = new Map(route.shadows.map((s) => [s.version, primaries]));
+    const rollout = isActive(route.rollout) ? route.rollout : null;
+    const names = new Set([...route.splits.map((s) => s.version), ...shadowOf.keys(), ...(rollout ? [rollout.from, rollout.to] : [])]);
+    for (const name of names) {
+      const id = placementId(route.model, name);
+      const version = versions.get(id);
+      if (!version || version.retirement?.state === 'RETIRED') continue;
+      const cost = versionCost(sample(version), factor);
+      out.push({
+        model: route.model,
+        version: name,
+        settings: model.placement ?? DEFAULT_PLACEMENT_SETTINGS,
+        costBytes: cost.bytes,
+        ratePerSecond: rate.get(id) ?? 0,
+        lastUsedMs: lastUsed.get(id) ?? Date.parse(version.createdAt) - NEW_VERSION_AGE_MS,
+        shadowOf: (shadowOf.get(name) ?? []).filter((p) => p !== name),
+        rolloutTarget: rollout?.to === name,
+        copies: placements.get(id)?.copies ?? [],
+      });
+    }
+  }
+  return out;
+}
