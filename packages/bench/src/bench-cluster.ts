@@ -15,6 +15,9 @@ import { PredictionNode, type PredictionNodeOptions } from '@switchyard/predicti
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { StatusWatch } from './status-watch.js';
 
+/** More copies than there are nodes: one on every node. */
+export const EVERY_NODE = 1000;
+
 export class BenchCluster {
   /** Clusters not stopped yet, for {@link BenchCluster.removeDirsSync}. */
   private static readonly running = new Set<BenchCluster>();
@@ -93,19 +96,17 @@ export class BenchCluster {
   }
 
   /**
-   * Places `version` on `nodeIds` (every node by default), as the control
-   * plane's placer would (issue #16): the bench measures nodes that hold
-   * what it routes, unless a scenario says otherwise.
+   * The copies the control plane's placer keeps of each of the model's
+   * versions (issue #16): {@link EVERY_NODE} for the scenarios that measure
+   * nodes holding what is routed, 0 for versions loaded on request only.
    */
-  async place(model: string, version: string, nodeIds: readonly string[] = this.nodeIds): Promise<void> {
-    const now = new Date().toISOString();
-    const record = { model, version, copies: nodeIds.map((nodeId) => ({ nodeId, since: now })), wantedCopies: nodeIds.length, estimatedBytes: 0, reason: '', updatedAt: now };
-    await this.etcdClient!.put(this.keys.placement(model, version)).value(JSON.stringify(record));
+  async setMinCopies(model: string, minCopies: number): Promise<void> {
+    await this.client().updateModel({ name: model, update_mask: ['placement.min_copies'], placement: { min_copies: minCopies, max_copies: 0, always_resident: false } });
   }
 
-  /** SetRoute sending all traffic to `version`, placed on every node first; resolves when the reply arrives. */
-  async routeAll(model: string, version: string, place = true): Promise<void> {
-    if (place) await this.place(model, version);
+  /** SetRoute sending all traffic to `version`, kept on every node unless `everyNode` is false; resolves when the reply arrives. */
+  async routeAll(model: string, version: string, everyNode = true): Promise<void> {
+    if (everyNode) await this.setMinCopies(model, EVERY_NODE);
     await this.client().setRoute({ model, splits: [{ version, weight: 10_000 }] });
   }
 
@@ -127,7 +128,7 @@ export class BenchCluster {
   async deploySplit(model: string, bytes: Uint8Array, weights: number[], timeoutMs = 60_000): Promise<{ version: string; weight: number }[]> {
     const splits: { version: string; weight: number }[] = [];
     for (const weight of weights) splits.push({ version: await this.createVersion(model, bytes), weight });
-    for (const { version } of splits) await this.place(model, version);
+    await this.setMinCopies(model, EVERY_NODE);
     await this.client().setRoute({ model, splits });
     for (const { version } of splits) await this.watch!.waitReady(model, version, this.nodeIds, timeoutMs);
     const deadline = Date.now() + timeoutMs;

@@ -76,6 +76,8 @@ export async function measureDensity(o: { quick: boolean; log: (line: string) =>
       // A model of its own each time: a new version of a served model would be answered by the old one while it loads.
       const model = `cold${i}`;
       const version = await cluster.createVersion(model, mlpModel({ ...BIG, seed: 1000 + i }));
+      // No copies: the placer keeps it nowhere, so its first request loads it.
+      await cluster.setMinCopies(model, 0);
       await cluster.routeAll(model, version, false);
       await sleep(200);
       firsts.push(await call(clients[1]!, model, BIG.inputSize, false));
@@ -93,10 +95,13 @@ export async function measureDensity(o: { quick: boolean; log: (line: string) =>
     };
     o.log(`  first request p50 ${cold.firstRequestP50Ms} ms (max ${cold.firstRequestMaxMs}), the node's load p50 ${cold.loadMsP50} ms; warm requests p50 ${cold.warmP50Ms} ms`);
 
-    // One forwarding hop: a small MLP placed on node-1 only, called on node-1 (direct) and on node-2 (forwarded), interleaved; A/A: direct twice.
+    // One forwarding hop: a small MLP held by node-1 only (loaded there on request), called on node-1 (direct)
+    // and on node-2 (forwarded), interleaved; A/A: direct twice.
     const fwdVersion = await cluster.createVersion('fwd', mlpModel({ ...SMALL, seed: 2000 }));
-    await cluster.place('fwd', fwdVersion, ['node-1']);
+    await cluster.setMinCopies('fwd', 0);
     await cluster.routeAll('fwd', fwdVersion, false);
+    await sleep(200);
+    await call(clients[0]!, 'fwd', SMALL.inputSize, true);
     await cluster.watch!.waitReady('fwd', fwdVersion, ['node-1'], 30_000);
     await sleep(300);
     const arms = { direct: [] as number[], forwarded: [] as number[], directAgain: [] as number[] };
@@ -124,16 +129,18 @@ export async function measureDensity(o: { quick: boolean; log: (line: string) =>
 
     // Hot set under churn: node-1 (budget for the hot set and two more) loads the tail on request and evicts;
     // node-2 has everything placed. Same workload on each, rounds interleaved; A/A: node-2 twice.
-    o.log(`  hot set of ${hot} and a tail of ${tail} 2.2 MB MLPs; node-1 budget ${budgetMiB} MiB (tail churns), node-2 everything resident`);
+    o.log(`  hot set of ${hot} and a tail of ${tail} 2.2 MB MLPs, no copies placed; node-1 budget ${budgetMiB} MiB (the tail churns), node-2 everything resident`);
     const models: string[] = [];
     for (let i = 0; i < hot + tail; i++) {
       const name = i < hot ? `hot${i}` : `tail${i - hot}`;
       const version = await cluster.createVersion(name, mlpModel({ ...SMALL, seed: 3000 + i }));
-      await cluster.place(name, version, ['node-2']);
+      await cluster.setMinCopies(name, 0);
       await cluster.routeAll(name, version, false);
       models.push(name);
-      await cluster.watch!.waitReady(name, version, ['node-2'], 30_000);
     }
+    await sleep(200);
+    // node-2 (a budget for everything) loads every one on request and keeps it.
+    for (const m of models) await call(clients[1]!, m, SMALL.inputSize, true);
     const hotModels = models.slice(0, hot);
     const tailModels = models.slice(hot);
     const churnRounds = o.quick ? 3 : 8;

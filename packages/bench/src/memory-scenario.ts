@@ -132,11 +132,6 @@ async function measureRetirement(bytes: Uint8Array, count: number, dir: string, 
     const versions: string[] = [];
     for (let i = 0; i < count; i++) versions.push((await admin.createVersion({ model: 'mem', artifact_sha256: sha256 })).version);
     const weights = equalWeights(count);
-    // Placed on the node (issue #16), as the control plane's placer would.
-    const now = new Date().toISOString();
-    for (const version of versions) {
-      await client.put(keys.placement('mem', version)).value(JSON.stringify({ model: 'mem', version, copies: [{ nodeId, since: now }], updatedAt: now }));
-    }
     await admin.setRoute({ model: 'mem', splits: versions.map((version, i) => ({ version, weight: weights[i]! })) });
     const states = async () =>
       Promise.all(versions.map(async (v) => (JSON.parse((await client.get(keys.status(nodeId, 'mem', v)).string()) ?? 'null') as { state: string } | null)?.state));

@@ -106,7 +106,6 @@ export async function measureShadow(o: ShadowOptions): Promise<ShadowResults> {
     await o.cluster.deploy('shadow-off', o.bytes);
     const primary = await o.cluster.deploy('shadow-on', o.bytes);
     const shadow = await o.cluster.createVersion('shadow-on', o.bytes);
-    await o.cluster.place('shadow-on', shadow);
     await admin.addShadow({ model: 'shadow-on', version: shadow, fraction: 1, until: '', duration_seconds: 0, budget: 0, auto: false, expected_revision: 0 });
     const deadline = Date.now() + 60_000;
     while (!node.table.versions.has(`shadow-on/${shadow}`)) {
