@@ -221,8 +221,8 @@ async function counter(cluster: BenchCluster, node: number, name: string): Promi
 /** The report's section. */
 export function formatDensity(r: DensityResults): string {
   return [
-    'Model density (j): 2 nodes; node-1 with a small budget loads on request and evicts, node-2 holds what is placed on it',
-    `  cold start, 13.6 MB MLP, no placement (${r.cold.count} versions): first request p50 ${r.cold.firstRequestP50Ms} ms, max ${r.cold.firstRequestMaxMs} ms (node load p50 ${r.cold.loadMsP50} ms); then p50 ${r.cold.warmP50Ms} ms`,
+    'Model density (j): 2 nodes, no copies placed; node-1 with a small budget loads on request and evicts, node-2 (the machine\'s budget) keeps what it loaded',
+    `  cold start, 13.6 MB MLP, no placement (${r.cold.count} models): first request p50 ${r.cold.firstRequestP50Ms} ms, max ${r.cold.firstRequestMaxMs} ms (node load p50 ${r.cold.loadMsP50} ms); then p50 ${r.cold.warmP50Ms} ms`,
     `  one forwarding hop (2.2 MB MLP, ${r.forward.requests} requests each): p50 ${r.forward.forwardedP50Ms} ms vs ${r.forward.directP50Ms} ms direct = ×${r.forward.ratioP50} (A/A ×${r.forward.aaRatioP50}); p99 ${r.forward.forwardedP99Ms} vs ${r.forward.directP99Ms} = ×${r.forward.ratioP99} (A/A ×${r.forward.aaRatioP99})`,
     `  hot set of ${r.churn.hot} while a tail of ${r.churn.tail} churns through a ${r.churn.budgetMiB} MiB budget: hot p99 ${r.churn.churnP99Ms} ms vs ${r.churn.residentP99Ms} ms all resident = ×${r.churn.ratioP99} (A/A ×${r.churn.aaRatioP99}); p50 ${r.churn.churnP50Ms} vs ${r.churn.residentP50Ms} ms; ${r.churn.evictions} evictions in ${r.churn.tailRequests} tail requests (${r.churn.tailErrors} failed); hot requests failed: ${r.churn.hotErrors}`,
   ].join('\n');
