@@ -332,6 +332,29 @@ export class Reconciler {
     return this.evict(decision.victims, key);
   }
 
+  /**
+   * With density, adds a just-loaded version to what the node holds and, if
+   * it measured more than its estimate and the node is now over its budget,
+   * evicts idle cached versions (least recently used first, never this one).
+   * False when that cannot bring the node back within its budget: the
+   * caller unloads it again.
+   */
+  private keepWithinBudget(key: string, loaded: LoadedVersion): boolean {
+    // The most recently used from now: the requests waiting for it must find it still here.
+    loaded.loadedAtMs = Date.now();
+    this.loaded.set(key, loaded);
+    const density = this.density;
+    if (!density) return true;
+    const over = density.memory.overBudget(this.loaded, (k) => k === key || this.isPlacedHere(k));
+    if (over === undefined) return true;
+    if (over.kind === 'evict') {
+      void this.evict(over.victims, key);
+      return true;
+    }
+    this.loaded.delete(key);
+    return false;
+  }
+
   /** Unloads idle cached versions to make room for `forKey`; settles when their sessions are released. */
   private evict(victims: readonly string[], forKey: string): Promise<void> {
     const density = this.density!;
@@ -383,10 +406,14 @@ export class Reconciler {
           void loaded.close();
           if (!this.stopped) status.clear(record.model, record.version);
           this.forgetDemand(key, unavailable(`model version ${key} changed while it was loading; retry`));
+        } else if (!this.keepWithinBudget(key, loaded)) {
+          // Measured above its estimate with nothing idle to evict: not kept, so the budget holds.
+          const over = `not loaded: it measured ${(loaded.memoryBytes / 1024 / 1024).toFixed(1)} MiB, more than was left of this node's budget of ${(this.density!.memory.budgetBytes / 1024 / 1024).toFixed(1)} MiB`;
+          void this.unload(loaded);
+          this.density!.memory.refusals++;
+          this.density!.onRefused?.(record, over);
+          this.recordFailure(key, record, attempts, over);
         } else {
-          // The most recently used from now: the requests waiting for it must find it still here.
-          loaded.loadedAtMs = Date.now();
-          this.loaded.set(key, loaded);
           this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
           logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs), ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}) });
           const demand = this.demands.get(key);
