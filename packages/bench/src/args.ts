@@ -19,7 +19,7 @@ export interface BenchArgs {
   only: Set<Scenario>;
 }
 
-export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'density'] as const;
+export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'density'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
@@ -35,7 +35,9 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --quick                 a ~30 s smoke run
   --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
   --only <list>           run only these scenarios, comma-separated: throughput (a–c), routed (f),
-                          shadow (g), deploy (d), thread (e), memory (h), registration (i), density (j)
+                          shadow (g), deploy (d), thread (e), memory (h), registration (i),
+                          batching (j: dynamic batching and overload on a node in its own process),
+                          density (k: cold starts, forwarding, a hot set under churn)
   --help`;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { AdminClient } from '@switchyard/client';
-import { KeyLayout } from '@switchyard/core';
+import { KeyLayout, type RuntimeSettingsMessage } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane } from '@switchyard/control-plane';
@@ -90,9 +90,10 @@ export class BenchCluster {
     return { version: created.version, state: created.validation?.state ?? '' };
   }
 
-  async createVersion(model: string, bytes: Uint8Array): Promise<string> {
+  /** @param runtime the version's runtime settings (issue #17); none: the model's. */
+  async createVersion(model: string, bytes: Uint8Array, runtime?: RuntimeSettingsMessage): Promise<string> {
     const { sha256 } = await this.client().uploadBytes(bytes);
-    return (await this.client().createVersion({ model, artifact_sha256: sha256 })).version;
+    return (await this.client().createVersion({ model, artifact_sha256: sha256, ...(runtime ? { runtime } : {}) })).version;
   }
 
   /**

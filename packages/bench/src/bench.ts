@@ -22,6 +22,7 @@ import { measureRouted, measureThroughput, type RoutedResults, type ThroughputRe
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
 import { measureDensity } from './density-scenario.js';
+import { measureBatching, type BatchingResults } from './batching-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
 const LINEAR_INPUT = [1, 2, 3];
@@ -179,6 +180,12 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       thread = await measureInferenceThread({ cluster, phases, warmupMs, durationMs, log });
     }
 
+    let batching: BatchingResults | undefined;
+    if (run('batching')) {
+      log(`(j) dynamic batching and overload, ${args.rounds} alternating rounds`);
+      batching = await measureBatching({ cluster, warmupMs, durationMs, rounds: args.rounds, quick: args.quick, log });
+    }
+
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
     // A cluster of its own: nodes with a budget of their own, versions placed on one node.
@@ -202,7 +209,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, density });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, density });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

@@ -13,7 +13,7 @@ import ort from 'onnxruntime-node';
 import { KeyLayout } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { silentLogger } from '@switchyard/core/logging';
-import { PredictionNode } from '@switchyard/prediction-node';
+import { PredictionNode, trimHeap } from '@switchyard/prediction-node';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
@@ -31,6 +31,8 @@ async function cycles(path: string, n: number): Promise<void> {
     const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
     await session.run({ [session.inputNames[0]!]: input });
     await session.release();
+    // As a node does after an unload (heap-trim.ts), when asked.
+    if (process.env.SWITCHYARD_BENCH_TRIM_AT_RELEASE === '1') trimHeap();
     if (cycle === 1 || cycle % 20 === 0 || cycle === n) samples.push({ cycle, rssBytes: await settledRss() });
   }
   process.stdout.write(`${JSON.stringify({ samples })}\n`);

@@ -29,13 +29,19 @@ export interface RetirementMemory {
   freedShare: number;
 }
 
-/** glibc keeps freed heap unless told to trim: what the tuned run sets. */
+/** glibc keeps freed heap unless told to trim: the trim threshold nodes were started with before issue #17. */
 export const TRIM_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' } as const;
+/** The cycle child calls malloc_trim after each release, as a node does after each unload since issue #17 (heap-trim.ts). */
+export const TRIM_AT_RELEASE_ENV = { SWITCHYARD_BENCH_TRIM_AT_RELEASE: '1' } as const;
+/** A node without its trim after unloads: glibc's defaults alone. */
+export const NO_HEAP_TRIM_ENV = { SWITCHYARD_NO_HEAP_TRIM: '1' } as const;
 
 export interface MemoryResults {
   versions: number;
-  /** With glibc's defaults. */
+  /** As shipped: glibc's defaults, and malloc_trim after unloads (heap-trim.ts). */
   node: RetirementMemory;
+  /** Without the trim after unloads ({@link NO_HEAP_TRIM_ENV}): glibc's defaults alone. */
+  nodeNoTrim?: RetirementMemory;
   /** With {@link TRIM_ENV} in the node's environment. */
   nodeTrimmed: RetirementMemory;
   cycles: number;
@@ -43,6 +49,8 @@ export interface MemoryResults {
   cycling: CycleMemory;
   /** The same with {@link TRIM_ENV}. */
   cyclingTrimmed: CycleMemory;
+  /** The same with malloc_trim after each release ({@link TRIM_AT_RELEASE_ENV}), as nodes run. */
+  cyclingTrimAtRelease?: CycleMemory;
 }
 
 /** RSS (MB) of a process that loads, runs once and releases the MLP again and again. */
@@ -90,10 +98,12 @@ export async function measureMemory(options: { versions: number; cycles: number;
     options.log(`(h) memory: ${options.cycles} load/unload cycles of the MLP in a child process, glibc defaults and trimmed`);
     const cycling = await measureCycles(path, options.cycles, {});
     const cyclingTrimmed = await measureCycles(path, options.cycles, TRIM_ENV);
+    const cyclingTrimAtRelease = await measureCycles(path, options.cycles, TRIM_AT_RELEASE_ENV);
     options.log(`(h) memory: a node process loading ${options.versions} MLP versions, then retiring them (glibc defaults, then ${Object.entries(TRIM_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
     const node = await measureRetirement(bytes, options.versions, join(dir, 'default'), {});
+    const nodeNoTrim = await measureRetirement(bytes, options.versions, join(dir, 'no-trim'), NO_HEAP_TRIM_ENV);
     const nodeTrimmed = await measureRetirement(bytes, options.versions, join(dir, 'trimmed'), TRIM_ENV);
-    return { versions: options.versions, node, nodeTrimmed, cycles: options.cycles, cycling, cyclingTrimmed };
+    return { versions: options.versions, node, nodeNoTrim, nodeTrimmed, cycles: options.cycles, cycling, cyclingTrimmed, cyclingTrimAtRelease };
   } finally {
     await removeDir(dir).catch(() => undefined);
   }
@@ -136,6 +146,8 @@ async function measureRetirement(bytes: Uint8Array, count: number, dir: string, 
     const states = async () =>
       Promise.all(versions.map(async (v) => (JSON.parse((await client.get(keys.status(nodeId, 'mem', v)).string()) ?? 'null') as { state: string } | null)?.state));
     await waitFor(async () => (await states()).every((s) => s === 'READY'), { timeoutMs: 120_000, intervalMs: 50, message: 'every MLP version READY' });
+    // Steady state: a node trims its heap 200 ms after its last load (heap-trim.ts).
+    await new Promise((r) => setTimeout(r, 300));
     const loaded = await ask();
 
     await admin.retire('mem');

@@ -9,6 +9,7 @@ import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
 import { formatDensity, type DensityResults } from './density-scenario.js';
+import { batchingFigures, batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -77,6 +78,8 @@ export interface BenchReport {
     shadow?: ShadowFigures;
     /** (h) RSS of a node process around retirement, and over load/unload cycles. */
     memory?: MemoryFigures;
+    /** (j) Dynamic batching and the node as shipped (issue #17). */
+    batching?: Record<string, number>;
   };
   targets: TargetCheck[];
   details: Scenarios;
@@ -91,11 +94,12 @@ export interface Scenarios {
   inferenceThread?: ThreadFigures[];
   shadow?: ShadowResults;
   memory?: MemoryResults;
+  batching?: BatchingResults;
   density?: DensityResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, density } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, density } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -136,6 +140,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
   const targets: TargetCheck[] = [
     ...(shadow ? shadowTargets(shadow) : []),
     ...(memory ? memoryTargets(memory) : []),
+    ...(batching ? batchingTargets(batching) : []),
     ...Object.entries(throughputFigures?.ratio ?? {}).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
     ...Object.entries(routedFigures?.ratio ?? {}).map(([k, v]) => ({
       name: `routed split/single ${k}`,
@@ -167,6 +172,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(registration ? { registration: { versionsPerSecond: registration.versionsPerSecond, p50Ms: registration.p50Ms, p99Ms: registration.p99Ms } } : {}),
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
+      ...(batching ? { batching: batchingFigures(batching) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,
@@ -271,6 +277,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
+  if (r.details.batching) sections.push([formatBatching(r.details.batching)]);
   if (r.details.density) sections.push([formatDensity(r.details.density)]);
   return [
     `Switchyard bench — ${m.machine}`,

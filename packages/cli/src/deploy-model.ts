@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AdminClient, UploadProgress } from '@switchyard/client';
-import { SwitchyardError, type ModelStatusMessage, type ValidationMessage } from '@switchyard/core';
+import { SwitchyardError, type ModelStatusMessage, type RuntimeSettingsMessage, type ValidationMessage } from '@switchyard/core';
 import { failedError, timeoutError, usageError } from './exit-codes.js';
 
 /** Options for {@link deployModel}. */
@@ -24,6 +24,8 @@ export interface DeployOptions {
   description?: string;
   /** Seconds until the version expires; 0 for the model's default. @default 0 */
   expiresAfterSeconds?: number;
+  /** Runtime settings of the version (issue #17); absent: the model's. */
+  runtime?: RuntimeSettingsMessage;
   /** Upload progress, e.g. for a progress bar. */
   onProgress?: UploadProgress;
   /**
@@ -85,6 +87,7 @@ export async function deployModel(options: DeployOptions): Promise<DeployResult>
       description: options.description ?? '',
       samples_json: options.samples ?? new Uint8Array(),
       expires_after_seconds: options.expiresAfterSeconds ?? 0,
+      ...(options.runtime ? { runtime: options.runtime } : {}),
     }),
   );
   const result: DeployResult = {

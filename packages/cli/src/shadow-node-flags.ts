@@ -18,11 +18,11 @@ export interface ShadowNodeFlags {
 export function addShadowNodeOptions(command: Command): Command {
   const option = (flags: string, description: string, fallback: string): Option => new Option(flags, description).default(fallback).helpGroup(GROUP);
   return command
-    .addOption(option('--shadow-queue-size <n>', 'sampled shadow calls that may wait; more are dropped and counted', '64'))
-    .addOption(option('--shadow-concurrency <n>', 'shadow calls run at once', '1'))
+    .addOption(option('--shadow-queue-size <n>', 'sampled shadow calls that may wait or run at once; more are dropped and counted', '64'))
+    .addOption(option('--shadow-concurrency <n>', 'no effect since issue #17 (the shadow version\'s instances bound its runs); kept for old command lines', '1'))
     .addOption(option('--shadow-timeout <duration>', 'a shadow call slower than this counts as a time-out, not compared', '1s'))
-    .addOption(option('--shadow-max-wait <duration>', 'a sampled call not started within this (primaries kept the node busy) is dropped', '250ms'))
-    .addOption(option('--shadow-busy-threshold <0-1>', 'event-loop utilization above which shadow work is shed', '0.6'));
+    .addOption(option('--shadow-max-wait <duration>', 'a sampled call still waiting in the shadow version\'s queue after this (primaries went first) is dropped', '250ms'))
+    .addOption(option('--shadow-busy-threshold <0-1>', 'no effect since issue #17 (shadow calls wait behind primaries instead of being shed); kept for old command lines', '0.6'));
 }
 
 /**

@@ -3,7 +3,7 @@
  * message types themselves live in core (admin-types.ts) so the CLI shares
  * them.
  */
-import { DEFAULT_PLACEMENT_SETTINGS } from '@switchyard/core';
+import { DEFAULT_PLACEMENT_SETTINGS, runtimeToMessage } from '@switchyard/core';
 import type {
   ControlPlaneInfoMessage,
   ControlPlaneRecord,
@@ -69,6 +69,7 @@ export function versionToMessage(record: VersionRecord): VersionMessage {
     expires_at: '',
     retirement_state: record.retirement?.state ?? 'ACTIVE',
     pinned: record.pinned ?? false,
+    runtime: runtimeToMessage(record.runtime),
   };
 }
 
@@ -106,6 +107,7 @@ export function modelToMessage(record: ModelRecord, revision: string, versions: 
     revision,
     versions,
     retired_at: record.retiredAt ?? '',
+    runtime: runtimeToMessage(record.runtime),
     placement: placementSettingsToMessage(record.placement ?? DEFAULT_PLACEMENT_SETTINGS),
   };
 }

@@ -1,5 +1,8 @@
 import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
+  resolveRuntime,
+  runtimeFromMessage,
+  runtimeToMessage,
   ANONYMOUS,
   GrpcStatus,
   RouteRecordSchema,
@@ -260,6 +263,8 @@ export class AdminService {
     // load), so the signature is read in the validation child, under its limits.
     const validated = await this.#validation.run(sha256, undefined, (signature) => readRequestSamples(request.samples_json, signature));
     const signature = validated.signature;
+    // Checked against the signature read from the artifact: a batch size needs a variable first dimension on every input.
+    const runtime = runtimeFromMessage(request.runtime, signature);
 
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const now = this.#now();
@@ -277,6 +282,7 @@ export class AdminService {
         expiresAfterSeconds,
         samples: validated.samples,
         validation: validated.validation,
+        ...(runtime ? { runtime } : {}),
       };
       const condition: ModelCondition = existingModel
         ? { createRevision: existingModel.createRevision }
@@ -322,8 +328,10 @@ export class AdminService {
   }
 
   /** Version records as messages, with the hook's fields. */
-  #versionMessages(model: string, records: VersionRecord[]): Promise<VersionMessage[]> | VersionMessage[] {
-    const messages = records.map(versionToMessage);
+  async #versionMessages(model: string, records: VersionRecord[]): Promise<VersionMessage[]> {
+    // The settings in force need the model's defaults (issue #17).
+    const modelRuntime = records.length > 0 ? (await this.#state.getModel(model))?.value.runtime : undefined;
+    const messages = records.map((r) => ({ ...versionToMessage(r), effective_runtime: runtimeToMessage(resolveRuntime(modelRuntime, r.runtime)) }));
     return this.#versionHook && messages.length > 0 ? this.#versionHook.decorate(model, messages) : messages;
   }
 

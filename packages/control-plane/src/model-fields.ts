@@ -1,4 +1,5 @@
 import {
+  runtimeFromMessage,
   DEFAULT_PLACEMENT_SETTINGS,
   UPDATABLE_MODEL_FIELDS,
   invalidArgument,
@@ -90,6 +91,7 @@ export function applyModelUpdate(record: ModelRecord, request: UpdateModelReques
     defaultExpiresAfterSeconds: fields.has('default_expires_after_seconds')
       ? checkSeconds('default_expires_after_seconds', request.default_expires_after_seconds)
       : record.defaultExpiresAfterSeconds,
+    ...(fields.has('runtime') ? { runtime: runtimeFromMessage(request.runtime, undefined, 'runtime') } : {}),
     updatedAt: now,
   };
 }

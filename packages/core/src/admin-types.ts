@@ -82,8 +82,24 @@ export interface VersionMessage {
   /** ACTIVE, WARNED or RETIRED. */
   retirement_state?: string;
   pinned?: boolean;
+  /** The version's own runtime settings (issue #17); null when it has none. */
+  runtime?: RuntimeSettingsMessage | null;
+  /** The settings in force: the version's, else the model's, else the defaults. */
+  effective_runtime?: RuntimeSettingsMessage | null;
   /** Memory one loaded copy takes: the largest any live node measured; '0' when none has (issue #16). */
   memory_bytes?: Int64;
+}
+
+/** Runtime settings as the admin API carries them (runtime-settings.ts); absent fields take the next level's. */
+export interface RuntimeSettingsMessage {
+  max_batch_size?: number | null;
+  max_batch_delay_ms?: number | null;
+  preferred_batch_sizes?: number[];
+  instances?: number | null;
+  intra_op_threads?: number | null;
+  queue_size?: number | null;
+  queue_timeout_ms?: number | null;
+  warmup?: string | null;
 }
 
 /** CreateVersion's request; an empty version asks for the next free vN. */
@@ -97,6 +113,8 @@ export interface CreateVersionRequest {
   samples_json: Uint8Array;
   /** 0: the model's default applies. */
   expires_after_seconds: Int64;
+  /** The version's runtime settings (issue #17); absent: the model's. */
+  runtime?: RuntimeSettingsMessage | null;
 }
 
 /** GetVersion's and DeleteVersion's request. */
@@ -199,6 +217,8 @@ export interface ModelMessage {
   versions: string[];
   /** When its last weighted version was retired (issue #6); empty when not retired. */
   retired_at?: string;
+  /** Default runtime settings of its versions (issue #17); null when none. */
+  runtime?: RuntimeSettingsMessage | null;
   /** How many loaded copies its versions get (issue #16); null from a control plane without placement. */
   placement?: PlacementSettingsMessage | null;
 }
@@ -239,6 +259,7 @@ export const UPDATABLE_MODEL_FIELDS = [
   'owner',
   'description',
   'default_expires_after_seconds',
+  'runtime',
   'placement',
   'placement.min_copies',
   'placement.max_copies',
@@ -255,6 +276,8 @@ export interface UpdateModelRequest {
   update_mask: string[];
   /** 0: unconditional; otherwise ABORTED unless the model is still at this revision. */
   expected_revision: Int64;
+  /** With 'runtime' in update_mask: the model's new default runtime settings, replacing the old whole. */
+  runtime?: RuntimeSettingsMessage | null;
   /** Changed by update_mask 'placement', 'placement.min_copies', 'placement.max_copies' or 'placement.always_resident'. */
   placement?: PlacementSettingsMessage | null;
 }

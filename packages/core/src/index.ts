@@ -175,6 +175,7 @@ export {
   type ClusterStatusMessage,
   type WhoAmIResponse,
   type EmptyMessage,
+  type RuntimeSettingsMessage,
 } from './admin-types.js';
 export {
   type RolloutGatesMessage,
@@ -295,3 +296,15 @@ export {
 // needs no runtime import of them.
 export type { Logger } from './logger.js';
 export type { Feeds, EncodedOutput } from './tensor-codec.js';
+export {
+  batchable,
+  checkRuntimeSettings,
+  DEFAULT_RUNTIME,
+  resolveRuntime,
+  runtimeFromMessage,
+  runtimeKey,
+  runtimeToMessage,
+  RuntimeSettingsSchema,
+  type ResolvedRuntime,
+  type RuntimeSettings,
+} from './runtime-settings.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATATYPES } from './datatypes.js';
+import { RuntimeSettingsSchema } from './runtime-settings.js';
 
 /**
  * Schemas of every JSON value stored in etcd. Values are checked on read:
@@ -47,6 +48,8 @@ export const ModelRecordSchema = z.object({
       alwaysResident: z.boolean().default(false),
     })
     .optional(),
+  /** Default runtime settings of its versions (issue #17, runtime-settings.ts); absent: the built-in defaults. */
+  runtime: RuntimeSettingsSchema.optional(),
 });
 export type ModelRecord = z.infer<typeof ModelRecordSchema>;
 export type PlacementSettings = NonNullable<ModelRecord['placement']>;
@@ -107,6 +110,8 @@ export const VersionRecordSchema = z.object({
       artifactDeletedAt: isoTime.nullable().default(null),
     })
     .optional(),
+  /** Runtime settings of this version, over its model's (issue #17, runtime-settings.ts); absent: the model's. */
+  runtime: RuntimeSettingsSchema.optional(),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
 export type RetirementRecord = NonNullable<VersionRecord['retirement']>;

@@ -21,3 +21,4 @@ export { WorkerSession } from './worker-session.js';
 // Every session is guarded (run limits); its fast session is the inline or worker one.
 export { GuardedSession } from './session-guarded.js';
 export { liveSessionThreads } from './session-thread.js';
+export { heapTrims, trimHeap } from './heap-trim.js';

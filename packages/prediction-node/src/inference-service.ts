@@ -16,6 +16,7 @@ import type { DensityServing } from './density-serving.js';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';
 import type { InFlightBytes } from './in-flight-bytes.js';
+import type { CallCancel as CallCancelLike } from './version-queue.js';
 import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
 
@@ -82,6 +83,46 @@ export interface ServedRequest {
   readonly results: Record<string, Tensor>;
   /** Primary latency in seconds. */
   readonly seconds: number;
+}
+
+/**
+ * A call's cancellation, made cheap for runs that never leave the main
+ * thread: one 'cancelled' listener (grpc-js emits it when a call ends in any
+ * way, which is when the in-flight bytes are given back), and an
+ * AbortController only when a run asks for a signal.
+ */
+class CallCancel implements CallCancelLike {
+  private controller: AbortController | undefined;
+  private ran = false;
+
+  constructor(
+    private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    private readonly ended: () => void,
+  ) {
+    call.once('cancelled', this.onCancelled);
+  }
+
+  get cancelled(): boolean {
+    return this.call.cancelled;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.call.cancelled && !this.ran) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  done(): void {
+    this.ran = true;
+  }
+
+  private readonly onCancelled = (): void => {
+    this.ended();
+    // Also emitted once a call has ended normally; aborting then would cost a DOMException for nothing.
+    if (!this.ran) this.controller?.abort();
+  };
 }
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
@@ -172,11 +213,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       const table = ctx.table();
       const key = routingKeyOf(request);
       let pick = preset ?? resolvePick(table, request.model_name, request.model_version, key);
-      if (ctx.inFlightBytes) {
-        const back = ctx.inFlightBytes.take(requestBytes(request));
-        giveBack = back;
-        call.once('cancelled', () => giveBack());
-      }
+      if (ctx.inFlightBytes) giveBack = ctx.inFlightBytes.take(requestBytes(request));
       if (!pick.loaded.acquire()) {
         // Lost a race with an unload; the table has moved on already.
         try {
@@ -209,23 +246,17 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       ctx.metrics.errors.inc({ model: loaded.model, version: loaded.version, code: String(SwitchyardError.from(err).code) });
       return fail(callback, err);
     }
-    // The session enforces the lesser of this and the version's run time-out.
+    // The queue and the session enforce the lesser of this and the version's limits.
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
     const remainingMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY;
-    // A caller who has gone (cancelled, or its deadline passed) gets nothing computed for it.
-    // grpc-js also emits 'cancelled' once a call has ended normally; aborting
-    // then would cost every call a DOMException (its stack captured) for
-    // nothing, so only a run still going is aborted.
-    let ran = false;
-    const gone = new AbortController();
-    call.once('cancelled', () => {
-      if (!ran) gone.abort();
-    });
-    if (call.cancelled) gone.abort();
-    loaded.session.run(feeds, outputs, { timeoutMs: remainingMs, signal: gone.signal }).then(
+    // One 'cancelled' listener per call: it gives the in-flight bytes back
+    // and, only for runs that left the main thread and asked for a signal,
+    // aborts them (a caller who has gone gets nothing computed for it).
+    const cancel = new CallCancel(call, () => giveBack());
+    loaded.queue.submit(feeds, outputs, { remainingMs, cancel }).then(
       (results) => {
-        ran = true;
+        cancel.done();
         loaded.release();
         ctx.inFlight?.leave();
         let answered: ServedRequest | undefined;
@@ -271,7 +302,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
         }
       },
       (err: Error) => {
-        ran = true;
+        cancel.done();
         loaded.release();
         ctx.inFlight?.leave();
         loaded.stats.recordError();

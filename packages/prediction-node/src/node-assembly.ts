@@ -20,6 +20,7 @@ import { ModelLoader } from './model-loader.js';
 import type { NodeComponent } from './node-component.js';
 import { NodeHealth } from './node-health.js';
 import { NodeMetrics } from './node-metrics.js';
+import { queueMetrics } from './queue-metrics.js';
 import { NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
@@ -159,6 +160,8 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     forwarder,
     maxColdWaitMs: o.loadTimeoutMs,
   });
+  // Per loaded version, gone with it: the series stay bounded by what is loaded (apart from node-metrics.ts, issue #17).
+  for (const metric of queueMetrics(() => [...reconciler.table.versions.values()].map((v) => v.queueStats))) metrics.registry.registerMetric(metric);
   const trimmer = new ArtifactCacheTrimmer({
     cache,
     wanted: () => {

@@ -129,9 +129,9 @@ export class NodeMetrics {
   /** `loader` with every load timed and every failed one counted. */
   timedLoads(loader: VersionLoader): VersionLoader {
     return {
-      load: async (record) => {
+      load: async (record, runtime) => {
         try {
-          const loaded = await loader.load(record);
+          const loaded = await loader.load(record, runtime);
           this.loadSeconds.observe({ model: record.model }, loaded.loadMs / 1000);
           return loaded;
         } catch (err) {

@@ -1,5 +1,18 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { failedPrecondition, notFound, resolveSlots, unavailable, type Logger, type VersionRecord, type VersionStatusRecord, type LoadState, type RouteRecord } from '@switchyard/core';
+import {
+  failedPrecondition,
+  notFound,
+  resolveRuntime,
+  resolveSlots,
+  runtimeKey,
+  unavailable,
+  type Logger,
+  type ResolvedRuntime,
+  type VersionRecord,
+  type VersionStatusRecord,
+  type LoadState,
+  type RouteRecord,
+} from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
 import type { MemoryLedger } from './memory-ledger.js';
 import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
@@ -7,7 +20,8 @@ import { versionKey, type TargetStateView } from './target-state.js';
 
 /** Loads a version; the reconciler does not care how. */
 export interface VersionLoader {
-  load(record: VersionRecord): Promise<LoadedVersion>;
+  /** @param runtime the settings in force (issue #17); the loader resolves the version's own when absent. */
+  load(record: VersionRecord, runtime?: ResolvedRuntime): Promise<LoadedVersion>;
 }
 
 /** Where the reconciler reports each version's state (etcd status keys, in production). */
@@ -230,11 +244,16 @@ export class Reconciler {
     const now = this.options.now();
 
     for (const [key, record] of desired) {
-      if (this.loaded.has(key) || this.loading.has(key)) continue;
+      if (this.loading.has(key)) continue;
+      const runtime = this.runtimeOf(record);
+      const serving = this.loaded.get(key);
+      // New runtime settings: a new session set is built beside the serving one, then swapped in (startLoad).
+      if (serving && runtimeKey(serving.runtime) === runtimeKey(runtime)) continue;
       const failure = this.failures.get(key);
       if (failure && failure.sha256 === record.artifact.sha256 && failure.retryAt > now) continue;
+      // A swap holds both sets while it loads, so it passes the budget like any load.
       const room = this.makeRoom(key, record);
-      if (room) this.startLoad(key, record, room);
+      if (room) this.startLoad(key, record, runtime, room);
     }
 
     const routes = new Map<string, ModelRoute>();
@@ -312,7 +331,7 @@ export class Reconciler {
   private makeRoom(key: string, record: VersionRecord): Promise<void> | undefined {
     const density = this.density;
     if (!density) return Promise.resolve();
-    const decision = density.memory.decide(record, this.loaded, (k) => this.isPlacedHere(k));
+    const decision = density.memory.decide(record, this.loaded, (k) => k === key || this.isPlacedHere(k));
     if (decision.kind === 'fits') return Promise.resolve();
     if (decision.kind === 'refuse') {
       density.memory.refusals++;
@@ -339,7 +358,7 @@ export class Reconciler {
    * False when that cannot bring the node back within its budget: the
    * caller unloads it again.
    */
-  private keepWithinBudget(key: string, loaded: LoadedVersion): boolean {
+  private keepWithinBudget(key: string, loaded: LoadedVersion, current: LoadedVersion | undefined): boolean {
     // The most recently used from now: the requests waiting for it must find it still here.
     loaded.loadedAtMs = Date.now();
     this.loaded.set(key, loaded);
@@ -351,7 +370,8 @@ export class Reconciler {
       void this.evict(over.victims, key);
       return true;
     }
-    this.loaded.delete(key);
+    if (current) this.loaded.set(key, current);
+    else this.loaded.delete(key);
     return false;
   }
 
@@ -380,18 +400,25 @@ export class Reconciler {
     demand.reject(err);
   }
 
-  private startLoad(key: string, record: VersionRecord, room: Promise<void> = Promise.resolve()): void {
+  /** The runtime settings in force for `record`: its own over its model's (issue #17). */
+  private runtimeOf(record: VersionRecord): ResolvedRuntime {
+    return resolveRuntime(this.options.target.current()?.modelRuntimes?.get(record.model), record.runtime);
+  }
+
+  private startLoad(key: string, record: VersionRecord, runtime: ResolvedRuntime, room: Promise<void> = Promise.resolve()): void {
     const { logger, status } = this.options;
     const attempts = (this.failures.get(key)?.attempts ?? 0) + 1;
+    // A settings change: the serving set keeps serving (and its status) until the new one is ready.
+    const replacing = this.loaded.has(key);
     this.loading.add(key);
     this.density?.memory.loadStarted(key, this.density.memory.estimate(record));
-    this.report(record, 'LOADING', attempts);
-    logger.info('loading model version', { model: record.model, version: record.version, attempt: attempts });
+    if (!replacing) this.report(record, 'LOADING', attempts);
+    logger.info(replacing ? 'loading model version with new runtime settings' : 'loading model version', { model: record.model, version: record.version, attempt: attempts });
     this.limit(async () => {
       // Loads after the evictions that made room for them, so the budget holds while sessions are released.
       await room;
       if (this.stopped) throw new Error('node stopping');
-      return this.options.loader.load(record);
+      return this.options.loader.load(record, runtime);
     }).then(
       (loaded) => {
         this.loading.delete(key);
@@ -402,20 +429,33 @@ export class Reconciler {
           else this.density.memory.recordMeasured(record, loaded.memoryBytes);
         }
         const stillWanted = this.desired().get(key);
+        const current = this.loaded.get(key);
         if (this.stopped || !stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
           void loaded.close();
-          if (!this.stopped) status.clear(record.model, record.version);
+          if (!this.stopped && !current) status.clear(record.model, record.version);
           this.forgetDemand(key, unavailable(`model version ${key} changed while it was loading; retry`));
-        } else if (!this.keepWithinBudget(key, loaded)) {
+        } else if (runtimeKey(this.runtimeOf(stillWanted)) !== runtimeKey(runtime)) {
+          // The settings changed again while it loaded: the next pass loads the newest.
+          void loaded.close();
+        } else if (!this.keepWithinBudget(key, loaded, current)) {
           // Measured above its estimate with nothing idle to evict: not kept, so the budget holds.
           const over = `not loaded: it measured ${(loaded.memoryBytes / 1024 / 1024).toFixed(1)} MiB, more than was left of this node's budget of ${(this.density!.memory.budgetBytes / 1024 / 1024).toFixed(1)} MiB`;
           void this.unload(loaded);
           this.density!.memory.refusals++;
           this.density!.onRefused?.(record, over);
-          this.recordFailure(key, record, attempts, over);
+          this.recordFailure(key, record, attempts, over, !current);
         } else {
+          // Requests already holding the old set finish on it; unload waits for them.
+          if (current) void this.unload(current, false);
           this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
-          logger.info('model version ready', { model: record.model, version: record.version, loadMs: Math.round(loaded.loadMs), ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}) });
+          logger.info('model version ready', {
+            model: record.model,
+            version: record.version,
+            loadMs: Math.round(loaded.loadMs),
+            batch: loaded.runtime.maxBatchSize,
+            instances: loaded.sessions.length,
+            ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}),
+          });
           const demand = this.demands.get(key);
           this.demands.delete(key);
           demand?.resolve(loaded);
@@ -426,17 +466,18 @@ export class Reconciler {
         this.loading.delete(key);
         this.density?.memory.loadEnded(key);
         if (this.stopped) return;
-        this.recordFailure(key, record, attempts, err.message);
+        this.recordFailure(key, record, attempts, err.message, !replacing);
       },
     );
   }
 
   /** A failed or refused load: FAILED with the reason, retried after a back-off that doubles per failure. */
-  private recordFailure(key: string, record: VersionRecord, attempts: number, error: string): void {
+  private recordFailure(key: string, record: VersionRecord, attempts: number, error: string, reportFailed = true): void {
     const { logger } = this.options;
     const delay = Math.min(this.options.retryMinMs * 2 ** (attempts - 1), this.options.retryMaxMs);
     this.failures.set(key, { attempts, error, retryAt: this.options.now() + delay, sha256: record.artifact.sha256 });
-    this.report(record, 'FAILED', attempts, error);
+    // A failed settings swap leaves the serving set (and its READY) in place.
+    if (reportFailed) this.report(record, 'FAILED', attempts, error);
     const demand = this.demands.get(key);
     this.demands.delete(key);
     demand?.reject(unavailable(`model '${record.model}' version '${record.version}' could not be loaded on this node: ${error}`));
@@ -458,9 +499,10 @@ export class Reconciler {
     this.retryTimers.add(timer);
   }
 
-  private unload(version: LoadedVersion): Promise<void> {
+  /** Closes a version once its requests finish; `reportUnloading` false for a set replaced by new settings (the version stays READY). */
+  private unload(version: LoadedVersion, reportUnloading = true): Promise<void> {
     const { status, logger } = this.options;
-    this.report(version.record, 'UNLOADING', 0);
+    if (reportUnloading) this.report(version.record, 'UNLOADING', 0);
     logger.info('unloading model version', { model: version.model, version: version.version });
     const released = this.density?.memory.releaseStarted(version.memoryBytes);
     return version.close().then(

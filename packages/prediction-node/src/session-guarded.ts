@@ -13,6 +13,14 @@ export interface GuardedSessionOptions {
   fast: VersionSession | undefined;
   /** The input shapes of the timed warm-up: only runs with exactly these shapes use `fast`. */
   measuredShapes: ReadonlyMap<string, readonly number[]>;
+  /**
+   * When set, a run whose shapes differ from `measuredShapes` only in a first
+   * dimension of 1 to this many rows was measured too: the model's cost
+   * follows from shapes, every input has a variable first dimension, and a
+   * warm-up of this many rows ran within the limit of the fast session's
+   * host (a batch of `maxBatchSize`, issue #17).
+   */
+  measuredRows?: number;
   /** How to start the process for every other run. */
   process: SessionProcessOptions;
   /** A process the loader already started (and warmed); later ones start on demand. */
@@ -62,11 +70,19 @@ export class GuardedSession implements VersionSession {
   }
 
   run(feeds: Record<string, Tensor>, outputs?: readonly string[], limits?: RunLimits): Promise<Record<string, Tensor>> {
-    const l = { timeoutMs: Math.min(limits?.timeoutMs ?? Number.POSITIVE_INFINITY, this.o.runTimeoutMs), ...(limits?.signal ? { signal: limits.signal } : {}) };
-    if (l.signal?.aborted) return Promise.reject(cancelled('the caller cancelled the call'));
     const fast = this.o.fast;
-    if (fast && this.measured(feeds)) return fast.host === 'inline' ? fast.run(feeds, outputs) : abandonable(fast.run(feeds, outputs), l.signal);
+    // The signal is read only by runs that leave the main thread: it may be made on demand (version-queue.ts).
+    if (fast?.host === 'inline' && this.measured(feeds)) return fast.run(feeds, outputs);
+    const signal = limits?.signal;
+    const l = { timeoutMs: Math.min(limits?.timeoutMs ?? Number.POSITIVE_INFINITY, this.o.runTimeoutMs), ...(signal ? { signal } : {}) };
+    if (l.signal?.aborted) return Promise.reject(cancelled('the caller cancelled the call'));
+    if (fast && this.measured(feeds)) return abandonable(fast.run(feeds, outputs), l.signal);
     return this.inProcess(feeds, outputs, l);
+  }
+
+  runInline(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> | undefined {
+    const fast = this.o.fast;
+    return fast?.host === 'inline' && this.measured(feeds) ? fast.run(feeds, outputs) : undefined;
   }
 
   async release(): Promise<void> {
@@ -76,9 +92,16 @@ export class GuardedSession implements VersionSession {
   }
 
   private measured(feeds: Record<string, Tensor>): boolean {
+    const maxRows = this.o.measuredRows ?? 0;
     for (const [name, shape] of this.o.measuredShapes) {
       const dims = feeds[name]?.dims;
-      if (!dims || dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) return false;
+      if (!dims || dims.length !== shape.length) return false;
+      for (let i = 0; i < dims.length; i++) {
+        if (dims[i] === shape[i]) continue;
+        // Fewer rows than the measured batch cost no more than it did.
+        if (i === 0 && maxRows > 0 && dims[0]! >= 1 && dims[0]! <= maxRows) continue;
+        return false;
+      }
     }
     return true;
   }

@@ -30,6 +30,12 @@ export interface VersionSession {
    * @param limits honoured by hosts that can stop a run; others run only what was measured fast.
    */
   run(feeds: Record<string, Tensor>, outputs?: readonly string[], limits?: RunLimits): Promise<Record<string, Tensor>>;
+  /**
+   * Runs at once on the main thread when this run's cost was measured small
+   * there; undefined (nothing started) when the run belongs elsewhere. Such a
+   * run is over before anything else can start, so it needs no queue.
+   */
+  runInline?(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> | undefined;
   /** Frees the native session (and its thread). Call once no run is in flight. */
   release(): Promise<void>;
 }

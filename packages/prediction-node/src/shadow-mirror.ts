@@ -1,26 +1,33 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger, ShadowEntry } from '@switchyard/core';
-import type { Tensor } from 'onnxruntime-node';
 import type { ServedRequest } from './inference-service.js';
 import type { LoadedVersion } from './loaded-version.js';
 import { compareOutputs } from './shadow-compare.js';
 import type { BusySignal } from './shadow-load.js';
+import { isQueueRefusal } from './version-queue.js';
 import type { NodeComponent } from './node-component.js';
 import type { ShadowPairStats, ShadowStatsTable } from './shadow-stats.js';
 
 /** Node options of shadow mirroring. */
 export interface ShadowOptions {
-  /** Sampled shadow calls waiting to run; beyond this they are dropped and counted. @default 64 */
+  /** Sampled shadow calls waiting or running at once (in the shadow versions' queues); beyond this they are dropped and counted. @default 64 */
   queueSize?: number;
-  /** Shadow calls running at once. @default 1 */
+  /**
+   * Kept for compatibility: since issue #17 shadow calls wait in their
+   * version's queue at the lowest priority, and that version's instances
+   * bound how many run at once. @default 1
+   */
   concurrency?: number;
   /** A shadow call slower than this counts as a time-out and is not compared. @default 1000 */
   timeoutMs?: number;
-  /** Event-loop utilization (0–1) above which shadow work is shed (shadow-load.ts). @default 0.6 */
+  /**
+   * Kept for compatibility: shadow calls are no longer shed on event-loop
+   * load; they wait behind primaries in their version's queue instead. @default 0.6
+   */
   busyThreshold?: number;
   /**
-   * A sampled call still waiting after this long (primaries kept the node
-   * busy) is dropped and counted rather than run late. @default 250
+   * A sampled call still waiting in its version's queue after this long
+   * (primaries kept it busy) is dropped and counted rather than run late. @default 250
    */
   maxWaitMs?: number;
 }
@@ -32,11 +39,9 @@ export interface ShadowMirrorDeps {
   shadowsOf: (model: string) => readonly ShadowEntry[] | undefined;
   /** A loaded version, for requests that name one. */
   versionOf: (model: string, version: string) => LoadedVersion | undefined;
-  busy: BusySignal;
-  /**
-   * Primary calls being computed now. A shadow run starts only when this is
-   * 0, so it never sits between a primary and the thread. @default () => 0
-   */
+  /** Unused since issue #17 (shadow calls queue behind primaries instead of being shed); kept for callers. */
+  busy?: BusySignal;
+  /** Unused since issue #17: the version queue puts shadow calls after primaries. */
   primariesInFlight?: () => number;
   logger: Logger;
   /** @default Date.now */
@@ -56,13 +61,13 @@ interface Job {
 /**
  * Replays a sampled share of answered requests against the route's shadow
  * versions and counts how their outputs compare. Runs strictly after the
- * primary, at idle priority: sampled calls go into a bounded queue and are
- * started from setImmediate, at most `concurrency` at a time, and only while
- * no primary is being computed (a shadow run is synchronous on the thread
- * for small models, so starting one beside a primary would delay it).
- * A full queue, a busy node, or a call left waiting longer than `maxWaitMs`
- * drops them (counted), so shadow work yields as soon as primaries need the
- * thread. Nothing here can reach the primary's response, which was sent already.
+ * primary: sampled calls are handed, from setImmediate, to the shadow
+ * version's own queue (version-queue.ts) at the lowest priority, where they
+ * run when a batch has room or the version is idle, after every primary
+ * waiting there. At most `queueSize` are outstanding; a call that would wait
+ * in the queue longer than `maxWaitMs`, or that a primary needs the place
+ * of, is dropped (counted). Nothing here can reach the primary's response,
+ * which was sent already.
  */
 export class ShadowMirror implements NodeComponent {
   readonly name = 'shadow-mirror';
@@ -71,14 +76,11 @@ export class ShadowMirror implements NodeComponent {
   private readonly concurrency: number;
   private readonly timeoutMs: number;
   private readonly maxWaitMs: number;
-  private readonly primariesInFlight: () => number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly untilMs = new WeakMap<ShadowEntry, number>();
   private running = 0;
   private scheduled = false;
-  /** A re-check pending because primaries were in flight. */
-  private deferred: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -93,7 +95,6 @@ export class ShadowMirror implements NodeComponent {
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new TypeError(`shadow concurrency must be a whole number >= 1, got ${this.concurrency}`);
     if (!(this.timeoutMs > 0)) throw new TypeError(`shadow timeoutMs must be > 0, got ${this.timeoutMs}`);
     if (!(this.maxWaitMs > 0)) throw new TypeError(`shadow maxWaitMs must be > 0, got ${this.maxWaitMs}`);
-    this.primariesInFlight = deps.primariesInFlight ?? (() => 0);
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
   }
@@ -120,7 +121,7 @@ export class ShadowMirror implements NodeComponent {
       const stats = this.deps.stats.pair(served.loaded.model, served.loaded.version, entry.version, entry.addedAt);
       stats.countMirrored();
       const shadow = this.deps.versionOf(served.loaded.model, entry.version);
-      if (shadow === undefined || this.queue.length >= this.queueSize || this.deps.busy.busy()) {
+      if (shadow === undefined || this.queue.length + this.running >= this.queueSize) {
         stats.countDropped();
         continue;
       }
@@ -135,8 +136,6 @@ export class ShadowMirror implements NodeComponent {
   /** Drops whatever is queued; running calls finish (their versions wait for them before unloading). */
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.deferred);
-    this.deferred = undefined;
     for (const job of this.queue.splice(0)) job.stats.countDropped();
   }
 
@@ -153,7 +152,7 @@ export class ShadowMirror implements NodeComponent {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.queue.length === 0 || this.running >= this.concurrency) return;
+    if (this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;
     // After the current callback: the primary's response is written out first.
     setImmediate(() => {
@@ -165,26 +164,17 @@ export class ShadowMirror implements NodeComponent {
   private pump(): void {
     if (this.stopped) return;
     const now = this.now();
-    while (this.running < this.concurrency && this.queue.length > 0) {
-      if (this.primariesInFlight() > 0) {
-        // Every answered primary schedules a pump; the timer covers primaries
-        // that do not (versioned calls) and the last one before a lull.
-        this.deferred ??= setTimeout(() => {
-          this.deferred = undefined;
-          this.pump();
-        }, 1);
-        return;
-      }
-      const job = this.queue.shift()!;
-      if (this.deps.busy.busy() || now - job.queuedAt > this.maxWaitMs) {
+    for (const job of this.queue.splice(0)) {
+      const waitLeftMs = this.maxWaitMs - (now - job.queuedAt);
+      if (waitLeftMs <= 0) {
         job.stats.countDropped();
         continue;
       }
-      this.run(job);
+      this.run(job, waitLeftMs);
     }
   }
 
-  private run(job: Job): void {
+  private run(job: Job, waitLeftMs: number): void {
     const { served, shadow, stats } = job;
     const mismatch = inputsMismatch(served, shadow);
     if (mismatch !== undefined) {
@@ -203,16 +193,17 @@ export class ShadowMirror implements NodeComponent {
       stats.countFailure('timeout', this.timeoutMs / 1000);
     }, this.timeoutMs);
     timer.unref();
-    let run: Promise<Record<string, Tensor>>;
-    try {
-      run = shadow.session.run(served.feeds, served.outputs as string[]);
-    } catch (err) {
-      run = Promise.reject(err as Error);
-    }
+    let dropped = false;
+    const run = shadow.queue.submit(served.feeds, served.outputs, { remainingMs: this.timeoutMs, shadow: true, maxWaitMs: waitLeftMs }).catch((err: unknown) => {
+      if (!isQueueRefusal(err)) throw err;
+      dropped = true;
+      return undefined;
+    });
     run
       .then(
         (results) => {
           clearTimeout(timer);
+          if (dropped || !results) return void (timedOut || stats.countDropped());
           const seconds = (performance.now() - started) / 1000;
           // Used as a shadow: retirement (issue #6) must not take it for unused.
           shadow.stats.lastShadowUsedMs = Date.now();

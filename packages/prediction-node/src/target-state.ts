@@ -9,6 +9,7 @@ import {
   type Logger,
   type PlacementRecord,
   type RouteRecord,
+  type RuntimeSettings,
   type VersionRecord,
 } from '@switchyard/core';
 
@@ -28,6 +29,8 @@ export interface TargetState {
    * request lands (docs/placement.md).
    */
   readonly placements?: ReadonlyMap<string, PlacementRecord>;
+  /** Models' default runtime settings (issue #17), for the models that set any. */
+  readonly modelRuntimes?: ReadonlyMap<string, RuntimeSettings>;
 }
 
 /**
@@ -48,6 +51,7 @@ export class TargetStateBuilder {
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
   private readonly placements = new Map<string, PlacementRecord>();
+  private readonly modelRuntimes = new Map<string, RuntimeSettings>();
 
   constructor(
     private readonly keys: KeyLayout,
@@ -64,10 +68,12 @@ export class TargetStateBuilder {
     const parsed = this.keys.parse(key);
     if (!parsed) return;
     if (parsed.kind === 'models') {
-      // Only the retired mark matters to a node; anything else about models is the control plane's.
+      // Only the retired mark and the default runtime settings matter to a node; anything else about models is the control plane's.
       const result = value === undefined ? undefined : parseStored(ModelRecordSchema, value);
       if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
       else this.retiredModels.delete(parsed.model);
+      if (result?.ok && result.value.runtime !== undefined) this.modelRuntimes.set(parsed.model, result.value.runtime);
+      else this.modelRuntimes.delete(parsed.model);
     } else if (parsed.kind === 'versions') {
       const id = versionKey(parsed.model, parsed.version);
       if (value === undefined) return void this.versions.delete(id);
@@ -109,6 +115,13 @@ export class TargetStateBuilder {
   }
 
   snapshot(revision: number): TargetState {
-    return { revision, versions: new Map(this.versions), routes: new Map(this.routes), retiredModels: new Map(this.retiredModels), placements: new Map(this.placements) };
+    return {
+      revision,
+      versions: new Map(this.versions),
+      routes: new Map(this.routes),
+      retiredModels: new Map(this.retiredModels),
+      placements: new Map(this.placements),
+      modelRuntimes: new Map(this.modelRuntimes),
+    };
   }
 }

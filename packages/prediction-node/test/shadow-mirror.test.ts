@@ -69,16 +69,17 @@ function mirror(
   return { m, primary, shadow, stats, pair: () => stats.pair('m', 'v1', 'v2', '2026-01-01T00:00:00Z') };
 }
 
-test('a full queue drops and counts; queued calls run one at a time and are compared', async (t) => {
+test('at most queueSize shadow calls are outstanding; they wait in the shadow version queue, run one at a time there, and are compared', async (t) => {
   const { m, primary, shadow, pair } = mirror();
-  // Five answered in one turn: two fit the queue, three are dropped.
+  // Five answered in one turn: two fit, three are dropped.
   for (let i = 0; i < 5; i++) m.onServed(served(primary.loaded));
   t.is(m.queued, 2);
   t.is(pair().mirrored, 5);
   t.is(pair().dropped, 3);
   await tick();
-  t.is(m.active, 1, 'one at a time');
-  t.is(m.queued, 1);
+  t.is(m.active, 2, 'both handed to the version queue');
+  t.is(shadow.loaded.queue.active, 1, 'one session: one runs');
+  t.is(shadow.loaded.queue.waiting, 1);
   for (let i = 0; i < 2; i++) {
     shadow.pending.shift()!({ y: tensor([0.1, 0.9], [1, 2]) });
     await tick();
@@ -90,56 +91,26 @@ test('a full queue drops and counts; queued calls run one at a time and are comp
   t.is(m.queued, 0);
 });
 
-test('a busy node sheds shadow work, both when sampling and when dequeuing', async (t) => {
-  let busy = false;
-  const { m, primary, shadow, pair } = mirror({ busy: () => busy, queueSize: 8 });
+test('a shadow call waits behind primaries in the version queue, and is dropped once it has waited past maxWaitMs', async (t) => {
+  const { m, primary, shadow, pair } = mirror({ queueSize: 8, maxWaitMs: 30 });
+  // The shadow version is busy with a primary of its own.
+  const primaryRun = shadow.loaded.queue.submit({ x: tensor([1, 2], [1, 2]) }, ['y'], { remainingMs: Number.POSITIVE_INFINITY });
   m.onServed(served(primary.loaded));
-  m.onServed(served(primary.loaded));
-  // The first starts at the next turn; the second waits in the queue.
   await tick();
-  t.is(m.active, 1);
-  busy = true;
-  m.onServed(served(primary.loaded));
-  t.is(pair().dropped, 1, 'sampled while busy: dropped at once');
+  t.is(shadow.loaded.queue.waiting, 1, 'the shadow call waits in the queue');
+  // A primary arriving meanwhile goes before it.
+  const secondPrimary = shadow.loaded.queue.submit({ x: tensor([1, 2], [1, 2]) }, ['y'], { remainingMs: Number.POSITIVE_INFINITY });
   shadow.pending.shift()!({ y: tensor([0.1, 0.9], [1, 2]) });
-  await tick();
-  await tick();
-  t.is(pair().dropped, 2, 'queued work is shed when the node became busy');
-  t.is(m.queued, 0);
-  busy = false;
-  m.onServed(served(primary.loaded));
-  await tick();
-  t.is(m.active, 1, 'mirroring resumes when the node is no longer busy');
-});
-
-test('a shadow run waits while primaries are in flight, and is dropped once it has waited past maxWaitMs', async (t) => {
-  let inFlight = 1;
-  let now = 1_000;
-  const { m, primary, shadow, pair } = mirror({ inFlight: () => inFlight, now: () => now, queueSize: 8, maxWaitMs: 100 });
-  m.onServed(served(primary.loaded));
-  await tick();
-  t.is(m.active, 0, 'no shadow run beside a primary');
-  t.is(m.queued, 1);
-  inFlight = 0;
-  // The deferred re-check (a 1 ms timer) starts it without another primary answering.
-  await new Promise((r) => setTimeout(r, 20));
-  t.is(m.active, 1, 'started in the gap between primaries');
+  await primaryRun;
+  t.is(shadow.pending.length, 1, 'the next run is the primary');
+  t.is(shadow.loaded.queue.waiting, 1);
+  await new Promise((r) => setTimeout(r, 60));
+  t.is(pair().dropped, 1, 'waited past maxWaitMs: dropped, never run');
+  t.is(shadow.loaded.queue.waiting, 0);
   shadow.pending.shift()!({ y: tensor([0.1, 0.9], [1, 2]) });
-  await tick();
-  await tick();
-  t.is(pair().compared, 1);
-
-  inFlight = 3;
-  m.onServed(served(primary.loaded));
-  await tick();
-  t.is(m.queued, 1);
-  now += 101;
-  inFlight = 0;
-  await new Promise((r) => setTimeout(r, 20));
-  t.is(m.active, 0, 'too old to run');
-  t.is(m.queued, 0);
-  t.is(pair().dropped, 1);
-  m.stop();
+  await secondPrimary;
+  t.is(pair().compared, 0);
+  t.is(shadow.loaded.queueStats.rejections('shadow_dropped'), 1);
 });
 
 test('sampling follows the fraction, skips expired shadows, the primary itself and versions not loaded here', async (t) => {

@@ -11,8 +11,9 @@ import { parseLabel, type Labels } from '../labels.js';
 import { printJson, printLine } from '../output-format.js';
 import { parseFraction } from './shadow.js';
 import { uploadProgressBar, wantsProgressBar } from '../upload-progress.js';
+import { addRuntimeFlags, runtimeFromFlags, type RuntimeFlags } from '../runtime-flags.js';
 
-interface DeployFlags extends ClientFlags {
+interface DeployFlags extends ClientFlags, RuntimeFlags {
   version?: string;
   timeout: string;
   route: boolean;
@@ -25,7 +26,7 @@ interface DeployFlags extends ClientFlags {
 }
 
 export function deployCommand(): Command {
-  return addClientOptions(new Command('deploy'))
+  return addRuntimeFlags(addClientOptions(new Command('deploy')), 'the version')
     .description(
       'upload an ONNX file as a new version of a model, validate it, route all traffic to it and wait until every node serves it',
     )
@@ -45,6 +46,7 @@ export function deployCommand(): Command {
       const expiresAfterSeconds = flags.expiresAfter === undefined ? 0 : parseSeconds(flags.expiresAfter, '--expires-after');
       const samples = flags.samples === undefined ? undefined : await readSamples(flags.samples);
       const autoShadow = autoShadowOption(flags);
+      const runtime = await runtimeFromFlags(flags);
       const size = await fileSize(file);
       const bar = wantsProgressBar({ size, output: flags.output }) ? uploadProgressBar(`uploading ${file}`) : undefined;
       let result: DeployResult;
@@ -63,6 +65,7 @@ export function deployCommand(): Command {
             ...(flags.description !== undefined ? { description: flags.description } : {}),
             ...(bar ? { onProgress: bar.onProgress } : {}),
             ...(autoShadow ? { autoShadow } : {}),
+            ...(runtime ? { runtime } : {}),
           }),
         );
       } finally {

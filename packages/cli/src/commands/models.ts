@@ -6,6 +6,7 @@ import { formatSeconds, parseSeconds } from '../duration.js';
 import { usageError } from '../exit-codes.js';
 import { integerFlag } from '../integer-flag.js';
 import { formatFields, newTable, printJson, printLine } from '../output-format.js';
+import { addRuntimeFlags, formatRuntime, runtimeFromFlags, type RuntimeFlags } from '../runtime-flags.js';
 
 interface ListFlags extends ClientFlags {
   filter?: string;
@@ -14,7 +15,7 @@ interface ListFlags extends ClientFlags {
   all?: boolean;
 }
 
-interface ModelFieldFlags extends ClientFlags {
+interface ModelFieldFlags extends ClientFlags, RuntimeFlags {
   owner?: string;
   description?: string;
   defaultExpiresAfter?: string;
@@ -75,8 +76,11 @@ export function modelsCommand(): Command {
       }),
   );
   models.addCommand(
-    addModelFields(addClientOptions(new Command('update')))
-      .description('change the owner, description, default expiration or placement settings of a model; other fields stay as they are')
+    addRuntimeFlags(addModelFields(addClientOptions(new Command('update'))), "the model's versions (their defaults; settings a version has of its own win)")
+      .description(
+        'change the owner, description, default expiration, placement settings or default runtime settings of a model; other fields stay as they are. ' +
+          'New runtime settings replace the old whole and apply on every node without a failed request',
+      )
       .argument('<name>', 'model name')
       .option('--expected-revision <n>', "only if the model is still at this revision (from 'models get'); exit 6 if not")
       .action(async (name: string, flags: ModelFieldFlags, command: Command) => {
@@ -84,10 +88,14 @@ export function modelsCommand(): Command {
         if (flags.owner !== undefined) mask.push('owner');
         if (flags.description !== undefined) mask.push('description');
         if (flags.defaultExpiresAfter !== undefined) mask.push('default_expires_after_seconds');
+        const runtime = await runtimeFromFlags(flags);
+        if (runtime) mask.push('runtime');
         const { placement, mask: placementMask } = placementFlags(flags);
         mask.push(...placementMask);
         if (mask.length === 0) {
-          throw usageError('nothing to change: give --owner, --description, --default-expires-after, --min-copies, --max-copies or --[no-]always-resident');
+          throw usageError(
+            'nothing to change: give --owner, --description, --default-expires-after, --min-copies, --max-copies, --[no-]always-resident or runtime settings (--max-batch-size, --runtime, ...)',
+          );
         }
         const expires = flags.defaultExpiresAfter === undefined ? 0 : parseSeconds(flags.defaultExpiresAfter, '--default-expires-after');
         const revision = flags.expectedRevision === undefined ? 0 : integerFlag('--expected-revision', flags.expectedRevision, 1);
@@ -99,6 +107,7 @@ export function modelsCommand(): Command {
             default_expires_after_seconds: expires,
             update_mask: mask,
             expected_revision: revision,
+            ...(runtime ? { runtime } : {}),
             placement,
           }),
         );
@@ -172,6 +181,7 @@ export function formatModel(model: ModelMessage): string {
     ['description', model.description],
     ['default expiration', expires === 0 ? 'cluster default' : formatSeconds(expires)],
     ['versions', model.versions.join(', ') || 'none'],
+    ['runtime defaults', model.runtime ? formatRuntime(model.runtime) : 'none (built-in defaults)'],
     ['placement', formatPlacementSettings(model.placement)],
     ['created', model.created_at],
     ['updated', model.updated_at],

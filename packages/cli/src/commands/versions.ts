@@ -3,6 +3,7 @@ import type { TensorSpecMessage, VersionMessage } from '@switchyard/core';
 import { formatBytes } from '../byte-size.js';
 import { addClientOptions, type ClientFlags } from '../client-options.js';
 import { withAdmin } from '../client-connection.js';
+import { formatRuntime } from '../runtime-flags.js';
 import { formatSeconds } from '../duration.js';
 import { formatLabels } from '../labels.js';
 import { formatFields, newTable, printJson, printLine } from '../output-format.js';
@@ -119,6 +120,8 @@ export function formatVersion(v: VersionMessage): string {
     ['memory', Number(v.memory_bytes ?? 0) > 0 ? `${formatBytes(Number(v.memory_bytes))} per loaded copy (measured on a node)` : 'not measured yet (no node has loaded it)'],
     ['inputs', formatTensors(v.signature.inputs)],
     ['outputs', formatTensors(v.signature.outputs)],
+    ['runtime', formatRuntime(v.effective_runtime)],
+    ['own runtime', v.runtime ? formatRuntime(v.runtime) : "none (the model's)"],
     ['expires', formatExpiration(v)],
     ['retirement', `${v.retirement_state || 'ACTIVE'}${v.pinned ? ', pinned (never expires)' : ''}`],
     ['last used', v.last_used_at || 'never (on any node that reported)'],

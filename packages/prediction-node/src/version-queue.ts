@@ -1,0 +1,347 @@
+import type { Tensor } from 'onnxruntime-node';
+import { resourceExhausted, type Logger, type SwitchyardError } from '@switchyard/core';
+import { evictionFor, expiredPositions, planBatch, type BatchPolicy, type Plannable } from './batch-plan.js';
+import { batchKey, concatFeeds, splitOutputs } from './batch-tensors.js';
+import type { QueueStats, RejectionReason } from './queue-metrics.js';
+import type { RunLimits, VersionSession } from './session-interface.js';
+import { cancelled, deadlineExceeded } from './session-process.js';
+
+/** The queue and batching settings of one version (resolved runtime settings). */
+export interface QueueSettings {
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+  preferredBatchSizes: readonly number[];
+  /** Requests waiting at most; more are refused with RESOURCE_EXHAUSTED. */
+  queueSize: number;
+  /** Longest wait in the queue, ms; 0: the caller's deadline only. */
+  queueTimeoutMs: number;
+}
+
+/** How long after a batch of several callers the version still counts as under load (see VersionQueue.idle). */
+const RECENT_BATCH_MS = 50;
+
+/** The settings of a version nobody configured: no batching, a generous bound. */
+export const UNBATCHED: QueueSettings = { maxBatchSize: 1, maxBatchDelayMs: 0, preferredBatchSizes: [], queueSize: 1024, queueTimeoutMs: 0 };
+
+/**
+ * Whether the caller is still there, and a signal for runs that can be
+ * abandoned or stopped. Made lazily by the caller: runs on the main thread
+ * never read `signal`, so they never pay for an AbortController and a
+ * listener (measured: a few percent of a small model's request cost).
+ */
+export interface CallCancel {
+  readonly cancelled: boolean;
+  readonly signal?: AbortSignal | undefined;
+  /** Called once the run is over: a cancellation after it aborts nothing. */
+  done?(): void;
+}
+
+/** Options of one {@link VersionQueue.submit}. */
+export interface SubmitOptions {
+  /** Milliseconds the caller still waits (its deadline); Infinity when it set none. */
+  remainingMs: number;
+  /** A shadow call: lowest priority, dropped first when the queue is full. */
+  shadow?: boolean;
+  /** Longest wait in the queue for this request, over the version's queue time-out (shadow calls). */
+  maxWaitMs?: number;
+  cancel?: CallCancel;
+}
+
+interface Item extends Plannable {
+  feeds: Record<string, Tensor>;
+  outputs: readonly string[];
+  rows: number;
+  group: string;
+  enqueuedAt: number;
+  shadow: boolean;
+  expiresAt: number;
+  expiry: RejectionReason;
+  deadlineAt: number;
+  cancel: CallCancel | undefined;
+  resolve: (r: Record<string, Tensor>) => void;
+  reject: (e: Error) => void;
+}
+
+/** Options for {@link VersionQueue}. */
+export interface VersionQueueOptions {
+  /** The version's sessions: runs go to whichever is free. */
+  sessions: readonly VersionSession[];
+  settings: QueueSettings;
+  /** Whether requests may be concatenated (every input has a variable first dimension). */
+  batchable: boolean;
+  stats: QueueStats;
+  /** Names the version in messages, e.g. "model 'm' version 'v1'". */
+  label: string;
+  logger?: Logger;
+  /** @default performance.now */
+  now?: () => number;
+}
+
+/**
+ * One version's bounded queue in front of its sessions (issue #17): requests
+ * wait here for a free session, are batched (batch-plan.ts) when the
+ * version allows it, and are refused or dropped, never computed late, when
+ * the queue is full or their time is up. A request that finds a session free
+ * and nothing waiting runs at once.
+ */
+export class VersionQueue {
+  private readonly items: Item[] = [];
+  private readonly free: VersionSession[];
+  private readonly policy: BatchPolicy;
+  private readonly now: () => number;
+  private running = 0;
+  /** When the last run ended (ms, `now`'s clock). */
+  private lastEnded = Number.NEGATIVE_INFINITY;
+  /** Callers the last run answered: more than one means requests are arriving together. */
+  private lastRunRequests = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private minExpiry = Number.POSITIVE_INFINITY;
+  /** Set when a batched run's outputs could not be split by rows: the version runs requests alone from then on. */
+  private splitBroken = false;
+  private readonly batching: boolean;
+  /** The one session, when it may run some requests on the main thread at once. */
+  private readonly inline: VersionSession | undefined;
+
+  constructor(private readonly o: VersionQueueOptions) {
+    this.free = [...o.sessions];
+    this.now = o.now ?? (() => performance.now());
+    const s = o.settings;
+    this.policy = { maxBatchSize: s.maxBatchSize, maxBatchDelayMs: s.maxBatchDelayMs, preferredBatchSizes: new Set(s.preferredBatchSizes) };
+    this.batching = o.batchable && s.maxBatchSize > 1;
+    this.inline = o.sessions.length === 1 && o.sessions[0]!.runInline ? o.sessions[0] : undefined;
+  }
+
+  /** The version's queue figures. */
+  get stats(): QueueStats {
+    return this.o.stats;
+  }
+
+  /** Requests waiting now. */
+  get waiting(): number {
+    return this.items.length;
+  }
+
+  /** Runs in progress. */
+  get active(): number {
+    return this.running;
+  }
+
+  /**
+   * Runs `feeds` as soon as a session is free, alone or in a batch.
+   * Rejects with RESOURCE_EXHAUSTED when the queue is full, DEADLINE_EXCEEDED
+   * when its time passes while it waits, CANCELLED when the caller left.
+   */
+  submit(feeds: Record<string, Tensor>, outputs: readonly string[], o: SubmitOptions): Promise<Record<string, Tensor>> {
+    if (this.inline) {
+      // A measured run on the main thread is over before another request can arrive: nothing to queue or batch.
+      const direct = this.inline.runInline!(feeds, outputs);
+      if (direct) {
+        this.o.stats.batchSize.observe(firstDimension(feeds));
+        return direct;
+      }
+    }
+    const now = this.now();
+    const shadow = o.shadow === true;
+    // The common case at low load: nothing waits, a session is free, no reason to wait for company.
+    if (this.items.length === 0 && this.free.length > 0 && (!this.batching || this.policy.maxBatchDelayMs === 0 || this.idle(now))) {
+      this.o.stats.queueTime.observe(0);
+      return this.runOne(feeds, outputs, o.remainingMs, o.cancel, now);
+    }
+    if (this.items.length >= this.o.settings.queueSize) {
+      const victim = shadow ? -1 : evictionFor(this.items);
+      if (victim < 0) {
+        this.o.stats.reject(shadow ? 'shadow_dropped' : 'queue_full');
+        return Promise.reject(
+          refusal(resourceExhausted(
+            `the queue of ${this.o.label} is full (runtime queueSize: ${this.o.settings.queueSize} requests waiting); retry later, on another node, or raise queueSize`,
+          )),
+        );
+      }
+      const [evicted] = this.items.splice(victim, 1);
+      this.o.stats.reject('shadow_dropped');
+      evicted!.reject(refusal(resourceExhausted(`a shadow call to ${this.o.label} gave its place in the queue to a primary request`)));
+    }
+    const { rows, group } = this.batching && !this.splitBroken ? batchKey(feeds, outputs) : { rows: 0, group: '' };
+    const qt = o.maxWaitMs ?? this.o.settings.queueTimeoutMs;
+    const byQueue = qt > 0 && qt < o.remainingMs;
+    const expiresAt = now + (byQueue ? qt : o.remainingMs);
+    return new Promise<Record<string, Tensor>>((resolve, reject) => {
+      this.items.push({
+        feeds,
+        outputs,
+        rows,
+        group,
+        enqueuedAt: now,
+        shadow,
+        expiresAt,
+        expiry: shadow ? 'shadow_dropped' : byQueue ? 'queue_timeout' : 'deadline',
+        deadlineAt: now + o.remainingMs,
+        cancel: o.cancel,
+        resolve,
+        reject,
+      });
+      if (expiresAt < this.minExpiry) this.minExpiry = expiresAt;
+      this.pump();
+    });
+  }
+
+  /** Fails every waiting request (the version is unloading or being replaced). */
+  clear(err: Error): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const item of this.items.splice(0)) item.reject(err);
+  }
+
+  /**
+   * Low load, where a request never waits for company: nothing runs, and the
+   * last run answered a single caller or ended a while ago. After a batch
+   * (under load) the callers it answered send their next requests one by one
+   * while the node writes the answers out; without waiting, the first of
+   * them would take the session as a batch of one and the rest would queue
+   * behind it (measured at concurrency 32: as many runs of one row as full
+   * ones). It waits at most the batch delay from its own arrival.
+   */
+  private idle(now: number): boolean {
+    if (this.running > 0) return false;
+    return this.lastRunRequests <= 1 || now - this.lastEnded >= RECENT_BATCH_MS;
+  }
+
+  private runOne(feeds: Record<string, Tensor>, outputs: readonly string[], remainingMs: number, cancel: CallCancel | undefined, now: number): Promise<Record<string, Tensor>> {
+    const session = this.free.pop()!;
+    this.running++;
+    const limits: RunLimits = cancel ? { timeoutMs: remainingMs, get signal() { return cancel.signal; } } : { timeoutMs: remainingMs };
+    let run: Promise<Record<string, Tensor>>;
+    try {
+      run = session.run(feeds, outputs, limits);
+    } catch (err) {
+      run = Promise.reject(err as Error);
+    }
+    const firstDim = firstDimension(feeds);
+    const settle = (): void => {
+      cancel?.done?.();
+      this.o.stats.computeTime.observe((this.now() - now) / 1000);
+      this.o.stats.batchSize.observe(firstDim);
+      this.free.push(session);
+      this.running--;
+      this.lastEnded = this.now();
+      this.lastRunRequests = 1;
+      if (this.items.length > 0) this.pump();
+    };
+    run.then(settle, settle);
+    return run;
+  }
+
+  private pump(): void {
+    const now = this.now();
+    if (now >= this.minExpiry) this.sweep(now);
+    while (this.free.length > 0 && this.items.length > 0) {
+      const plan = planBatch(this.items, this.policy, now, this.idle(now));
+      if (plan.kind === 'idle') break;
+      if (plan.kind === 'wait') {
+        this.wakeAt(plan.atMs);
+        break;
+      }
+      const taken: Item[] = [];
+      for (let k = plan.take.length - 1; k >= 0; k--) taken.unshift(this.items.splice(plan.take[k]!, 1)[0]!);
+      const live = taken.filter((item) => {
+        if (!item.cancel?.cancelled) return true;
+        this.o.stats.reject('cancelled');
+        item.reject(cancelled('the caller cancelled the call while it waited in the queue'));
+        return false;
+      });
+      if (live.length > 0) this.dispatch(live, now);
+    }
+    if (this.items.length > 0 && Number.isFinite(this.minExpiry)) this.wakeAt(this.minExpiry);
+  }
+
+  private dispatch(items: Item[], now: number): void {
+    for (const item of items) this.o.stats.queueTime.observe((now - item.enqueuedAt) / 1000);
+    if (items.length === 1) {
+      const item = items[0]!;
+      this.runOne(item.feeds, item.outputs, Math.max(0, item.deadlineAt - now), item.cancel, now).then(item.resolve, item.reject);
+      return;
+    }
+    const session = this.free.pop()!;
+    this.running++;
+    const rowsPer = items.map((i) => i.rows);
+    const rows = rowsPer.reduce((a, b) => a + b, 0);
+    const timeoutMs = Math.max(...items.map((i) => i.deadlineAt - now));
+    let run: Promise<Record<string, Tensor>>;
+    try {
+      run = session.run(concatFeeds(items.map((i) => i.feeds), rows), items[0]!.outputs, { timeoutMs: Math.max(0, timeoutMs) });
+    } catch (err) {
+      run = Promise.reject(err as Error);
+    }
+    run
+      .then(
+        (results) => {
+          this.o.stats.computeTime.observe((this.now() - now) / 1000);
+          this.o.stats.batchSize.observe(rows);
+          const parts = splitOutputs(results, rowsPer);
+          if (parts) return items.forEach((item, i) => item.resolve(parts[i]!));
+          // Outputs that do not keep one row per input row: answer each alone, and stop batching.
+          this.splitBroken = true;
+          this.o.logger?.warn('a batched run returned outputs that cannot be split by rows; this version now runs requests alone', { version: this.o.label });
+          for (const item of items.reverse()) this.items.unshift({ ...item, rows: 0, group: '' });
+        },
+        (err: Error) => {
+          for (const item of items) item.reject(err);
+        },
+      )
+      .finally(() => {
+        this.free.push(session);
+        this.running--;
+        this.lastEnded = this.now();
+        this.lastRunRequests = items.length;
+        this.pump();
+      })
+      .catch((err: unknown) => this.o.logger?.error('version queue failed after a run', { version: this.o.label, error: String(err) }));
+  }
+
+  /** Drops waiting requests whose time is up: nobody waits for their answer any more. */
+  private sweep(now: number): void {
+    const expired = expiredPositions(this.items, now);
+    for (let k = expired.length - 1; k >= 0; k--) {
+      const [item] = this.items.splice(expired[k]!, 1);
+      this.o.stats.reject(item!.expiry);
+      item!.reject(refusal(
+        item!.expiry === 'queue_timeout'
+          ? deadlineExceeded(`the request waited ${Math.round(now - item!.enqueuedAt)} ms in the queue of ${this.o.label}, past its queue time-out (runtime queueTimeoutMs: ${this.o.settings.queueTimeoutMs}); it was not run`)
+          : item!.expiry === 'shadow_dropped'
+            ? deadlineExceeded(`a shadow call to ${this.o.label} waited past its limit`)
+            : deadlineExceeded(`the request's deadline passed while it waited in the queue of ${this.o.label}; it was not run`),
+      ));
+    }
+    this.minExpiry = Number.POSITIVE_INFINITY;
+    for (const item of this.items) if (item.expiresAt < this.minExpiry) this.minExpiry = item.expiresAt;
+  }
+
+  private wakeAt(atMs: number): void {
+    if (this.timer !== undefined && this.timerAt <= atMs) return;
+    clearTimeout(this.timer);
+    this.timerAt = atMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, Math.max(0, Math.ceil(atMs - this.now())));
+  }
+}
+
+function firstDimension(feeds: Record<string, Tensor>): number {
+  for (const name in feeds) return feeds[name]!.dims[0] ?? 1;
+  return 1;
+}
+
+const refusals = new WeakSet<object>();
+
+function refusal(err: SwitchyardError): SwitchyardError {
+  refusals.add(err);
+  return err;
+}
+
+/** Whether `err` is one of the queue's own refusals (full, or waited too long): a drop, not a failure of the model. */
+export function isQueueRefusal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && refusals.has(err);
+}
