@@ -67,7 +67,7 @@ export async function measureDensity(o: { quick: boolean; log: (line: string) =>
   const clients = cluster.nodes.map((n) => new Inference(n.address, grpc.credentials.createInsecure()) as Client);
   try {
     // Cold start: a new version of the 13.6 MB MLP with no placement, its first request through node-2.
-    const coldCount = o.quick ? 3 : 10;
+    const coldCount = o.quick ? 2 : 10;
     const firsts: number[] = [];
     const warm: number[] = [];
     const loads: number[] = [];
@@ -143,8 +143,8 @@ export async function measureDensity(o: { quick: boolean; log: (line: string) =>
     for (const m of models) await call(clients[1]!, m, SMALL.inputSize, true);
     const hotModels = models.slice(0, hot);
     const tailModels = models.slice(hot);
-    const churnRounds = o.quick ? 3 : 8;
-    const roundMs = o.quick ? 1000 : 2500;
+    const churnRounds = o.quick ? 2 : 8;
+    const roundMs = o.quick ? 600 : 2500;
     const results = { resident: [] as number[], churn: [] as number[], residentAgain: [] as number[] };
     let tailRequests = 0;
     let tailErrors = 0;
