@@ -57,8 +57,11 @@ export class MemoryLedger {
    * more than it was admitted on. Undefined when within it.
    */
   overBudget(loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean): Admission | undefined {
-    if (this.usedBytes(loaded) <= this.budgetBytes) return undefined;
-    return admit(this.held(loaded, placed), 0, this.budgetBytes);
+    // Sessions being released are already on their way out: evicting more for them would only empty the cache.
+    let releasing = 0;
+    for (const b of this.releasing.values()) releasing += b;
+    if (this.usedBytes(loaded) - releasing <= this.budgetBytes) return undefined;
+    return admit(this.held(loaded, placed, false), 0, this.budgetBytes);
   }
 
   /** Reserves a load's estimate until {@link loadEnded}. */
@@ -86,14 +89,14 @@ export class MemoryLedger {
     return used;
   }
 
-  private held(loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean): HeldVersion[] {
+  private held(loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean, withReleasing = true): HeldVersion[] {
     const held: HeldVersion[] = [];
     for (const [key, v] of loaded) {
       held.push({ key, bytes: v.memoryBytes, placed: placed(key), loading: false, inFlight: v.inFlight, lastUsedMs: Math.max(v.stats.lastUsedMs, v.loadedAtMs) });
     }
     for (const [key, bytes] of this.loading) held.push({ key, bytes, placed: placed(key), loading: true, inFlight: 0, lastUsedMs: Number.MAX_SAFE_INTEGER });
     let i = 0;
-    for (const bytes of this.releasing.values()) held.push({ key: `(releasing ${i++})`, bytes, placed: false, loading: true, inFlight: 0, lastUsedMs: 0 });
+    if (withReleasing) for (const bytes of this.releasing.values()) held.push({ key: `(releasing ${i++})`, bytes, placed: false, loading: true, inFlight: 0, lastUsedMs: 0 });
     return held;
   }
 }

@@ -236,9 +236,6 @@ export class Reconciler {
       for (const key of this.demanded) if (!routable.has(key)) this.forgetDemand(key, notFound(`model version ${key} is no longer routed`));
       // A copy placement took away stays as a cached one: memory pressure, not a move, decides when it goes.
       for (const key of this.loaded.keys()) if (routable.has(key) && !this.isPlacedHere(key)) this.demanded.add(key);
-      // A load that measured more than its estimate: back within the budget at once.
-      const over = this.density.memory.overBudget(this.loaded, (k) => this.isPlacedHere(k));
-      if (over?.kind === 'evict') void this.evict(over.victims, '(a load measured above its estimate)');
     }
     const desired = this.desired();
     const now = this.options.now();
@@ -352,27 +349,33 @@ export class Reconciler {
   }
 
   /**
-   * With density, adds a just-loaded version to what the node holds and, if
+   * Adds a just-loaded version to what the node holds and, with density, if
    * it measured more than its estimate and the node is now over its budget,
    * evicts idle cached versions (least recently used first, never this one).
-   * False when that cannot bring the node back within its budget: the
-   * caller unloads it again.
+   * When that cannot bring it back within its budget the version is kept
+   * anyway, and the next loads are refused until room is made: resident-set
+   * growth is a noisy measure (other work in the process, heap given back by
+   * an earlier trim and taken again), and unloading on one noisy reading
+   * refused sound versions (measured: a 2.2 MB MLP read as 10.6 MiB).
    */
-  private keepWithinBudget(key: string, loaded: LoadedVersion, current: LoadedVersion | undefined): boolean {
+  private keepWithinBudget(key: string, loaded: LoadedVersion): void {
     // The most recently used from now: the requests waiting for it must find it still here.
     loaded.loadedAtMs = Date.now();
     this.loaded.set(key, loaded);
     const density = this.density;
-    if (!density) return true;
+    if (!density) return;
     const over = density.memory.overBudget(this.loaded, (k) => k === key || this.isPlacedHere(k));
-    if (over === undefined) return true;
+    if (over === undefined) return;
     if (over.kind === 'evict') {
       void this.evict(over.victims, key);
-      return true;
+      return;
     }
-    if (current) this.loaded.set(key, current);
-    else this.loaded.delete(key);
-    return false;
+    this.options.logger.warn('a loaded model version measured more than its estimate; the node is over its memory budget until room is made', {
+      model: loaded.model,
+      version: loaded.version,
+      memoryBytes: loaded.memoryBytes,
+      budgetBytes: density.memory.budgetBytes,
+    });
   }
 
   /** Unloads idle cached versions to make room for `forKey`; settles when their sessions are released. */
@@ -437,14 +440,8 @@ export class Reconciler {
         } else if (runtimeKey(this.runtimeOf(stillWanted)) !== runtimeKey(runtime)) {
           // The settings changed again while it loaded: the next pass loads the newest.
           void loaded.close();
-        } else if (!this.keepWithinBudget(key, loaded, current)) {
-          // Measured above its estimate with nothing idle to evict: not kept, so the budget holds.
-          const over = `not loaded: it measured ${(loaded.memoryBytes / 1024 / 1024).toFixed(1)} MiB, more than was left of this node's budget of ${(this.density!.memory.budgetBytes / 1024 / 1024).toFixed(1)} MiB`;
-          void this.unload(loaded);
-          this.density!.memory.refusals++;
-          this.density!.onRefused?.(record, over);
-          this.recordFailure(key, record, attempts, over, !current);
         } else {
+          this.keepWithinBudget(key, loaded);
           // Requests already holding the old set finish on it; unload waits for them.
           if (current) void this.unload(current, false);
           this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
