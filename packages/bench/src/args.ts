@@ -9,6 +9,8 @@ export interface BenchArgs {
   deploys: number;
   /** Versions registered for the registration rate (i). */
   registrations: number;
+  /** Models registered for the registry-scale scenario (l), 10 versions each; a tenth of them (at most 1,000) routed. */
+  scaleModels: number;
   concurrencies: number[];
   heavyConcurrency: number;
   slowIterations: number;
@@ -19,7 +21,7 @@ export interface BenchArgs {
   only: Set<Scenario>;
 }
 
-export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'density'] as const;
+export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'rest', 'scale', 'density'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
@@ -29,6 +31,7 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --rounds <n>            alternations of bare/node per concurrency; the duration is split over them (default 16, --quick 4)
   --deploys <n>           deploys timed for deploy-to-READY (default 20, --quick 5)
   --registrations <n>     versions registered for the registration rate (default 300, --quick 30)
+  --scale-models <n>      models of the registry-scale scenario, 10 versions each, a tenth routed up to 1,000 (default 10000, --quick 1000)
   --concurrency <list>    client concurrencies for throughput (default 1,32)
   --heavy-concurrency <n> client concurrency of the mlp inference-thread phase (default 4; the slow phases use 2)
   --slow-iterations <n>   size of the slow model (default 3400, ≈ 1 s per run here)
@@ -36,8 +39,8 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --json <file|->         also write the figures as JSON (to stdout with -, the table then goes to stderr)
   --only <list>           run only these scenarios, comma-separated: throughput (a–c), routed (f),
                           shadow (g), deploy (d), thread (e), memory (h), registration (i),
-                          batching (j: dynamic batching and overload on a node in its own process),
-                          density (k: cold starts, forwarding, a hot set under churn)
+                          batching (j: dynamic batching and overload on a node in its own process), rest (k),
+                          scale (l: registry scale), density (m: cold starts, forwarding, a hot set under churn)
   --help`;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {
@@ -59,6 +62,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
       rounds: { type: 'string' },
       deploys: { type: 'string' },
       registrations: { type: 'string' },
+      'scale-models': { type: 'string' },
       concurrency: { type: 'string' },
       'heavy-concurrency': { type: 'string' },
       'slow-iterations': { type: 'string' },
@@ -84,6 +88,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     rounds: positive('rounds', values.rounds, quick ? 4 : 16, true),
     deploys: positive('deploys', values.deploys, quick ? 5 : 20, true),
     registrations: positive('registrations', values.registrations, quick ? 30 : 300, true),
+    scaleModels: positive('scale-models', values['scale-models'], quick ? 1000 : 10_000, true),
     concurrencies,
     heavyConcurrency: positive('heavy-concurrency', values['heavy-concurrency'], 4, true),
     slowIterations: positive('slow-iterations', values['slow-iterations'], 3400, true),

@@ -59,6 +59,7 @@ export class BenchCluster {
             etcd: nodeEtcd,
             keys: cluster.keys,
             id: `node-${i + 1}`,
+            httpListen: '127.0.0.1:0',
             dataDir: join(dir, `node-${i + 1}`),
             logger: silentLogger(),
             ...nodeOptions[i],

@@ -22,6 +22,8 @@ import { measureRouted, measureThroughput, type RoutedResults, type ThroughputRe
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
 import { measureDensity } from './density-scenario.js';
+import { measureScale } from './scale-scenario.js';
+import { measureRest, restCalls, type RestResults } from './rest-scenario.js';
 import { measureBatching, type BatchingResults } from './batching-scenario.js';
 
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
@@ -186,10 +188,44 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       batching = await measureBatching({ cluster, warmupMs, durationMs, rounds: args.rounds, quick: args.quick, log });
     }
 
+    let rest: RestResults | undefined;
+    if (run('rest')) {
+      log(`(k) REST vs gRPC on node 1, ${args.rounds} alternating rounds per concurrency`);
+      rest = await measureRest({
+        grpcAddress: cluster.nodes[0]!.address,
+        httpAddress: cluster.nodes[0]!.httpAddress!,
+        grpcCall: linearCall,
+        rest: restCalls('linear', Float32Array.from(LINEAR_INPUT)),
+        concurrencies: args.concurrencies,
+        warmupMs,
+        durationMs,
+        rounds: args.rounds,
+        log,
+      });
+    }
+
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
     // A cluster of its own: nodes with a budget of their own, versions placed on one node.
     const density = run('density') ? await measureDensity({ quick: args.quick, log }) : undefined;
+
+    const scale = run('scale')
+      ? await (async () => {
+          const models = args.scaleModels;
+          const routedModels = Math.min(1000, Math.max(1, Math.floor(models / 10)));
+          log(`(l) registry scale: ${models} models × 10 versions, ${routedModels} routed`);
+          return measureScale({
+            models,
+            versionsPerModel: 10,
+            routed: routedModels,
+            restarts: args.quick ? 1 : 3,
+            calls: args.quick ? 30 : 100,
+            cliRuns: args.quick ? 3 : 7,
+            changes: args.quick ? 50 : 200,
+            log,
+          });
+        })()
+      : undefined;
 
     const cpuList = cpus();
     const machine = `${cpuList.length} cores (${cpuList[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, onnxruntime-node ${ort.env.versions.node}, ${platform()} ${release()}`;
@@ -209,7 +245,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, density });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, rest, scale, density });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

@@ -1,5 +1,5 @@
 /**
- * (k) Model density (issue #16), in a cluster of its own (2 nodes, this
+ * (m) Model density (issue #16), in a cluster of its own (2 nodes, this
  * process): the cold start of a first request, the cost of one forwarding
  * hop, and a hot set's p99 while a long tail churns through a small budget
  * against the same hot set with everything resident.
@@ -71,7 +71,7 @@ export async function measureDensity(o: { quick: boolean; log: (line: string) =>
     const firsts: number[] = [];
     const warm: number[] = [];
     const loads: number[] = [];
-    o.log(`(k) density: cold start of the 13.6 MB MLP, ${coldCount} models with no placement, first request through node-2`);
+    o.log(`(m) density: cold start of the 13.6 MB MLP, ${coldCount} models with no placement, first request through node-2`);
     for (let i = 0; i < coldCount; i++) {
       // A model of its own each time: a new version of a served model would be answered by the old one while it loads.
       const model = `cold${i}`;
@@ -221,7 +221,7 @@ async function counter(cluster: BenchCluster, node: number, name: string): Promi
 /** The report's section. */
 export function formatDensity(r: DensityResults): string {
   return [
-    'Model density (k): 2 nodes, no copies placed; node-1 with a small budget loads on request and evicts, node-2 (the machine\'s budget) keeps what it loaded',
+    'Model density (m): 2 nodes, no copies placed; node-1 with a small budget loads on request and evicts, node-2 (the machine\'s budget) keeps what it loaded',
     `  cold start, 13.6 MB MLP, no placement (${r.cold.count} models): first request p50 ${r.cold.firstRequestP50Ms} ms, max ${r.cold.firstRequestMaxMs} ms (node load p50 ${r.cold.loadMsP50} ms); then p50 ${r.cold.warmP50Ms} ms`,
     `  one forwarding hop (2.2 MB MLP, ${r.forward.requests} requests each): p50 ${r.forward.forwardedP50Ms} ms vs ${r.forward.directP50Ms} ms direct = ×${r.forward.ratioP50} (A/A ×${r.forward.aaRatioP50}); p99 ${r.forward.forwardedP99Ms} vs ${r.forward.directP99Ms} = ×${r.forward.ratioP99} (A/A ×${r.forward.aaRatioP99})`,
     `  hot set of ${r.churn.hot} while a tail of ${r.churn.tail} churns through a ${r.churn.budgetMiB} MiB budget: hot p99 ${r.churn.churnP99Ms} ms vs ${r.churn.residentP99Ms} ms all resident = ×${r.churn.ratioP99} (A/A ×${r.churn.aaRatioP99}); p50 ${r.churn.churnP50Ms} vs ${r.churn.residentP50Ms} ms; ${r.churn.evictions} evictions in ${r.churn.tailRequests} tail requests (${r.churn.tailErrors} failed); hot requests failed: ${r.churn.hotErrors}`,

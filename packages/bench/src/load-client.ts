@@ -15,6 +15,7 @@
  * the parent going away) ends the process. Every loop ends at its deadline;
  * every call has one.
  */
+import http from 'node:http';
 import http2 from 'node:http2';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import type { CallResult, CallSpec, ChildMessage, GoMessage, LoadClientConfig, ParentMessage } from './load-protocol.js';
@@ -34,7 +35,64 @@ function frame(message: Buffer): Buffer {
   return out;
 }
 
-class Caller {
+/** What a segment needs of a caller, whichever protocol it speaks. */
+interface AnyCaller {
+  result: CallResult;
+  readonly spec: CallSpec;
+  call(measureFrom: number, measureTo: number): Promise<void>;
+}
+
+/**
+ * One REST call kind: POST over HTTP/1.1 with keep-alive, one connection per
+ * loop (the agent's sockets), as an HTTP client library would.
+ */
+class HttpCaller implements AnyCaller {
+  result: CallResult = Caller.empty();
+  private readonly body: Buffer;
+  private readonly options: http.RequestOptions;
+
+  constructor(target: string, agent: http.Agent, readonly spec: CallSpec, private readonly deadlineMs: number) {
+    this.body = Buffer.from(spec.requestBase64, 'base64');
+    const [host, port] = target.split(':');
+    this.options = { host, port: Number(port), path: spec.path, method: 'POST', agent, headers: { ...spec.http!.headers, 'content-length': String(this.body.byteLength) } };
+  }
+
+  call(measureFrom: number, measureTo: number): Promise<void> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (error: string | undefined, body?: Buffer): void => {
+        if (done) return;
+        done = true;
+        const ended = performance.now();
+        if (error) {
+          this.result.errors++;
+          this.result.firstError ??= error;
+        } else {
+          this.result.total++;
+          if (started >= measureFrom) this.result.latenciesMs.push(Math.round((ended - started) * 1000) / 1000);
+          if (ended >= measureFrom && ended <= measureTo) this.result.completed++;
+          if (this.result.sampleResponseBase64 === undefined && body) this.result.sampleResponseBase64 = body.toString('base64');
+        }
+        resolve();
+      };
+      const req = http.request(this.options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? finish(undefined, Buffer.concat(chunks)) : finish(`HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`)));
+        res.on('error', (err) => finish(err.message));
+      });
+      req.on('error', (err) => finish(err.message));
+      req.setTimeout(this.deadlineMs + 1000, () => {
+        finish(`no answer within ${this.deadlineMs + 1000} ms`);
+        req.destroy();
+      });
+      req.end(this.body);
+    });
+  }
+}
+
+class Caller implements AnyCaller {
   result: CallResult = Caller.empty();
   private readonly body: Buffer;
   private readonly headers: http2.OutgoingHttpHeaders;
@@ -125,7 +183,7 @@ async function connect(target: string): Promise<http2.ClientHttp2Session> {
 }
 
 /** One segment: warm-up, then the measured window; every loop stops at the window's end. */
-async function runSegment(config: LoadClientConfig, callers: Caller[], go: GoMessage): Promise<void> {
+async function runSegment(config: LoadClientConfig, callers: AnyCaller[], go: GoMessage): Promise<void> {
   for (const c of callers) c.result = Caller.empty();
   const first = callers[0]!;
   const start = performance.now();
@@ -186,7 +244,7 @@ async function runSegment(config: LoadClientConfig, callers: Caller[], go: GoMes
  * at ≈ 1 ms granularity; arrivals due by then go out together, and each
  * call's latency is timed from when it was actually sent.
  */
-async function openLoop(config: LoadClientConfig, callers: Caller[], measureFrom: number, measureTo: number): Promise<void> {
+async function openLoop(config: LoadClientConfig, callers: AnyCaller[], measureFrom: number, measureTo: number): Promise<void> {
   const rate = config.ratePerSecond ?? 0;
   if (!(rate > 0)) throw new Error(`open-loop needs ratePerSecond > 0, got ${rate}`);
   const meanGapMs = 1000 / rate;
@@ -223,7 +281,7 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 
 let session: http2.ClientHttp2Session | undefined;
-let state: { config: LoadClientConfig; callers: Caller[] } | undefined;
+let state: { config: LoadClientConfig; callers: AnyCaller[] } | undefined;
 let busy: Promise<void> = Promise.resolve();
 
 function fail(err: Error): void {
@@ -233,7 +291,13 @@ function fail(err: Error): void {
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
     case 'config':
-      if (session) return;
+      if (session || state) return;
+      if (message.calls.length > 0 && message.calls.every((c) => c.http)) {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: message.concurrency });
+        state = { config: message, callers: message.calls.map((spec) => new HttpCaller(message.target, agent, spec, message.deadlineMs)) };
+        busy = send({ type: 'ready' });
+        return;
+      }
       busy = connect(message.target)
         .then(async (s) => {
           session = s;

@@ -8,6 +8,8 @@ export interface CallSpec {
   path: string;
   /** The serialised request message, base64. */
   requestBase64: string;
+  /** Set for the REST API: POST `path` over HTTP/1.1 keep-alive with these headers and the request bytes as the body; 200 is success. @default gRPC */
+  http?: { headers: Record<string, string> };
 }
 
 /** First message: whom to call and how. The child connects and answers `ready`. */

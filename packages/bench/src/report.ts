@@ -9,7 +9,10 @@ import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
 import { formatDensity, type DensityResults } from './density-scenario.js';
+import { formatRest, restFigures, type RestResults } from './rest-scenario.js';
 import { batchingFigures, batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
+import { formatScale, scaleFigures, scaleTargets, type ScaleFigures } from './scale-report.js';
+import type { ScaleResults } from './scale-scenario.js';
 
 export const RATIO_TARGET = 0.95;
 /** Routed scenario: split requests/s ÷ single requests/s. */
@@ -80,6 +83,10 @@ export interface BenchReport {
     memory?: MemoryFigures;
     /** (j) Dynamic batching and the node as shipped (issue #17). */
     batching?: Record<string, number>;
+    /** (k) REST vs gRPC requests/s and their ratio to gRPC, per concurrency and variant. */
+    rest?: ReturnType<typeof restFigures>;
+    /** (l) Registry scale: restart to serving, admin and CLI latency, CPU per change, /metrics size. */
+    scale?: ScaleFigures;
   };
   targets: TargetCheck[];
   details: Scenarios;
@@ -95,11 +102,13 @@ export interface Scenarios {
   shadow?: ShadowResults;
   memory?: MemoryResults;
   batching?: BatchingResults;
+  rest?: RestResults;
+  scale?: ScaleResults;
   density?: DensityResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, density } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, scale, density } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -141,6 +150,7 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
     ...(shadow ? shadowTargets(shadow) : []),
     ...(memory ? memoryTargets(memory) : []),
     ...(batching ? batchingTargets(batching) : []),
+    ...(scale ? scaleTargets(scale) : []),
     ...Object.entries(throughputFigures?.ratio ?? {}).map(([k, v]) => ({ name: `throughput node/bare ${k}`, target: `>= ${RATIO_TARGET}`, value: v, met: v >= RATIO_TARGET })),
     ...Object.entries(routedFigures?.ratio ?? {}).map(([k, v]) => ({
       name: `routed split/single ${k}`,
@@ -173,6 +183,8 @@ export function buildReport(meta: Record<string, unknown>, results: Scenarios): 
       ...(shadow ? { shadow: shadowFigures(shadow) } : {}),
       ...(memory ? { memory: memoryFigures(memory) } : {}),
       ...(batching ? { batching: batchingFigures(batching) } : {}),
+      ...(results.rest ? { rest: restFigures(results.rest) } : {}),
+      ...(scale ? { scale: scaleFigures(scale) } : {}),
       ...(inferenceThread ? { inferenceThread } : {}),
     },
     targets,
@@ -278,6 +290,8 @@ export function formatReport(r: BenchReport): string {
   if (r.details.shadow) sections.push([formatShadow(r.details.shadow)]);
   if (r.details.memory) sections.push([formatMemory(r.details.memory)]);
   if (r.details.batching) sections.push([formatBatching(r.details.batching)]);
+  if (r.details.rest) sections.push(formatRest(r.details.rest));
+  if (r.details.scale) sections.push([formatScale(r.details.scale)]);
   if (r.details.density) sections.push([formatDensity(r.details.density)]);
   return [
     `Switchyard bench — ${m.machine}`,

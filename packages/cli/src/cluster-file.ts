@@ -27,7 +27,8 @@ export interface ClusterFile {
   controlPlaneId: string;
   /** The web console's URL (docs/console.md); absent when up ran with --no-console. */
   consoleUrl?: string;
-  nodes: { id: string; address: string; metricsAddress: string }[];
+  /** httpAddress: the KServe v2 REST API (absent in files written before it existed). */
+  nodes: { id: string; address: string; metricsAddress: string; httpAddress?: string }[];
 }
 
 export function clusterFilePath(dataDir: string): string {

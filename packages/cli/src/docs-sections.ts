@@ -227,7 +227,7 @@ Ctrl-C stops the cluster.
   "etcdLog": "/home/me/switchyard/.switchyard/etcd.log",
   "controlPlane": "127.0.0.1:7000",
   "controlPlaneId": "control-plane-1",
-  "nodes": [{ "id": "node-1", "address": "127.0.0.1:40345", "metricsAddress": "127.0.0.1:37887" }]
+  "nodes": [{ "id": "node-1", "address": "127.0.0.1:40345", "metricsAddress": "127.0.0.1:37887", "httpAddress": "127.0.0.1:41203" }]
 }
 \`\`\`
 

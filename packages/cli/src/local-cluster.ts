@@ -104,6 +104,7 @@ export class LocalCluster {
             id: `node-${i}`,
             listen: `${options.host}:0`,
             metricsListen: `${options.host}:0`,
+            httpListen: `${options.host}:0`,
             dataDir: join(dataDir, `node-${i}`),
             logger: options.logger,
             processMetrics: i === 1,
@@ -126,7 +127,7 @@ export class LocalCluster {
         controlPlane: parts.controlPlane.address,
         controlPlaneId: parts.controlPlane.id,
         ...(parts.controlPlane.consoleUrl !== undefined ? { consoleUrl: parts.controlPlane.consoleUrl } : {}),
-        nodes: parts.nodes.map((n) => ({ id: n.id, address: n.address, metricsAddress: n.metricsAddress ?? '' })),
+        nodes: parts.nodes.map((n) => ({ id: n.id, address: n.address, metricsAddress: n.metricsAddress ?? '', ...(n.httpAddress !== undefined ? { httpAddress: n.httpAddress } : {}) })),
       };
       return new LocalCluster(info, etcd, parts.clients, parts.controlPlane, parts.nodes);
     } catch (err) {

@@ -7,6 +7,7 @@ export const NODE_OPTION_FLAGS: Readonly<Record<string, string>> = {
   listen: '--listen',
   advertise: '--advertise',
   metricsListen: '--metrics-listen',
+  httpListen: '--http-listen',
   dataDir: '--data-dir',
   drainGraceMs: '--drain-grace',
   usageIntervalMs: '--usage-interval',

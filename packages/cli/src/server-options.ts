@@ -12,6 +12,8 @@ export interface ServerFlags extends EtcdFlags {
   prefix: string;
   advertise?: string;
   metricsListen?: string;
+  /** Only `switchyard node` has it. */
+  httpListen?: string;
   id?: string;
 }
 
@@ -33,7 +35,7 @@ export function addServerOptions(command: Command): Command {
  */
 export async function serverSetup(flags: ServerFlags): Promise<{ etcd: Etcd3; keys: KeyLayout }> {
   const connection = etcdConnection(flags.etcd, flags);
-  for (const [flag, value] of [['--listen', flags.listen], ['--advertise', flags.advertise], ['--metrics-listen', flags.metricsListen]] as const) {
+  for (const [flag, value] of [['--listen', flags.listen], ['--advertise', flags.advertise], ['--metrics-listen', flags.metricsListen], ['--http-listen', flags.httpListen]] as const) {
     if (value === undefined) continue;
     try {
       splitHostPort(value);

@@ -1,4 +1,4 @@
-import type { Datatype, TypedArray } from '@switchyard/core';
+import { numberToHalf, type Datatype, type TensorData } from '@switchyard/core';
 import { usageError } from './exit-codes.js';
 
 /** One `--input name=<json>` flag, parsed. */
@@ -12,7 +12,7 @@ export interface InputTensor {
   name: string;
   datatype: Datatype;
   shape: number[];
-  data: TypedArray;
+  data: TensorData;
 }
 
 /** Splits `name=<json nested array>`; the JSON may be a scalar too. */
@@ -64,11 +64,18 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
 };
 
 /** Converts JSON values to the typed array of a datatype, rejecting values that would change on the way. */
-export function toTypedArray(name: string, datatype: Datatype, flat: unknown[]): TypedArray {
+export function toTypedArray(name: string, datatype: Datatype, flat: unknown[]): TensorData {
   const bad = (i: number, what: string): never => {
     throw usageError(`--input ${name}: element ${i} (${JSON.stringify(flat[i])}) is not ${what}, as the model's ${datatype} input needs`);
   };
   switch (datatype) {
+    case 'BYTES':
+      return flat.map((v, i) => (typeof v === 'string' ? v : bad(i, 'a string')));
+    case 'FP16': {
+      const out = new Uint16Array(flat.length);
+      flat.forEach((v, i) => (typeof v === 'number' ? (out[i] = numberToHalf(v)) : bad(i, 'a number')));
+      return out;
+    }
     case 'FP32':
     case 'FP64': {
       const out = datatype === 'FP32' ? new Float32Array(flat.length) : new Float64Array(flat.length);

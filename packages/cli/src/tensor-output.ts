@@ -1,7 +1,8 @@
+import { halfToNumber } from '@switchyard/core';
 import type { OutputTensor } from '@switchyard/client';
 
 /** A scalar as the CLI prints it: BigInts stay exact, booleans stay booleans. */
-export type OutputValue = number | bigint | boolean;
+export type OutputValue = number | bigint | boolean | string;
 export type Nested = OutputValue | Nested[];
 
 /** One decoded output tensor. */
@@ -11,9 +12,10 @@ export interface DecodedOutput {
   data: Nested;
 }
 
-/** An output as the CLI prints it: FP32 as its shortest decimal, BOOL as booleans, nested by shape. */
+/** An output as the CLI prints it: FP32 as its shortest decimal, FP16 as its value, BOOL as booleans, BYTES as strings, nested by shape. */
 export function decodeOutput(tensor: OutputTensor): DecodedOutput {
-  let values: OutputValue[] = Array.from(tensor.data as ArrayLike<number | bigint>);
+  let values: OutputValue[] = Array.from(tensor.data as ArrayLike<number | bigint | string>);
+  if (tensor.datatype === 'FP16') values = values.map((v) => halfToNumber(v as number));
   if (tensor.datatype === 'FP32') values = values.map((v) => shortestFloat32(v as number));
   if (tensor.datatype === 'BOOL') values = values.map((v) => v !== 0);
   return { datatype: tensor.datatype, shape: tensor.shape, data: nest(values, tensor.shape) };

@@ -173,7 +173,12 @@ test.serial('route set and get in percent, converted to basis points; conflicts 
 });
 
 test.serial('status without a model lists every node and control plane', async (t) => {
-  const result = await cli(t, 'status', '-o', 'json');
+  // JSON: the per-node summary (versions counted by state); with --versions, every node's versions too.
+  const summary = await cli(t, 'status', '-o', 'json');
+  t.is(summary.code, 0, summary.stderr);
+  const counted = JSON.parse(summary.stdout) as { nodes: { node: { node_id: string }; versions: unknown[]; counts: { total: number; ready: number } }[] };
+  t.true(counted.nodes.every((n) => n.versions.length === 0 && n.counts.ready >= 1));
+  const result = await cli(t, 'status', '--versions', '-o', 'json');
   t.is(result.code, 0, result.stderr);
   const cluster = JSON.parse(result.stdout) as {
     nodes: { node: { node_id: string }; versions: { model: string; state: { version: string; state: string } }[] }[];

@@ -17,8 +17,14 @@ function bigCluster(): ClusterStatusMessage {
         load_ms: 12,
       },
     })),
+    counts: null,
+    errors: [],
   });
-  return { nodes: [node('node-1'), node('node-2')], control_planes: [{ id: 'cp-1', address: '127.0.0.1:7000', started_at: '2026-12-06T00:00:00Z' }] };
+  return {
+    nodes: [node('node-1'), node('node-2')],
+    control_planes: [{ id: 'cp-1', address: '127.0.0.1:7000', started_at: '2026-12-06T00:00:00Z' }],
+    next_page_token: '',
+  };
 }
 
 test('the cluster summary has one row per node whatever the number of versions, counted by state', (t) => {
@@ -36,6 +42,19 @@ test('--versions adds one line per node and version, still narrow', (t) => {
   const width = Math.max(...text.split('\n').map((l) => l.length));
   t.true(width <= 120, `widest line ${width} characters`);
   t.is(text.split('\n').filter((l) => /│ model-\d{4} /.test(l)).length, 2000);
+});
+
+test('the summary page: counts and errors as the control plane sent them, without any version detail', (t) => {
+  const cluster = bigCluster();
+  const node = cluster.nodes[1]!;
+  const failed = node.versions[999]!;
+  const summary: ClusterStatusMessage = {
+    ...cluster,
+    nodes: [{ ...node, versions: [], counts: { total: 100_000, ready: 99_990, loading: 9, failed: 1, other: 0 }, errors: [failed] }],
+  };
+  const text = formatClusterStatus(summary);
+  t.regex(text, /node-2 .*│ 100000 .*│ 99990 .*│ 9 .*│ 1 .*│ 0/);
+  t.regex(text, /errors:\n {2}node-2 model-0999:v1 FAILED: load failed: bad file/);
 });
 
 test('each node shows its memory used of its budget; a node without a budget shows a dash', (t) => {

@@ -30,3 +30,9 @@ test('values that would change on the way are refused', (t) => {
   t.throws(() => buildInputTensor({ name: 'f', value: ['1'] }, 'FP32'), { message: /not a number/ });
   t.deepEqual(Array.from(buildInputTensor({ name: 'b', value: [true, false, 1] }, 'BOOL').data as Uint8Array), [1, 0, 1]);
 });
+
+test('FP16 takes numbers (sent as halves); BYTES takes strings', (t) => {
+  t.deepEqual(Array.from(buildInputTensor({ name: 'h', value: [[1, -2]] }, 'FP16').data as Uint16Array), [0x3c00, 0xc000]);
+  t.deepEqual(buildInputTensor({ name: 's', value: ['cat', 'dög'] }, 'BYTES').data, ['cat', 'dög']);
+  t.throws(() => buildInputTensor({ name: 's', value: [1] }, 'BYTES'), { message: /element 0 \(1\) is not a string/ });
+});

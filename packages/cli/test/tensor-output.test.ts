@@ -24,3 +24,8 @@ test('outputs nest by shape; BOOL prints as booleans', (t) => {
   t.deepEqual(decodeOutput({ name: 'y', datatype: 'FP64', shape: [1, 2], data: Float64Array.from([1.5, 2.5]) }).data, [[1.5, 2.5]]);
   t.deepEqual(decodeOutput({ name: 'b', datatype: 'BOOL', shape: [2], data: Uint8Array.from([1, 0]) }).data, [true, false]);
 });
+
+test('FP16 prints its values, BYTES its strings, nested by shape', (t) => {
+  t.deepEqual(decodeOutput({ name: 'h', datatype: 'FP16', shape: [1, 2], data: Uint16Array.from([0x3c00, 0x3800]) }).data, [[1, 0.5]]);
+  t.deepEqual(decodeOutput({ name: 's', datatype: 'BYTES', shape: [2], data: ['A', 'B'] }).data, ['A', 'B']);
+});

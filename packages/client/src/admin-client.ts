@@ -16,7 +16,10 @@ import {
   type ListHistoryResponse,
   type ListModelsRequest,
   type ListModelsResponse,
+  type ListVersionsRequest,
   type ListVersionsResponse,
+  type GetClusterStatusRequest,
+  type RetirementScopeRequest,
   type ModelMessage,
   type ModelStatusMessage,
   type RouteMessage,
@@ -226,9 +229,16 @@ export class AdminClient {
     return this.call('GetVersion', { model, version }, options);
   }
 
-  /** Every version of a model, v2 before v10. */
-  listVersions(model: string, options?: AdminCallOptions): Promise<ListVersionsResponse> {
-    return this.call('ListVersions', { model }, options);
+  /** Every version of a model, v2 before v10, read page by page (see {@link listVersionsPage} for one). */
+  async listVersions(model: string, options?: AdminCallOptions): Promise<ListVersionsResponse> {
+    const versions: VersionMessage[] = [];
+    await pages((page_token) => this.listVersionsPage({ model, page_token }, options), (page) => void versions.push(...page.versions));
+    return { versions, next_page_token: '' };
+  }
+
+  /** One page of a model's versions, v2 before v10 (1,000 unless page_size says fewer). */
+  listVersionsPage(request: Pick<ListVersionsRequest, 'model'> & Partial<ListVersionsRequest>, options?: AdminCallOptions): Promise<ListVersionsResponse> {
+    return this.call('ListVersions', request, options);
   }
 
   /** FAILED_PRECONDITION while the route references the version. */
@@ -250,9 +260,26 @@ export class AdminClient {
     return this.call('GetModelStatus', { model }, options);
   }
 
-  /** Every live node with its state of every version, and every control plane. */
-  getClusterStatus(options?: AdminCallOptions): Promise<ClusterStatusMessage> {
-    return this.call('GetClusterStatus', {}, options);
+  /**
+   * Every live node with its versions counted by state and its state of every
+   * version, and every control plane, read page by page. At thousands of
+   * versions {@link getClusterStatusPage} with summary_only is what stays fast.
+   */
+  async getClusterStatus(options?: AdminCallOptions): Promise<ClusterStatusMessage> {
+    let first: ClusterStatusMessage | undefined;
+    await pages(
+      (page_token) => this.getClusterStatusPage({ page_token, page_size: 5000 }, options),
+      (page) => {
+        if (first === undefined) first = page;
+        else mergeClusterPage(first, page);
+      },
+    );
+    return { ...first!, next_page_token: '' };
+  }
+
+  /** One page of GetClusterStatus (see admin.proto): the summary on the first, node × version detail on each. */
+  getClusterStatusPage(request: Partial<GetClusterStatusRequest> = {}, options?: AdminCallOptions): Promise<ClusterStatusMessage> {
+    return this.call('GetClusterStatus', request, options);
   }
 
   /** One page of the model's audit log, newest first. */
@@ -314,13 +341,30 @@ export class AdminClient {
 
   // Retirement
   /** What the sweeper would warn, clear, retire and collect now, and why (a dry run); `model` empty for every model. */
-  retirementPlan(model = '', options?: AdminCallOptions): Promise<RetirementPlanResponse> {
-    return this.call('RetirementPlan', { model }, options);
+  async retirementPlan(model = '', options?: AdminCallOptions): Promise<RetirementPlanResponse> {
+    let plan: RetirementPlanResponse | undefined;
+    await pages(
+      (page_token) => this.retirementPlanPage({ model, page_token }, options),
+      (page) => void (plan === undefined ? (plan = page) : plan.entries.push(...page.entries)),
+    );
+    return { ...plan!, next_page_token: '' };
+  }
+
+  /** One page of {@link retirementPlan}. */
+  retirementPlanPage(request: Partial<RetirementScopeRequest>, options?: AdminCallOptions): Promise<RetirementPlanResponse> {
+    return this.call('RetirementPlan', request, options);
   }
 
   /** Versions that are WARNED or RETIRED; `model` empty for every model. */
-  listRetirements(model = '', options?: AdminCallOptions): Promise<ListRetirementsResponse> {
-    return this.call('ListRetirements', { model }, options);
+  async listRetirements(model = '', options?: AdminCallOptions): Promise<ListRetirementsResponse> {
+    const entries: ListRetirementsResponse['entries'] = [];
+    await pages((page_token) => this.listRetirementsPage({ model, page_token }, options), (page) => void entries.push(...page.entries));
+    return { entries, next_page_token: '' };
+  }
+
+  /** One page of {@link listRetirements}. */
+  listRetirementsPage(request: Partial<RetirementScopeRequest>, options?: AdminCallOptions): Promise<ListRetirementsResponse> {
+    return this.call('ListRetirements', request, options);
   }
 
   /** Retires a version now, or with `version` empty the whole model (needs admin). */
@@ -388,5 +432,29 @@ export class AdminClient {
       tokenSource: this.options.tokenSource,
       timeoutMs,
     });
+  }
+}
+
+/** Calls `fetch` from the first page on, handing each page to `take`, until a page has no next_page_token. */
+async function pages<P extends { next_page_token: string }>(fetch: (token: string) => Promise<P>, take: (page: P) => void): Promise<void> {
+  let token = '';
+  do {
+    const page = await fetch(token);
+    take(page);
+    token = page.next_page_token;
+  } while (token !== '');
+}
+
+/** Adds a later page's node × version detail to the first page's nodes. */
+function mergeClusterPage(into: ClusterStatusMessage, page: ClusterStatusMessage): void {
+  const byId = new Map(into.nodes.map((n) => [n.node.node_id, n]));
+  for (const node of page.nodes) {
+    const known = byId.get(node.node.node_id);
+    // A node registered after the first page was read: keep its detail all the same.
+    if (known) known.versions.push(...node.versions);
+    else {
+      into.nodes.push(node);
+      byId.set(node.node.node_id, node);
+    }
   }
 }

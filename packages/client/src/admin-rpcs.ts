@@ -11,7 +11,9 @@ import type {
   ListHistoryResponse,
   ListModelsRequest,
   ListModelsResponse,
+  ListVersionsRequest,
   ListVersionsResponse,
+  GetClusterStatusRequest,
   ModelMessage,
   ModelNameRef,
   ModelRef,
@@ -47,12 +49,12 @@ export interface AdminUnaryRpcs {
   DeleteModel: [ModelNameRef, EmptyMessage];
   CreateVersion: [CreateVersionRequest, VersionMessage];
   GetVersion: [VersionRef, VersionMessage];
-  ListVersions: [ModelRef, ListVersionsResponse];
+  ListVersions: [ListVersionsRequest, ListVersionsResponse];
   DeleteVersion: [VersionRef, EmptyMessage];
   SetRoute: [SetRouteRequest, RouteMessage];
   GetRoute: [ModelRef, RouteMessage];
   GetModelStatus: [ModelRef, ModelStatusMessage];
-  GetClusterStatus: [EmptyMessage, ClusterStatusMessage];
+  GetClusterStatus: [GetClusterStatusRequest, ClusterStatusMessage];
   ListHistory: [ListHistoryRequest, ListHistoryResponse];
   WhoAmI: [EmptyMessage, WhoAmIResponse];
   // Rollouts

@@ -14,6 +14,7 @@ import {
 import { clientCredentials, type ClientCredentials } from '@switchyard/core/grpc';
 import { Endpoint } from './endpoint.js';
 import { EndpointPicker } from './endpoint-picker.js';
+import { traceMetadata } from './trace-context.js';
 import { decodeOutputs, encodeInputs, type InputTensor, type OutputTensor } from './inference-tensors.js';
 import { DnsDiscovery, EtcdDiscovery, StaticDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { PlacementView } from './placement-view.js';
@@ -308,6 +309,8 @@ export class InferenceClient {
   private call<Res>(method: Method, request: object, options: CallOptions, hedge: boolean, prefer?: Preference): Promise<{ response: Res; node: string; attempts: number }> {
     if (this.closed) return Promise.reject(unavailable('the inference client is closed'));
     const deadline = Date.now() + (options.deadlineMs ?? this.deadlineMs);
+    // Taken here, where the caller's span is active; every attempt carries it.
+    const metadata = traceMetadata();
     const tried = new Set<Endpoint>();
     const running = new Set<grpc.ClientUnaryCall>();
     let attempts = 0;
@@ -368,9 +371,10 @@ export class InferenceClient {
           setTimeout(() => void attempt(), wait);
         };
         try {
-          call = prefer?.metadata
-            ? (stub[method] as unknown as MetadataStub).call(endpoint.client, request, prefer.metadata, { deadline }, onDone)
-            : stub[method].call(endpoint.client, request, { deadline }, onDone);
+          const callMetadata = metadata.clone();
+          // The placement hint (which copy the request is for) beside the trace context.
+          if (prefer?.metadata) callMetadata.merge(prefer.metadata);
+          call = stub[method].call(endpoint.client, request, callMetadata, { deadline }, onDone);
         } catch (err) {
           // A request the stub cannot even serialize.
           endpoint.inFlight--;
@@ -395,15 +399,9 @@ export class InferenceClient {
   }
 }
 
-type MetadataStub = (
-  request: object,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, response?: unknown) => void,
-) => grpc.ClientUnaryCall;
-
 type UnaryStub = (
   request: object,
+  metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (err: grpc.ServiceError | null, response?: unknown) => void,
 ) => grpc.ClientUnaryCall;

@@ -1,4 +1,5 @@
 import {
+  decodeBytesRaw,
   decodeContents,
   decodeRaw,
   encodeRaw,
@@ -6,23 +7,27 @@ import {
   isDatatype,
   type Datatype,
   type ModelInferResponse,
-  type TypedArray,
+  type TensorData,
 } from '@switchyard/core';
 
-/** One input tensor: its data as a typed array matching `datatype` (Float32Array for FP32, BigInt64Array for INT64, ...). */
+/**
+ * One input tensor: its data as a typed array matching `datatype`
+ * (Float32Array for FP32, BigInt64Array for INT64, the bits in a Uint16Array
+ * for FP16: see `numbersToHalves`), or one string per element for BYTES.
+ */
 export interface InputTensor {
   name: string;
   datatype: Datatype;
   shape: readonly number[];
-  data: TypedArray;
+  data: TensorData;
 }
 
-/** One output tensor, decoded from the response's raw contents. */
+/** One output tensor, decoded from the response's raw contents (FP16 as bits: see `halvesToNumbers`; BYTES as strings). */
 export interface OutputTensor {
   name: string;
   datatype: Datatype;
   shape: number[];
-  data: TypedArray;
+  data: TensorData;
 }
 
 /** Tensor fields and raw contents of a ModelInferRequest. */
@@ -50,7 +55,10 @@ export function decodeOutputs(response: ModelInferResponse): Record<string, Outp
     const raw = response.raw_output_contents[i];
     const shape = output.shape.map(Number);
     // Copy: the raw buffer may be a view into a larger, unaligned gRPC frame.
-    const data = raw !== undefined ? decodeRaw(output.datatype, Uint8Array.from(raw)) : decodeContents(output.datatype, output.contents ?? {});
+    let data: TensorData;
+    if (raw === undefined) data = decodeContents(output.datatype, output.contents ?? {}, output.name);
+    else if (output.datatype === 'BYTES') data = decodeBytesRaw(raw, shape.reduce((a, b) => a * b, 1), output.name);
+    else data = decodeRaw(output.datatype, Uint8Array.from(raw));
     outputs[output.name] = { name: output.name, datatype: output.datatype, shape, data };
   });
   return outputs;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import anyTest, { type TestFn } from 'ava';
 import type { Etcd3 } from 'etcd3';
-import { GrpcStatus, KeyLayout, SwitchyardError } from '@switchyard/core';
+import { encodeRaw, GrpcStatus, KeyLayout, SwitchyardError } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { inferenceService } from '@switchyard/core/grpc';
 import { silentLogger } from '@switchyard/core/logging';
@@ -257,7 +257,7 @@ test.serial('a draining node turns NOT_SERVING at once but serves through its gr
   // Still answered during the grace time.
   const res = await new Promise<{ model_version: string }>((resolve, reject) =>
     (raw as unknown as { ModelInfer: Function }).ModelInfer(
-      { model_name: 'linear', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3] }], raw_input_contents: [Buffer.from(X.data.buffer)] },
+      { model_name: 'linear', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3] }], raw_input_contents: [encodeRaw(X.data)] },
       (err: Error | null, r: { model_version: string }) => (err ? reject(err) : resolve(r)),
     ),
   );

@@ -26,7 +26,9 @@ import {
   type ListHistoryResponse,
   type ListModelsRequest,
   type ListModelsResponse,
+  type ListVersionsRequest,
   type ListVersionsResponse,
+  type GetClusterStatusRequest,
   type Logger,
   type ModelMessage,
   type ModelNameRef,
@@ -47,7 +49,7 @@ import {
 } from '@switchyard/core';
 import { placementToMessage, routeToMessage, versionStateToMessage, versionToMessage } from './admin-messages.js';
 import { artifactSize, isSha256, type ArtifactStore } from './artifact-store.js';
-import { clusterStatusMessage } from './cluster-status.js';
+import { clusterStatus } from './cluster-status.js';
 import { DeployValidation, readRequestSamples } from './deploy-validation.js';
 import { toReportedError, unaryHandler } from './grpc-handlers.js';
 import { historyEntry } from './history-entries.js';
@@ -59,7 +61,9 @@ import { DEFAULT_PLACEMENT_POLICY } from './placement-decision.js';
 import { isActive } from './rollout-decision.js';
 import { checkExpectedRevision, checkSplits } from './route-splits.js';
 import type { ModelCondition, TargetStateStore } from './target-state-store.js';
+import { encodePageToken } from './page-tokens.js';
 import { checkName, compareVersionNames, nextVersionName } from './version-names.js';
+import { readVersionPage } from './version-listing.js';
 
 /** How often CreateVersion retries when another writer took the automatic name first. */
 const CREATE_ATTEMPTS = 5;
@@ -153,12 +157,12 @@ export class AdminService {
       DeleteModel: unaryHandler(log, 'DeleteModel', (r: ModelNameRef, call) => this.deleteModel(r, getCaller(call))),
       CreateVersion: unaryHandler(log, 'CreateVersion', (r: CreateVersionRequest, call) => this.createVersion(r, getCaller(call))),
       GetVersion: unaryHandler(log, 'GetVersion', (r: VersionRef) => this.getVersion(r)),
-      ListVersions: unaryHandler(log, 'ListVersions', (r: ModelRef) => this.listVersions(r)),
+      ListVersions: unaryHandler(log, 'ListVersions', (r: ListVersionsRequest) => this.listVersions(r)),
       DeleteVersion: unaryHandler(log, 'DeleteVersion', (r: VersionRef, call) => this.deleteVersion(r, getCaller(call))),
       SetRoute: unaryHandler(log, 'SetRoute', (r: SetRouteRequest, call) => this.setRoute(r, getCaller(call))),
       GetRoute: unaryHandler(log, 'GetRoute', (r: ModelRef) => this.getRoute(r)),
       GetModelStatus: unaryHandler(log, 'GetModelStatus', (r: ModelRef) => this.getModelStatus(r)),
-      GetClusterStatus: unaryHandler(log, 'GetClusterStatus', () => this.getClusterStatus()),
+      GetClusterStatus: unaryHandler(log, 'GetClusterStatus', (r: GetClusterStatusRequest) => this.getClusterStatus(r)),
       ListHistory: unaryHandler(log, 'ListHistory', (r: ListHistoryRequest) => this.listHistory(r)),
       WhoAmI: unaryHandler(log, 'WhoAmI', (_r: EmptyMessage, call) => this.whoAmI(getCaller(call))),
     };
@@ -189,10 +193,12 @@ export class AdminService {
     return this.#models.deleteModel(request, caller);
   }
 
-  /** Every live node with its state of every version, and every control plane. */
-  async getClusterStatus(): Promise<ClusterStatusMessage> {
-    const [read, memory] = await Promise.all([this.#state.readCluster(), this.#state.tables.cluster.memory()]);
-    return clusterStatusMessage(read, memory);
+  /**
+   * Every live node with its versions counted by state, and every control
+   * plane; the node × version detail one page at a time. See {@link clusterStatus}.
+   */
+  getClusterStatus(request: Partial<GetClusterStatusRequest> = {}): Promise<ClusterStatusMessage> {
+    return clusterStatus(this.#state, request);
   }
 
   /** One page of a model's audit log, newest first. */
@@ -318,13 +324,15 @@ export class AdminService {
     return withMemory(message!, await measuredMemory(this.#state.tables, model));
   }
 
-  /** Every version of a model, v2 before v10. */
-  async listVersions(request: ModelRef): Promise<ListVersionsResponse> {
+  /** One page of a model's versions, v2 before v10. See {@link readVersionPage}. */
+  async listVersions(request: Pick<ListVersionsRequest, 'model'> & Partial<ListVersionsRequest>): Promise<ListVersionsResponse> {
     const model = checkName('model', request.model);
-    const versions = (await this.#state.listVersions(model)).map((v) => v.value);
-    versions.sort((a, b) => compareVersionNames(a.version, b.version));
-    const [messages, memory] = await Promise.all([this.#versionMessages(model, versions), measuredMemory(this.#state.tables, model)]);
-    return { versions: messages.map((m) => withMemory(m, memory)) };
+    const page = await readVersionPage(this.#state, model, request);
+    const [messages, memory] = await Promise.all([this.#versionMessages(model, page.records), measuredMemory(this.#state.tables, model)]);
+    return {
+      versions: messages.map((m) => withMemory(m, memory)),
+      next_page_token: page.nextAfter !== undefined ? encodePageToken(page.nextAfter) : '',
+    };
   }
 
   /** Version records as messages, with the hook's fields. */

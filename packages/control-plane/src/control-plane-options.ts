@@ -3,7 +3,7 @@ import { DEFAULT_HISTORY_LIMIT } from './etcd-audit.js';
 import type { EtcdClient } from './etcd-client.js';
 import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement-decision.js';
 import { resolveRetirementOptions, type ResolvedRetirementOptions, type RetirementOptions } from './retirement-options.js';
-import { KeyLayout, NAME_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
+import { KeyLayout, ID_PATTERN, systemClock, type Clock, type Logger, type ServerTlsOptions } from '@switchyard/core';
 import { createLogger } from '@switchyard/core/logging';
 
 /**
@@ -230,7 +230,7 @@ export function resolveControlPlaneOptions(options: ControlPlaneOptions): Resolv
   if (!options.etcd) throw new TypeError('etcd (an Etcd3 client) is required');
   if (!options.dataDir) throw new TypeError('dataDir is required: the directory of the artifact store');
   const id = options.id ?? defaultId();
-  if (!NAME_PATTERN.test(id)) throw new TypeError(`id '${id}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
+  if (!ID_PATTERN.test(id)) throw new TypeError(`id '${id}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
   const listen = options.listen ?? '127.0.0.1:0';
   if (!/^.+:\d+$/.test(listen)) throw new TypeError(`listen '${listen}' must be host:port, e.g. 0.0.0.0:7070`);
   const consoleListen = options.consoleListen;

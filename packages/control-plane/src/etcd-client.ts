@@ -1,4 +1,5 @@
 import { CompareResult, CompareTarget, Range, type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type Lease, type Watcher } from 'etcd3';
+import { GrpcStatus, SwitchyardError } from '@switchyard/core';
 import { readRangePaged } from '@switchyard/core/etcd';
 import { etcdCall } from './etcd-errors.js';
 
@@ -37,6 +38,9 @@ export interface TxnResult {
   /** For each operation of the branch that ran: the key read by a `get`, undefined for the rest. */
   reads: (EtcdKv | undefined)[];
 }
+
+/** Keys per call of a keys-only read. */
+const KEY_PAGE = 10_000;
 
 /** One range read. */
 export interface RangeRead {
@@ -91,10 +95,17 @@ export class EtcdAccess {
         : this.#client.getAll().inRange({ start: options.start, end: options.end });
     // No explicit ascending sort: etcd returns key order anyway, and a sorted range makes it read the whole range before applying the limit.
     if (read.descending) builder.sort('Key', 'Descend');
-    builder.limit(read.limit);
     if (read.revision !== undefined) builder.revision(read.revision);
-    const response = await etcdCall(() => builder.exec());
-    return { kvs: response.kvs, more: response.more, revision: response.header.revision };
+    // A slice of large values can pass gRPC's 4 MiB limit too: ask again for half as many (etcd's `more` then says keys remain).
+    for (let limit = read.limit; ; limit = Math.ceil(limit / 2)) {
+      builder.limit(limit);
+      try {
+        const response = await etcdCall(() => builder.exec());
+        return { kvs: response.kvs, more: response.more, revision: response.header.revision };
+      } catch (err) {
+        if (!(err instanceof SwitchyardError && err.code === GrpcStatus.RESOURCE_EXHAUSTED && /answer is larger than/.test(err.message)) || limit === 1) throw err;
+      }
+    }
   }
 
   /** The end of the range of keys under `prefix`, for a range read that starts inside it. */
@@ -102,12 +113,33 @@ export class EtcdAccess {
     return Range.prefix(prefix).end;
   }
 
-  /** The keys under `prefix` in key order, at `revision` when given; the first `limit` when given (else read in pages, as range()). */
+  /** The keys under `prefix` in key order, at `revision` when given; the first `limit` when given (else every one, in pages). */
   async keys(prefix: string, revision?: string, limit?: number): Promise<string[]> {
-    if (limit === undefined) return (await this.range({ prefix }, revision !== undefined ? { revision } : {})).kvs.map((kv) => kv.key.toString());
+    if (limit === undefined) return this.rangeKeys({ start: prefix, end: EtcdAccess.prefixEnd(prefix) }, revision);
     const builder = this.#client.getAll().prefix(prefix).limit(limit);
     if (revision !== undefined) builder.revision(revision);
     return etcdCall(() => builder.keys());
+  }
+
+  /**
+   * Every key of [`start`, `end`) in key order, without values, in pages of
+   * 10,000 keys at one revision (`revision`, or the first page's): a model's
+   * version names need not carry its version records (≈ 600 bytes each).
+   */
+  async rangeKeys(range: { start: string; end: string | Buffer }, revision?: string): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Buffer = Buffer.from(range.start);
+    let at = revision;
+    for (;;) {
+      const request = { key: start, range_end: Buffer.from(range.end), limit: KEY_PAGE, keys_only: true, ...(at !== undefined ? { revision: at } : {}) };
+      // The raw call: the builder's keys() answers neither the revision nor whether keys remain.
+      const response = await etcdCall(() => this.#client.kv.range(request));
+      at ??= response.header.revision;
+      for (const kv of response.kvs) keys.push(kv.key.toString());
+      const last = response.kvs[response.kvs.length - 1];
+      if (!response.more || last === undefined) return keys;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
   }
 
   /** How many keys lie under `prefix` (a count, no values read). */

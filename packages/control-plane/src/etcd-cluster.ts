@@ -1,5 +1,5 @@
 import type { ControlPlaneRecord, NodeMemoryRecord, NodeRecord, VersionStatusRecord } from '@switchyard/core';
-import type { EtcdWatcher } from './etcd-client.js';
+import { EtcdAccess, type EtcdWatcher } from './etcd-client.js';
 import type { Stored } from './etcd-read.js';
 import type { TableContext } from './etcd-table-context.js';
 
@@ -7,6 +7,14 @@ import type { TableContext } from './etcd-table-context.js';
 export interface NodeModelState {
   node: Stored<NodeRecord>;
   statuses: Stored<VersionStatusRecord>[];
+}
+
+/** Live nodes and control planes, and one slice of the version statuses, read at one revision. */
+export interface ClusterSlice extends ClusterRead {
+  /** The last status key read, valid or not, past the prefix; undefined when none was. */
+  lastPosition: string | undefined;
+  /** Whether status keys remain after the slice. */
+  more: boolean;
 }
 
 /** Every live node, control plane and version status, read at one revision. */
@@ -68,7 +76,32 @@ export class ClusterTable {
     return {
       nodes: reader.all(nodesRead.kvs, kinds.node),
       controlPlanes: reader.all(controlPlanes.kvs, kinds.controlPlane),
+      statuses: await reader.allYielding(statuses.kvs, kinds.status),
+    };
+  }
+
+  /**
+   * The live nodes and control planes, and at most `limit` version statuses
+   * whose key follows `after` (a key past the status prefix: node/model/version),
+   * at one revision: one page of GetClusterStatus' detail costs a page, however
+   * many statuses there are.
+   */
+  async slice(after: string, limit: number): Promise<ClusterSlice> {
+    const { keys, access, reader, kinds } = this.t;
+    const nodesRead = await access.range({ prefix: keys.nodesPrefix() });
+    const revision = nodesRead.revision;
+    const prefix = keys.statusPrefix();
+    const [controlPlanes, statuses] = await Promise.all([
+      access.range({ prefix: keys.controlPlanesPrefix() }, { revision }),
+      access.range({ start: `${prefix}${after}\0`, end: EtcdAccess.prefixEnd(prefix) }, { revision, limit }),
+    ]);
+    const last = statuses.kvs[statuses.kvs.length - 1];
+    return {
+      nodes: reader.all(nodesRead.kvs, kinds.node),
+      controlPlanes: reader.all(controlPlanes.kvs, kinds.controlPlane),
       statuses: reader.all(statuses.kvs, kinds.status),
+      lastPosition: last ? last.key.toString('utf8').slice(prefix.length) : undefined,
+      more: statuses.more,
     };
   }
 }

@@ -46,7 +46,7 @@ export class FiguresTable {
   /** Every valid usage record (of one model with `model`), and the revision they were read at. */
   async usage(model?: string): Promise<{ records: UsageRecord[]; revision: string }> {
     const read = await this.t.access.range({ prefix: this.t.keys.usagePrefix(model) });
-    return { records: this.t.reader.all(read.kvs, this.t.kinds.usage).map((s) => s.value), revision: read.revision };
+    return { records: (await this.t.reader.allYielding(read.kvs, this.t.kinds.usage)).map((s) => s.value), revision: read.revision };
   }
 
   /** Deletes every node's usage record of a version, unconditionally (the sweeper, once the version no longer exists). */

@@ -41,7 +41,7 @@ export class ModelsTable {
       model === undefined
         ? (await this.t.access.range({ prefix: this.t.keys.modelsPrefix() })).kvs
         : [(await this.t.access.get(this.t.keys.model(model))).kv].filter((kv) => kv !== undefined);
-    return this.t.reader.all(kvs, this.t.kinds.model);
+    return this.t.reader.allYielding(kvs, this.t.kinds.model);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { HistoryEntryRecord, ModelRecord, VersionRecord } from '@switchyard/core';
 import { notRefused, type GuardedWrite } from './etcd-guarded-write.js';
+import { EtcdAccess } from './etcd-client.js';
 import type { ModelsTable } from './etcd-models.js';
 import { rawRecord, type RawRecord, type Stored } from './etcd-read.js';
 import type { TableContext } from './etcd-table-context.js';
@@ -49,7 +50,7 @@ export class VersionsTable {
   /** Every valid version of a model, or of every model without one, in key order; invalid ones are logged and skipped. */
   async list(model?: string): Promise<Stored<VersionRecord>[]> {
     const { kvs } = await this.t.access.range({ prefix: this.t.keys.versionsPrefix(model) });
-    return this.t.reader.all(kvs, this.t.kinds.version);
+    return this.t.reader.allYielding(kvs, this.t.kinds.version);
   }
 
   /** Names of every version key of a model, valid or not, in key order; at `revision` when given. */
@@ -57,6 +58,30 @@ export class VersionsTable {
     const prefix = this.t.keys.versionsPrefix(model);
     const keys = await this.t.access.keys(prefix, revision);
     return keys.map((key) => key.slice(prefix.length));
+  }
+
+  /**
+   * The version names of each of `models`, valid or not, from one range read
+   * of their keys at `revision`: a page of ListModels costs one read, not one
+   * per model. The range runs from the lowest of their version prefixes to
+   * the end of the highest: `name/` does not sort as `name` does (model-1/
+   * sorts after model-1-a/), so the first and last model by name do not
+   * bound it. Other models' keys inside it are read and left out.
+   */
+  async namesOfModels(models: readonly string[], revision?: string): Promise<Map<string, string[]>> {
+    const names = new Map<string, string[]>(models.map((m) => [m, []]));
+    if (models.length === 0) return names;
+    const starts = models.map((m) => Buffer.from(this.t.keys.versionsPrefix(m)));
+    const ends = models.map((m) => EtcdAccess.prefixEnd(this.t.keys.versionsPrefix(m)));
+    const start = starts.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+    const end = ends.reduce((a, b) => (Buffer.compare(a, b) >= 0 ? a : b));
+    const keys = await this.t.access.rangeKeys({ start: start.toString('utf8'), end }, revision);
+    const prefix = this.t.keys.versionsPrefix();
+    for (const key of keys) {
+      const [model, version] = key.slice(prefix.length).split('/') as [string, string | undefined];
+      if (version !== undefined) names.get(model)?.push(version);
+    }
+    return names;
   }
 
   /**

@@ -41,7 +41,6 @@ export { AdminService, type AdminServiceOptions } from './admin-service.js';
 export { MODEL_PAGE_LIMITS, ModelAdmin, type ModelAdminOptions } from './model-admin.js';
 export { HISTORY_PAGE_LIMITS, listHistory } from './history-listing.js';
 export { HISTORY_ENTRY_ID, historyEntry, historyEntryId, type Change } from './history-entries.js';
-export { clusterStatusMessage } from './cluster-status.js';
 export { DeployValidation, readRequestSamples, type DeployValidationOptions, type DeployValidationResult } from './deploy-validation.js';
 // The validation child, for release validation (`switchyard validate`, issue #7).
 export { runInChild, zeroSample, ZERO_SAMPLE_NAME, type ChildRunOptions, type ChildRunResult, type ChildStage } from './validation/index.js';

@@ -19,7 +19,7 @@ import {
 import { modelToMessage } from './admin-messages.js';
 import { historyEntry } from './history-entries.js';
 import { applyModelUpdate, checkModelText, checkPlacement, checkSeconds, checkUpdateMask } from './model-fields.js';
-import { decodePageToken, encodePageToken, resolvePageSize, type PageLimits } from './page-tokens.js';
+import { decodePageToken, encodePageToken, fillPage, resolvePageSize, type PageLimits } from './page-tokens.js';
 import { checkExpectedRevision } from './route-splits.js';
 import type { Stored, TargetStateStore } from './target-state-store.js';
 import { checkName, compareVersionNames } from './version-names.js';
@@ -114,9 +114,11 @@ export class ModelAdmin {
       }
       after = slice.lastName;
     }
-    const last = page[page.length - 1];
-    const models = await Promise.all(page.map((m) => this.#toMessage(m, revision)));
-    return { models, next_page_token: more && last ? encodePageToken(last.value.name) : '' };
+    const messages = await this.#toMessages(page, filter === '', revision);
+    // Models with thousands of versions carry thousands of names: a page also ends at about 1 MiB.
+    const { page: models, more: cut } = fillPage(messages, pageSize);
+    const last = models[models.length - 1];
+    return { models, next_page_token: (more || cut) && last ? encodePageToken(last.name) : '' };
   }
 
   /** Changes the fields named in update_mask, conditionally on expected_revision. */
@@ -167,6 +169,18 @@ export class ModelAdmin {
     if (!deleted) throw aborted(`model ${name}, its route or a version changed while you were deleting it; re-read them and retry`);
     this.#logger.info('model deleted', { model: name, versions: tree.versionNames.join(','), actor: caller.name });
     return {};
+  }
+
+  /**
+   * A page of models with their version names. Unfiltered, the page's models
+   * are adjacent in key order, and so are their versions: one range read
+   * covers them all. A filtered page may skip many models in between, so
+   * each model's versions are read on their own.
+   */
+  async #toMessages(page: readonly Stored<ModelRecord>[], adjacent: boolean, revision?: string): Promise<ModelMessage[]> {
+    if (!adjacent) return Promise.all(page.map((m) => this.#toMessage(m, revision)));
+    const names = await this.#state.listVersionNamesOfModels(page.map((m) => m.value.name), revision);
+    return page.map((m) => modelToMessage(m.value, m.modRevision, (names.get(m.value.name) ?? []).sort(compareVersionNames)));
   }
 
   async #toMessage(stored: Stored<ModelRecord>, revision?: string): Promise<ModelMessage> {

@@ -1,5 +1,5 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { fromOrtType, invalidArgument, type Signature, type TensorSpec } from '@switchyard/core';
+import { fromOrtType, invalidArgument, unservedTypeReason, type SwitchyardError, type Signature, type TensorSpec } from '@switchyard/core';
 import type { TensorMeta } from './validation/validation-protocol.js';
 
 // One thread each: a caller opening a model only to read its signature must
@@ -17,9 +17,10 @@ function toSpec(meta: TensorMeta, role: 'input' | 'output'): TensorSpec {
   }
   const datatype = fromOrtType(meta.type ?? '');
   if (!datatype) {
+    const reason = unservedTypeReason(meta.type ?? '');
     throw invalidArgument(
       `${role} '${meta.name}' has element type ${meta.type}, which Switchyard cannot serve; ` +
-        'export the model with a numeric or bool type (e.g. float32 instead of float16)',
+        (reason ?? 'export the model with a numeric, bool or string type (e.g. float32)'),
     );
   }
   return { name: meta.name, datatype, shape: (meta.shape ?? []).map(toDim) };
@@ -39,6 +40,13 @@ export function signatureFromMetadata(inputs: readonly TensorMeta[], outputs: re
   return signature;
 }
 
+/** The error for bytes onnxruntime would not open, from its message. */
+export function notLoadable(message: string): SwitchyardError {
+  // onnxruntime-node refuses to open a model with a bfloat16 input or output (ONNX type 16) at all.
+  if (/Unsupported data type: 16\b/.test(message)) return invalidArgument(`an input or output has element type bfloat16: ${unservedTypeReason('bfloat16')}`);
+  return invalidArgument(`not a loadable ONNX model: ${message}`);
+}
+
 /**
  * Reads the signature (inputs and outputs with datatypes and shapes) of an
  * ONNX model by opening it in onnxruntime in this process. Opening a model
@@ -53,8 +61,7 @@ export async function readOnnxSignature(bytes: Uint8Array): Promise<Signature> {
   try {
     session = await InferenceSession.create(bytes, SESSION_OPTIONS);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw invalidArgument(`not a loadable ONNX model: ${message}`);
+    throw notLoadable(err instanceof Error ? err.message : String(err));
   }
   try {
     return signatureFromMetadata(session.inputMetadata, session.outputMetadata);

@@ -38,3 +38,27 @@ export function decodePageToken(method: string, token: string, isPosition: (posi
   }
   return position;
 }
+
+/**
+ * The most one page of a listing holds, estimated as JSON: well inside gRPC's
+ * 4 MiB default message limit at the client, whatever the records carry.
+ */
+export const PAGE_BYTES = 1024 * 1024;
+
+/**
+ * The items of one page: at most `pageSize` of them, and no more past
+ * `budget` bytes (each item's size as JSON), but always at least one so a
+ * listing moves on. `more` says whether any item was left out.
+ */
+export function fillPage<T>(items: Iterable<T>, pageSize: number, budget = PAGE_BYTES): { page: T[]; more: boolean } {
+  const page: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (page.length === pageSize) return { page, more: true };
+    const size = JSON.stringify(item).length;
+    if (page.length > 0 && bytes + size > budget) return { page, more: true };
+    bytes += size;
+    page.push(item);
+  }
+  return { page, more: false };
+}

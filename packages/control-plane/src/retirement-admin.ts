@@ -29,12 +29,19 @@ import type { ArtifactStore } from './artifact-store.js';
 import type { Stored } from './etcd-read.js';
 import type { EtcdTables } from './etcd-tables.js';
 import { unaryHandler } from './grpc-handlers.js';
+import { decodePageToken, encodePageToken, fillPage, resolvePageSize, type PageLimits } from './page-tokens.js';
 import type { RetirementActions } from './retirement-actions.js';
 import { sharedWith } from './retirement-artifacts.js';
 import type { ResolvedRetirementOptions } from './retirement-options.js';
 import { assessVersion, heldBy, type Assessment } from './retirement-policy.js';
 import { retirementView, usageId, type RetirementView } from './retirement-view.js';
 import { checkName, compareVersionNames } from './version-names.js';
+
+/** RetirementPlan and ListRetirements: 1,000 entries a page unless asked otherwise, never more. */
+export const RETIREMENT_PAGE_LIMITS: PageLimits = { default: 1000, max: 1000 };
+
+/** A page position: model/version. */
+const ENTRY_POSITION = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
 
 /** A whole-model Retire is one transaction; etcd allows 128 operations in one. */
 const MAX_MODEL_RETIRE_VERSIONS = 60;
@@ -74,10 +81,12 @@ export class RetirementAdmin implements VersionMessageHook {
   /** The dry run: what a sweep would do now and why (versions with nothing to do are left out). */
   async plan(request: RetirementScopeRequest): Promise<RetirementPlanResponse> {
     const model = request.model ? checkName('model', request.model) : undefined;
+    const size = resolvePageSize(request.page_size ?? 0, RETIREMENT_PAGE_LIMITS);
+    const after = decodePageToken('RetirementPlan', request.page_token ?? '', (p) => ENTRY_POSITION.test(p));
     const view = await this.#view(model);
     const now = this.o.clock.now();
     const entries: RetirementEntryMessage[] = [];
-    for (const v of this.#versionsOf(view, model)) {
+    for (const v of versionsAfter(this.#versionsOf(view, model), after)) {
       const a = this.#assess(view, v.value, now);
       if (a.action === 'COLLECT') {
         const sharer = sharedWith(view, v.value);
@@ -87,19 +96,24 @@ export class RetirementAdmin implements VersionMessageHook {
         }
       }
       if (a.action !== 'KEEP') entries.push(this.#entry(view, v.value, a));
+      // One entry past a page tells whether another follows.
+      if (entries.length > size) break;
     }
-    return { now: new Date(now).toISOString(), entries };
+    return { now: new Date(now).toISOString(), ...page(entries, size) };
   }
 
   /** Versions WARNED or RETIRED, with their dates. */
   async listRetirements(request: RetirementScopeRequest): Promise<ListRetirementsResponse> {
     const model = request.model ? checkName('model', request.model) : undefined;
+    const after = decodePageToken('ListRetirements', request.page_token ?? '', (p) => ENTRY_POSITION.test(p));
     const view = await this.#view(model);
     const now = this.o.clock.now();
-    const entries = this.#versionsOf(view, model)
+    const size = resolvePageSize(request.page_size ?? 0, RETIREMENT_PAGE_LIMITS);
+    const entries = versionsAfter(this.#versionsOf(view, model), after)
       .filter((v) => v.value.retirement !== undefined && v.value.retirement.state !== 'ACTIVE')
+      .slice(0, size + 1)
       .map((v) => ({ ...this.#entry(view, v.value, this.#assess(view, v.value, now)), action: '' }));
-    return { entries };
+    return page(entries, size);
   }
 
   /** Retires one version, or every version and the model itself, now. */
@@ -248,4 +262,18 @@ function noSuchVersion(model: string, version: string): Error {
 
 function changedMeanwhile(model: string): Error {
   return aborted(`model ${model}, its route or its versions changed while this was being decided; re-read and retry`);
+}
+
+/** The versions (sorted by model, then v2 before v10) that follow the page position `after` (model/version). */
+function versionsAfter(versions: Stored<VersionRecord>[], after: string | undefined): Stored<VersionRecord>[] {
+  if (after === undefined) return versions;
+  const [model, version] = after.split('/') as [string, string];
+  return versions.filter((v) => v.value.model > model || (v.value.model === model && compareVersionNames(v.value.version, version) > 0));
+}
+
+/** A page of entries (at most a page, about 1 MiB) and the token of the next. */
+function page(entries: RetirementEntryMessage[], size: number): { entries: RetirementEntryMessage[]; next_page_token: string } {
+  const { page: kept, more } = fillPage(entries, size);
+  const last = kept[kept.length - 1];
+  return { entries: kept, next_page_token: more && last ? encodePageToken(`${last.model}/${last.version}`) : '' };
 }

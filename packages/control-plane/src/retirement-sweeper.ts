@@ -112,8 +112,11 @@ export class RetirementSweeper {
 
     // A retirement changes its model's route: that model's other steps wait for the next sweep's fresh read.
     const touched = new Set<string>();
+    let assessed = 0;
     for (const v of view.versions) {
       if (!this.o.leadership.isLeader) break;
+      // 100,000 assessments are about a second of CPU: let admin calls and the election's keep-alives through.
+      if (++assessed % 500 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const { model, version } = v.value;
       const name = `${model}:${version}`;
       const assessment = assessVersion({

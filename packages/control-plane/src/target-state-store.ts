@@ -8,14 +8,14 @@ import type {
 } from '@switchyard/core';
 import type { HistoryRange } from './etcd-audit.js';
 import type { EtcdClient } from './etcd-client.js';
-import type { ClusterRead, NodeModelState } from './etcd-cluster.js';
+import type { ClusterRead, ClusterSlice, NodeModelState } from './etcd-cluster.js';
 import type { CreateModelOutcome, ModelRange } from './etcd-models.js';
 import type { RawRecord, Stored } from './etcd-read.js';
 import type { PutRouteOutcome, RouteRead } from './etcd-routes.js';
 import { EtcdTables } from './etcd-tables.js';
 import type { CreateVersionOutcome, ModelCondition } from './etcd-versions.js';
 
-export type { ClusterRead, CreateModelOutcome, CreateVersionOutcome, HistoryRange, ModelCondition, ModelRange, NodeModelState, PutRouteOutcome, RawRecord, RouteRead, Stored };
+export type { ClusterRead, ClusterSlice, CreateModelOutcome, CreateVersionOutcome, HistoryRange, ModelCondition, ModelRange, NodeModelState, PutRouteOutcome, RawRecord, RouteRead, Stored };
 
 /** Everything DeleteModel removes, read at one revision. */
 export interface ModelTree {
@@ -79,6 +79,11 @@ export class TargetStateStore {
    */
   listVersionNames(model: string, revision?: string): Promise<string[]> {
     return this.tables.versions.names(model, revision);
+  }
+
+  /** See {@link VersionsTable.namesOfModels}. */
+  listVersionNamesOfModels(models: readonly string[], revision?: string): Promise<Map<string, string[]>> {
+    return this.tables.versions.namesOfModels(models, revision);
   }
 
   /** A version key's revision and value, valid or not; undefined when absent. Lets a broken record be deleted and still be recorded. */
@@ -151,5 +156,10 @@ export class TargetStateStore {
   /** See {@link ClusterTable.read}. */
   readCluster(): Promise<ClusterRead> {
     return this.tables.cluster.read();
+  }
+
+  /** See {@link ClusterTable.slice}. */
+  readClusterSlice(after: string, limit: number): Promise<ClusterSlice> {
+    return this.tables.cluster.slice(after, limit);
   }
 }

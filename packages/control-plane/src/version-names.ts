@@ -1,6 +1,6 @@
 import { NAME_PATTERN, invalidArgument } from '@switchyard/core';
 
-const NAME_RULE = "1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit";
+const NAME_RULE = "1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit";
 
 /** Versions named by CreateVersion when the caller leaves the name empty. */
 const AUTO_VERSION = /^v(\d+)$/;

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { GrpcStatus, SwitchyardError } from '@switchyard/core';
-import { corruptModelBytes, encodeModel, int64Model, linearModel, node, onnx, twoOutputModel, valueInfo } from '@switchyard/testkit';
+import { bfloat16Model, corruptModelBytes, float16Model, int64Model, linearModel, stringLabelModel, twoOutputModel } from '@switchyard/testkit';
 import { readOnnxSignature } from '../src/index.js';
 
 const test = anyTest as TestFn;
@@ -27,13 +27,25 @@ test('bytes onnxruntime rejects are INVALID_ARGUMENT with its message', async (t
   t.regex((err as SwitchyardError).rawMessage, /^not a loadable ONNX model: .+/);
 });
 
-test('a tensor type Switchyard cannot serve is INVALID_ARGUMENT naming the tensor', async (t) => {
-  const float16 = onnx.ValueInfoProto.create({
-    name: 'half',
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT16, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 2 }] } } },
+test('FP16 and BYTES (string) tensors are served', async (t) => {
+  t.deepEqual(await readOnnxSignature(float16Model()), {
+    inputs: [{ name: 'x', datatype: 'FP16', shape: [-1, 2] }],
+    outputs: [
+      { name: 'y', datatype: 'FP16', shape: [-1, 2] },
+      { name: 'y32', datatype: 'FP32', shape: [-1, 2] },
+    ],
   });
-  const bytes = encodeModel({ name: 'fp16', nodes: [node('Cast', ['x'], ['half'], { to: onnx.TensorProto.DataType.FLOAT16 })], inputs: [valueInfo('x', 'FP32', ['batch', 2])], outputs: [float16] });
-  const err = await t.throwsAsync(readOnnxSignature(bytes));
+  t.deepEqual(await readOnnxSignature(stringLabelModel()), {
+    inputs: [{ name: 'label', datatype: 'BYTES', shape: [-1] }],
+    outputs: [
+      { name: 'id', datatype: 'INT64', shape: [-1] },
+      { name: 'upper', datatype: 'BYTES', shape: [-1] },
+    ],
+  });
+});
+
+test('BF16 is INVALID_ARGUMENT naming the tensor and saying why', async (t) => {
+  const err = await t.throwsAsync(readOnnxSignature(bfloat16Model()));
   t.is((err as SwitchyardError).code, GrpcStatus.INVALID_ARGUMENT);
-  t.regex((err as SwitchyardError).rawMessage, /output 'half' has element type float16/);
+  t.regex((err as SwitchyardError).rawMessage, /element type bfloat16: .*no bfloat16 tensor type/);
 });

@@ -5,9 +5,9 @@ import { checkName, compareVersionNames, nextVersionName } from '../src/index.js
 const test = anyTest as TestFn;
 
 test('names follow core NAME_PATTERN and errors state the rule', (t) => {
-  for (const ok of ['a', 'v1', 'my-model.v2_b', 'x'.repeat(64)]) t.is(checkName('model', ok), ok);
-  for (const bad of ['', 'A', '-a', 'a-', 'a/b', 'a b', 'x'.repeat(65)]) {
-    t.throws(() => checkName('version', bad), { message: /INVALID_ARGUMENT: .*a-z, 0-9/ });
+  for (const ok of ['a', 'A', 'v1', 'my-model.v2_b', 'ResNet50_v1.5', 'densenet_onnx', 'x'.repeat(64)]) t.is(checkName('model', ok), ok);
+  for (const bad of ['', '-a', 'a-', '_a', 'a/b', 'a b', 'a%2F', 'é', 'x'.repeat(65)]) {
+    t.throws(() => checkName('version', bad), { message: /INVALID_ARGUMENT: .*A-Z, a-z, 0-9/ });
   }
 });
 

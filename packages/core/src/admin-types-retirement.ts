@@ -32,15 +32,23 @@ export interface RetirementEntryMessage {
 /** RetirementPlan's and ListRetirements' request; an empty model means every model. */
 export interface RetirementScopeRequest {
   model: string;
+  /** 0 means 1000; at most 1000. A page also ends early past 1 MiB. */
+  page_size?: number;
+  /** next_page_token of the previous page; empty for the first page. */
+  page_token?: string;
 }
 
 export interface RetirementPlanResponse {
   now: string;
   entries: RetirementEntryMessage[];
+  /** Empty on the last page. */
+  next_page_token: string;
 }
 
 export interface ListRetirementsResponse {
   entries: RetirementEntryMessage[];
+  /** Empty on the last page. */
+  next_page_token: string;
 }
 
 /** Retire's request; an empty version retires the whole model. */

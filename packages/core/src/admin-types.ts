@@ -128,9 +128,20 @@ export interface ModelRef {
   model: string;
 }
 
-/** ListVersions' response, v2 before v10. */
+/** ListVersions' request: one page of a model's versions. */
+export interface ListVersionsRequest {
+  model: string;
+  /** 0 means 1000; at most 1000. A page also ends early past 1 MiB. */
+  page_size: number;
+  /** next_page_token of the previous page; empty for the first page. */
+  page_token: string;
+}
+
+/** One page of ListVersions' answer, v2 before v10 (across pages too). */
 export interface ListVersionsResponse {
   versions: VersionMessage[];
+  /** Empty on the last page. */
+  next_page_token: string;
 }
 
 /** A version's share of a model's traffic, in basis points. */
@@ -338,16 +349,42 @@ export interface ModelVersionStateMessage {
   state: VersionStateMessage;
 }
 
-/** A live node and its state of every version it reports. */
-export interface NodeStatusMessage {
-  node: NodeInfoMessage;
-  versions: ModelVersionStateMessage[];
+/** A node's versions counted by state. */
+export interface VersionCountsMessage {
+  total: number;
+  ready: number;
+  loading: number;
+  failed: number;
+  /** UNLOADING and any other state. */
+  other: number;
 }
 
-/** GetClusterStatus' response. */
+/** A live node: its versions counted, and this page's share of them. */
+export interface NodeStatusMessage {
+  node: NodeInfoMessage;
+  /** This page's share of the node's versions, by model then version key. */
+  versions: ModelVersionStateMessage[];
+  /** First page only (null on later pages): every version of the node counted by state. */
+  counts: VersionCountsMessage | null;
+  /** First page only: versions that report an error, at most 20. */
+  errors: ModelVersionStateMessage[];
+}
+
+/** GetClusterStatus' request. */
+export interface GetClusterStatusRequest {
+  /** Node × version states per page; 0 means 1000; at most 5000. */
+  page_size: number;
+  page_token: string;
+  /** The first page's summary only, without node × version detail. */
+  summary_only: boolean;
+}
+
+/** One page of GetClusterStatus' answer (docs in admin.proto). */
 export interface ClusterStatusMessage {
   nodes: NodeStatusMessage[];
   control_planes: ControlPlaneInfoMessage[];
+  /** Empty on the last page. */
+  next_page_token: string;
 }
 
 /** WhoAmI's response. */

@@ -81,3 +81,4 @@ export const resourceExhausted = (message: string): SwitchyardError =>
   new SwitchyardError(GrpcStatus.RESOURCE_EXHAUSTED, message);
 export const internal = (message: string, cause?: unknown): SwitchyardError =>
   new SwitchyardError(GrpcStatus.INTERNAL, message, { cause });
+export const unimplemented = (message: string): SwitchyardError => new SwitchyardError(GrpcStatus.UNIMPLEMENTED, message);

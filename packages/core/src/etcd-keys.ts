@@ -28,8 +28,15 @@
  */
 export const DEFAULT_PREFIX = '/switchyard/';
 
-/** Names of models and versions: safe in a key, a URL and a shell. */
-export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
+/**
+ * Names of models and versions: safe in a key, a URL and a shell, and the
+ * names Triton users give their models (both cases: `ResNet50_v1.5`).
+ * Case-sensitive, as in Triton's model repository.
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/;
+
+/** Names the operators choose for processes and tokens (node and control-plane ids, token names): lower case, as hostnames. */
+export const ID_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 export type KeyKind = 'models' | 'versions' | 'routes' | 'placements' | 'nodes' | 'status' | 'memory' | 'control-planes' | 'audit';
 

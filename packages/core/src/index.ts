@@ -17,6 +17,7 @@ export {
   alreadyExists,
   resourceExhausted,
   internal,
+  unimplemented,
 } from './errors.js';
 export {
   type Clock,
@@ -25,6 +26,7 @@ export {
 export {
   DEFAULT_PREFIX,
   NAME_PATTERN,
+  ID_PATTERN,
   type KeyKind,
   type ParsedKey,
   KeyLayout,
@@ -114,11 +116,26 @@ export {
   type OrtTensorType,
   DATATYPES,
   type Datatype,
+  type FixedDatatype,
   isDatatype,
+  isFixedSize,
   elementBytes,
   toOrtType,
   fromOrtType,
+  unservedTypeReason,
 } from './datatypes.js';
+export {
+  flattenJson,
+  jsonToRaw,
+  rawToJsonText,
+} from './tensor-json.js';
+export {
+  halfToNumber,
+  numberToHalf,
+  roundToHalf,
+  halvesToNumbers,
+  numbersToHalves,
+} from './float16.js';
 export {
   sha256Hex,
   sha256File,
@@ -148,6 +165,7 @@ export {
   type CreateVersionRequest,
   type VersionRef,
   type ModelRef,
+  type ListVersionsRequest,
   type ListVersionsResponse,
   type RouteSplitMessage,
   type RouteMessage,
@@ -172,6 +190,8 @@ export {
   type NodeInfoMessage,
   type ModelVersionStateMessage,
   type NodeStatusMessage,
+  type VersionCountsMessage,
+  type GetClusterStatusRequest,
   type ClusterStatusMessage,
   type WhoAmIResponse,
   type EmptyMessage,
@@ -252,9 +272,13 @@ export {
 } from './latency-histogram.js';
 export {
   type TypedArray,
+  type TensorData,
   decodeContents,
   decodeRaw,
   encodeRaw,
+  decodeBytesRaw,
+  encodeBytesRaw,
+  zeroArray,
 } from './tensor-raw.js';
 export {
   type ServerTlsOptions,

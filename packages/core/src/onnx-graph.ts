@@ -7,17 +7,19 @@ const { onnx } = onnxProto;
 export { onnx };
 
 /** Tensor element types the testkit models use, named as in the KServe v2 protocol. */
-export type ModelDatatype = 'FP32' | 'FP64' | 'INT32' | 'INT64' | 'BOOL';
+export type ModelDatatype = 'FP16' | 'FP32' | 'FP64' | 'INT32' | 'INT64' | 'BOOL' | 'BYTES';
 
 /** A dimension: a fixed size, or a symbolic name such as `batch`. */
 export type Dim = number | string;
 
 const ELEM_TYPE: Record<ModelDatatype, OnnxTypes.TensorProto.DataType> = {
+  FP16: onnx.TensorProto.DataType.FLOAT16,
   FP32: onnx.TensorProto.DataType.FLOAT,
   FP64: onnx.TensorProto.DataType.DOUBLE,
   INT32: onnx.TensorProto.DataType.INT32,
   INT64: onnx.TensorProto.DataType.INT64,
   BOOL: onnx.TensorProto.DataType.BOOL,
+  BYTES: onnx.TensorProto.DataType.STRING,
 };
 
 /** ONNX `TensorProto.DataType` code of a datatype. */
@@ -81,8 +83,11 @@ export interface GraphParts {
   outputs: OnnxTypes.ValueInfoProto[];
 }
 
-/** Serialises a graph as an opset-13 model (IR version 7, which every current onnxruntime loads). */
-export function encodeModel(parts: GraphParts): Uint8Array {
+/**
+ * Serialises a graph as an opset-13 model (IR version 7, which every current
+ * onnxruntime loads); `mlOpset` also imports the ai.onnx.ml domain (LabelEncoder needs 2).
+ */
+export function encodeModel(parts: GraphParts & { mlOpset?: number }): Uint8Array {
   const graph = onnx.GraphProto.create({
     name: parts.name,
     node: parts.nodes,
@@ -92,7 +97,7 @@ export function encodeModel(parts: GraphParts): Uint8Array {
   });
   const model = onnx.ModelProto.create({
     irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
+    opsetImport: [{ domain: '', version: 13 }, ...(parts.mlOpset !== undefined ? [{ domain: 'ai.onnx.ml', version: parts.mlOpset }] : [])],
     graph,
     producerName: 'switchyard-testkit',
   });

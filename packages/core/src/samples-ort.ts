@@ -1,23 +1,25 @@
 import { Tensor } from 'onnxruntime-node';
-import { elementBytes, fromOrtType, toOrtType } from './datatypes.js';
+import { fromOrtType, toOrtType, unservedTypeReason } from './datatypes.js';
+import { halfToNumber, numberToHalf } from './float16.js';
 import { invalidArgument } from './errors.js';
 import { describeSpec, FLOAT_WORDS, jsonFloat, jsonInteger, type Sample, type SampleTensor, type SampleValue } from './samples.js';
 import type { Signature } from './schemas.js';
 import type { Feeds } from './tensor-codec.js';
-import { decodeRaw } from './tensor-raw.js';
+import { zeroArray } from './tensor-raw.js';
 
 // Sample documents as onnxruntime tensors: apart from samples.ts so that
 // parsing and checking a document never loads onnxruntime's native binding.
 
-/** Builds an onnxruntime tensor from a sample tensor (BigInt64Array for INT64, 0/1 bytes for BOOL). */
+/** Builds an onnxruntime tensor from a sample tensor (BigInt64Array for INT64, 0/1 bytes for BOOL, FP16 bits, strings for BYTES). */
 export function sampleTensorToOrt(tensor: SampleTensor): Tensor {
   const { datatype, data } = tensor;
-  // decodeRaw over zeroed bytes yields the datatype's typed array without a second constructor table.
-  const array = decodeRaw(datatype, new Uint8Array(data.length * elementBytes(datatype))) as unknown as unknown[];
+  if (datatype === 'BYTES') return new Tensor('string', data.map(String), tensor.shape.slice());
+  const array = zeroArray(datatype, data.length) as unknown as unknown[];
   const wide = datatype === 'INT64' || datatype === 'UINT64';
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (wide) array[i] = BigInt(v as number | string);
+    else if (datatype === 'FP16') array[i] = numberToHalf(typeof v === 'string' ? (FLOAT_WORDS[v] ?? Number(v)) : Number(v));
     else if (typeof v === 'boolean') array[i] = v ? 1 : 0;
     else if (typeof v === 'string') array[i] = FLOAT_WORDS[v] ?? Number(v);
     else array[i] = v;
@@ -43,17 +45,22 @@ export function sampleFeeds(sample: Sample, signature: Signature): Feeds {
 /**
  * A JSON-safe copy of an onnxruntime tensor: INT64/UINT64 as numbers while
  * exact, else decimal strings; BOOL as booleans; NaN and ±Infinity as strings.
- * @throws INVALID_ARGUMENT for element types Switchyard does not serve (string, float16).
+ * FP16 as the numbers its bits stand for; BYTES as strings.
+ * @throws INVALID_ARGUMENT for element types Switchyard does not serve (bfloat16).
  */
 export function tensorToSampleTensor(tensor: Tensor): SampleTensor {
   const datatype = fromOrtType(tensor.type);
-  if (!datatype) throw invalidArgument(`a tensor of type ${tensor.type} cannot be recorded; Switchyard serves numeric and bool tensors only`);
+  if (!datatype) {
+    throw invalidArgument(`a tensor of type ${tensor.type} cannot be recorded; ${unservedTypeReason(tensor.type) ?? 'Switchyard does not serve that type'}`);
+  }
+  if (datatype === 'BYTES') return { datatype, shape: tensor.dims.slice(), data: (tensor.data as string[]).slice() };
   const source = tensor.data as ArrayLike<number | bigint>;
   const data: SampleValue[] = new Array(source.length);
   for (let i = 0; i < source.length; i++) {
     const v = source[i]!;
     if (typeof v === 'bigint') data[i] = jsonInteger(v);
     else if (datatype === 'BOOL') data[i] = v !== 0;
+    else if (datatype === 'FP16') data[i] = jsonFloat(halfToNumber(v));
     else data[i] = jsonFloat(v);
   }
   return { datatype, shape: tensor.dims.slice(), data };

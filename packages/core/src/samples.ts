@@ -10,7 +10,7 @@ import type { Signature, TensorSpec } from './schemas.js';
  * Deploy-time validation runs them before a version can be routed.
  */
 
-/** One element of a sample tensor: numbers, booleans (BOOL), strings for INT64/UINT64 beyond 2^53 and for NaN/±Infinity. */
+/** One element of a sample tensor: numbers, booleans (BOOL), strings for BYTES, for INT64/UINT64 beyond 2^53 and for NaN/±Infinity. */
 export type SampleValue = number | boolean | string;
 
 /** A tensor in a samples document, normalised: flat row-major `data` whose length is the product of `shape`. */
@@ -95,7 +95,11 @@ function normaliseValue(datatype: Datatype, value: unknown): { value: SampleValu
     if (value === 0 || value === 1) return { value: value === 1 };
     return { error: `${JSON.stringify(value)} is not a valid BOOL; use true or false` };
   }
-  if (datatype === 'FP32' || datatype === 'FP64') {
+  if (datatype === 'BYTES') {
+    if (typeof value === 'string') return { value };
+    return { error: `${JSON.stringify(value)} is not a valid BYTES element; use a string` };
+  }
+  if (datatype === 'FP16' || datatype === 'FP32' || datatype === 'FP64') {
     if (typeof value === 'number') return { value };
     if (typeof value === 'string' && value in FLOAT_WORDS) return { value };
     return { error: `${JSON.stringify(value)} is not a valid ${datatype}; use a number, or "NaN", "Infinity", "-Infinity"` };

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { Tensor } from 'onnxruntime-node';
-import { elementBytes, fromOrtType, isDatatype, toOrtType, type Datatype } from './datatypes.js';
-import { decodeContents, viewRaw, type TypedArray } from './tensor-raw.js';
+import { elementBytes, fromOrtType, isDatatype, toOrtType, unservedTypeReason, type Datatype } from './datatypes.js';
+import { decodeBytesRaw, decodeContents, encodeBytesRaw, viewRaw, type TensorData, type TypedArray } from './tensor-raw.js';
 import { internal, invalidArgument } from './errors.js';
 import type { InferInputTensor, ModelInferRequest } from './inference-types.js';
 import type { Signature, TensorSpec } from './schemas.js';
@@ -70,21 +70,25 @@ export function decodeInputs(request: ModelInferRequest, signature: Signature): 
     }
     const shape = toShape(input);
     const count = checkShape(input, spec, shape);
-    let data: TypedArray;
+    let data: TensorData;
     if (useRaw) {
       if (input.contents && Object.values(input.contents).some((v) => Array.isArray(v) && v.length > 0)) {
         throw invalidArgument(`input '${input.name}' has typed contents and raw_input_contents is also set; use one of the two`);
       }
       const bytes = raw[i]!;
-      const expected = count * elementBytes(spec.datatype);
-      if (bytes.byteLength !== expected) {
-        throw invalidArgument(
-          `input '${input.name}' has ${bytes.byteLength} raw bytes but shape [${shape.join(',')}] of ${spec.datatype} needs ${expected}`,
-        );
+      if (spec.datatype === 'BYTES') {
+        data = decodeBytesRaw(bytes, count, input.name);
+      } else {
+        const expected = count * elementBytes(spec.datatype);
+        if (bytes.byteLength !== expected) {
+          throw invalidArgument(
+            `input '${input.name}' has ${bytes.byteLength} raw bytes but shape [${shape.join(',')}] of ${spec.datatype} needs ${expected}`,
+          );
+        }
+        data = viewRaw(spec.datatype, bytes);
       }
-      data = viewRaw(spec.datatype, bytes);
     } else {
-      data = decodeContents(spec.datatype, input.contents ?? {});
+      data = decodeContents(spec.datatype, input.contents ?? {}, input.name);
       if (data.length !== count) {
         throw invalidArgument(
           `input '${input.name}' has ${data.length} values in contents but shape [${shape.join(',')}] needs ${count}`,
@@ -119,14 +123,14 @@ export interface EncodedOutput {
   raw: Buffer;
 }
 
-/** Encodes an onnxruntime output tensor as raw contents without copying its data. */
+/** Encodes an onnxruntime output tensor as raw contents, without copying the data of fixed-size types. */
 export function encodeOutput(name: string, tensor: Tensor): EncodedOutput {
   const datatype = fromOrtType(tensor.type);
-  if (!datatype) throw internal(`output '${name}' has type ${tensor.type}, which Switchyard cannot return yet`);
+  if (!datatype) {
+    throw internal(`output '${name}' has type ${tensor.type}, which Switchyard cannot return${unservedTypeReason(tensor.type) ? `: ${unservedTypeReason(tensor.type)}` : ''}`);
+  }
+  const shape = tensor.dims.slice();
+  if (datatype === 'BYTES') return { tensor: { name, datatype, shape }, raw: encodeBytesRaw(tensor.data as string[]) };
   const data = tensor.data as TypedArray;
-  return {
-    tensor: { name, datatype, shape: tensor.dims.slice() },
-    raw: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-  };
+  return { tensor: { name, datatype, shape }, raw: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
 }
-

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { KeyLayout, NAME_PATTERN } from '../src/etcd-keys.js';
+import { ID_PATTERN, KeyLayout, NAME_PATTERN } from '../src/etcd-keys.js';
 import { parseStored, RouteRecordSchema } from '../src/schemas.js';
 
 test('keys round-trip through parse', (t) => {
@@ -16,8 +16,11 @@ test('keys round-trip through parse', (t) => {
 });
 
 test('names are key-, URL- and shell-safe', (t) => {
-  for (const ok of ['demo', 'fraud-v2', 'a.b_c', 'v10']) t.true(NAME_PATTERN.test(ok), ok);
-  for (const bad of ['', 'A', 'a/b', '-a', 'a b', 'x'.repeat(65)]) t.false(NAME_PATTERN.test(bad), bad);
+  for (const ok of ['demo', 'fraud-v2', 'a.b_c', 'v10', 'A', 'ResNet50_v1.5']) t.true(NAME_PATTERN.test(ok), ok);
+  for (const bad of ['', 'a/b', '-a', 'a b', 'x'.repeat(65)]) t.false(NAME_PATTERN.test(bad), bad);
+  // Node, control-plane and token ids stay lower case, like the hostnames they default to.
+  t.true(ID_PATTERN.test('node-1'));
+  t.false(ID_PATTERN.test('Node-1'));
 });
 
 test('route records: weights must add up and versions be unique', (t) => {

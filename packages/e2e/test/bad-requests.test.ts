@@ -40,7 +40,7 @@ test('wrong datatype: INVALID_ARGUMENT', (t) =>
   rejects(t, { model_name: 'lin', inputs: [{ ...good, datatype: 'INT32' }], raw_input_contents: [goodRaw] }, grpc.status.INVALID_ARGUMENT, /input 'x' has datatype 'INT32'/));
 
 test('unknown datatype: INVALID_ARGUMENT', (t) =>
-  rejects(t, { model_name: 'lin', inputs: [{ ...good, datatype: 'BYTES' }], raw_input_contents: [goodRaw] }, grpc.status.INVALID_ARGUMENT, /not a datatype Switchyard serves/));
+  rejects(t, { model_name: 'lin', inputs: [{ ...good, datatype: 'BF16' }], raw_input_contents: [goodRaw] }, grpc.status.INVALID_ARGUMENT, /not a datatype Switchyard serves/));
 
 test('wrong shape: INVALID_ARGUMENT', async (t) => {
   await rejects(t, { model_name: 'lin', inputs: [{ ...good, shape: [1, 4] }], raw_input_contents: [encodeRaw(new Float32Array(4))] }, grpc.status.INVALID_ARGUMENT, /input 'x'.*axis 1 must be 3/);

@@ -35,6 +35,9 @@ test('/metrics counts requests, errors and latency by model and version, loaded 
   t.is(sample(text, 'switchyard_request_errors_total', { model: 'lin', version: 'v1', code: '3' }), 1);
   t.is(sample(text, 'switchyard_request_duration_seconds_count', { model: 'lin', version: 'v1' }), 3);
   t.is(sample(text, 'switchyard_loaded_versions', { node: 'node-1' }), 1);
-  t.is(sample(text, 'switchyard_version_load_seconds_count', { model: 'lin' }), 1);
+  t.is(sample(text, 'switchyard_version_load_seconds_count', { node: 'node-1' }), 1);
+  t.is(sample(text, 'switchyard_node_requests_total', { node: 'node-1' }), 3);
+  t.is(sample(text, 'switchyard_node_request_duration_seconds_count', { node: 'node-1' }), 3);
+  t.is(sample(text, 'switchyard_version_series_omitted', { node: 'node-1' }), 0);
   t.is((await fetch(`http://${node.metricsAddress}/other`)).status, 404);
 });

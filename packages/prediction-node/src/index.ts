@@ -21,4 +21,5 @@ export { WorkerSession } from './worker-session.js';
 // Every session is guarded (run limits); its fast session is the inline or worker one.
 export { GuardedSession } from './session-guarded.js';
 export { liveSessionThreads } from './session-thread.js';
+export type { QueueFiguresSource, StatisticDuration, VersionQueueFigures } from './triton-extensions.js';
 export { heapTrims, trimHeap } from './heap-trim.js';

@@ -19,6 +19,8 @@ import type { InFlightBytes } from './in-flight-bytes.js';
 import type { CallCancel as CallCancelLike } from './version-queue.js';
 import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
+import { inferParameters, type InferParameters } from './infer-parameters.js';
+import { classifyOutput } from './output-classification.js';
 
 /** What the inference handlers need from the node. */
 export interface InferenceServiceContext {
@@ -206,12 +208,14 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     const request = call.request;
     const started = performance.now();
     let loaded: LoadedVersion;
+    let parameters: InferParameters;
     // Given back once the call has ended: after the response was handed to
     // the connection, or the stream closed ('cancelled' fires for both).
     let giveBack = (): void => undefined;
     try {
       const table = ctx.table();
-      const key = routingKeyOf(request);
+      parameters = inferParameters(request);
+      const key = parameters.routingKey;
       let pick = preset ?? resolvePick(table, request.model_name, request.model_version, key);
       if (ctx.inFlightBytes) giveBack = ctx.inFlightBytes.take(requestBytes(request));
       if (!pick.loaded.acquire()) {
@@ -249,7 +253,8 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     // The queue and the session enforce the lesser of this and the version's limits.
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-    const remainingMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY;
+    // Triton's `timeout` parameter caps it like a shorter deadline.
+    const remainingMs = Math.min(Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Number.POSITIVE_INFINITY, parameters.timeoutMs ?? Infinity);
     // One 'cancelled' listener per call: it gives the in-flight bytes back
     // and, only for runs that left the main thread and asked for a signal,
     // aborts them (a caller who has gone gets nothing computed for it).
@@ -270,7 +275,8 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
           };
           let responseBytes = 0;
           for (const name of outputs) {
-            const encoded = encodeOutput(name, results[name]!);
+            const k = parameters.classification.get(name);
+            const encoded = k === undefined ? encodeOutput(name, results[name]!) : classifyOutput(name, results[name]!, k);
             response.outputs.push(encoded.tensor);
             response.raw_output_contents.push(encoded.raw);
             responseBytes += encoded.raw.byteLength;

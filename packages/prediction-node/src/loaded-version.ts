@@ -45,8 +45,11 @@ export class LoadedVersion {
     readonly record: VersionRecord,
     readonly session: VersionSession,
     readonly stats: VersionStats,
+    /** From the start of its load (fetch and checks included) to ready. */
     readonly loadMs: number,
     parts?: LoadedVersionParts,
+    /** Of loadMs, creating, checking and warming up its session(s). @default loadMs */
+    readonly sessionMs: number = loadMs,
   ) {
     this.sessions = parts?.sessions ?? [session];
     this.runtime = parts?.runtime ?? resolveRuntime(undefined, record.runtime);

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import ort from 'onnxruntime-node';
 import {
-  elementBytes,
+  isFixedSize,
   failedPrecondition,
   invalidArgument,
   parseSamplesDocument,
   resolveRuntime,
   toOrtType,
+  zeroArray,
   type Logger,
   type ResolvedRuntime,
   type Signature,
@@ -16,7 +17,7 @@ import { sampleFeeds } from '@switchyard/core/ort';
 import { silentLogger } from '@switchyard/core/logging';
 import { linearModel } from '@switchyard/core/onnx';
 import type { ArtifactCache } from './artifact-cache.js';
-import { shapeDeterminedCost } from './graph-cost.js';
+import { shapeDeterminedCost, type CostVerdict } from './graph-cost.js';
 import { trimHeapSoon } from './heap-trim.js';
 import { LoadedVersion } from './loaded-version.js';
 import { concatFeeds } from './batch-tensors.js';
@@ -99,6 +100,16 @@ export interface ModelLoaderOptions {
   logger?: Logger;
 }
 
+/** A version ready for session creation: {@link ModelLoader.prepare}'s result. */
+export interface PreparedVersion {
+  record: VersionRecord;
+  /** The verified artifact in the node's cache. */
+  path: string;
+  verdict: CostVerdict;
+  /** performance.now() when its load started. */
+  started: number;
+}
+
 /** The default of {@link ModelLoaderOptions.workerArtifactBytes}. */
 export const DEFAULT_WORKER_ARTIFACT_BYTES = 32 * 1024 * 1024;
 
@@ -159,22 +170,38 @@ export class ModelLoader {
    *   @default the version's own over the built-in defaults
    */
   async load(record: VersionRecord, runtime: ResolvedRuntime = resolveRuntime(undefined, record.runtime)): Promise<LoadedVersion> {
+    return this.create(await this.prepare(record), runtime);
+  }
+
+  /**
+   * The part of a load that needs no session: the artifact fetched (or found
+   * on disk) and verified, read, and its graph judged. Loads run it ahead of
+   * {@link create}, several at once (load-pipeline.ts).
+   */
+  async prepare(record: VersionRecord): Promise<PreparedVersion> {
     const started = performance.now();
     const path = await this.options.cache.ensure(record.artifact.sha256, record.artifact.size);
+    return { record, path, verdict: shapeDeterminedCost(await readFile(path)), started };
+  }
+
+  /** Creates, checks and warms the session(s) of a prepared version, hosted as its verdict, its settings and the options say. */
+  async create(prepared: PreparedVersion, runtime: ResolvedRuntime = resolveRuntime(undefined, prepared.record.runtime)): Promise<LoadedVersion> {
     // Issue #16: a version's cost is the resident-memory growth across its
-    // creation and warm-up; one measured load at a time keeps it attributable
-    // (fetches stay parallel). Never below the artifact's size: memory freed
-    // by an earlier unload and reused here would hide part of the growth.
+    // creation and warm-up; one measured creation at a time keeps it
+    // attributable (prepares stay parallel). Never below the artifact's size:
+    // memory freed by an earlier unload and reused here would hide part of the growth.
     return measuredLoads(async () => {
       await (onnxruntimeWarmed ??= warmOnnxruntime());
       const before = process.memoryUsage.rss();
-      const loaded = await this.create(record, path, started, runtime);
-      loaded.memoryBytes = Math.max(record.artifact.size, process.memoryUsage.rss() - before);
+      const loaded = await this.createSessions(prepared, runtime);
+      loaded.memoryBytes = Math.max(prepared.record.artifact.size, process.memoryUsage.rss() - before);
       return loaded;
     });
   }
 
-  private async create(record: VersionRecord, path: string, started: number, runtime: ResolvedRuntime): Promise<LoadedVersion> {
+  private async createSessions(prepared: PreparedVersion, runtime: ResolvedRuntime): Promise<LoadedVersion> {
+    const { record, path, verdict, started } = prepared;
+    const sessionStarted = performance.now();
     const o = this.options;
     const warm = await this.warmup(record, runtime);
     const plan: LoadPlan = { record, runtime, warm, threads: runtime.intraOpThreads || (o.intraOpThreads ?? 1), batchRowsMs: undefined };
@@ -187,7 +214,6 @@ export class ModelLoader {
       ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
     };
     const runTimeoutMs = o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
-    const verdict = shapeDeterminedCost(await readFile(path));
     let fast: VersionSession[] | undefined;
     let first: SessionProcess | undefined;
     if (!verdict.shapeDetermined) {
@@ -232,7 +258,8 @@ export class ModelLoader {
     });
     // Loading leaves garbage in native heap (the artifact read for its graph, creation buffers): give it back (heap-trim.ts).
     trimHeapSoon();
-    return new LoadedVersion(record, sessions[0]!, this.options.statsFor(record), performance.now() - started, { sessions, queue, runtime, warmupSource: warm.source });
+    const ended = performance.now();
+    return new LoadedVersion(record, sessions[0]!, this.options.statsFor(record), ended - started, { sessions, queue, runtime, warmupSource: warm.source }, ended - sessionStarted);
   }
 
   /**
@@ -465,26 +492,14 @@ function checkSignature(session: { inputNames: readonly string[]; outputNames: r
   }
 }
 
-/** One all-zero input per tensor, variable dimensions set to 1. */
+/** One all-zero input per tensor (empty strings for BYTES), variable dimensions set to 1. */
 function warmupFeeds(signature: Signature): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of signature.inputs) {
     const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
     const count = shape.reduce((a, b) => a * b, 1);
-    const type = toOrtType(spec.datatype);
-    const bytes = new ArrayBuffer(count * elementBytes(spec.datatype));
-    const data =
-      type === 'int64' ? new BigInt64Array(bytes)
-      : type === 'uint64' ? new BigUint64Array(bytes)
-      : type === 'float32' ? new Float32Array(bytes)
-      : type === 'float64' ? new Float64Array(bytes)
-      : type === 'int32' ? new Int32Array(bytes)
-      : type === 'uint32' ? new Uint32Array(bytes)
-      : type === 'int16' ? new Int16Array(bytes)
-      : type === 'uint16' ? new Uint16Array(bytes)
-      : type === 'int8' ? new Int8Array(bytes)
-      : new Uint8Array(bytes);
-    feeds[spec.name] = new ort.Tensor(type, data as never, shape);
+    const data = isFixedSize(spec.datatype) ? zeroArray(spec.datatype, count) : new Array<string>(count).fill('');
+    feeds[spec.name] = new ort.Tensor(toOrtType(spec.datatype), data as never, shape);
   }
   return feeds;
 }

@@ -4,7 +4,7 @@ import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '@switchyard/core';
 import { inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
-import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifacts } from './artifact-cache-trimmer.js';
+import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifactsYielding } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
 import { ClusterViewMirror, type ClusterView } from './cluster-view.js';
 import { densityMetrics, type DensityMetrics } from './density-metrics.js';
@@ -14,23 +14,35 @@ import { NodeForwarder } from './node-forwarder.js';
 import { NodeMemoryReporter } from './node-memory-reporter.js';
 import { InferenceServer } from './inference-server.js';
 import { InFlightBytes } from './in-flight-bytes.js';
+import { LoadPipeline } from './load-pipeline.js';
 import { inferenceHandlers } from './inference-service.js';
 import { MetricsServer } from './metrics-server.js';
 import { ModelLoader } from './model-loader.js';
 import type { NodeComponent } from './node-component.js';
 import { NodeHealth } from './node-health.js';
 import { NodeMetrics } from './node-metrics.js';
-import { queueMetrics } from './queue-metrics.js';
+import { queueMetrics, type QueueStats } from './queue-metrics.js';
 import { NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler, type StatusSink } from './reconciler.js';
+import { RestServer } from './rest-server.js';
+import { NodeTracing, tracedHandlers } from './tracing.js';
 import { rolloutStatsSource } from './rollout-stats-source.js';
 import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { TargetStateMirror } from './target-state-mirror.js';
+import { BASE_EXTENSIONS, tritonExtensionHandlers } from './triton-extensions.js';
+import { LocalVersionStates } from './version-states.js';
 import { clockOffset, UsageSource } from './usage-source.js';
+
+/**
+ * Loads the reconciler starts at once: their artifacts are fetched, verified
+ * and read while they wait for their turn at session creation (one at a
+ * time, load-pipeline.ts).
+ */
+const PREPARED_LOADS = 8;
 
 /** A node's parts, built and connected but not started. */
 export interface NodeAssembly {
@@ -40,6 +52,8 @@ export interface NodeAssembly {
   health: NodeHealth;
   server: InferenceServer;
   metricsServer: MetricsServer | undefined;
+  /** The KServe v2 REST API, when `httpListen` is set. */
+  restServer: RestServer | undefined;
   /**
    * In start order; stopped in reverse, which is the drain documented in
    * docs/design.md: health NOT_SERVING and the grace period, the watch and
@@ -59,9 +73,11 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   if (o.processMetrics) metrics.collectProcessMetrics();
   const reporter = new RuntimeReporter({ etcd: o.etcd, logger, ttlSeconds: o.leaseTtlSeconds });
   const usage = new UsageSource({ keys: o.keys, nodeId: o.id, stats: () => metrics.allStats(), intervalMs: o.usageIntervalMs, clockOffsetMs: clockOffset(o.clock) });
-  const serving = servingParts(o, logger, metrics, new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
-  const figures = figureParts(o, logger, metrics, usage, serving);
-  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures);
+  const states = new LocalVersionStates(new NodeStatusSink({ reporter, keys: o.keys, nodeId: o.id, metrics, usage }));
+  const serving = servingParts(o, logger, metrics, states);
+  const tracing = NodeTracing.fromEnv(o.id, logger);
+  const figures = figureParts(o, logger, metrics, usage, serving, tracing);
+  const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states, tracing);
   const memoryRecord = new NodeMemoryReporter({
     reporter,
     keys: o.keys,
@@ -76,10 +92,13 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   });
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
+    // Stopped after the servers, so the spans of the last requests are sent.
+    ...(tracing ? [tracing] : []),
     { name: 'artifact-source', start: () => undefined, stop: () => serving.source.close() },
     { name: 'sessions', start: () => undefined, stop: () => serving.reconciler.stop() },
     figures.statsPublisher,
     servers.server,
+    ...(servers.restServer ? [servers.restServer] : []),
     servers.registration,
     memoryRecord,
     serving.clusterView,
@@ -89,11 +108,11 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     serving.target,
     servers.health,
   ];
-  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, components };
+  return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, restServer: servers.restServer, components };
 }
 
 /** What decides and holds what the node serves: target state, artifacts, sessions. */
-function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: NodeStatusSink) {
+function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, status: StatusSink) {
   // The one owner of the target state; everything else reads it through TargetStateView.
   const target = new TargetStateMirror({ etcd: o.etcd, keys: o.keys, logger, onChange: () => reconciler.reconcile() });
   const source = new ControlPlaneArtifactSource({
@@ -129,7 +148,9 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
   const density: DensityMetrics = densityMetrics(metrics.registry, { budget: () => budget.bytes, used: () => reconciler.memoryUsedBytes() });
   const reconciler = new Reconciler({
     target,
-    loader: metrics.timedLoads(loader),
+    // Artifacts of up to PREPARED_LOADS versions fetched, verified and read ahead; sessions created one at a time.
+    loader: metrics.timedLoads(new LoadPipeline({ loader })),
+    loadConcurrency: PREPARED_LOADS,
     status,
     logger,
     retryMinMs: o.loadRetryMinMs,
@@ -161,12 +182,15 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     maxColdWaitMs: o.loadTimeoutMs,
   });
   // Per loaded version, gone with it: the series stay bounded by what is loaded (apart from node-metrics.ts, issue #17).
-  for (const metric of queueMetrics(() => [...reconciler.table.versions.values()].map((v) => v.queueStats))) metrics.registry.registerMetric(metric);
+  // Per-version queue series, like the request series, only for the versions active lately (node-metrics.ts).
+  const queued = (): QueueStats[] => [...reconciler.table.versions.values()].filter((v) => metrics.hasSeries(v.model, v.version)).map((v) => v.queueStats);
+  for (const metric of queueMetrics(queued)) metrics.registry.registerMetric(metric);
   const trimmer = new ArtifactCacheTrimmer({
     cache,
     wanted: () => {
       const state = target.current();
-      return state && wantedArtifacts(state);
+      // Until every version is read, an artifact no route names may still be wanted.
+      return state && state.complete !== false ? wantedArtifactsYielding(state) : undefined;
     },
     loaded: () => loadedArtifacts(reconciler.table),
     clock: o.clock,
@@ -179,7 +203,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
 }
 
 /** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */
-function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>) {
+function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: NodeMetrics, usage: UsageSource, serving: ReturnType<typeof servingParts>, tracing: NodeTracing | undefined) {
   // Filed under `{id}.{incarnation}`, so a restarted node with the same id
   // never overwrites its predecessor's figures.
   const incarnation = randomBytes(4).toString('hex');
@@ -211,6 +235,7 @@ function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: 
       serving.density.shadowsNotLoaded.inc();
       serving.densityServing.warm(model, version);
     },
+    ...(tracing ? { onShadowRun: tracing.onShadowRun } : {}),
   });
   return { statsPublisher, shadows, inFlight };
 }
@@ -224,6 +249,8 @@ function serverParts(
   reporter: RuntimeReporter,
   serving: ReturnType<typeof servingParts>,
   figures: ReturnType<typeof figureParts>,
+  states: LocalVersionStates,
+  tracing: NodeTracing | undefined,
 ) {
   const health = new NodeHealth(o.drainGraceMs, logger);
   const inFlightBytes = new InFlightBytes(o.maxInFlightBytes);
@@ -240,9 +267,8 @@ function serverParts(
     keepaliveTimeoutMs: o.keepaliveTimeoutMs,
     maxConcurrentStreams: o.maxConcurrentStreams,
   });
-  server.server.addService(
-    inferenceService().service,
-    inferenceHandlers({
+  const untraced = {
+    ...inferenceHandlers({
       nodeId: o.id,
       logger,
       metrics,
@@ -253,7 +279,28 @@ function serverParts(
       inFlightBytes,
       density: serving.densityServing,
     }),
-  );
+    // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
+    ...tritonExtensionHandlers({
+      nodeId: o.id,
+      table: () => serving.reconciler.table,
+      states: () => states.list(),
+      // The version queues' figures (#17): queue wait and runs; versions run inline at once have none.
+      queueFigures: {
+        figures: (model, version) => {
+          const q = serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats;
+          if (!q || q.computeTime.count === 0) return undefined;
+          return { queue: { count: q.queueTime.count, ns: q.queueTime.sum * 1e9 }, computeInfer: { count: q.computeTime.count, ns: q.computeTime.sum * 1e9 }, batches: new Map() };
+        },
+      },
+      extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
+    }),
+  };
+  const handlers = tracing ? tracedHandlers(untraced, tracing, o.id) : untraced;
+  server.server.addService(inferenceService().service, handlers);
+  const restServer =
+    o.httpListen === undefined
+      ? undefined
+      : new RestServer({ listen: o.httpListen, handlers, maxBodyBytes: o.maxMessageBytes, tls: o.tls, shutdownDeadlineMs: o.shutdownDeadlineMs, logger });
   health.implementation.addToServer(server.server);
   const metricsServer = o.metricsListen === undefined ? undefined : new MetricsServer(metrics.registry, o.metricsListen);
   const registration = new NodeRegistration({
@@ -264,5 +311,5 @@ function serverParts(
     logger,
     memoryBudgetBytes: o.memoryBudget.bytes,
   });
-  return { health, server, metricsServer, registration };
+  return { health, server, metricsServer, registration, restServer };
 }

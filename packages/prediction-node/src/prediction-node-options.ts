@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import {
   KeyLayout,
-  NAME_PATTERN,
+  ID_PATTERN,
   splitHostPort,
   systemClock,
   type ClientTlsOptions,
@@ -35,6 +35,8 @@ export interface PredictionNodeOptions {
   advertise?: string;
   /** host:port for the Prometheus /metrics endpoint; port 0 picks a free one. @default none */
   metricsListen?: string;
+  /** host:port for the KServe v2 REST/HTTP API (same handlers, TLS and limits as gRPC); port 0 picks a free one. @default none */
+  httpListen?: string;
   /** Folder for the artifact cache (`<dataDir>/artifacts`); required. */
   dataDir: string;
   /** @default a JSON logger on stderr, component "prediction-node" */
@@ -148,6 +150,7 @@ export interface ResolvedPredictionNodeOptions {
   listen: string;
   advertise: string | undefined;
   metricsListen: string | undefined;
+  httpListen: string | undefined;
   dataDir: string;
   logger: Logger;
   maxMessageBytes: number;
@@ -281,7 +284,7 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
   if (!options.etcd) refuse('etcd', 'is required: an Etcd3 client');
   if (typeof options.dataDir !== 'string' || options.dataDir === '') refuse('dataDir', 'is required: the folder of the artifact cache');
   const id = options.id ?? `node-${randomBytes(4).toString('hex')}`;
-  if (typeof id !== 'string' || !NAME_PATTERN.test(id)) refuse('id', `'${String(id)}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) refuse('id', `'${String(id)}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
   const controlPlanes = options.controlPlanes ?? [];
   if (!Array.isArray(controlPlanes)) refuse('controlPlanes', 'must be a list of host:port addresses');
   controlPlanes.forEach((address, i) => hostPort(`controlPlanes[${i}]`, address));
@@ -300,6 +303,7 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
     listen: hostPort('listen', options.listen ?? '127.0.0.1:0'),
     advertise: optionalHostPort('advertise', options.advertise),
     metricsListen: optionalHostPort('metricsListen', options.metricsListen),
+    httpListen: optionalHostPort('httpListen', options.httpListen),
     dataDir: options.dataDir,
     logger: options.logger ?? createLogger({ component: 'prediction-node' }),
     maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, DEFAULT_NODE_MAX_MESSAGE_BYTES, 1),

@@ -1,5 +1,6 @@
 import { BUILD_VERSION, failedPrecondition, GrpcStatus, SwitchyardError, type Logger } from '@switchyard/core';
 import { describeServerTls, serverCredentials } from '@switchyard/core/grpc';
+import type { RestServer } from './rest-server.js';
 import type { InferenceServer } from './inference-server.js';
 import { NodeComponents } from './node-component.js';
 import { assembleNode } from './node-assembly.js';
@@ -26,6 +27,8 @@ interface StartedNode {
   id: string;
   address: string;
   metricsAddress: string | undefined;
+  httpAddress: string | undefined;
+  restServer: RestServer | undefined;
   metrics: NodeMetrics;
   statsPublisher: StatsPublisher;
   reconciler: Reconciler;
@@ -46,6 +49,8 @@ export class PredictionNode {
   readonly address: string;
   /** The bound host:port of /metrics, when enabled. */
   readonly metricsAddress: string | undefined;
+  /** The bound host:port of the KServe v2 REST API, when enabled (`httpListen`). */
+  readonly httpAddress: string | undefined;
   readonly metrics: NodeMetrics;
   /** Writes figures that outlive the node; flushed once more on drain. */
   readonly statsPublisher: StatsPublisher;
@@ -53,6 +58,7 @@ export class PredictionNode {
   readonly #reconciler: Reconciler;
   readonly #health: NodeHealth;
   readonly #server: InferenceServer;
+  readonly #restServer: RestServer | undefined;
   readonly #components: NodeComponents;
   readonly #logger: Logger;
   #state: NodeState = 'STARTING';
@@ -65,6 +71,8 @@ export class PredictionNode {
     this.id = parts.id;
     this.address = parts.address;
     this.metricsAddress = parts.metricsAddress;
+    this.httpAddress = parts.httpAddress;
+    this.#restServer = parts.restServer;
     this.metrics = parts.metrics;
     this.statsPublisher = parts.statsPublisher;
     this.#reconciler = parts.reconciler;
@@ -97,6 +105,8 @@ export class PredictionNode {
       id: o.id,
       address: o.advertise ?? parts.server.address,
       metricsAddress: parts.metricsServer?.address,
+      httpAddress: parts.restServer?.address,
+      restServer: parts.restServer,
       metrics: parts.metrics,
       statsPublisher: parts.statsPublisher,
       reconciler: parts.reconciler,
@@ -106,7 +116,7 @@ export class PredictionNode {
       logger,
     });
     node.#becomeReadyWhenSettled();
-    logger.info('prediction node listening', { address: parts.server.address, metricsAddress: parts.metricsServer?.address, build: BUILD_VERSION, tls: describeServerTls(o.tls) });
+    logger.info('prediction node listening', { address: parts.server.address, metricsAddress: parts.metricsServer?.address, httpAddress: parts.restServer?.address, build: BUILD_VERSION, tls: describeServerTls(o.tls) });
     return node;
   }
 
@@ -162,7 +172,10 @@ export class PredictionNode {
   async #drain(shutdownDeadlineMs: number | undefined): Promise<void> {
     this.#state = 'DRAINING';
     this.#servingChanged.reject(failedPrecondition(`node ${this.id} is DRAINING`));
-    if (shutdownDeadlineMs !== undefined) this.#server.shutdownDeadlineMs = shutdownDeadlineMs;
+    if (shutdownDeadlineMs !== undefined) {
+      this.#server.shutdownDeadlineMs = shutdownDeadlineMs;
+      if (this.#restServer) this.#restServer.shutdownDeadlineMs = shutdownDeadlineMs;
+    }
     this.#logger.info('prediction node draining', { shutdownDeadlineMs: this.#server.shutdownDeadlineMs });
     await this.#components.stop();
     this.#state = 'STOPPED';

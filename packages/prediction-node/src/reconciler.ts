@@ -15,6 +15,7 @@ import {
 } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
 import type { MemoryLedger } from './memory-ledger.js';
+import { PassPacer } from './pass-pacer.js';
 import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetStateView } from './target-state.js';
 
@@ -99,6 +100,10 @@ export class Reconciler {
    */
   private readonly builtRoutes = new Map<string, { record: RouteRecord; route: ModelRoute }>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Loads that ended and wait for the next pass to take them in. */
+  private readonly finished: { key: string; record: VersionRecord; loaded: LoadedVersion; attempts: number; runtime: ResolvedRuntime }[] = [];
+  /** Passes after loads that ended, shared by loads ending close together. */
+  private readonly pacer = new PassPacer(() => this.pass());
   private routingTable: RoutingTable = EMPTY_TABLE;
   private stopped = false;
   private settledWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
@@ -195,6 +200,8 @@ export class Reconciler {
     this.stopped = true;
     for (const waiter of this.settledWaiters.splice(0)) waiter.reject(failedPrecondition('the reconciler has stopped'));
     for (const timer of this.retryTimers) clearTimeout(timer);
+    this.pacer.cancel();
+    for (const { loaded } of this.finished.splice(0)) void loaded.close();
     for (const demand of this.demands.values()) demand.reject(unavailable('the node is stopping'));
     this.demands.clear();
     const all = [...this.loaded.values()];
@@ -237,7 +244,9 @@ export class Reconciler {
       // A copy placement took away stays as a cached one: memory pressure, not a move, decides when it goes.
       for (const key of this.loaded.keys()) if (routable.has(key) && !this.isPlacedHere(key)) this.demanded.add(key);
     }
-    const desired = this.desired();
+    let desired = this.desired();
+    // Evictions to keep a measured load within the budget change what is wanted.
+    if (this.adoptFinished(desired)) desired = this.desired();
     const now = this.options.now();
 
     for (const [key, record] of desired) {
@@ -358,17 +367,17 @@ export class Reconciler {
    * an earlier trim and taken again), and unloading on one noisy reading
    * refused sound versions (measured: a 2.2 MB MLP read as 10.6 MiB).
    */
-  private keepWithinBudget(key: string, loaded: LoadedVersion): void {
+  private keepWithinBudget(key: string, loaded: LoadedVersion): boolean {
     // The most recently used from now: the requests waiting for it must find it still here.
     loaded.loadedAtMs = Date.now();
     this.loaded.set(key, loaded);
     const density = this.density;
-    if (!density) return;
+    if (!density) return false;
     const over = density.memory.overBudget(this.loaded, (k) => k === key || this.isPlacedHere(k));
-    if (over === undefined) return;
+    if (over === undefined) return false;
     if (over.kind === 'evict') {
       void this.evict(over.victims, key);
-      return;
+      return true;
     }
     this.options.logger.warn('a loaded model version measured more than its estimate; the node is over its memory budget until room is made', {
       model: loaded.model,
@@ -376,6 +385,7 @@ export class Reconciler {
       memoryBytes: loaded.memoryBytes,
       budgetBytes: density.memory.budgetBytes,
     });
+    return false;
   }
 
   /** Unloads idle cached versions to make room for `forKey`; settles when their sessions are released. */
@@ -424,40 +434,10 @@ export class Reconciler {
       return this.options.loader.load(record, runtime);
     }).then(
       (loaded) => {
-        this.loading.delete(key);
-        this.failures.delete(key);
-        if (this.density) {
-          this.density.memory.loadEnded(key);
-          if (loaded.memoryBytes === 0) loaded.memoryBytes = this.density.memory.estimate(record);
-          else this.density.memory.recordMeasured(record, loaded.memoryBytes);
-        }
-        const stillWanted = this.desired().get(key);
-        const current = this.loaded.get(key);
-        if (this.stopped || !stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
-          void loaded.close();
-          if (!this.stopped && !current) status.clear(record.model, record.version);
-          this.forgetDemand(key, unavailable(`model version ${key} changed while it was loading; retry`));
-        } else if (runtimeKey(this.runtimeOf(stillWanted)) !== runtimeKey(runtime)) {
-          // The settings changed again while it loaded: the next pass loads the newest.
-          void loaded.close();
-        } else {
-          this.keepWithinBudget(key, loaded);
-          // Requests already holding the old set finish on it; unload waits for them.
-          if (current) void this.unload(current, false);
-          this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
-          logger.info('model version ready', {
-            model: record.model,
-            version: record.version,
-            loadMs: Math.round(loaded.loadMs),
-            batch: loaded.runtime.maxBatchSize,
-            instances: loaded.sessions.length,
-            ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}),
-          });
-          const demand = this.demands.get(key);
-          this.demands.delete(key);
-          demand?.resolve(loaded);
-        }
-        this.pass();
+        if (this.stopped) return void loaded.close();
+        // Taken in by the next pass, which loads ending close together share (pass-pacer.ts); until then it is loading.
+        this.finished.push({ key, record, loaded, attempts, runtime });
+        this.pacer.request();
       },
       (err: Error) => {
         this.loading.delete(key);
@@ -494,6 +474,53 @@ export class Reconciler {
       this.pass();
     }, delay);
     this.retryTimers.add(timer);
+  }
+
+  /**
+   * Takes in the loads that ended since the last pass: each is READY if still
+   * wanted as it was loaded, else closed; with density, its measured memory is
+   * recorded and the requests waiting for it resolved.
+   * @returns whether keeping one within the budget evicted cached versions.
+   */
+  private adoptFinished(desired: ReadonlyMap<string, VersionRecord>): boolean {
+    const { logger, status } = this.options;
+    let evicted = false;
+    for (const { key, record, loaded, attempts, runtime } of this.finished.splice(0)) {
+      this.loading.delete(key);
+      this.failures.delete(key);
+      if (this.density) {
+        this.density.memory.loadEnded(key);
+        if (loaded.memoryBytes === 0) loaded.memoryBytes = this.density.memory.estimate(record);
+        else this.density.memory.recordMeasured(record, loaded.memoryBytes);
+      }
+      const stillWanted = desired.get(key);
+      const current = this.loaded.get(key);
+      if (!stillWanted || stillWanted.artifact.sha256 !== record.artifact.sha256) {
+        void loaded.close();
+        if (!current) status.clear(record.model, record.version);
+        this.forgetDemand(key, unavailable(`model version ${key} changed while it was loading; retry`));
+      } else if (runtimeKey(this.runtimeOf(stillWanted)) !== runtimeKey(runtime)) {
+        // The settings changed again while it loaded: this pass loads the newest.
+        void loaded.close();
+      } else {
+        if (this.keepWithinBudget(key, loaded)) evicted = true;
+        // Requests already holding the old set finish on it; unload waits for them.
+        if (current) void this.unload(current, false);
+        this.report(record, 'READY', attempts, '', loaded.loadMs, loaded.memoryBytes || undefined);
+        logger.info('model version ready', {
+          model: record.model,
+          version: record.version,
+          loadMs: Math.round(loaded.loadMs),
+          batch: loaded.runtime.maxBatchSize,
+          instances: loaded.sessions.length,
+          ...(this.density ? { memoryBytes: loaded.memoryBytes } : {}),
+        });
+        const demand = this.demands.get(key);
+        this.demands.delete(key);
+        demand?.resolve(loaded);
+      }
+    }
+    return evicted;
   }
 
   /** Closes a version once its requests finish; `reportUnloading` false for a set replaced by new settings (the version stays READY). */

@@ -1,4 +1,5 @@
 import type { Tensor } from 'onnxruntime-node';
+import { halvesToNumbers } from '@switchyard/core';
 
 /** How one output tensor of a shadow differed from the primary's, for one request. */
 export interface OutputComparison {
@@ -33,6 +34,11 @@ function absDiff(a: number | bigint | string | boolean, b: number | bigint | str
   return Math.abs(x - y);
 }
 
+/** A tensor's elements as comparable values: float16 bits become the numbers they stand for; strings (BYTES) stay strings. */
+function values(tensor: Tensor): Values {
+  return tensor.type === 'float16' ? halvesToNumbers(tensor.data as Uint16Array) : (tensor.data as Values);
+}
+
 function argMax(values: Values, start: number, length: number): number {
   let best = start;
   let bestValue = numeric(values[start]!);
@@ -56,8 +62,8 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
  * above 1 (class scores); a request agrees on top-1 when every row does.
  */
 export function compareTensor(primary: Tensor, shadow: Tensor, tolerance: number): OutputComparison {
-  const a = primary.data as Values;
-  const b = shadow.data as Values;
+  const a = values(primary);
+  const b = values(shadow);
   const n = a.length;
   let sum = 0;
   let max = 0;

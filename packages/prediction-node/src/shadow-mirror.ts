@@ -48,6 +48,18 @@ export interface ShadowMirrorDeps {
   now?: () => number;
   /** @default Math.random */
   random?: () => number;
+  /** Told of every shadow run that ended (tracing records it as a span linked to the primary's). */
+  onShadowRun?: (run: ShadowRun) => void;
+}
+
+/** One shadow run, as {@link ShadowMirrorDeps.onShadowRun} sees it. */
+export interface ShadowRun {
+  served: ServedRequest;
+  shadow: LoadedVersion;
+  /** Wall-clock ms at the start, and the run's length. */
+  startedAtMs: number;
+  seconds: number;
+  error: string | undefined;
 }
 
 interface Job {
@@ -187,6 +199,14 @@ export class ShadowMirror implements NodeComponent {
     }
     this.running++;
     const started = performance.now();
+    const startedAtMs = Date.now();
+    const report = (error: string | undefined): void => {
+      try {
+        this.deps.onShadowRun?.({ served, shadow, startedAtMs, seconds: (performance.now() - started) / 1000, error });
+      } catch (err) {
+        this.deps.logger.error('the shadow-run hook failed', { error: String(err) });
+      }
+    };
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -204,6 +224,7 @@ export class ShadowMirror implements NodeComponent {
         (results) => {
           clearTimeout(timer);
           if (dropped || !results) return void (timedOut || stats.countDropped());
+          report(undefined);
           const seconds = (performance.now() - started) / 1000;
           // Used as a shadow: retirement (issue #6) must not take it for unused.
           shadow.stats.lastShadowUsedMs = Date.now();
@@ -216,6 +237,7 @@ export class ShadowMirror implements NodeComponent {
         },
         (err: Error) => {
           clearTimeout(timer);
+          report(err.message);
           if (timedOut) return;
           stats.countFailure('error', (performance.now() - started) / 1000);
           this.deps.logger.debug('shadow call failed', { model: shadow.model, version: shadow.version, error: err.message });

@@ -4,7 +4,7 @@ import type { PrimaryInFlight } from './primary-in-flight.js';
 import type { RoutingTable } from './routing-table.js';
 import { EventLoopBusySignal } from './shadow-load.js';
 import { shadowMetrics, shadowStatsSource } from './shadow-metrics.js';
-import { ShadowMirror, type ShadowOptions } from './shadow-mirror.js';
+import { ShadowMirror, type ShadowOptions, type ShadowRun } from './shadow-mirror.js';
 import { ShadowStatsTable } from './shadow-stats.js';
 import type { StatsPublisher } from './stats-publisher.js';
 import { versionKey, type TargetStateView } from './target-state.js';
@@ -34,6 +34,7 @@ export function startShadowMirroring(parts: {
    * next copies find it.
    */
   onShadowNotLoaded?: (model: string, version: string) => void;
+  onShadowRun?: (run: ShadowRun) => void;
 }): ShadowMirror {
   const table = new ShadowStatsTable();
   for (const metric of shadowMetrics(table)) parts.metrics.registry.registerMetric(metric);
@@ -51,6 +52,7 @@ export function startShadowMirroring(parts: {
       busy,
       primariesInFlight: () => parts.inFlight.value,
       logger: parts.logger.child({ component: 'shadow' }),
+      ...(parts.onShadowRun ? { onShadowRun: parts.onShadowRun } : {}),
     },
     parts.options,
   );

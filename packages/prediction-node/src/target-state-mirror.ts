@@ -1,8 +1,8 @@
-import { readPrefixPaged } from '@switchyard/core/etcd';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { KeyLayout, Logger } from '@switchyard/core';
 import type { NodeComponent } from './node-component.js';
 import { TargetStateBuilder, type TargetState, type TargetStateView } from './target-state.js';
+import { readAllVersions, readServingState } from './target-state-read.js';
 
 /** Options for {@link TargetStateMirror}. */
 export interface TargetStateMirrorOptions {
@@ -32,6 +32,8 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
   private stopped = false;
   private resyncing = false;
   private state: TargetState | undefined;
+  /** Keys the watch changed while the versions no route names are still being read; undefined once read. */
+  private touched: Set<string> | undefined;
 
   constructor(options: TargetStateMirrorOptions) {
     this.options = { retryMinMs: 200, retryMaxMs: 5000, ...options };
@@ -82,15 +84,16 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
 
   private async readAndWatch(): Promise<void> {
     const { etcd, keys, logger } = this.options;
-    // Paged: one range read of a large registry exceeds gRPC's message limit.
-    const read = await readPrefixPaged(etcd, keys.targetPrefix());
-    const revision = Number(read.revision);
+    // What serving needs first; the versions no route names follow in the background (target-state-read.ts).
     const builder = new TargetStateBuilder(keys, logger);
-    for (const kv of read.kvs) builder.apply(kv.key.toString(), kv.value.toString());
+    const read = await readServingState(etcd, keys, builder);
+    const revision = Number(read);
     if (this.stopped) return;
     this.builder = builder;
-    this.publish(builder.snapshot(revision));
-    logger.info('read target state', { revision, keys: read.kvs.length });
+    const touched = new Set<string>();
+    this.touched = touched;
+    this.publish(builder.snapshot(revision, false));
+    logger.info('read target state: routes, models and routed versions', { revision });
 
     // watcher(), not create(): create()'s promise never settles while etcd is
     // unreachable, and a watcher we do not hold cannot be cancelled, so a node
@@ -102,9 +105,10 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
       if (this.watcher !== watcher || !this.builder) return;
       for (const event of res.events) {
         const key = event.kv.key.toString();
+        this.touched?.add(key);
         this.builder.apply(key, event.type === 'Put' ? (event.kv as IKeyValue).value.toString() : undefined);
       }
-      if (res.events.length > 0) this.publish(this.builder.snapshot(Number(res.header.revision)));
+      if (res.events.length > 0) this.publish(this.builder.snapshot(Number(res.header.revision), this.touched === undefined));
     });
     watcher.on('disconnected', (err: Error) =>
       logger.warn('target state watch disconnected; serving the last known state', { error: err.message }),
@@ -117,6 +121,33 @@ export class TargetStateMirror implements TargetStateView, NodeComponent {
       logger.warn('target state watch ended; reading the whole state again', { error: err.message });
       void this.resync();
     });
+    void this.readTheRest(builder, read, touched);
+  }
+
+  /**
+   * Reads every version at the first read's revision and adds those the
+   * watch has not changed since, then publishes a complete state. On failure
+   * (e.g. that revision was compacted meanwhile) everything is read again.
+   */
+  private async readTheRest(builder: TargetStateBuilder, revision: string, touched: Set<string>): Promise<void> {
+    let kvs: IKeyValue[];
+    try {
+      kvs = await readAllVersions(this.options.etcd, this.options.keys, revision);
+    } catch (err) {
+      if (this.builder !== builder || this.stopped) return;
+      this.options.logger.warn('reading the versions no route names failed; reading the whole state again', { error: (err as Error).message });
+      this.builder = undefined;
+      void this.resync();
+      return;
+    }
+    if (this.builder !== builder || this.stopped) return;
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      if (!touched.has(key)) builder.apply(key, kv.value.toString());
+    }
+    this.touched = undefined;
+    this.publish(builder.snapshot(this.state?.revision ?? Number(revision), true));
+    this.options.logger.info('read target state: every version', { revision, versions: kvs.length });
   }
 
   private publish(state: TargetState): void {

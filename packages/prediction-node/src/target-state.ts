@@ -4,7 +4,6 @@ import {
   PlacementRecordSchema,
   resolveSlots,
   RouteRecordSchema,
-  VersionRecordSchema,
   type KeyLayout,
   type Logger,
   type PlacementRecord,
@@ -12,6 +11,7 @@ import {
   type RuntimeSettings,
   type VersionRecord,
 } from '@switchyard/core';
+import { VersionMapBuilder } from './version-map.js';
 
 /** What the control plane wants served, as a node last read it from etcd. */
 export interface TargetState {
@@ -29,6 +29,12 @@ export interface TargetState {
    * request lands (docs/placement.md).
    */
   readonly placements?: ReadonlyMap<string, PlacementRecord>;
+  /**
+   * False while only the versions a route names have been read (a fresh
+   * node's first state, target-state-read.ts); what no route names may be
+   * missing, so nothing may be judged unwanted from it. @default true
+   */
+  readonly complete?: boolean;
   /** Models' default runtime settings (issue #17), for the models that set any. */
   readonly modelRuntimes?: ReadonlyMap<string, RuntimeSettings>;
 }
@@ -47,7 +53,8 @@ export const versionKey = (model: string, version: string): string => `${model}/
 
 /** Mutable builder of {@link TargetState}, fed with etcd key/values. */
 export class TargetStateBuilder {
-  private readonly versions = new Map<string, VersionRecord>();
+  /** Parsed when read, and shared between snapshots (version-map.ts): a node reads few of them. */
+  private readonly versions: VersionMapBuilder;
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
   private readonly placements = new Map<string, PlacementRecord>();
@@ -56,7 +63,9 @@ export class TargetStateBuilder {
   constructor(
     private readonly keys: KeyLayout,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.versions = new VersionMapBuilder(logger);
+  }
 
   /**
    * Applies one put (value set) or delete (value undefined). A value that
@@ -69,21 +78,16 @@ export class TargetStateBuilder {
     if (!parsed) return;
     if (parsed.kind === 'models') {
       // Only the retired mark and the default runtime settings matter to a node; anything else about models is the control plane's.
-      const result = value === undefined ? undefined : parseStored(ModelRecordSchema, value);
+      // A record that holds neither is not parsed: 10,000 models took a fresh node 0.3 s.
+      const result = value === undefined || !(value.includes('"retiredAt"') || value.includes('"runtime"')) ? undefined : parseStored(ModelRecordSchema, value);
       if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
       else this.retiredModels.delete(parsed.model);
       if (result?.ok && result.value.runtime !== undefined) this.modelRuntimes.set(parsed.model, result.value.runtime);
       else this.modelRuntimes.delete(parsed.model);
     } else if (parsed.kind === 'versions') {
-      const id = versionKey(parsed.model, parsed.version);
-      if (value === undefined) return void this.versions.delete(id);
-      const result = parseStored(VersionRecordSchema, value);
-      if (result.ok && result.value.model === parsed.model && result.value.version === parsed.version) {
-        this.versions.set(id, result.value);
-      } else {
-        this.versions.delete(id);
-        this.logger.error('ignoring invalid version record', { key, error: result.ok ? 'model/version differ from the key' : result.error });
-      }
+      // An invalid record is logged when first read, and reads as absent.
+      if (value === undefined) this.versions.delete(parsed.model, parsed.version);
+      else this.versions.set(parsed.model, parsed.version, value, key);
     } else if (parsed.kind === 'placements') {
       const id = versionKey(parsed.model, parsed.version);
       if (value === undefined) return void this.placements.delete(id);
@@ -114,10 +118,11 @@ export class TargetStateBuilder {
     }
   }
 
-  snapshot(revision: number): TargetState {
+  snapshot(revision: number, complete = true): TargetState {
     return {
       revision,
-      versions: new Map(this.versions),
+      complete,
+      versions: this.versions.snapshot(),
       routes: new Map(this.routes),
       retiredModels: new Map(this.retiredModels),
       placements: new Map(this.placements),

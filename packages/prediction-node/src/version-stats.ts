@@ -26,6 +26,8 @@ export class VersionStats {
   latencySum = 0;
   /** Wall-clock ms of the last answered request; 0 when none. */
   lastUsedMs = 0;
+  /** Wall-clock ms of the last request it answered or failed; 0 when none. /metrics details the versions active lately. */
+  lastActiveMs = 0;
   /**
    * Wall-clock ms of the last request this version answered as a shadow; 0
    * when none. Set by shadow mirroring; published as usage (issue #6), so a
@@ -47,6 +49,7 @@ export class VersionStats {
     this.requests++;
     this.latencySum += seconds;
     this.lastUsedMs = Date.now();
+    this.lastActiveMs = this.lastUsedMs;
     let i = 0;
     while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
     this.buckets[i]!++;
@@ -56,6 +59,15 @@ export class VersionStats {
   /** Counts one request the version failed. */
   recordError(): void {
     this.errors++;
+    this.lastActiveMs = Date.now();
+  }
+
+  /** Adds another version's counts to these (node-wide totals keep an unloaded version's counts). */
+  add(other: VersionStats): void {
+    this.requests += other.requests;
+    this.errors += other.errors;
+    this.latencySum += other.latencySum;
+    for (let i = 0; i < this.buckets.length; i++) this.buckets[i]! += other.buckets[i]!;
   }
 
   /** The cumulative counters as published to etcd; `requests` there counts failed ones too. */
@@ -103,13 +115,36 @@ export function requestsMetric(stats: () => Iterable<VersionStats>): Metric {
 
 /** `switchyard_request_duration_seconds` by model and version. */
 export function latencyMetric(stats: () => Iterable<VersionStats>): Metric {
+  return histogramMetric('switchyard_request_duration_seconds', 'Time from decoded request to encoded response, per model version.', stats, (s) => ({
+    model: s.model,
+    version: s.version,
+  }));
+}
+
+/** `switchyard_node_requests_total`: every request the node's versions answered, however many versions. */
+export function nodeRequestsMetric(total: () => VersionStats): Metric {
   return new StatsMetric(
-    'switchyard_request_duration_seconds',
-    'Time from decoded request to encoded response, per model version.',
+    'switchyard_node_requests_total',
+    'Inference requests answered by any version on this node (the per-version series cover only versions active lately).',
+    'counter',
+    () => [total()],
+    (_name, s) => [{ value: s.requests, labels: {} }],
+  ) as unknown as Metric;
+}
+
+/** `switchyard_node_request_duration_seconds`: the latency of every version on the node. */
+export function nodeLatencyMetric(total: () => VersionStats): Metric {
+  return histogramMetric('switchyard_node_request_duration_seconds', 'Time from decoded request to encoded response, over every version on this node.', () => [total()], () => ({}));
+}
+
+function histogramMetric(name: string, help: string, stats: () => Iterable<VersionStats>, labelsOf: (s: VersionStats) => Record<string, string>): Metric {
+  return new StatsMetric(
+    name,
+    help,
     'histogram',
     stats,
     (name, s) => {
-      const labels = { model: s.model, version: s.version };
+      const labels = labelsOf(s);
       const out: Sample[] = [];
       let cumulative = 0;
       LATENCY_BUCKETS.forEach((le, i) => {

@@ -15,6 +15,7 @@ test('every default is filled in', (t) => {
   t.is(o.listen, '127.0.0.1:0');
   t.is(o.advertise, undefined);
   t.is(o.metricsListen, undefined);
+  t.is(o.httpListen, undefined);
   t.is(o.maxMessageBytes, 64 * 1024 * 1024);
   t.deepEqual(o.controlPlanes, []);
   t.is(o.intraOpThreads, 1);
@@ -79,6 +80,7 @@ const refusals: Array<[string, Partial<Record<keyof PredictionNodeOptions, unkno
   ['listen', { listen: 7001 }, /^listen must be host:port/],
   ['advertise', { advertise: 'node-1' }, /^advertise 'node-1' is not host:port/],
   ['metricsListen', { metricsListen: ':9090x' }, /^metricsListen ':9090x' is not host:port/],
+  ['httpListen', { httpListen: 'localhost' }, /^httpListen 'localhost' is not host:port/],
   ['maxMessageBytes', { maxMessageBytes: 0 }, /^maxMessageBytes must be a whole number 1 or more, got 0/],
   ['controlPlanes', { controlPlanes: 'cp:7070' }, /^controlPlanes must be a list/],
   ['controlPlanes[1]', { controlPlanes: ['cp:7070', 'cp'] }, /^controlPlanes\[1\] 'cp' is not host:port/],

@@ -50,3 +50,37 @@ test('a registry past the 4 MiB message limit is read in pages at one revision, 
   await waitFor(() => state?.versions.size === 7001, { timeoutMs: 10_000, message: 'the new version seen by the watch' });
   t.pass();
 });
+
+test('a fresh node reads routes and the versions they name first, marked incomplete; the rest follows, and the watch wins over it', async (t) => {
+  t.timeout(120_000);
+  const client = createEtcdClient({ endpoints: etcd().endpoint });
+  t.teardown(() => client.close());
+  const keys = new KeyLayout('/two-phase/');
+  const records = Array.from({ length: 300 }, (_, m) => Array.from({ length: 10 }, (_, v) => version(`model-${m}`, `v${v + 1}`))).flat();
+  for (let i = 0; i < records.length; i += 100) {
+    await Promise.all(records.slice(i, i + 100).map((r) => client.put(keys.version(r.model, r.version)).value(JSON.stringify(r))));
+  }
+  for (const model of ['model-1', 'model-2']) {
+    const route = { model, splits: [{ version: 'v3', weight: 10_000 }], updatedAt: '2026-12-06T00:00:00.000Z', updatedBy: 't', shadows: [], rollout: null };
+    await client.put(keys.route(model)).value(JSON.stringify(route));
+  }
+
+  const states: TargetState[] = [];
+  const { logger } = capturingLogger();
+  const mirror = new TargetStateMirror({ etcd: client, keys, logger, onChange: (s) => states.push(s) });
+  mirror.start();
+  t.teardown(() => mirror.stop());
+  await waitFor(() => states.some((s) => s.complete !== false), { timeoutMs: 60_000, message: 'a complete state' });
+  const first = states[0]!;
+  t.false(first.complete, 'the first state is marked incomplete');
+  t.deepEqual([...first.routes.keys()].sort(), ['model-1', 'model-2']);
+  t.truthy(first.versions.get('model-1/v3'), 'a routed version is in the first state');
+  const last = states[states.length - 1]!;
+  t.is(last.versions.size, 3000);
+  t.true(last.complete);
+
+  // After the background read, changes keep arriving through the watch.
+  await client.delete().key(keys.version('model-7', 'v1'));
+  await waitFor(() => mirror.current()?.versions.get('model-7/v1') === undefined, { timeoutMs: 10_000, message: 'the deletion seen' });
+  t.is(mirror.current()!.versions.size, 2999);
+});

@@ -1,4 +1,4 @@
-import { encodeModel, floatTensor, int64Tensor, node, valueInfo, type Dim, type ModelDatatype } from './onnx-graph.js';
+import { encodeModel, floatTensor, int64Tensor, node, onnx, valueInfo, type Dim, type ModelDatatype } from './onnx-graph.js';
 import { seededRandom } from './seeded-random.js';
 
 // The linear model is core's (the CLI's demo model is one); tests reach it here too.
@@ -238,4 +238,59 @@ export function corruptModelBytes(): Uint8Array {
   // 0xff is never a valid protobuf tag byte sequence start here, so parsing
   // fails instead of yielding an empty-but-valid ModelProto.
   return new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x6e, 0x6f, 0x74, 0x20, 0x6f, 0x6e, 0x6e, 0x78]);
+}
+
+/**
+ * Half precision: FP16 `x` [batch, 2] → FP16 `y` = x + x, and FP32 `y32` =
+ * the same sum cast to float32 (for checking the FP16 values by another route).
+ */
+export function float16Model(): Uint8Array {
+  return encodeModel({
+    name: 'float16',
+    nodes: [node('Add', ['x', 'x'], ['y']), node('Cast', ['y'], ['y32'], { to: onnx.TensorProto.DataType.FLOAT })],
+    inputs: [valueInfo('x', 'FP16', ['batch', 2])],
+    outputs: [valueInfo('y', 'FP16', ['batch', 2]), valueInfo('y32', 'FP32', ['batch', 2])],
+  });
+}
+
+/** The labels of {@link stringLabelModel}, in id order from 0; any other string maps to -1 and back to `?`. */
+export const STRING_LABELS = ['cat', 'dog', 'bird'] as const;
+
+/**
+ * String-keyed model (ai.onnx.ml LabelEncoder): BYTES `label` [batch] →
+ * INT64 `id` [batch] (index in {@link STRING_LABELS}, -1 when unknown) and
+ * BYTES `upper` [batch] (the known label in capitals, `?` when unknown).
+ */
+export function stringLabelModel(): Uint8Array {
+  const strings = (name: string, values: readonly string[]) =>
+    onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.STRINGS, strings: values.map((v) => new TextEncoder().encode(v)) });
+  const ints = (name: string, values: readonly number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] });
+  const ids = STRING_LABELS.map((_, i) => i);
+  const encoder = (input: string, output: string, attribute: ReturnType<typeof strings>[]) =>
+    onnx.NodeProto.create({ opType: 'LabelEncoder', domain: 'ai.onnx.ml', name: `LabelEncoder_${output}`, input: [input], output: [output], attribute });
+  return encodeModel({
+    name: 'string-label',
+    mlOpset: 2,
+    nodes: [
+      encoder('label', 'id', [
+        strings('keys_strings', STRING_LABELS),
+        ints('values_int64s', ids),
+        onnx.AttributeProto.create({ name: 'default_int64', type: onnx.AttributeProto.AttributeType.INT, i: -1 }),
+      ]),
+      encoder('id', 'upper', [
+        ints('keys_int64s', ids),
+        strings('values_strings', STRING_LABELS.map((l) => l.toUpperCase())),
+        onnx.AttributeProto.create({ name: 'default_string', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('?') }),
+      ]),
+    ],
+    inputs: [valueInfo('label', 'BYTES', ['batch'])],
+    outputs: [valueInfo('id', 'INT64', ['batch']), valueInfo('upper', 'BYTES', ['batch'])],
+  });
+}
+
+/** A graph with a bfloat16 input and output (Identity): onnxruntime loads it, Switchyard must refuse it with a reason. */
+export function bfloat16Model(): Uint8Array {
+  const info = (name: string) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.BFLOAT16, shape: { dim: [{ dimValue: 2 }] } } } });
+  return encodeModel({ name: 'bfloat16', nodes: [node('Identity', ['x'], ['y'])], inputs: [info('x')], outputs: [info('y')] });
 }

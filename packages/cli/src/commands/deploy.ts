@@ -30,7 +30,7 @@ export function deployCommand(): Command {
     .description(
       'upload an ONNX file as a new version of a model, validate it, route all traffic to it and wait until every node serves it',
     )
-    .argument('<model>', 'model name (a-z, 0-9, . _ -)')
+    .argument('<model>', 'model name (A-Z, a-z, 0-9, . _ -)')
     .argument('<file>', 'path of the .onnx file')
     .option('--version <name>', 'version name (default: the next free vN)')
     .option('--samples <file.json>', 'samples document to validate the version with (docs/samples.md)')

@@ -64,7 +64,7 @@ export function modelsCommand(): Command {
   models.addCommand(
     addModelFields(addClientOptions(new Command('create')))
       .description('create an empty model (deploy creates models on the way too)')
-      .argument('<name>', 'model name (a-z, 0-9, . _ -)')
+      .argument('<name>', 'model name (A-Z, a-z, 0-9, . _ -)')
       .action(async (name: string, flags: ModelFieldFlags, command: Command) => {
         const expires = flags.defaultExpiresAfter === undefined ? 0 : parseSeconds(flags.defaultExpiresAfter, '--default-expires-after');
         const { placement } = placementFlags(flags);

@@ -15,6 +15,7 @@ import type { PredictionNode, PredictionNodeOptions } from '@switchyard/predicti
 interface NodeFlags extends ServerFlags, ServerTlsFlags, ShadowNodeFlags {
   id: string;
   metricsListen: string;
+  httpListen?: string;
   controlPlaneToken?: string;
   controlPlaneTls?: boolean;
   controlPlaneTlsCa?: string;
@@ -46,9 +47,10 @@ export function nodeCommand(): Command {
   const option = (flags: string, description: string): Option => new Option(flags, description).helpGroup(CONTROL_PLANE_GROUP);
   const limit = (flags: string, description: string, value: string): Option => new Option(flags, description).helpGroup(LIMITS_GROUP).default(value);
   const command = addServerOptions(new Command('node'))
-    .description('run a prediction node (KServe v2 gRPC) until SIGTERM/SIGINT')
+    .description('run a prediction node (KServe v2 gRPC, and REST with --http-listen) until SIGTERM/SIGINT')
     .requiredOption('--id <name>', 'unique node name, e.g. node-1')
     .requiredOption('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics')
+    .option('--http-listen <host:port>', 'also serve the KServe v2 REST API at http(s)://<host:port>/v2 (same TLS and limits as gRPC; docs/protocol.md)')
     .option('--drain-grace <duration>', 'on SIGTERM/SIGINT, keep taking calls this long after health turns NOT_SERVING', '2s')
     .option('--usage-interval <duration>', "least time between two etcd writes of one version's last use (docs/retirement.md#write-rate)", '60s')
     .option('--shutdown-deadline <duration>', 'then give in-flight calls this long before cancelling them', '10s')
@@ -137,6 +139,7 @@ export function nodeCommand(): Command {
       id: flags.id,
       listen: flags.listen,
       metricsListen: flags.metricsListen,
+      ...(flags.httpListen !== undefined ? { httpListen: flags.httpListen } : {}),
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
       ...(tls ? { tls } : {}),
       ...(token !== undefined ? { controlPlaneToken: token } : {}),

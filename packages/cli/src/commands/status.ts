@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ClusterStatusMessage, ModelStatusMessage, NodeInfoMessage, VersionMessage } from '@switchyard/core';
+import type { ClusterStatusMessage, ModelStatusMessage, ModelVersionStateMessage, NodeInfoMessage, VersionCountsMessage, VersionMessage } from '@switchyard/core';
 import { formatBytes } from '../byte-size.js';
 import { addClientOptions, type ClientFlags } from '../client-options.js';
 import { withAdmin } from '../client-connection.js';
@@ -14,7 +14,8 @@ export function statusCommand(): Command {
     .option('--versions', "without a model: list every node's versions, one per line, after the per-node summary")
     .action(async (model: string | undefined, flags: ClientFlags & { versions?: boolean }, command: Command) => {
       if (model === undefined) {
-        const cluster = await withAdmin(command, (admin) => admin.getClusterStatus());
+        // The summary is one small page however many versions are loaded; only --versions pages through the detail.
+        const cluster = await withAdmin(command, (admin) => (flags.versions === true ? admin.getClusterStatus() : admin.getClusterStatusPage({ summary_only: true })));
         if (flags.output === 'json') printJson(cluster);
         else printLine(formatClusterStatus(cluster, { versions: flags.versions === true }));
         return;
@@ -88,11 +89,14 @@ export function formatClusterStatus(cluster: ClusterStatusMessage, options: { ve
   } else {
     const table = newTable(['NODE', 'ADDRESS', 'BUILD', 'MEMORY', 'VERSIONS', 'READY', 'LOADING', 'FAILED', 'OTHER']);
     const failures: string[] = [];
-    for (const { node, versions } of cluster.nodes) {
-      const count = (state: string): number => versions.filter((v) => v.state.state === state).length;
-      const [ready, loading, failed] = [count('READY'), count('LOADING'), count('FAILED')];
-      table.push([node.node_id, node.address, node.build_version, formatNodeMemory(node), versions.length, ready, loading, failed, versions.length - ready - loading - failed].map(String));
-      for (const v of versions) if (v.state.error) failures.push(`  ${node.node_id} ${v.model}:${v.state.version} ${v.state.state}: ${v.state.error}`);
+    for (const status of cluster.nodes) {
+      const { node } = status;
+      const counts = status.counts ?? countStates(status.versions);
+      table.push([node.node_id, node.address, node.build_version, formatNodeMemory(node), counts.total, counts.ready, counts.loading, counts.failed, counts.other].map(String));
+      // The server lists the first errors of each node; a page without the summary has only its own versions to go by.
+      const errors = status.counts ? status.errors : status.versions.filter((v) => v.state.error);
+      for (const v of errors) failures.push(`  ${node.node_id} ${v.model}:${v.state.version} ${v.state.state}: ${v.state.error}`);
+      if (status.counts && errors.length >= SERVER_ERRORS_PER_NODE) failures.push(`  ${node.node_id}: only its first ${SERVER_ERRORS_PER_NODE} errors are listed; see switchyard status --versions`);
     }
     lines.push(`nodes (${cluster.nodes.length}):`, table.toString());
     if (options.versions) {
@@ -114,6 +118,16 @@ export function formatClusterStatus(cluster: ClusterStatusMessage, options: { ve
   for (const cp of cluster.control_planes) planes.push([cp.id, cp.address, cp.started_at]);
   lines.push(`control planes (${cluster.control_planes.length}):`, planes.toString());
   return lines.join('\n');
+}
+
+/** The errors the control plane lists per node in the summary (cluster-status.ts). */
+const SERVER_ERRORS_PER_NODE = 20;
+
+/** A node's versions counted by state, for a page that carries no counts. */
+function countStates(versions: readonly ModelVersionStateMessage[]): VersionCountsMessage {
+  const count = (state: string): number => versions.filter((v) => v.state.state === state).length;
+  const [ready, loading, failed] = [count('READY'), count('LOADING'), count('FAILED')];
+  return { total: versions.length, ready, loading, failed, other: versions.length - ready - loading - failed };
 }
 
 /** Each version's retirement state, last use and time left (issue #6). */

@@ -147,7 +147,7 @@ function printReady(info: ClusterFile, dataDir: string, access: LocalAccess): vo
     ...(info.consoleUrl
       ? [`  console        ${info.consoleUrl}   (sign in with ${access.tokenFile ? `the token in ${shownPath(access.tokenFile)}` : 'any token: access is off'})`]
       : []),
-    ...info.nodes.map((n) => `  ${n.id.padEnd(13)}  ${n.address}   metrics http://${n.metricsAddress}/metrics`),
+    ...info.nodes.map((n) => `  ${n.id.padEnd(13)}  ${n.address}   ${n.httpAddress ? `REST http://${n.httpAddress}/v2   ` : ''}metrics http://${n.metricsAddress}/metrics`),
     authLine,
     `  addresses in   ${shownPath(clusterFilePath(info.dataDir))}`,
     '',

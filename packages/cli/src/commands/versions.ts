@@ -6,20 +6,43 @@ import { withAdmin } from '../client-connection.js';
 import { formatRuntime } from '../runtime-flags.js';
 import { formatSeconds } from '../duration.js';
 import { formatLabels } from '../labels.js';
+import { integerFlag } from '../integer-flag.js';
 import { formatFields, newTable, printJson, printLine } from '../output-format.js';
 import { formatValidation } from './deploy.js';
+
+interface ListFlags extends ClientFlags {
+  pageSize?: string;
+  pageToken?: string;
+  all?: boolean;
+}
+
+/** The most versions ListVersions returns in one page. */
+const MAX_PAGE_SIZE = 1000;
 
 /** `switchyard versions list|get|delete`. */
 export function versionsCommand(): Command {
   const versions = new Command('versions').description("list, inspect and delete a model's versions");
   versions.addCommand(
     addClientOptions(new Command('list'))
-      .description("a model's versions, v2 before v10, with their validation state")
+      .description("a model's versions, v2 before v10, with their validation state, one page at a time")
       .argument('<model>', 'model name')
-      .action(async (model: string, flags: ClientFlags, command: Command) => {
-        const response = await withAdmin(command, (admin) => admin.listVersions(model));
+      .option('--page-size <n>', 'versions per page (1-1000)', '100')
+      .option('--page-token <token>', 'the next-page token a previous page printed')
+      .option('--all', 'fetch every page')
+      .action(async (model: string, flags: ListFlags, command: Command) => {
+        const pageSize = integerFlag('--page-size', flags.pageSize ?? '100', 1, MAX_PAGE_SIZE);
+        const response = await withAdmin(command, async (admin) => {
+          let page = await admin.listVersionsPage({ model, page_size: pageSize, page_token: flags.pageToken ?? '' });
+          if (!flags.all) return page;
+          const all = [...page.versions];
+          while (page.next_page_token !== '') {
+            page = await admin.listVersionsPage({ model, page_size: pageSize, page_token: page.next_page_token });
+            all.push(...page.versions);
+          }
+          return { versions: all, next_page_token: '' };
+        });
         if (flags.output === 'json') printJson(response);
-        else printLine(formatVersionList(model, response.versions));
+        else printLine(formatVersionList(model, response.versions, response.next_page_token));
       }),
   );
   versions.addCommand(
@@ -60,7 +83,7 @@ export function versionsCommand(): Command {
   return versions;
 }
 
-export function formatVersionList(model: string, versions: readonly VersionMessage[]): string {
+export function formatVersionList(model: string, versions: readonly VersionMessage[], nextPageToken = ''): string {
   if (versions.length === 0) return `model ${model} has no versions`;
   const table = newTable(['VERSION', 'VALIDATION', 'RETIREMENT', 'LAST USED', 'EXPIRES IN', 'SIZE', 'SHA256', 'CREATED', 'BY', 'LABELS', 'DESCRIPTION']);
   for (const v of versions) {
@@ -78,7 +101,8 @@ export function formatVersionList(model: string, versions: readonly VersionMessa
       v.description,
     ]);
   }
-  return table.toString();
+  const next = nextPageToken === '' ? '' : `\nmore: --page-token ${nextPageToken} (or --all)`;
+  return table.toString() + next;
 }
 
 function formatTensors(tensors: readonly TensorSpecMessage[]): string {

@@ -9,7 +9,7 @@ import {
   type Sample,
   type SampleTensor,
   type Signature,
-  type TypedArray,
+  type TensorData,
 } from '@switchyard/core';
 import { sampleTensorToOrt, tensorToSampleTensor } from '@switchyard/core/ort';
 
@@ -31,7 +31,7 @@ export interface AgainstNodeOptions {
 export function sampleInputs(sample: Sample, signature: Signature): InputTensor[] {
   return signature.inputs.map((spec) => {
     const tensor = sample.inputs[spec.name]!;
-    return { name: spec.name, datatype: tensor.datatype, shape: tensor.shape, data: sampleTensorToOrt(tensor).data as TypedArray };
+    return { name: spec.name, datatype: tensor.datatype, shape: tensor.shape, data: sampleTensorToOrt(tensor).data as TensorData };
   });
 }
 

@@ -18,6 +18,7 @@ const ORT_TYPE_NAMES: Readonly<Record<number, string>> = {
   11: 'float64',
   12: 'uint32',
   13: 'uint64',
+  16: 'bfloat16',
 };
 
 function toNumber(value: unknown): number {

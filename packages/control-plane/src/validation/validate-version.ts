@@ -16,6 +16,7 @@ import {
 import { silentLogger } from '@switchyard/core/logging';
 import { runInChild, type ChildRunOptions, type ChildRunResult, type ChildStage } from './validation-runner.js';
 import { zeroSample } from './zero-sample.js';
+import { notLoadable } from '../onnx-signature.js';
 
 /** Options for {@link validateVersion}. */
 export interface ValidateVersionOptions {
@@ -211,7 +212,7 @@ export async function validateVersion(options: ValidateVersionOptions): Promise<
   });
   if (result.kind === 'refused') throw result.error;
   // Bytes onnxruntime refuses are the caller's mistake, not a version to record (as when the control plane opened them itself).
-  if (!given && result.kind === 'load-failed') throw invalidArgument(`not a loadable ONNX model: ${result.message}`);
+  if (!given && result.kind === 'load-failed') throw notLoadable(result.message);
   signature = given ?? result.signature;
   if (!signature) {
     // Nothing readable came out of the model, so there is no version to record.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ROLES, type Role } from '../caller.js';
-import { NAME_PATTERN } from '../etcd-keys.js';
+import { ID_PATTERN } from '../etcd-keys.js';
 import { alreadyExists, failedPrecondition, invalidArgument } from '../errors.js';
 import { generateToken, hashToken } from './token-hash.js';
 
@@ -14,7 +14,7 @@ import { generateToken, hashToken } from './token-hash.js';
  */
 const TokenEntrySchema = z
   .object({
-    name: z.string().regex(NAME_PATTERN, "must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'"),
+    name: z.string().regex(ID_PATTERN, "must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'"),
     role: z.enum(ROLES),
     sha256: z
       .string()
@@ -105,7 +105,7 @@ export interface AddTokenOptions {
  * @throws SwitchyardError ALREADY_EXISTS when `name` is taken, INVALID_ARGUMENT for a bad name or role.
  */
 export async function addToken(file: string, options: AddTokenOptions): Promise<string> {
-  if (!NAME_PATTERN.test(options.name)) {
+  if (!ID_PATTERN.test(options.name)) {
     throw invalidArgument(`token name '${options.name}' must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'`);
   }
   if (!(ROLES as readonly string[]).includes(options.role)) {
