@@ -79,7 +79,7 @@ test('ListHistory pages newest first with an opaque token', async (t) => {
 
   t.deepEqual(await unary<ListHistoryResponse>(admin, 'ListHistory', { model: 'never-existed' }), { entries: [], next_page_token: '' });
   await rejectsWithCode(t, unary(admin, 'ListHistory', { model: 'm', page_token: encodePageToken('m') }), status.INVALID_ARGUMENT, /not a token ListHistory returned/);
-  await rejectsWithCode(t, unary(admin, 'ListHistory', { model: 'No' }), status.INVALID_ARGUMENT);
+  await rejectsWithCode(t, unary(admin, 'ListHistory', { model: 'no such' }), status.INVALID_ARGUMENT);
   // Past the maximum page size the page is cut to it rather than refused.
   t.is((await unary<ListHistoryResponse>(admin, 'ListHistory', { model: 'm', page_size: 5000 })).entries.length, 7);
 });

@@ -76,7 +76,7 @@ test('SetRoute refuses weights that are not integer basis points adding up to 10
     [split('v1', 5000), split('v2', 4000)],
     [split('v1', 10001)],
     [split('v1', 5000), split('v1', 5000)],
-    [split('V1', 10000)],
+    [split('v 1', 10000)],
   ];
   for (const splits of bad) {
     await rejectsWithCode(t, unary(admin, 'SetRoute', { model: 'm', splits }), status.INVALID_ARGUMENT);

@@ -80,7 +80,7 @@ test('a corrupt model cannot become a version', async (t) => {
 test('CreateVersion refuses bad names, malformed and missing artifacts', async (t) => {
   const { admin } = await startControlPlane(t, etcd().client);
   const { sha256 } = await upload(admin, linearModel({ weights: [1], bias: 0 }));
-  for (const model of ['', 'Iris', 'a/b', '-lead', 'x'.repeat(65), 'trail.']) {
+  for (const model of ['', 'ir is', 'a/b', '-lead', 'x'.repeat(65), 'trail.']) {
     await rejectsWithCode(t, unary(admin, 'CreateVersion', { model, artifact_sha256: sha256 }), status.INVALID_ARGUMENT, /model name/);
   }
   await rejectsWithCode(t, unary(admin, 'CreateVersion', { model: 'm', version: 'V 1', artifact_sha256: sha256 }), status.INVALID_ARGUMENT, /a-z, 0-9/);
