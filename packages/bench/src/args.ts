@@ -21,7 +21,7 @@ export interface BenchArgs {
   only: Set<Scenario>;
 }
 
-export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'rest', 'scale'] as const;
+export const SCENARIOS = ['throughput', 'routed', 'shadow', 'deploy', 'thread', 'memory', 'registration', 'batching', 'rest', 'scale', 'density'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
@@ -40,7 +40,7 @@ export const USAGE = `Usage: node packages/bench/dist/src/main.js [options]
   --only <list>           run only these scenarios, comma-separated: throughput (a–c), routed (f),
                           shadow (g), deploy (d), thread (e), memory (h), registration (i),
                           batching (j: dynamic batching and overload on a node in its own process), rest (k),
-                          scale (l: registry scale)
+                          scale (l: registry scale), density (m: cold starts, forwarding, a hot set under churn)
   --help`;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = false): number {

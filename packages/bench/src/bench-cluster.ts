@@ -11,9 +11,12 @@ import { KeyLayout, type RuntimeSettingsMessage } from '@switchyard/core';
 import { createEtcdClient } from '@switchyard/core/etcd';
 import { silentLogger } from '@switchyard/core/logging';
 import { ControlPlane } from '@switchyard/control-plane';
-import { PredictionNode } from '@switchyard/prediction-node';
+import { PredictionNode, type PredictionNodeOptions } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, type EtcdProcess } from '@switchyard/testkit';
 import { StatusWatch } from './status-watch.js';
+
+/** More copies than there are nodes: one on every node. */
+export const EVERY_NODE = 1000;
 
 export class BenchCluster {
   /** Clusters not stopped yet, for {@link BenchCluster.removeDirsSync}. */
@@ -32,7 +35,7 @@ export class BenchCluster {
   ) {}
 
   /** Starts everything; on failure stops whatever had started, then throws. */
-  static async start(nodeCount: number): Promise<BenchCluster> {
+  static async start(nodeCount: number, nodeOptions: readonly Partial<PredictionNodeOptions>[] = []): Promise<BenchCluster> {
     const etcd = await startEtcd();
     const dir = await makeTempDir('switchyard-bench-');
     const cluster = new BenchCluster(etcd, new KeyLayout('/bench/'), dir);
@@ -59,6 +62,7 @@ export class BenchCluster {
             httpListen: '127.0.0.1:0',
             dataDir: join(dir, `node-${i + 1}`),
             logger: silentLogger(),
+            ...nodeOptions[i],
           }),
         );
       }
@@ -93,8 +97,18 @@ export class BenchCluster {
     return (await this.client().createVersion({ model, artifact_sha256: sha256, ...(runtime ? { runtime } : {}) })).version;
   }
 
-  /** SetRoute sending all traffic to `version`; resolves when the reply arrives. */
-  async routeAll(model: string, version: string): Promise<void> {
+  /**
+   * The copies the control plane's placer keeps of each of the model's
+   * versions (issue #16): {@link EVERY_NODE} for the scenarios that measure
+   * nodes holding what is routed, 0 for versions loaded on request only.
+   */
+  async setMinCopies(model: string, minCopies: number): Promise<void> {
+    await this.client().updateModel({ name: model, update_mask: ['placement.min_copies'], placement: { min_copies: minCopies, max_copies: 0, always_resident: false } });
+  }
+
+  /** SetRoute sending all traffic to `version`, kept on every node unless `everyNode` is false; resolves when the reply arrives. */
+  async routeAll(model: string, version: string, everyNode = true): Promise<void> {
+    if (everyNode) await this.setMinCopies(model, EVERY_NODE);
     await this.client().setRoute({ model, splits: [{ version, weight: 10_000 }] });
   }
 
@@ -116,6 +130,7 @@ export class BenchCluster {
   async deploySplit(model: string, bytes: Uint8Array, weights: number[], timeoutMs = 60_000): Promise<{ version: string; weight: number }[]> {
     const splits: { version: string; weight: number }[] = [];
     for (const weight of weights) splits.push({ version: await this.createVersion(model, bytes), weight });
+    await this.setMinCopies(model, EVERY_NODE);
     await this.client().setRoute({ model, splits });
     for (const { version } of splits) await this.watch!.waitReady(model, version, this.nodeIds, timeoutMs);
     const deadline = Date.now() + timeoutMs;

@@ -21,6 +21,7 @@ import { round } from './stats.js';
 import { measureRouted, measureThroughput, type RoutedResults, type ThroughputResults } from './throughput.js';
 import { measureShadow, type ShadowResults } from './shadow-scenario.js';
 import { measureMemory } from './memory-scenario.js';
+import { measureDensity } from './density-scenario.js';
 import { measureScale } from './scale-scenario.js';
 import { measureRest, restCalls, type RestResults } from './rest-scenario.js';
 import { measureBatching, type BatchingResults } from './batching-scenario.js';
@@ -205,6 +206,8 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
 
     // Child processes of its own: the cluster above does not share their memory.
     const memory = run('memory') ? await measureMemory({ versions: args.quick ? 1 : 4, cycles: args.quick ? 10 : 200, log }) : undefined;
+    // A cluster of its own: nodes with a budget of their own, versions placed on one node.
+    const density = run('density') ? await measureDensity({ quick: args.quick, log }) : undefined;
 
     const scale = run('scale')
       ? await (async () => {
@@ -242,7 +245,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
       onnxruntimeNode: ort.env.versions.node,
       args: { ...args, only: [...args.only] },
     };
-    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, rest, scale });
+    return buildReport(meta, { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, rest, scale, density });
   } finally {
     killLoadClients();
     await bare?.stop().catch(() => undefined);

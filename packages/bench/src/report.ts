@@ -8,6 +8,7 @@ import { formatShadow, shadowFigures, shadowTargets, type ShadowFigures } from '
 import type { ShadowResults } from './shadow-scenario.js';
 import { formatMemory, memoryFigures, memoryTargets, type MemoryFigures } from './memory-report.js';
 import type { MemoryResults } from './memory-scenario.js';
+import { formatDensity, type DensityResults } from './density-scenario.js';
 import { formatRest, restFigures, type RestResults } from './rest-scenario.js';
 import { batchingFigures, batchingTargets, formatBatching, type BatchingResults } from './batching-scenario.js';
 import { formatScale, scaleFigures, scaleTargets, type ScaleFigures } from './scale-report.js';
@@ -103,10 +104,11 @@ export interface Scenarios {
   batching?: BatchingResults;
   rest?: RestResults;
   scale?: ScaleResults;
+  density?: DensityResults;
 }
 
 export function buildReport(meta: Record<string, unknown>, results: Scenarios): BenchReport {
-  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, scale } = results;
+  const { throughput, routed, deploy, registration, inferenceThread: thread, shadow, memory, batching, scale, density } = results;
   const byConcurrency = (cells: ThroughputCell[]): Record<string, LoadFigures> =>
     Object.fromEntries(
       cells.map((c) => [
@@ -290,6 +292,7 @@ export function formatReport(r: BenchReport): string {
   if (r.details.batching) sections.push([formatBatching(r.details.batching)]);
   if (r.details.rest) sections.push(formatRest(r.details.rest));
   if (r.details.scale) sections.push([formatScale(r.details.scale)]);
+  if (r.details.density) sections.push([formatDensity(r.details.density)]);
   return [
     `Switchyard bench — ${m.machine}`,
     m.settings,

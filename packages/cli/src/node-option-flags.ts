@@ -18,6 +18,7 @@ export const NODE_OPTION_FLAGS: Readonly<Record<string, string>> = {
   loadTimeoutMs: '--load-timeout',
   runMemoryLimitBytes: '--run-memory-limit',
   maxInFlightBytes: '--max-in-flight-bytes',
+  memoryBudgetBytes: '--memory-budget',
   maxConnections: '--max-connections',
   connectionIdleMs: '--connection-idle',
   keepaliveTimeMs: '--keepalive-time',

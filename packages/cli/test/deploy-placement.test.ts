@@ -9,7 +9,8 @@ import { cli, useCliCluster, type CliContext } from './helpers/cli-fixture.js';
 const test = anyTest as TestFn<CliContext>;
 const model = linearModel({ weights: Array.from({ length: 64 }, (_, i) => i / 64), bias: 0 });
 
-useCliCluster(test, { nodes: 0, files: { 'linear.onnx': model } });
+// The placer's own defaults (one copy per version), not the every-node setting other CLI tests use.
+useCliCluster(test, { nodes: 0, files: { 'linear.onnx': model }, placeEverywhere: false });
 
 async function putNode(t: { context: CliContext }, id: string, budgetBytes: number): Promise<void> {
   const { client, keys } = t.context.cluster;

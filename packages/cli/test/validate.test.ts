@@ -148,6 +148,9 @@ test.serial('--against finds the node whose answers differ from this build, and 
     if (model === 'linear') record.artifact = { sha256: planted.sha256, size: Number(planted.size) };
     await etcd.put(prodKeys.version(model, 'v1')).value(JSON.stringify(record));
     await etcd.put(prodKeys.route(model)).value((await etcd.get(keys.route(model)).string())!);
+    // Placed on the production node (issue #16), as the control plane's placer would.
+    const now = new Date().toISOString();
+    await etcd.put(prodKeys.placement(model, 'v1')).value(JSON.stringify({ model, version: 'v1', copies: [{ nodeId: 'prod-1', since: now }], updatedAt: now }));
   }
   const prodEtcd = createEtcdClient({ endpoints: cluster.etcd.endpoint });
   cleanups.push(async () => prodEtcd.close());

@@ -1,7 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import {
   GrpcStatus,
+  ROUTED_VERSION_METADATA_KEY,
   SwitchyardError,
   unavailable,
   type ClientTlsOptions,
@@ -16,6 +17,7 @@ import { EndpointPicker } from './endpoint-picker.js';
 import { traceMetadata } from './trace-context.js';
 import { decodeOutputs, encodeInputs, type InputTensor, type OutputTensor } from './inference-tensors.js';
 import { DnsDiscovery, EtcdDiscovery, StaticDiscovery, type NodeDiscovery } from './node-discovery.js';
+import { PlacementView } from './placement-view.js';
 import { backoffMs, isRetryable, resolveRetryPolicy, type ResolvedRetryPolicy, type RetryOptions } from './retry-policy.js';
 
 /** Options for {@link InferenceClient.create}. Exactly one of `nodes`, `dns`, `etcd` or `discovery`. */
@@ -46,6 +48,19 @@ export interface InferenceClientOptions {
   maxMessageBytes?: number;
   /** Discovery errors (bad records, failed lookups); the last good node list keeps serving. @default ignored */
   onDiscoveryError?: (err: unknown) => void;
+  /**
+   * With `etcd`: read where versions are placed (`target/placements/`, issue
+   * #16) and send each ModelInfer straight to a node holding its version, so
+   * no node has to forward it; without a placed copy, any node (which loads
+   * or forwards it). @default true with `etcd`
+   */
+  followPlacement?: boolean;
+}
+
+/** Nodes a call should try first, and metadata it carries. */
+interface Preference {
+  addresses: readonly string[];
+  metadata: grpc.Metadata | undefined;
 }
 
 /** Per-call options. */
@@ -111,6 +126,7 @@ export class InferenceClient {
     private readonly hedgeAfterMs: number | undefined,
     private readonly healthIntervalMs: number,
     private readonly maxMessageBytes: number,
+    private readonly placement: PlacementView | undefined,
   ) {}
 
   /** Validates the options and starts discovery; does not wait for a node to be ready (see {@link waitForReady}). */
@@ -139,8 +155,12 @@ export class InferenceClient {
       options.hedgeAfterMs,
       options.healthIntervalMs ?? 500,
       options.maxMessageBytes ?? 64 * 1024 * 1024,
+      options.etcd && options.followPlacement !== false
+        ? new PlacementView({ etcd: options.etcd.client, ...(options.etcd.keys ? { keys: options.etcd.keys } : {}), ...(options.onDiscoveryError ? { onError: options.onDiscoveryError } : {}) })
+        : undefined,
     );
     await discovery.start((addresses) => client.setAddresses(addresses));
+    await client.placement?.start();
     return client;
   }
 
@@ -169,7 +189,7 @@ export class InferenceClient {
       ...(options.outputs ? { outputs: options.outputs.map((name) => ({ name })) } : {}),
       ...encodeInputs(inputs),
     };
-    const { response, node, attempts } = await this.call<ModelInferResponse>('ModelInfer', request, options, true);
+    const { response, node, attempts } = await this.call<ModelInferResponse>('ModelInfer', request, options, true, this.preference(model, options));
     return { model: response.model_name, version: response.model_version, id: response.id, outputs: decodeOutputs(response), node, attempts };
   }
 
@@ -197,6 +217,7 @@ export class InferenceClient {
   close(): void {
     this.closed = true;
     this.discovery.close();
+    this.placement?.close();
     for (const e of this.endpoints.values()) e.close();
     this.endpoints.clear();
     this.picker = new EndpointPicker([]);
@@ -255,8 +276,25 @@ export class InferenceClient {
     });
   }
 
-  /** A SERVING endpoint, preferring one not in `avoid`; waits for one until `deadline`. */
-  private async pick(avoid: ReadonlySet<Endpoint>, deadline: number): Promise<Endpoint | undefined> {
+  /** Where placement says a ModelInfer should go, and the version the route chose (sent along, so the node serves that one). */
+  private preference(model: string, options: InferOptions): Preference | undefined {
+    if (!this.placement) return undefined;
+    const target = this.placement.target(model, options.version ?? '', options.routingKey);
+    if (target.addresses.length === 0 && target.routedVersion === undefined) return undefined;
+    let metadata: grpc.Metadata | undefined;
+    if (target.routedVersion !== undefined) {
+      metadata = new grpc.Metadata();
+      metadata.set(ROUTED_VERSION_METADATA_KEY, target.routedVersion);
+    }
+    return { addresses: target.addresses, metadata };
+  }
+
+  /** A SERVING endpoint, preferring one placed to hold the version, then one not in `avoid`; waits for one until `deadline`. */
+  private async pick(avoid: ReadonlySet<Endpoint>, deadline: number, prefer?: Preference): Promise<Endpoint | undefined> {
+    if (prefer && prefer.addresses.length > 0) {
+      const placed = prefer.addresses.map((a) => this.endpoints.get(a)).filter((e): e is Endpoint => e !== undefined && e.serving && !avoid.has(e));
+      if (placed.length > 0) return placed[Math.floor(Math.random() * placed.length)];
+    }
     for (;;) {
       const endpoint = this.picker.pick(avoid);
       if (endpoint) return endpoint;
@@ -268,7 +306,7 @@ export class InferenceClient {
    * One logical call: attempts on different nodes while they fail with a
    * retryable code, hedged attempts when `hedge`, all within the deadline.
    */
-  private call<Res>(method: Method, request: object, options: CallOptions, hedge: boolean): Promise<{ response: Res; node: string; attempts: number }> {
+  private call<Res>(method: Method, request: object, options: CallOptions, hedge: boolean, prefer?: Preference): Promise<{ response: Res; node: string; attempts: number }> {
     if (this.closed) return Promise.reject(unavailable('the inference client is closed'));
     const deadline = Date.now() + (options.deadlineMs ?? this.deadlineMs);
     // Taken here, where the caller's span is active; every attempt carries it.
@@ -298,7 +336,7 @@ export class InferenceClient {
 
       const attempt = async (): Promise<void> => {
         attempts++;
-        const endpoint = await this.pick(tried, deadline);
+        const endpoint = await this.pick(tried, deadline, prefer);
         if (settled) return;
         if (!endpoint) {
           if (running.size === 0) finish(this.closed ? unavailable('the inference client is closed') : expired());
@@ -333,7 +371,10 @@ export class InferenceClient {
           setTimeout(() => void attempt(), wait);
         };
         try {
-          call = stub[method].call(endpoint.client, request, metadata.clone(), { deadline }, onDone);
+          const callMetadata = metadata.clone();
+          // The placement hint (which copy the request is for) beside the trace context.
+          if (prefer?.metadata) callMetadata.merge(prefer.metadata);
+          call = stub[method].call(endpoint.client, request, callMetadata, { deadline }, onDone);
         } catch (err) {
           // A request the stub cannot even serialize.
           endpoint.inFlight--;

@@ -20,15 +20,25 @@ export interface VersionCost {
 }
 
 /**
+ * Artifacts below this teach no factor: a session's fixed cost (graph,
+ * arena, thread pools) and the noise of a resident-set reading are a few MB
+ * whatever the model, so a 100-byte model measured at 3 MB read as a factor
+ * of 30,000, and the median of a registry of small models then estimated a
+ * 13.6 MB MLP at 31 GiB and placed it nowhere (bench scenario (j)).
+ */
+export const MIN_FACTOR_ARTIFACT_BYTES = 1024 * 1024;
+
+/**
  * The factor from artifact size to memory, learned from the versions nodes
- * measured: the median of their ratios (a median, so one odd model does not
- * move every estimate), else {@link DEFAULT_MEMORY_FACTOR}.
+ * measured whose artifact is at least {@link MIN_FACTOR_ARTIFACT_BYTES}: the
+ * median of their ratios (a median, so one odd model does not move every
+ * estimate), else {@link DEFAULT_MEMORY_FACTOR}.
  */
 export function memoryFactor(samples: Iterable<CostSample>): number {
   const ratios: number[] = [];
   for (const s of samples) {
     const measured = largest(s.measuredBytes);
-    if (measured !== undefined && s.artifactBytes > 0) ratios.push(measured / s.artifactBytes);
+    if (measured !== undefined && s.artifactBytes >= MIN_FACTOR_ARTIFACT_BYTES) ratios.push(measured / s.artifactBytes);
   }
   if (ratios.length === 0) return DEFAULT_MEMORY_FACTOR;
   ratios.sort((a, b) => a - b);

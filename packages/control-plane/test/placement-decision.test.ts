@@ -267,15 +267,19 @@ test('the same input decides the same placements (a pass that changes nothing wr
 
 test('cost: measured on a node wins (the largest measurement), else artifact size times a factor learned from measured versions', (t) => {
   t.is(memoryFactor([]), DEFAULT_MEMORY_FACTOR);
+  const MB = 1024 * 1024;
   const factor = memoryFactor([
-    { artifactBytes: 100, measuredBytes: [110, 120] },
-    { artifactBytes: 100, measuredBytes: [130] },
-    { artifactBytes: 100, measuredBytes: [] },
-    { artifactBytes: 100, measuredBytes: [500] },
+    { artifactBytes: 100 * MB, measuredBytes: [110 * MB, 120 * MB] },
+    { artifactBytes: 100 * MB, measuredBytes: [130 * MB] },
+    { artifactBytes: 100 * MB, measuredBytes: [] },
+    { artifactBytes: 100 * MB, measuredBytes: [500 * MB] },
+    // A session's fixed cost, not a factor: ignored, however many of them there are.
+    ...Array.from({ length: 9 }, () => ({ artifactBytes: 100, measuredBytes: [3 * MB] })),
   ]);
   t.is(factor, 1.3);
+  t.is(memoryFactor([{ artifactBytes: 100, measuredBytes: [3 * MB] }]), DEFAULT_MEMORY_FACTOR, 'tiny artifacts teach nothing');
   t.deepEqual(versionCost({ artifactBytes: 100, measuredBytes: [90, 95] }, factor), { bytes: 95, measured: true });
-  t.deepEqual(versionCost({ artifactBytes: 1000, measuredBytes: [] }, factor), { bytes: 1300, measured: false });
+  t.deepEqual(versionCost({ artifactBytes: 1000 * MB, measuredBytes: [] }, factor), { bytes: 1300 * MB, measured: false });
 });
 
 test('candidates: routed, shadow and rollout versions with their settings, rate of recent usage only, last use or creation less an hour', (t) => {

@@ -94,6 +94,7 @@ export {
   PlacementRecordSchema,
   type PlacementRecord,
   FORWARDED_METADATA_KEY,
+  ROUTED_VERSION_METADATA_KEY,
   parseStored,
   RECORD_LIMITS,
   utf8Bytes,

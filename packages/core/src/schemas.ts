@@ -439,6 +439,16 @@ export type PlacementRecord = z.infer<typeof PlacementRecordSchema>;
 export const FORWARDED_METADATA_KEY = 'switchyard-forwarded-by';
 
 /**
+ * gRPC metadata naming the version a route's slot chose for an unversioned
+ * request, set by a forwarding node and by `@switchyard/client` when it sends
+ * a request straight to a node holding that version (issue #16). The node
+ * serves that version when it is one of the route's weighted versions (else
+ * it ignores the hint) and still treats the request as unversioned (shadows
+ * mirror it, the response names the version).
+ */
+export const ROUTED_VERSION_METADATA_KEY = 'switchyard-routed-version';
+
+/**
  * How big what a deployer writes into etcd may be (issue #14): free text
  * and labels in UTF-8 bytes, whole records as JSON. One oversized value
  * otherwise makes etcd refuse the request (1.5 MiB by default) or fills its

@@ -18,6 +18,7 @@ import { ControlPlane, type ControlPlaneOptions } from '@switchyard/control-plan
 import { PredictionNode, type PredictionNodeOptions } from '@switchyard/prediction-node';
 import { makeTempDir, removeDir, startEtcd, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { unary } from './grpc-call.js';
+import { TestPlacer } from './test-placer.js';
 
 let prefixCounter = 0;
 
@@ -40,6 +41,12 @@ export interface TestClusterOptions {
   adminAccess?: ClientCredentialsOptions;
   /** TLS of the test's inference clients. @default plaintext */
   inferenceAccess?: ClientCredentialsOptions;
+  /**
+   * Every model asks the control plane's placer for a copy on every node
+   * ({@link TestPlacer}), as nodes loaded everything before placements
+   * (issue #16). Tests of density itself set it false. @default true
+   */
+  placeEverywhere?: boolean;
 }
 
 /**
@@ -52,6 +59,8 @@ export class TestCluster {
   readonly nodes: PredictionNode[] = [];
   readonly nodeClients: grpc.Client[] = [];
   private readonly nodeEtcds: Etcd3[] = [];
+  /** Places every routed version on every node; undefined with `placeEverywhere: false`. */
+  placer: TestPlacer | undefined;
 
   private constructor(
     readonly etcd: EtcdProcess,
@@ -79,6 +88,7 @@ export class TestCluster {
     });
     const admin = AdminClient.connect(controlPlane.address, { ...options.adminAccess, source: 'the test cluster' });
     const cluster = new TestCluster(etcd, !options.etcd, client, keys, controlPlane, admin, dir, options);
+    if (options.placeEverywhere !== false) cluster.placer = await TestPlacer.start(client, keys, admin);
     for (let i = 0; i < (options.nodes ?? 2); i++) await cluster.addNode();
     if (options.waitReady) await Promise.all(cluster.nodes.map((n) => n.ready(20_000)));
     return cluster;
@@ -195,6 +205,7 @@ export class TestCluster {
   }
 
   async stop(): Promise<void> {
+    await this.placer?.close();
     for (let i = 0; i < this.nodes.length; i++) await this.stopNode(i).catch(() => undefined);
     for (const c of this.nodeClients) c.close();
     this.admin.close();

@@ -205,6 +205,12 @@ test.serial('a starting node reports NOT_SERVING and ServerReady false until its
       t.is(await status(), 'NOT_SERVING');
       await new Promise((r) => setTimeout(r, 200));
     }
+    // Placed before it is reachable, as the placer does for a node it gives versions to: readiness waits for what is placed on it.
+    const [placementKey, placement] = Object.entries(await cluster.client.getAll().prefix(cluster.keys.placementsPrefix('linear')).strings())[0]!;
+    const record = JSON.parse(placement) as { copies: { nodeId: string; since: string }[] };
+    record.copies.push({ nodeId: 'node-late', since: new Date().toISOString() });
+    record.copies.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
+    await cluster.client.put(placementKey).value(JSON.stringify(record));
     const resumed = Date.now();
     proxy.resume();
     await waitFor(async () => (await status()) === 'SERVING', { timeoutMs: 30_000, message: 'SERVING after etcd came back' });

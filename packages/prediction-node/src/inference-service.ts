@@ -4,6 +4,7 @@ import {
   invalidArgument,
   notFound,
   SwitchyardError,
+  unavailable,
   type Logger,
   type ModelInferRequest,
   type ModelInferResponse,
@@ -11,6 +12,7 @@ import {
 } from '@switchyard/core';
 import { decodeInputs, encodeOutput, requestedOutputs } from '@switchyard/core/ort';
 import type { Tensor } from 'onnxruntime-node';
+import type { DensityServing } from './density-serving.js';
 import type { LoadedVersion } from './loaded-version.js';
 import type { NodeMetrics } from './node-metrics.js';
 import type { InFlightBytes } from './in-flight-bytes.js';
@@ -39,6 +41,8 @@ export interface InferenceServiceContext {
   inFlight?: PrimaryInFlight;
   /** The node-wide budget of request and response bytes in flight. @default unbounded */
   inFlightBytes?: InFlightBytes;
+  /** Model density (issue #16): versions not loaded here are forwarded or loaded on request. @default off: every routed version is loaded */
+  density?: DensityServing;
 }
 
 /** The label of refused requests whose model or version this node does not know: one series, not one per name sent. */
@@ -179,6 +183,28 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
   };
 
   const modelInfer: Unary<ModelInferRequest, ModelInferResponse> = (call, callback) => {
+    if (!ctx.density) return serve(call, callback, undefined);
+    let resolution;
+    try {
+      resolution = ctx.density.resolve(call, routingKeyOf(call.request));
+    } catch (err) {
+      const labels = refusalLabels(ctx.table(), call.request.model_name, call.request.model_version);
+      ctx.metrics.errors.inc({ ...labels, code: String(SwitchyardError.from(err).code) });
+      return fail(callback, err);
+    }
+    if (resolution === undefined || resolution.kind === 'local') return serve(call, callback, resolution?.pick);
+    const served = resolution.kind === 'forward' ? ctx.density.forward(call, resolution) : ctx.density.load(call, resolution.version);
+    served.then(
+      (result) => ('session' in result ? serve(call, callback, { loaded: result, fallbackFrom: undefined }) : callback(null, result)),
+      (err: unknown) => {
+        ctx.metrics.errors.inc({ model: call.request.model_name, version: resolution.version, code: String(SwitchyardError.from(err).code) });
+        fail(callback, err);
+      },
+    );
+  };
+
+  /** Runs the request on a version here: `preset` when density chose it, else the routing table's pick. */
+  const serve = (call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, callback: grpc.sendUnaryData<ModelInferResponse>, preset: RoutePick | undefined): void => {
     const request = call.request;
     const started = performance.now();
     let loaded: LoadedVersion;
@@ -190,11 +216,17 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       const table = ctx.table();
       parameters = inferParameters(request);
       const key = parameters.routingKey;
-      let pick = resolvePick(table, request.model_name, request.model_version, key);
+      let pick = preset ?? resolvePick(table, request.model_name, request.model_version, key);
       if (ctx.inFlightBytes) giveBack = ctx.inFlightBytes.take(requestBytes(request));
       if (!pick.loaded.acquire()) {
         // Lost a race with an unload; the table has moved on already.
-        pick = resolvePick(ctx.table(), request.model_name, request.model_version, key);
+        try {
+          pick = resolvePick(ctx.table(), request.model_name, request.model_version, key);
+        } catch (err) {
+          // With density the table may not have the model any more (evicted): UNAVAILABLE, which clients retry.
+          if (ctx.density) throw unavailable(`model '${request.model_name}' version '${pick.loaded.version}' was unloaded from this node to make room; retry`);
+          throw err;
+        }
         if (!pick.loaded.acquire()) throw notFound(`model '${request.model_name}' is being unloaded; retry`);
       }
       loaded = pick.loaded;

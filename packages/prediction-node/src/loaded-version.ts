@@ -25,9 +25,17 @@ export interface LoadedVersionParts {
  * long time).
  */
 export class LoadedVersion {
-  private inFlight = 0;
+  private inFlightCount = 0;
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
+  /**
+   * What this copy costs: resident-memory growth across its session's
+   * creation and warm-up (issue #16), at least its artifact's size; set by
+   * the loader, 0 when it was not measured.
+   */
+  memoryBytes = 0;
+  /** Wall-clock ms when it became READY (set by the reconciler): its recency before any request. */
+  loadedAtMs = Date.now();
   readonly sessions: readonly VersionSession[];
   readonly queue: VersionQueue;
   readonly runtime: ResolvedRuntime;
@@ -72,23 +80,28 @@ export class LoadedVersion {
     return this.closing !== undefined;
   }
 
+  /** Requests using the session now. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
   /** Marks a request as using the session. False once the version is unloading. */
   acquire(): boolean {
     if (this.closing) return false;
-    this.inFlight++;
+    this.inFlightCount++;
     return true;
   }
 
   release(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) this.drained?.();
+    this.inFlightCount--;
+    if (this.inFlightCount === 0) this.drained?.();
   }
 
   /** Refuses new requests, waits for the running ones, then frees the session. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       // Requests still queued hold the version: they run before it is released (a swap of settings fails none).
-      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      if (this.inFlightCount > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.queue.clear(unavailable(`model '${this.model}' version '${this.version}' was unloaded while the request waited; retry`));
       await Promise.all(this.sessions.map((s) => s.release()));
       // Its native memory is free now; glibc keeps it unless asked (heap-trim.ts).

@@ -6,6 +6,12 @@ import { inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifactsYielding } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
+import { ClusterViewMirror, type ClusterView } from './cluster-view.js';
+import { densityMetrics, type DensityMetrics } from './density-metrics.js';
+import { DensityServing } from './density-serving.js';
+import { MemoryLedger } from './memory-ledger.js';
+import { NodeForwarder } from './node-forwarder.js';
+import { NodeMemoryReporter } from './node-memory-reporter.js';
 import { InferenceServer } from './inference-server.js';
 import { InFlightBytes } from './in-flight-bytes.js';
 import { LoadPipeline } from './load-pipeline.js';
@@ -72,6 +78,18 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
   const tracing = NodeTracing.fromEnv(o.id, logger);
   const figures = figureParts(o, logger, metrics, usage, serving, tracing);
   const servers = serverParts(o, logger, credentials, metrics, reporter, serving, figures, states, tracing);
+  const memoryRecord = new NodeMemoryReporter({
+    reporter,
+    keys: o.keys,
+    nodeId: o.id,
+    intervalMs: o.statsIntervalMs,
+    figures: {
+      budgetBytes: o.memoryBudget.bytes,
+      usedBytes: () => serving.reconciler.memoryUsedBytes(),
+      loaded: () => serving.reconciler.table.versions.size,
+      evictions: () => serving.ledger.evictions,
+    },
+  });
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
     // Stopped after the servers, so the spans of the last requests are sent.
@@ -82,6 +100,9 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     servers.server,
     ...(servers.restServer ? [servers.restServer] : []),
     servers.registration,
+    memoryRecord,
+    serving.clusterView,
+    { name: 'forwarder', start: () => undefined, stop: () => serving.forwarder.close() },
     serving.trimmer,
     figures.shadows,
     serving.target,
@@ -117,6 +138,14 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     logger,
     statsFor: (record) => metrics.statsFor(record.model, record.version),
   });
+  const { memoryBudget: budget } = o;
+  logger.info('memory budget', {
+    budgetBytes: budget.bytes,
+    source: budget.source,
+    ...(budget.source === 'option' ? {} : { limitBytes: budget.limitBytes, reserveBytes: budget.reserveBytes }),
+  });
+  const ledger = new MemoryLedger(budget.bytes);
+  const density: DensityMetrics = densityMetrics(metrics.registry, { budget: () => budget.bytes, used: () => reconciler.memoryUsedBytes() });
   const reconciler = new Reconciler({
     target,
     // Artifacts of up to PREPARED_LOADS versions fetched, verified and read ahead; sessions created one at a time.
@@ -126,6 +155,31 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     logger,
     retryMinMs: o.loadRetryMinMs,
     onTable: (table) => metrics.observeTable(table),
+    density: {
+      nodeId: o.id,
+      memory: ledger,
+      onEvicted: () => density.evictions.inc(),
+      heldElsewhere: (key) => !o.tls && clusterView.holders(key).some((id) => id !== o.id),
+      onRefused: (record, reason) => {
+        density.refusals.inc();
+        logger.warn('model version refused: it does not fit the memory budget', { model: record.model, version: record.version, reason });
+      },
+    },
+  });
+  const clusterView = new ClusterViewMirror({ etcd: o.etcd, keys: o.keys, logger });
+  // Forwarding speaks plaintext; a node serving TLS loads what it is asked for instead (docs/placement.md).
+  const noHolders: ClusterView = { holders: () => [], address: () => undefined };
+  const forwarder = new NodeForwarder({ nodeId: o.id, maxMessageBytes: o.maxMessageBytes });
+  const densityServing = new DensityServing({
+    nodeId: o.id,
+    logger,
+    metrics: density,
+    table: () => reconciler.table,
+    target: () => target.current(),
+    view: o.tls ? noHolders : clusterView,
+    demand: (model, version) => reconciler.demand(model, version),
+    forwarder,
+    maxColdWaitMs: o.loadTimeoutMs,
   });
   // Per loaded version, gone with it: the series stay bounded by what is loaded (apart from node-metrics.ts, issue #17).
   // Per-version queue series, like the request series, only for the versions active lately (node-metrics.ts).
@@ -145,7 +199,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     graceMs: o.artifactCacheGraceMs,
     intervalMs: o.artifactCacheTrimIntervalMs,
   });
-  return { target, source, reconciler, trimmer };
+  return { target, source, reconciler, trimmer, ledger, clusterView, forwarder, densityServing, density };
 }
 
 /** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */
@@ -177,6 +231,10 @@ function figureParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics: 
     logger,
     options: o.shadow,
     inFlight,
+    onShadowNotLoaded: (model, version) => {
+      serving.density.shadowsNotLoaded.inc();
+      serving.densityServing.warm(model, version);
+    },
     ...(tracing ? { onShadowRun: tracing.onShadowRun } : {}),
   });
   return { statsPublisher, shadows, inFlight };
@@ -219,6 +277,7 @@ function serverParts(
       afterPrimary: figures.shadows.onServed,
       inFlight: figures.inFlight,
       inFlightBytes,
+      density: serving.densityServing,
     }),
     // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
     ...tritonExtensionHandlers({
@@ -250,6 +309,7 @@ function serverParts(
     nodeId: o.id,
     addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
     logger,
+    memoryBudgetBytes: o.memoryBudget.bytes,
   });
   return { health, server, metricsServer, registration, restServer };
 }

@@ -13,6 +13,8 @@ export interface NodeRegistrationOptions {
   /** The addresses, known once the servers are bound (so read at start). */
   addresses: () => { address: string; metricsAddress: string | undefined };
   logger: Logger;
+  /** Published for placement (issue #16). @default 0: unknown */
+  memoryBudgetBytes?: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export class NodeRegistration implements NodeComponent {
   start(): void {
     const { reporter, keys, nodeId, addresses } = this.options;
     const { address, metricsAddress } = addresses();
-    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: 0 };
+    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0 };
     reporter.set(keys.node(nodeId), JSON.stringify(record));
   }
 

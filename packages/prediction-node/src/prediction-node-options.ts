@@ -18,6 +18,7 @@ import {
   DEFAULT_RUN_TIMEOUT_MS,
   type SessionHosting,
 } from './model-loader.js';
+import { chooseMemoryBudget, type MemoryBudgetChoice } from './memory-budget.js';
 import type { ShadowOptions } from './shadow-mirror.js';
 
 /** Options for {@link PredictionNode.create}; {@link resolvePredictionNodeOptions} fills in and checks them. */
@@ -128,6 +129,14 @@ export interface PredictionNodeOptions {
   artifactCacheGraceMs?: number;
   /** Time between two trims of the artifact cache. @default 60000 */
   artifactCacheTrimIntervalMs?: number;
+  /**
+   * Bytes of model memory this node may hold (issue #16, docs/placement.md):
+   * it never loads past it, evicting idle versions loaded on request first,
+   * else refusing the load. @default the cgroup's memory limit (v2, then v1)
+   * when there is one, else the machine's memory, less a reserve for the
+   * process itself (256 MiB plus a tenth)
+   */
+  memoryBudgetBytes?: number;
 }
 
 /** {@link ShadowOptions} with every default filled in. */
@@ -172,6 +181,8 @@ export interface ResolvedPredictionNodeOptions {
   shadow: ResolvedShadowOptions;
   artifactCacheGraceMs: number;
   artifactCacheTrimIntervalMs: number;
+  /** The budget and where it came from (logged at start). */
+  memoryBudget: MemoryBudgetChoice;
 }
 
 export const DEFAULT_NODE_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -324,5 +335,8 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
     shadow: resolveShadow(options.shadow),
     artifactCacheGraceMs: duration('artifactCacheGraceMs', options.artifactCacheGraceMs, 600_000, true),
     artifactCacheTrimIntervalMs: duration('artifactCacheTrimIntervalMs', options.artifactCacheTrimIntervalMs, 60_000, false),
+    memoryBudget: chooseMemoryBudget(
+      options.memoryBudgetBytes === undefined ? undefined : integer('memoryBudgetBytes', options.memoryBudgetBytes, 0, 1024 * 1024),
+    ),
   };
 }

@@ -129,6 +129,11 @@ export class PredictionNode {
     return this.#reconciler.table;
   }
 
+  /** Bytes of model memory held against the budget now: loaded versions as measured, loads in progress as estimated (issue #16). */
+  get memoryUsedBytes(): number {
+    return this.#reconciler.memoryUsedBytes();
+  }
+
   /**
    * Resolves once the initial target state is read and every version in it loaded or failed once.
    * @throws SwitchyardError DEADLINE_EXCEEDED after `timeoutMs`; FAILED_PRECONDITION once the node is draining.

@@ -28,6 +28,12 @@ export function startShadowMirroring(parts: {
   logger: Logger;
   options: ShadowOptions | undefined;
   inFlight: PrimaryInFlight;
+  /**
+   * A shadow version not loaded here (model density, issue #16): its copy is
+   * dropped (counted), never waited for, and this starts its load so the
+   * next copies find it.
+   */
+  onShadowNotLoaded?: (model: string, version: string) => void;
   onShadowRun?: (run: ShadowRun) => void;
 }): ShadowMirror {
   const table = new ShadowStatsTable();
@@ -38,7 +44,11 @@ export function startShadowMirroring(parts: {
     {
       stats: table,
       shadowsOf: (model) => parts.target.current()?.routes.get(model)?.shadows,
-      versionOf: (model, version) => parts.served.table.versions.get(versionKey(model, version)),
+      versionOf: (model, version) => {
+        const loaded = parts.served.table.versions.get(versionKey(model, version));
+        if (loaded === undefined) parts.onShadowNotLoaded?.(model, version);
+        return loaded;
+      },
       busy,
       primariesInFlight: () => parts.inFlight.value,
       logger: parts.logger.child({ component: 'shadow' }),

@@ -1,10 +1,12 @@
 import {
   ModelRecordSchema,
   parseStored,
+  PlacementRecordSchema,
   resolveSlots,
   RouteRecordSchema,
   type KeyLayout,
   type Logger,
+  type PlacementRecord,
   type RouteRecord,
   type RuntimeSettings,
   type VersionRecord,
@@ -21,6 +23,12 @@ export interface TargetState {
   readonly routes: ReadonlyMap<string, RouteRecord>;
   /** Retired models (issue #6) and when they were retired, so requests for them can say so. */
   readonly retiredModels?: ReadonlyMap<string, string>;
+  /**
+   * Where versions are kept loaded (issue #16), keyed by `model/version`. A
+   * routed version without a record has no copies: it loads where its first
+   * request lands (docs/placement.md).
+   */
+  readonly placements?: ReadonlyMap<string, PlacementRecord>;
   /**
    * False while only the versions a route names have been read (a fresh
    * node's first state, target-state-read.ts); what no route names may be
@@ -49,6 +57,7 @@ export class TargetStateBuilder {
   private readonly versions: VersionMapBuilder;
   private readonly routes = new Map<string, RouteRecord>();
   private readonly retiredModels = new Map<string, string>();
+  private readonly placements = new Map<string, PlacementRecord>();
   private readonly modelRuntimes = new Map<string, RuntimeSettings>();
 
   constructor(
@@ -79,6 +88,16 @@ export class TargetStateBuilder {
       // An invalid record is logged when first read, and reads as absent.
       if (value === undefined) this.versions.delete(parsed.model, parsed.version);
       else this.versions.set(parsed.model, parsed.version, value, key);
+    } else if (parsed.kind === 'placements') {
+      const id = versionKey(parsed.model, parsed.version);
+      if (value === undefined) return void this.placements.delete(id);
+      const result = parseStored(PlacementRecordSchema, value);
+      if (result.ok && result.value.model === parsed.model && result.value.version === parsed.version) {
+        this.placements.set(id, result.value);
+      } else {
+        // Keep the last good placement: a bad record must not unload copies that serve.
+        this.logger.error('ignoring invalid placement record; keeping the last valid one', { key, error: result.ok ? 'model/version differ from the key' : result.error });
+      }
     } else if (parsed.kind === 'routes') {
       if (value === undefined) return void this.routes.delete(parsed.model);
       const result = parseStored(RouteRecordSchema, value);
@@ -106,6 +125,7 @@ export class TargetStateBuilder {
       versions: this.versions.snapshot(),
       routes: new Map(this.routes),
       retiredModels: new Map(this.retiredModels),
+      placements: new Map(this.placements),
       modelRuntimes: new Map(this.modelRuntimes),
     };
   }

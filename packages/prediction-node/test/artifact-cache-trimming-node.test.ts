@@ -48,10 +48,14 @@ test("a retired version's cached artifact is removed from the node's disk after 
   }
   const route = { model: 'm', splits: [{ version: 'v2', weight: TOTAL_WEIGHT }], updatedAt: new Date().toISOString() };
   await etcd.put(keys.route('m')).value(JSON.stringify(route));
+  // Placed on this node (issue #16), as the control plane's placer would.
+  const now = new Date().toISOString();
+  await etcd.put(keys.placement('m', 'v2')).value(JSON.stringify({ model: 'm', version: 'v2', copies: [{ nodeId: 'n1', since: now }], updatedAt: now }));
 
   const node = await PredictionNode.create({
     etcd,
     keys,
+    id: 'n1',
     dataDir,
     logger,
     drainGraceMs: 0,

@@ -30,6 +30,7 @@ interface NodeFlags extends ServerFlags, ServerTlsFlags, ShadowNodeFlags {
   loadTimeout: string;
   runMemoryLimit: string;
   maxInFlightBytes: string;
+  memoryBudget?: string;
   maxConnections: string;
   connectionIdle: string;
   keepaliveTime: string;
@@ -76,6 +77,12 @@ export function nodeCommand(): Command {
     .addOption(
       limit('--max-in-flight-bytes <size>', 'bytes of requests and unread responses held by calls in flight; more is refused with RESOURCE_EXHAUSTED', '256MiB'),
     )
+    .addOption(
+      new Option(
+        '--memory-budget <size>',
+        "bytes of models this node may hold (e.g. 2GiB): it never loads past it, evicting idle versions loaded on request first, else refusing the load (docs/placement.md); default: the cgroup's memory limit, else the machine's memory, less 256MiB and a tenth",
+      ).helpGroup(LIMITS_GROUP),
+    )
     .addOption(limit('--max-connections <n>', 'open inference connections at once; more are closed on arrival', '4096'))
     .addOption(limit('--connection-idle <duration>', 'close an inference connection with no call for this long', '5m'))
     .addOption(limit('--keepalive-time <duration>', 'ping each connection this often to find clients that have gone', '60s'))
@@ -103,6 +110,7 @@ export function nodeCommand(): Command {
       loadTimeoutMs: parseDuration(flags.loadTimeout, '--load-timeout'),
       runMemoryLimitBytes: parseByteSize(flags.runMemoryLimit, '--run-memory-limit'),
       maxInFlightBytes: parseByteSize(flags.maxInFlightBytes, '--max-in-flight-bytes'),
+      ...(flags.memoryBudget !== undefined ? { memoryBudgetBytes: parseByteSize(flags.memoryBudget, '--memory-budget') } : {}),
       maxConnections: integerFlag('--max-connections', flags.maxConnections, 1),
       connectionIdleMs: parseDuration(flags.connectionIdle, '--connection-idle'),
       keepaliveTimeMs: parseDuration(flags.keepaliveTime, '--keepalive-time'),

@@ -18,10 +18,10 @@ export interface CliContext {
  * child a failed test left). An empty directory means no
  * .switchyard/cluster.json is found by accident.
  */
-export function useCliCluster(test: TestFn<CliContext>, options: { nodes: number; files?: Record<string, Uint8Array | string> }): void {
+export function useCliCluster(test: TestFn<CliContext>, options: { nodes: number; files?: Record<string, Uint8Array | string>; placeEverywhere?: boolean }): void {
   test.before(async (t) => {
     // The CLI's commands use the default prefix, as a cluster of one's own would.
-    const cluster = await TestCluster.start({ nodes: options.nodes, prefix: DEFAULT_PREFIX, waitReady: true });
+    const cluster = await TestCluster.start({ nodes: options.nodes, prefix: DEFAULT_PREFIX, waitReady: true, ...(options.placeEverywhere === undefined ? {} : { placeEverywhere: options.placeEverywhere }) });
     const cwd = await makeTempDir('switchyard-cli-cwd-');
     for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(cwd, name), content);
     t.context = { cluster, cwd };

@@ -1,0 +1,88 @@
+/** One version a node holds (or is loading), as the admission decision sees it. */
+export interface HeldVersion {
+  /** `model/version`. */
+  readonly key: string;
+  /** Measured cost when loaded; the estimate while loading. */
+  readonly bytes: number;
+  /** Named by its placement record for this node: only the placer takes it away. */
+  readonly placed: boolean;
+  /** Still loading: its memory is not yet known, and it cannot be unloaded. */
+  readonly loading: boolean;
+  /** Requests running on it now: never unloaded under them. */
+  readonly inFlight: number;
+  /** Wall-clock ms of its last request (its load, if none yet). */
+  readonly lastUsedMs: number;
+}
+
+/** What a node does about one load, given its budget. */
+export type Admission =
+  | { readonly kind: 'fits' }
+  /** Unload these (least recently used first) before the load starts. */
+  | { readonly kind: 'evict'; readonly victims: readonly string[]; readonly freedBytes: number }
+  | { readonly kind: 'refuse'; readonly reason: string };
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/**
+ * Whether a version of `wantBytes` may load on a node holding `held` within
+ * `budgetBytes`, and what must go first. Only versions loaded on demand (not
+ * placed here), idle (no request in flight) and not loading can go, least
+ * recently used first, and only as many as the load needs. When even all of
+ * those would not make room the load is refused, naming the sizes: the
+ * node's placed versions are the control plane's to move.
+ */
+export function admit(held: readonly HeldVersion[], wantBytes: number, budgetBytes: number): Admission {
+  if (wantBytes > budgetBytes) {
+    return { kind: 'refuse', reason: `it needs ${mib(wantBytes)}, more than this node's whole memory budget of ${mib(budgetBytes)}` };
+  }
+  let used = 0;
+  for (const h of held) used += h.bytes;
+  if (used + wantBytes <= budgetBytes) return { kind: 'fits' };
+  const evictable = held.filter((h) => !h.placed && !h.loading && h.inFlight === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs || (a.key < b.key ? -1 : 1));
+  const victims: string[] = [];
+  let freed = 0;
+  for (const h of evictable) {
+    if (used - freed + wantBytes <= budgetBytes) break;
+    victims.push(h.key);
+    freed += h.bytes;
+  }
+  if (used - freed + wantBytes <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed };
+  const pinned = held.filter((h) => h.placed || h.loading || h.inFlight > 0);
+  let pinnedBytes = 0;
+  for (const h of pinned) pinnedBytes += h.bytes;
+  return {
+    kind: 'refuse',
+    reason:
+      `it needs ${mib(wantBytes)} and this node's budget is ${mib(budgetBytes)}, ${mib(used)} held, ` +
+      `${mib(pinnedBytes)} of it by ${pinned.length} version(s) placed here, loading or serving requests, which are not evicted`,
+  };
+}
+
+/** A measured version's cost relative to its artifact, for estimates of versions not loaded yet. */
+export interface MeasuredCost {
+  readonly artifactBytes: number;
+  readonly memoryBytes: number;
+}
+
+/** Resident-memory growth per artifact byte assumed before anything was measured (onnxruntime holds the weights once, plus its arena and the graph). */
+export const DEFAULT_COST_RATIO = 1.5;
+/** The least a session is assumed to cost, whatever its artifact (the session's own structures, measured ≈ 0.3–1 MB for tiny graphs). */
+export const MIN_VERSION_BYTES = 1024 * 1024;
+
+/**
+ * A version's expected cost before its first load on this node: its
+ * artifact's size times the median ratio of what similar versions (artifacts
+ * within a factor of 4 in size) measured here, else {@link DEFAULT_COST_RATIO}; never below {@link MIN_VERSION_BYTES}.
+ */
+export function estimateCost(artifactBytes: number, measured: readonly MeasuredCost[]): number {
+  // Only similar sizes: a tiny graph's fixed cost per session would make a large one look enormous.
+  const similar = measured.filter((m) => m.artifactBytes > 0 && m.artifactBytes * 4 >= artifactBytes && m.artifactBytes <= artifactBytes * 4);
+  let ratio = DEFAULT_COST_RATIO;
+  if (similar.length > 0) {
+    // The median: one measurement inflated by other work in the process must not make every similar version look too big
+    // to load; an estimate below the truth is corrected by an eviction right after the load.
+    const ratios = similar.map((m) => m.memoryBytes / m.artifactBytes).sort((a, b) => a - b);
+    ratio = ratios[Math.floor(ratios.length / 2)]!;
+  }
+  return Math.max(MIN_VERSION_BYTES, Math.round(artifactBytes * ratio));
+}

@@ -1,0 +1,112 @@
+import test from 'ava';
+import { GrpcStatus, type PlacementRecord, type RouteRecord, type VersionRecord, type VersionStatusRecord } from '@switchyard/core';
+import { capturingLogger } from '@switchyard/testkit';
+import { LoadedVersion } from '../src/loaded-version.js';
+import { MemoryLedger } from '../src/memory-ledger.js';
+import { Reconciler, type StatusSink } from '../src/reconciler.js';
+import type { VersionSession } from '../src/session-interface.js';
+import type { TargetState } from '../src/target-state.js';
+import { VersionStats } from '../src/version-stats.js';
+
+const MIB = 1024 * 1024;
+
+/** Models m0…m{n-1}, each one version v1 of `mib` MiB routed alone; placements naming this node for `placed`. */
+function targetOf(n: number, mib: number, placed: number[] = []): TargetState {
+  const versions = new Map<string, VersionRecord>();
+  const routes = new Map<string, RouteRecord>();
+  const placements = new Map<string, PlacementRecord>();
+  for (let i = 0; i < n; i++) {
+    const model = `m${i}`;
+    versions.set(`${model}/v1`, { model, version: 'v1', artifact: { sha256: String(i).padStart(64, '0'), size: mib * MIB } } as unknown as VersionRecord);
+    routes.set(model, { model, splits: [{ version: 'v1', weight: 10_000 }], shadows: [], slots: [{ start: 0, end: 10_000, version: 'v1' }] } as unknown as RouteRecord);
+    if (placed.includes(i)) placements.set(`${model}/v1`, { model, version: 'v1', copies: [{ nodeId: 'me', since: '' }] } as unknown as PlacementRecord);
+  }
+  return { revision: 1, versions, routes, placements };
+}
+
+/** Loads that end at once, each costing its artifact's size; counts them per model. */
+function instantLoader() {
+  const loads = new Map<string, number>();
+  const session = { host: 'inline', release: async () => undefined } as unknown as VersionSession;
+  return {
+    loads,
+    loader: {
+      load: async (r: VersionRecord) => {
+        loads.set(r.model, (loads.get(r.model) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const loaded = new LoadedVersion(r, session, new VersionStats(r.model, r.version), 5);
+        loaded.memoryBytes = r.artifact.size;
+        return loaded;
+      },
+    },
+  };
+}
+
+function recordingStatus() {
+  const last = new Map<string, Omit<VersionStatusRecord, 'nodeId' | 'updatedAt'>>();
+  const sink: StatusSink = { report: (s) => last.set(s.model, s), clear: (model) => last.delete(model) };
+  return { sink, last };
+}
+
+function reconcilerWith(target: TargetState, budgetMib: number) {
+  const loads = instantLoader();
+  const status = recordingStatus();
+  const evicted: string[] = [];
+  const reconciler = new Reconciler({
+    target: { current: () => target },
+    loader: loads.loader,
+    status: status.sink,
+    logger: capturingLogger().logger,
+    density: { nodeId: 'me', memory: new MemoryLedger(budgetMib * MIB), onEvicted: (v) => evicted.push(v.model) },
+  });
+  reconciler.reconcile();
+  return { reconciler, loads, status, evicted };
+}
+
+test('only placed versions load ahead of requests; 50 concurrent demands of a cold version share one load', async (t) => {
+  const { reconciler, loads } = reconcilerWith(targetOf(4, 1, [0]), 100);
+  t.teardown(() => reconciler.stop());
+  await reconciler.whenSettled();
+  t.deepEqual([...reconciler.table.versions.keys()], ['m0/v1']);
+  const all = await Promise.all(Array.from({ length: 50 }, () => reconciler.demand('m2', 'v1')));
+  t.true(all.every((v) => v === all[0]));
+  t.is(loads.loads.get('m2'), 1);
+  t.deepEqual([...reconciler.table.versions.keys()].sort(), ['m0/v1', 'm2/v1']);
+  await t.throwsAsync(reconciler.demand('m9', 'v1'), { message: /not routed/ });
+});
+
+test('past the budget, the least recently used idle cached version goes first; placed ones and ones in use never do', async (t) => {
+  // 10 MiB budget, 3 MiB each: three fit.
+  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 10);
+  t.teardown(() => reconciler.stop());
+  await reconciler.whenSettled();
+  const m1 = await reconciler.demand('m1', 'v1');
+  await new Promise((r) => setTimeout(r, 5));
+  const m2 = await reconciler.demand('m2', 'v1');
+  await new Promise((r) => setTimeout(r, 5));
+  // m1 is older, but busy: m2 goes instead.
+  t.true(m1.acquire());
+  await reconciler.demand('m3', 'v1');
+  t.deepEqual(evicted, ['m2']);
+  t.true(m2.closed);
+  t.false(m1.closed);
+  m1.release();
+  t.true(reconciler.memoryUsedBytes() <= 10 * MIB);
+  // Now m1 is the least recently used idle cached one; m0 (placed) stays whatever its age.
+  await reconciler.demand('m4', 'v1');
+  t.deepEqual(evicted, ['m2', 'm1']);
+  t.true(reconciler.table.versions.has('m0/v1'));
+});
+
+test('a load that cannot fit is refused with the sizes: FAILED, the demand UNAVAILABLE, and the next demand tries again', async (t) => {
+  // 5 MiB budget: the placed 3 MiB version leaves no room for another 3 MiB one.
+  const { reconciler, status } = reconcilerWith(targetOf(2, 3, [0]), 5);
+  t.teardown(() => reconciler.stop());
+  await reconciler.whenSettled();
+  const error = await t.throwsAsync(reconciler.demand('m1', 'v1'));
+  t.is((error as { code?: number }).code, GrpcStatus.UNAVAILABLE);
+  t.regex(error!.message, /not loaded: it needs 3\.0 MiB and this node's budget is 5\.0 MiB, 3\.0 MiB held, 3\.0 MiB of it by 1 version\(s\) placed here/);
+  t.is(status.last.get('m1')?.state, 'FAILED');
+  // No back-off for a request's load: the next one is decided afresh (and refused again here).
+  await t.throwsAsync(reconciler.demand('m1', 'v1'), { message: /not loaded/ });
+});
