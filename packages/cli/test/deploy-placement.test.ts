@@ -14,7 +14,7 @@ useCliCluster(test, { nodes: 0, files: { 'linear.onnx': model }, placeEverywhere
 
 async function putNode(t: { context: CliContext }, id: string, budgetBytes: number): Promise<void> {
   const { client, keys } = t.context.cluster;
-  const record: NodeRecord = { id, address: '127.0.0.1:1', metricsAddress: '', buildVersion: 'test', startedAt: new Date().toISOString(), memoryBudgetBytes: budgetBytes };
+  const record: NodeRecord = { id, address: '127.0.0.1:1', metricsAddress: '', buildVersion: 'test', startedAt: new Date().toISOString(), memoryBudgetBytes: budgetBytes, draining: false, httpAddress: '' };
   await client.put(keys.node(id)).value(JSON.stringify(record));
 }
 

@@ -22,7 +22,7 @@ const etcd = useEtcd(test);
 const at = new Date().toISOString();
 
 async function putNode(client: Etcd3, keys: KeyLayout, id: string, budgetBytes: number): Promise<void> {
-  const record: NodeRecord = { id, address: '127.0.0.1:1', metricsAddress: '', buildVersion: 'test', startedAt: at, memoryBudgetBytes: budgetBytes };
+  const record: NodeRecord = { id, address: '127.0.0.1:1', metricsAddress: '', buildVersion: 'test', startedAt: at, memoryBudgetBytes: budgetBytes, draining: false, httpAddress: '' };
   await client.put(keys.node(id)).value(JSON.stringify(record));
 }
 
@@ -63,7 +63,7 @@ test('CreateVersion refuses a version bigger than every node budget with RESOURC
   t.regex(details, /a version of model m cannot be loaded on any node: its artifact is 8\.\d KiB .* the largest node memory budget is 4 KiB, of which placement fills 3\.6 KiB/);
 
   // The memory record's budget counts too.
-  const memory: NodeMemoryRecord = { nodeId: 'small', budgetBytes: 1024 * 1024, usedBytes: 0, rssBytes: 0, loaded: 0, evictions: 0, updatedAt: at };
+  const memory: NodeMemoryRecord = { nodeId: 'small', budgetBytes: 1024 * 1024, usedBytes: 0, rssBytes: 0, loaded: 0, evictions: 0, displaced: [], updatedAt: at };
   await client.put(keys.nodeMemory('small')).value(JSON.stringify(memory));
   await putNode(client, keys, 'small', 0);
   t.is((await unary<VersionMessage>(admin, 'CreateVersion', { model: 'm', artifact_sha256: uploaded.sha256 })).version, 'v2');
@@ -75,7 +75,7 @@ test('model status lists placements, cluster status node memory, and versions th
   const uploaded = await upload(admin, linearModel({ weights: [1, 2], bias: 0 }));
   await unary(admin, 'CreateVersion', { model: 'm', artifact_sha256: uploaded.sha256 });
   await putNode(client, keys, 'n1', 64 * 1024 * 1024);
-  const memory: NodeMemoryRecord = { nodeId: 'n1', budgetBytes: 64 * 1024 * 1024, usedBytes: 5000, rssBytes: 90_000_000, loaded: 1, evictions: 3, updatedAt: at };
+  const memory: NodeMemoryRecord = { nodeId: 'n1', budgetBytes: 64 * 1024 * 1024, usedBytes: 5000, rssBytes: 90_000_000, loaded: 1, evictions: 3, displaced: [], updatedAt: at };
   await client.put(keys.nodeMemory('n1')).value(JSON.stringify(memory));
   const state: VersionStatusRecord = { nodeId: 'n1', model: 'm', version: 'v1', state: 'READY', error: '', attempts: 1, updatedAt: at, memoryBytes: 5000 };
   await client.put(keys.status('n1', 'm', 'v1')).value(JSON.stringify(state));

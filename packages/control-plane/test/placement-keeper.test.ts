@@ -25,7 +25,7 @@ const at = new Date(T0).toISOString();
 const MB = 1024 * 1024;
 
 async function putNode(client: Etcd3, keys: KeyLayout, id: string, budgetMb: number, lease?: ReturnType<Etcd3['lease']>): Promise<void> {
-  const record: NodeRecord = { id, address: `127.0.0.1:${1000 + id.length}`, metricsAddress: '', buildVersion: 'test', startedAt: at, memoryBudgetBytes: budgetMb * MB };
+  const record: NodeRecord = { id, address: `127.0.0.1:${1000 + id.length}`, metricsAddress: '', buildVersion: 'test', startedAt: at, memoryBudgetBytes: budgetMb * MB, draining: false, httpAddress: '' };
   await (lease ?? client).put(keys.node(id)).value(JSON.stringify(record));
 }
 
@@ -107,7 +107,7 @@ test('the budget of the memory record counts when the node record has none', asy
   const { client } = etcd();
   const keys = freshKeys();
   await putNode(client, keys, 'n1', 0);
-  const memory: NodeMemoryRecord = { nodeId: 'n1', budgetBytes: 100 * MB, usedBytes: 0, rssBytes: 0, loaded: 0, evictions: 0, updatedAt: at };
+  const memory: NodeMemoryRecord = { nodeId: 'n1', budgetBytes: 100 * MB, usedBytes: 0, rssBytes: 0, loaded: 0, evictions: 0, displaced: [], updatedAt: at };
   await client.put(keys.nodeMemory('n1')).value(JSON.stringify(memory));
   await seed(client, keys, 'a', ['v1']);
   const { keeper: k } = keeper(client, keys);

@@ -257,6 +257,14 @@ export const NodeRecordSchema = z.object({
   startedAt: isoTime,
   /** Bytes of model memory this node may hold (issue #16); 0 on a node from before budgets: placement treats it as unknown and gives it nothing. */
   memoryBudgetBytes: z.number().int().nonnegative().default(0),
+  /**
+   * Set when the node starts draining (SIGTERM, `drain`): it finishes what it
+   * has and takes nothing new, so placement moves its copies away before its
+   * lease ends, and clients and forwarding nodes stop picking it.
+   */
+  draining: z.boolean().default(false),
+  /** host:port of the KServe v2 REST endpoint (issue #18), '' when the node serves none. */
+  httpAddress: z.string().default(''),
 });
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 
@@ -409,6 +417,13 @@ export const NodeMemoryRecordSchema = z.object({
   loaded: z.number().int().nonnegative(),
   /** Versions unloaded to make room since the node started. */
   evictions: z.number().int().nonnegative().default(0),
+  /**
+   * Versions placed here (`model/version`) that the node unloaded to make
+   * room for a version a request needed: the placer stops counting this copy
+   * and places it elsewhere if it still wants one. Listed while the placement
+   * still names this node.
+   */
+  displaced: z.array(z.string().min(1)).default([]),
   updatedAt: isoTime,
 });
 export type NodeMemoryRecord = z.infer<typeof NodeMemoryRecordSchema>;

@@ -59,6 +59,7 @@ export class NodeMemoryReporter implements NodeComponent {
       rssBytes,
       loaded: figures.loaded(),
       evictions: figures.evictions(),
+      displaced: [],
       updatedAt: new Date().toISOString(),
     };
     const last = this.last;

@@ -31,7 +31,7 @@ export class NodeRegistration implements NodeComponent {
   start(): void {
     const { reporter, keys, nodeId, addresses } = this.options;
     const { address, metricsAddress } = addresses();
-    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0 };
+    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0, draining: false, httpAddress: '' };
     reporter.set(keys.node(nodeId), JSON.stringify(record));
   }
 
