@@ -413,6 +413,14 @@ export const NodeMemoryRecordSchema = z.object({
   usedBytes: z.number().int().nonnegative(),
   /** The process's resident set, for comparison with the budget. */
   rssBytes: z.number().int().nonnegative(),
+  /**
+   * Resident growth of the node (its process and session processes) above
+   * its idle baseline that no loaded version accounts for: counted against
+   * the budget with `usedBytes`, so what the budget bounds is the process's
+   * real growth. 0 where the node cannot measure it (several nodes in one
+   * process); absent from nodes that do not measure it.
+   */
+  unaccountedBytes: z.number().int().nonnegative().optional(),
   /** How many versions are loaded here. */
   loaded: z.number().int().nonnegative(),
   /** Versions unloaded to make room since the node started. */

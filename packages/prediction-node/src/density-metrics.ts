@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 /** Prometheus metrics of model density (issue #16): memory against the budget, evictions, cold starts, forwards. Label sets are bounded. */
 export interface DensityMetrics {
   readonly evictions: Counter;
+  /** Placed copies unloaded to make room for a version a request needed. */
+  readonly displacements: Counter;
   readonly refusals: Counter;
   /** Requests that waited for a version to load here. */
   readonly coldRequests: Counter;
@@ -16,7 +18,7 @@ export interface DensityMetrics {
 }
 
 /** Registers the density metrics; `budget` and `used` are read at scrape time. */
-export function densityMetrics(registry: Registry, memory: { budget: () => number; used: () => number }): DensityMetrics {
+export function densityMetrics(registry: Registry, memory: { budget: () => number; used: () => number; unaccounted: () => number }): DensityMetrics {
   const registers = [registry];
   new Gauge({
     name: 'switchyard_memory_budget_bytes',
@@ -34,7 +36,16 @@ export function densityMetrics(registry: Registry, memory: { budget: () => numbe
       this.set(memory.used());
     },
   });
+  new Gauge({
+    name: 'switchyard_memory_unaccounted_bytes',
+    help: 'Resident growth of the node above its idle baseline that no loaded version accounts for; counted against the budget with the used bytes.',
+    registers,
+    collect() {
+      this.set(memory.unaccounted());
+    },
+  });
   return {
+    displacements: new Counter({ name: 'switchyard_displacements_total', help: 'Placed model versions unloaded to make room for a version a request needed (the placer moves them).', registers }),
     evictions: new Counter({ name: 'switchyard_evictions_total', help: 'Cached model versions unloaded to make room for another.', registers }),
     refusals: new Counter({ name: 'switchyard_load_refusals_total', help: 'Loads refused because the version did not fit the memory budget.', registers }),
     coldRequests: new Counter({ name: 'switchyard_cold_requests_total', help: 'Requests that waited for their version to load on this node (no node held it).', registers }),

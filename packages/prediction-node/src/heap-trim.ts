@@ -20,6 +20,17 @@ type Trim = () => number;
 let trim: Trim | null | undefined;
 let timer: NodeJS.Timeout | undefined;
 let trims = 0;
+const listeners = new Set<() => void>();
+
+/**
+ * Calls `listener` after each trim that follows a burst of loads or
+ * unloads: a quiet moment to measure the resident set (memory-ledger.ts).
+ * Returns the function that stops the calls.
+ */
+export function onHeapSettled(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
 
 /** malloc_trim from glibc, or null where there is none. */
 function loadTrim(): Trim | null {
@@ -51,6 +62,7 @@ export function trimHeapSoon(): void {
   timer = setTimeout(() => {
     timer = undefined;
     trimHeap();
+    for (const listener of listeners) listener();
   }, SETTLE_MS);
   timer.unref();
 }

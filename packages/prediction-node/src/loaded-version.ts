@@ -80,6 +80,13 @@ export class LoadedVersion {
     return this.closing !== undefined;
   }
 
+  /** Resident memory of the version's session processes now (issue #16): outside the node's own resident set. */
+  processRssBytes(): number {
+    let bytes = 0;
+    for (const s of this.sessions) bytes += s.processRssBytes?.() ?? 0;
+    return bytes;
+  }
+
   /** Requests using the session now. */
   get inFlight(): number {
     return this.inFlightCount;

@@ -4,8 +4,10 @@ export interface HeldVersion {
   readonly key: string;
   /** Measured cost when loaded; the estimate while loading. */
   readonly bytes: number;
-  /** Named by its placement record for this node: only the placer takes it away. */
+  /** Named by its placement record for this node: the control plane's copy, displaced only for a load a request needs. */
   readonly placed: boolean;
+  /** Its model is kept always resident (`placement.alwaysResident`): never displaced. @default false */
+  readonly alwaysResident?: boolean;
   /** Still loading: its memory is not yet known, and it cannot be unloaded. */
   readonly loading: boolean;
   /** Requests running on it now: never unloaded under them. */
@@ -17,44 +19,76 @@ export interface HeldVersion {
 /** What a node does about one load, given its budget. */
 export type Admission =
   | { readonly kind: 'fits' }
-  /** Unload these (least recently used first) before the load starts. */
-  | { readonly kind: 'evict'; readonly victims: readonly string[]; readonly freedBytes: number }
+  /**
+   * Unload these (least recently used first within each tier) before the
+   * load starts; `displaced` are those of them placed here (the second tier).
+   */
+  | { readonly kind: 'evict'; readonly victims: readonly string[]; readonly freedBytes: number; readonly displaced: readonly string[] }
   | { readonly kind: 'refuse'; readonly reason: string };
+
+/** What {@link admit} decides on besides the versions held. */
+export interface AdmissionContext {
+  budgetBytes: number;
+  /**
+   * Resident growth of the process that no version accounts for (measured
+   * against its idle baseline, memory-ledger.ts): counted as held, never evictable. @default 0
+   */
+  unaccountedBytes?: number;
+  /**
+   * The load is for a version a request needs: idle placed copies (not
+   * always resident) may be displaced once no idle cached version is left. A
+   * load the placement asked for never displaces another placed copy: the
+   * placer planned both. @default false
+   */
+  mayDisplace?: boolean;
+}
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
+const lru = (a: HeldVersion, b: HeldVersion): number => a.lastUsedMs - b.lastUsedMs || (a.key < b.key ? -1 : 1);
+const idle = (h: HeldVersion): boolean => !h.loading && h.inFlight === 0;
+
 /**
  * Whether a version of `wantBytes` may load on a node holding `held` within
- * `budgetBytes`, and what must go first. Only versions loaded on demand (not
- * placed here), idle (no request in flight) and not loading can go, least
- * recently used first, and only as many as the load needs. When even all of
- * those would not make room the load is refused, naming the sizes: the
- * node's placed versions are the control plane's to move.
+ * its budget, and what must go first, in two tiers: idle versions loaded on
+ * demand (not placed here), least recently used first; then, for a load a
+ * request needs ({@link AdmissionContext.mayDisplace}), idle placed copies
+ * whose model is not always resident, least recently used first. Nothing
+ * loading or with a request in flight ever goes, and only as many as the
+ * load needs. When even all of those would not make room the load is
+ * refused, naming the sizes.
  */
-export function admit(held: readonly HeldVersion[], wantBytes: number, budgetBytes: number): Admission {
+export function admit(held: readonly HeldVersion[], wantBytes: number, context: AdmissionContext): Admission {
+  const { budgetBytes } = context;
+  const unaccounted = context.unaccountedBytes ?? 0;
   if (wantBytes > budgetBytes) {
     return { kind: 'refuse', reason: `it needs ${mib(wantBytes)}, more than this node's whole memory budget of ${mib(budgetBytes)}` };
   }
-  let used = 0;
+  let used = unaccounted;
   for (const h of held) used += h.bytes;
   if (used + wantBytes <= budgetBytes) return { kind: 'fits' };
-  const evictable = held.filter((h) => !h.placed && !h.loading && h.inFlight === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs || (a.key < b.key ? -1 : 1));
+  const cached = held.filter((h) => !h.placed && idle(h)).sort(lru);
+  const placed = context.mayDisplace ? held.filter((h) => h.placed && !h.alwaysResident && idle(h)).sort(lru) : [];
   const victims: string[] = [];
+  const displaced: string[] = [];
   let freed = 0;
-  for (const h of evictable) {
+  for (const h of [...cached, ...placed]) {
     if (used - freed + wantBytes <= budgetBytes) break;
     victims.push(h.key);
+    if (h.placed) displaced.push(h.key);
     freed += h.bytes;
   }
-  if (used - freed + wantBytes <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed };
-  const pinned = held.filter((h) => h.placed || h.loading || h.inFlight > 0);
+  if (used - freed + wantBytes <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed, displaced };
+  const pinned = held.filter((h) => !victims.includes(h.key));
   let pinnedBytes = 0;
   for (const h of pinned) pinnedBytes += h.bytes;
+  const why = context.mayDisplace ? 'always resident, loading or serving requests' : 'placed here, loading or serving requests';
   return {
     kind: 'refuse',
     reason:
       `it needs ${mib(wantBytes)} and this node's budget is ${mib(budgetBytes)}, ${mib(used)} held, ` +
-      `${mib(pinnedBytes)} of it by ${pinned.length} version(s) placed here, loading or serving requests, which are not evicted`,
+      `${mib(pinnedBytes)} of it by ${pinned.length} version(s) ${why}, which are not evicted` +
+      (unaccounted > 0 ? `, and ${mib(unaccounted)} by the process's own growth` : ''),
   };
 }
 

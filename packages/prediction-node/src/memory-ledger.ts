@@ -5,6 +5,17 @@ import { admit, estimateCost, type Admission, type HeldVersion, type MeasuredCos
 /** Most measured costs kept for estimates (one per artifact). */
 const MAX_MEASURED = 256;
 
+/** How the ledger sees each held version's placement. */
+export interface PlacementOf {
+  /** Named by its placement record for this node (and not displaced). */
+  placed(key: string): boolean;
+  /** Its model is kept always resident. */
+  alwaysResident(key: string): boolean;
+}
+
+/** Ledgers measuring against the resident set in this process: with more than one, nobody's growth is its own. */
+let rssAccounts = 0;
+
 /**
  * The node's account of model memory against its budget: what each loaded
  * version measured, what loads in progress are expected to take, and what
@@ -22,8 +33,67 @@ export class MemoryLedger {
   evictions = 0;
   /** Loads refused for want of room, since start. */
   refusals = 0;
+  /**
+   * Resident growth of the process (and its session processes) beyond what
+   * the versions account for, at the last {@link sample}: counted against
+   * the budget like a version that cannot be evicted, so the process's real
+   * growth above its idle baseline is what the budget bounds.
+   */
+  unaccountedBytes = 0;
+  /** The resident set with nothing loaded (after onnxruntime's first session); undefined until taken, or when the correction is off. */
+  private baselineRss: number | undefined;
+  private counted = false;
 
   constructor(readonly budgetBytes: number) {}
+
+  /**
+   * Takes the resident set of the idle node as the baseline the budget is
+   * counted above. Call once, with nothing loaded. Off (nothing unaccounted
+   * is ever counted) while another node in this process measures too: their
+   * growths cannot be told apart (tests and in-process benches run several).
+   */
+  takeBaseline(rssBytes: number): void {
+    if (this.counted) return;
+    this.counted = true;
+    rssAccounts++;
+    this.baselineRss = rssBytes;
+  }
+
+  /** Stops measuring against the resident set (the node stops). */
+  dropBaseline(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    rssAccounts--;
+    this.baselineRss = undefined;
+    this.unaccountedBytes = 0;
+  }
+
+  /** The idle baseline in force, undefined when the correction is off. */
+  get baselineBytes(): number | undefined {
+    return rssAccounts === 1 ? this.baselineRss : undefined;
+  }
+
+  /**
+   * Compares the resident set (`rssBytes`: the node's own plus its session
+   * processes') with the baseline and what is accounted, and keeps the
+   * difference as {@link unaccountedBytes}. Only when the figure means
+   * something: no load in progress (its growth is not yet attributed) and
+   * no session being released (its memory is on its way back); otherwise
+   * the last figure stays. Returns whether it changed.
+   */
+  sample(loaded: ReadonlyMap<string, LoadedVersion>, rssBytes: number): boolean {
+    const baseline = this.baselineBytes;
+    if (baseline === undefined) {
+      const changed = this.unaccountedBytes !== 0;
+      this.unaccountedBytes = 0;
+      return changed;
+    }
+    if (this.loading.size > 0 || this.releasing.size > 0) return false;
+    const next = Math.max(0, rssBytes - baseline - this.usedBytes(loaded));
+    const changed = next !== this.unaccountedBytes;
+    this.unaccountedBytes = next;
+    return changed;
+  }
 
   /** What a version is expected to cost here: its own last measurement, else an estimate from similar ones. */
   estimate(record: VersionRecord): number {
@@ -45,23 +115,24 @@ export class MemoryLedger {
 
   /**
    * Whether `record` may load now beside `loaded`, and which idle versions
-   * loaded on demand must go first. `placed` says which keys placement names
-   * for this node.
+   * must go first (memory-admission.ts). `mayDisplace`: a request needs it,
+   * so idle placed copies may go once no idle cached version is left.
    */
-  decide(record: VersionRecord, loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean): Admission {
-    return admit(this.held(loaded, placed), this.estimate(record), this.budgetBytes);
+  decide(record: VersionRecord, loaded: ReadonlyMap<string, LoadedVersion>, placement: PlacementOf, mayDisplace: boolean): Admission {
+    return admit(this.held(loaded, placement), this.estimate(record), { budgetBytes: this.budgetBytes, unaccountedBytes: this.unaccountedBytes, mayDisplace });
   }
 
   /**
-   * What to evict when the account is over the budget: a load may measure
-   * more than it was admitted on. Undefined when within it.
+   * What to evict when the account (with what is unaccounted) is over the
+   * budget: a load may measure more than it was admitted on, and the process
+   * may have grown. Undefined when within it.
    */
-  overBudget(loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean): Admission | undefined {
+  overBudget(loaded: ReadonlyMap<string, LoadedVersion>, placement: PlacementOf, mayDisplace: boolean): Admission | undefined {
     // Sessions being released are already on their way out: evicting more for them would only empty the cache.
     let releasing = 0;
     for (const b of this.releasing.values()) releasing += b;
-    if (this.usedBytes(loaded) - releasing <= this.budgetBytes) return undefined;
-    return admit(this.held(loaded, placed, false), 0, this.budgetBytes);
+    if (this.usedBytes(loaded) - releasing + this.unaccountedBytes <= this.budgetBytes) return undefined;
+    return admit(this.held(loaded, placement, false), 0, { budgetBytes: this.budgetBytes, unaccountedBytes: this.unaccountedBytes, mayDisplace });
   }
 
   /** Reserves a load's estimate until {@link loadEnded}. */
@@ -89,12 +160,20 @@ export class MemoryLedger {
     return used;
   }
 
-  private held(loaded: ReadonlyMap<string, LoadedVersion>, placed: (key: string) => boolean, withReleasing = true): HeldVersion[] {
+  private held(loaded: ReadonlyMap<string, LoadedVersion>, placement: PlacementOf, withReleasing = true): HeldVersion[] {
     const held: HeldVersion[] = [];
     for (const [key, v] of loaded) {
-      held.push({ key, bytes: v.memoryBytes, placed: placed(key), loading: false, inFlight: v.inFlight, lastUsedMs: Math.max(v.stats.lastUsedMs, v.loadedAtMs) });
+      held.push({
+        key,
+        bytes: v.memoryBytes,
+        placed: placement.placed(key),
+        alwaysResident: placement.alwaysResident(key),
+        loading: false,
+        inFlight: v.inFlight,
+        lastUsedMs: Math.max(v.stats.lastUsedMs, v.loadedAtMs),
+      });
     }
-    for (const [key, bytes] of this.loading) held.push({ key, bytes, placed: placed(key), loading: true, inFlight: 0, lastUsedMs: Number.MAX_SAFE_INTEGER });
+    for (const [key, bytes] of this.loading) held.push({ key, bytes, placed: placement.placed(key), loading: true, inFlight: 0, lastUsedMs: Number.MAX_SAFE_INTEGER });
     let i = 0;
     if (withReleasing) for (const bytes of this.releasing.values()) held.push({ key: `(releasing ${i++})`, bytes, placed: false, loading: true, inFlight: 0, lastUsedMs: 0 });
     return held;

@@ -156,6 +156,15 @@ async function warmOnnxruntime(): Promise<void> {
 }
 
 /**
+ * Pays onnxruntime's first-session cost once per process (see
+ * warmOnnxruntime); the node does it before taking its idle memory baseline
+ * (memory-ledger.ts), so the baseline includes it.
+ */
+export function onnxruntimeReady(): Promise<void> {
+  return (onnxruntimeWarmed ??= warmOnnxruntime());
+}
+
+/**
  * Turns a version record into a warmed, ready-to-serve session: fetch and
  * verify the artifact, create the session, check it matches the recorded
  * signature, and run it once so the first real request does not pay for
@@ -191,10 +200,11 @@ export class ModelLoader {
     // attributable (prepares stay parallel). Never below the artifact's size:
     // memory freed by an earlier unload and reused here would hide part of the growth.
     return measuredLoads(async () => {
-      await (onnxruntimeWarmed ??= warmOnnxruntime());
+      await onnxruntimeReady();
       const before = process.memoryUsage.rss();
       const loaded = await this.createSessions(prepared, runtime);
-      loaded.memoryBytes = Math.max(prepared.record.artifact.size, process.memoryUsage.rss() - before);
+      // A session process holds its memory outside this process's resident set: its own, read after its load and warm-up, is the version's too.
+      loaded.memoryBytes = Math.max(prepared.record.artifact.size, process.memoryUsage.rss() - before + loaded.processRssBytes());
       return loaded;
     });
   }

@@ -17,7 +17,7 @@ import { InFlightBytes } from './in-flight-bytes.js';
 import { LoadPipeline } from './load-pipeline.js';
 import { inferenceHandlers } from './inference-service.js';
 import { MetricsServer } from './metrics-server.js';
-import { ModelLoader } from './model-loader.js';
+import { ModelLoader, onnxruntimeReady } from './model-loader.js';
 import type { NodeComponent } from './node-component.js';
 import { NodeHealth } from './node-health.js';
 import { NodeMetrics } from './node-metrics.js';
@@ -83,13 +83,21 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     keys: o.keys,
     nodeId: o.id,
     intervalMs: o.statsIntervalMs,
+    // The idle baseline includes onnxruntime's first session, paid once per process whatever is loaded.
+    beforeBaseline: onnxruntimeReady,
     figures: {
       budgetBytes: o.memoryBudget.bytes,
       usedBytes: () => serving.reconciler.memoryUsedBytes(),
+      unaccountedBytes: () => serving.ledger.unaccountedBytes,
       loaded: () => serving.reconciler.table.versions.size,
       evictions: () => serving.ledger.evictions,
+      displaced: () => serving.reconciler.displaced(),
+      takeBaseline: (rss) => serving.ledger.takeBaseline(rss),
+      sample: (rss) => serving.reconciler.sampleMemory(rss),
+      dropBaseline: () => serving.ledger.dropBaseline(),
     },
   });
+  serving.onDisplaced.push(() => memoryRecord.tick());
   const components: NodeComponent[] = [
     ...(servers.metricsServer ? [servers.metricsServer] : []),
     // Stopped after the servers, so the spans of the last requests are sent.
@@ -145,7 +153,9 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     ...(budget.source === 'option' ? {} : { limitBytes: budget.limitBytes, reserveBytes: budget.reserveBytes }),
   });
   const ledger = new MemoryLedger(budget.bytes);
-  const density: DensityMetrics = densityMetrics(metrics.registry, { budget: () => budget.bytes, used: () => reconciler.memoryUsedBytes() });
+  const density: DensityMetrics = densityMetrics(metrics.registry, { budget: () => budget.bytes, used: () => reconciler.memoryUsedBytes(), unaccounted: () => ledger.unaccountedBytes });
+  // The memory record is written at once when a placed copy is displaced, so the placer moves it without waiting a tick.
+  const onDisplaced: Array<() => void> = [];
   const reconciler = new Reconciler({
     target,
     // Artifacts of up to PREPARED_LOADS versions fetched, verified and read ahead; sessions created one at a time.
@@ -159,6 +169,10 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
       nodeId: o.id,
       memory: ledger,
       onEvicted: () => density.evictions.inc(),
+      onDisplaced: () => {
+        density.displacements.inc();
+        for (const listener of onDisplaced) listener();
+      },
       heldElsewhere: (key) => !o.tls && clusterView.holders(key).some((id) => id !== o.id),
       onRefused: (record, reason) => {
         density.refusals.inc();
@@ -199,7 +213,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     graceMs: o.artifactCacheGraceMs,
     intervalMs: o.artifactCacheTrimIntervalMs,
   });
-  return { target, source, reconciler, trimmer, ledger, clusterView, forwarder, densityServing, density };
+  return { target, source, reconciler, trimmer, ledger, clusterView, forwarder, densityServing, density, onDisplaced };
 }
 
 /** Figures that outlive the node (rollout steps, shadow comparisons, last use) and the shadow mirror that makes some of them. */

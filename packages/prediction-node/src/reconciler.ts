@@ -14,7 +14,7 @@ import {
   type RouteRecord,
 } from '@switchyard/core';
 import type { LoadedVersion } from './loaded-version.js';
-import type { MemoryLedger } from './memory-ledger.js';
+import type { MemoryLedger, PlacementOf } from './memory-ledger.js';
 import { PassPacer } from './pass-pacer.js';
 import { ModelRoute, EMPTY_TABLE, type RouteEntry, type RoutingTable } from './routing-table.js';
 import { versionKey, type TargetStateView } from './target-state.js';
@@ -65,6 +65,8 @@ export interface DensityOptions {
   onEvicted?: (evicted: LoadedVersion, forKey: string) => void;
   /** A load was refused for want of room. */
   onRefused?: (record: VersionRecord, reason: string) => void;
+  /** A placed copy was unloaded to make room for a version a request needed (the node's memory record lists it). */
+  onDisplaced?: (key: string, forKey: string) => void;
   /** Whether another node holds `model/version` READY (requests can be forwarded there). @default never */
   heldElsewhere?: (key: string) => boolean;
 }
@@ -111,6 +113,13 @@ export class Reconciler {
   private readonly demanded = new Set<string>();
   /** One promise per version being loaded on demand: many requests for a cold version share one load. */
   private readonly demands = new Map<string, { promise: Promise<LoadedVersion>; resolve: (v: LoadedVersion) => void; reject: (err: Error) => void }>();
+  /**
+   * Placed copies unloaded to make room for a version a request needed:
+   * not loaded again while their placement still names this node (the
+   * placer moves them, seeing them in the node's memory record), forgotten
+   * once it does not, or when a request loads one again.
+   */
+  private readonly displacedKeys = new Set<string>();
 
   private readonly density: DensityOptions | undefined;
 
@@ -190,9 +199,37 @@ export class Reconciler {
     return this.options.target.current()?.placements?.get(key)?.copies.some((c) => c.nodeId === density.nodeId) ?? false;
   }
 
+  /** Placed here and not displaced: a copy this node keeps loaded ahead of requests. */
+  private placedHere(key: string): boolean {
+    return this.isPlacedHere(key) && !this.displacedKeys.has(key);
+  }
+
+  private alwaysResident(key: string): boolean {
+    return this.options.target.current()?.alwaysResidentModels?.has(splitKey(key)[0]) ?? false;
+  }
+
+  /** Placed copies this node unloaded for requests' versions, while their placement still names it (NodeMemoryRecord.displaced). */
+  displaced(): string[] {
+    return [...this.displacedKeys].sort();
+  }
+
   /** Bytes of model memory held or reserved now (loaded, loading, being released). */
   memoryUsedBytes(): number {
     return this.density?.memory.usedBytes(this.loaded) ?? 0;
+  }
+
+  /**
+   * Measures the resident set against the budget's idle baseline
+   * (MemoryLedger.sample): the node's own, `rssBytes`, plus its versions'
+   * session processes. Called at quiet moments (after a heap trim, on the
+   * memory record's timer), never per request.
+   */
+  sampleMemory(rssBytes: number): void {
+    const density = this.density;
+    if (!density) return;
+    let total = rssBytes;
+    for (const v of this.loaded.values()) total += v.processRssBytes();
+    density.memory.sample(this.loaded, total);
   }
 
   /** Stops acting and frees every session, after their in-flight requests. */
@@ -215,7 +252,7 @@ export class Reconciler {
     const routable = this.routable();
     if (!this.density) return routable;
     const wanted = new Map<string, VersionRecord>();
-    for (const [key, record] of routable) if (this.demanded.has(key) || this.isPlacedHere(key)) wanted.set(key, record);
+    for (const [key, record] of routable) if (this.demanded.has(key) || this.placedHere(key)) wanted.set(key, record);
     return wanted;
   }
 
@@ -243,6 +280,7 @@ export class Reconciler {
       for (const key of this.demanded) if (!routable.has(key)) this.forgetDemand(key, notFound(`model version ${key} is no longer routed`));
       // A copy placement took away stays as a cached one: memory pressure, not a move, decides when it goes.
       for (const key of this.loaded.keys()) if (routable.has(key) && !this.isPlacedHere(key)) this.demanded.add(key);
+      for (const key of this.displacedKeys) if (!this.isPlacedHere(key)) this.displacedKeys.delete(key);
     }
     let desired = this.desired();
     // Evictions to keep a measured load within the budget change what is wanted.
@@ -337,13 +375,13 @@ export class Reconciler {
   private makeRoom(key: string, record: VersionRecord): Promise<void> | undefined {
     const density = this.density;
     if (!density) return Promise.resolve();
-    const decision = density.memory.decide(record, this.loaded, (k) => k === key || this.isPlacedHere(k));
+    const decision = density.memory.decide(record, this.loaded, this.placementOf(key), !this.placedHere(key));
     if (decision.kind === 'fits') return Promise.resolve();
     if (decision.kind === 'refuse') {
       density.memory.refusals++;
       const reason = `not loaded: ${decision.reason}`;
       density.onRefused?.(record, reason);
-      if (this.isPlacedHere(key)) {
+      if (this.placedHere(key)) {
         this.recordFailure(key, record, (this.failures.get(key)?.attempts ?? 0) + 1, reason);
       } else {
         // Asked for by a request: the room may be there for the next one (requests in flight end), so no back-off.
@@ -354,7 +392,12 @@ export class Reconciler {
       }
       return undefined;
     }
-    return this.evict(decision.victims, key);
+    return this.evict(decision.victims, key, decision.displaced);
+  }
+
+  /** How admission sees placement while `forKey` loads: the load itself counts as placed (it is never its own victim). */
+  private placementOf(forKey: string): PlacementOf {
+    return { placed: (k) => k === forKey || this.placedHere(k), alwaysResident: (k) => this.alwaysResident(k) };
   }
 
   /**
@@ -373,10 +416,10 @@ export class Reconciler {
     this.loaded.set(key, loaded);
     const density = this.density;
     if (!density) return false;
-    const over = density.memory.overBudget(this.loaded, (k) => k === key || this.isPlacedHere(k));
+    const over = density.memory.overBudget(this.loaded, this.placementOf(key), !this.placedHere(key));
     if (over === undefined) return false;
     if (over.kind === 'evict') {
-      void this.evict(over.victims, key);
+      void this.evict(over.victims, key, over.displaced);
       return true;
     }
     this.options.logger.warn('a loaded model version measured more than its estimate; the node is over its memory budget until room is made', {
@@ -388,8 +431,12 @@ export class Reconciler {
     return false;
   }
 
-  /** Unloads idle cached versions to make room for `forKey`; settles when their sessions are released. */
-  private evict(victims: readonly string[], forKey: string): Promise<void> {
+  /**
+   * Unloads idle versions to make room for `forKey`; settles when their
+   * sessions are released. Those in `displaced` are placed copies: marked
+   * so that the node does not load them again while displaced.
+   */
+  private evict(victims: readonly string[], forKey: string, displaced: readonly string[] = []): Promise<void> {
     const density = this.density!;
     const released: Promise<void>[] = [];
     for (const victim of victims) {
@@ -399,7 +446,17 @@ export class Reconciler {
       this.demanded.delete(victim);
       density.memory.evictions++;
       density.onEvicted?.(version, forKey);
-      this.options.logger.info('evicting a cached model version to make room', { model: version.model, version: version.version, memoryBytes: version.memoryBytes, for: forKey });
+      const placed = displaced.includes(victim);
+      if (placed) {
+        this.displacedKeys.add(victim);
+        density.onDisplaced?.(victim, forKey);
+      }
+      this.options.logger.info(placed ? 'displacing a placed model version to make room for one a request needs' : 'evicting a cached model version to make room', {
+        model: version.model,
+        version: version.version,
+        memoryBytes: version.memoryBytes,
+        for: forKey,
+      });
       released.push(this.unload(version));
     }
     return Promise.all(released).then(() => undefined);
@@ -503,6 +560,8 @@ export class Reconciler {
         // The settings changed again while it loaded: this pass loads the newest.
         void loaded.close();
       } else {
+        // Loaded again (a request needed it): a placed copy like any other from now.
+        this.displacedKeys.delete(key);
         if (this.keepWithinBudget(key, loaded)) evicted = true;
         // Requests already holding the old set finish on it; unload waits for them.
         if (current) void this.unload(current, false);

@@ -85,6 +85,10 @@ export class GuardedSession implements VersionSession {
     return fast?.host === 'inline' && this.measured(feeds) ? fast.run(feeds, outputs) : undefined;
   }
 
+  processRssBytes(): number {
+    return this.current?.alive ? this.current.rssBytes() : 0;
+  }
+
   async release(): Promise<void> {
     this.released = true;
     await this.starting?.catch(() => undefined);

@@ -36,6 +36,8 @@ export interface VersionSession {
    * run is over before anything else can start, so it needs no queue.
    */
   runInline?(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> | undefined;
+  /** Resident bytes of a child process hosting runs of this session, 0 when none is alive (memory accounting, issue #16). */
+  processRssBytes?(): number;
   /** Frees the native session (and its thread). Call once no run is in flight. */
   release(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { GrpcStatus, invalidArgument, resourceExhausted, SwitchyardError, unavailable } from '@switchyard/core';
 import type { RunLimits } from './session-interface.js';
@@ -126,6 +126,23 @@ export class SessionProcess {
 
   get alive(): boolean {
     return !this.exited;
+  }
+
+  /**
+   * The process's resident set now (VmRSS of /proc/<pid>/status; 0 when it
+   * has ended or the file cannot be read): memory the node's own resident
+   * set does not show, counted as its version's (issue #16).
+   */
+  rssBytes(): number {
+    const pid = this.child.pid;
+    if (this.exited || pid === undefined) return 0;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kib = /^VmRSS:\s+(\d+)/m.exec(status)?.[1];
+      return kib === undefined ? 0 : Number(kib) * 1024;
+    } catch {
+      return 0;
+    }
   }
 
   /** Runs queued or running (tests, and the owner's choice of process). */

@@ -37,6 +37,8 @@ export interface TargetState {
   readonly complete?: boolean;
   /** Models' default runtime settings (issue #17), for the models that set any. */
   readonly modelRuntimes?: ReadonlyMap<string, RuntimeSettings>;
+  /** Models kept always resident (`placement.alwaysResident`): their placed copies are never displaced (issue #16). */
+  readonly alwaysResidentModels?: ReadonlySet<string>;
 }
 
 /**
@@ -59,6 +61,7 @@ export class TargetStateBuilder {
   private readonly retiredModels = new Map<string, string>();
   private readonly placements = new Map<string, PlacementRecord>();
   private readonly modelRuntimes = new Map<string, RuntimeSettings>();
+  private readonly alwaysResident = new Set<string>();
 
   constructor(
     private readonly keys: KeyLayout,
@@ -77,9 +80,12 @@ export class TargetStateBuilder {
     const parsed = this.keys.parse(key);
     if (!parsed) return;
     if (parsed.kind === 'models') {
-      // Only the retired mark and the default runtime settings matter to a node; anything else about models is the control plane's.
-      // A record that holds neither is not parsed: 10,000 models took a fresh node 0.3 s.
-      const result = value === undefined || !(value.includes('"retiredAt"') || value.includes('"runtime"')) ? undefined : parseStored(ModelRecordSchema, value);
+      // Only the retired mark, the default runtime settings and always-resident matter to a node; anything else about models is the control plane's.
+      // A record that holds none is not parsed: 10,000 models took a fresh node 0.3 s.
+      const relevant = value !== undefined && (value.includes('"retiredAt"') || value.includes('"runtime"') || /"alwaysResident"\s*:\s*true/.test(value));
+      const result = relevant ? parseStored(ModelRecordSchema, value) : undefined;
+      if (result?.ok && result.value.placement?.alwaysResident === true) this.alwaysResident.add(parsed.model);
+      else this.alwaysResident.delete(parsed.model);
       if (result?.ok && result.value.retiredAt !== undefined) this.retiredModels.set(parsed.model, result.value.retiredAt);
       else this.retiredModels.delete(parsed.model);
       if (result?.ok && result.value.runtime !== undefined) this.modelRuntimes.set(parsed.model, result.value.runtime);
@@ -127,6 +133,7 @@ export class TargetStateBuilder {
       retiredModels: new Map(this.retiredModels),
       placements: new Map(this.placements),
       modelRuntimes: new Map(this.modelRuntimes),
+      alwaysResidentModels: new Set(this.alwaysResident),
     };
   }
 }

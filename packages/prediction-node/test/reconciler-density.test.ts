@@ -99,14 +99,86 @@ test('past the budget, the least recently used idle cached version goes first; p
 });
 
 test('a load that cannot fit is refused with the sizes: FAILED, the demand UNAVAILABLE, and the next demand tries again', async (t) => {
-  // 5 MiB budget: the placed 3 MiB version leaves no room for another 3 MiB one.
-  const { reconciler, status } = reconcilerWith(targetOf(2, 3, [0]), 5);
+  // 5 MiB budget: the placed 3 MiB version, always resident, leaves no room for another 3 MiB one.
+  const { reconciler, status } = reconcilerWith({ ...targetOf(2, 3, [0]), alwaysResidentModels: new Set(['m0']) }, 5);
   t.teardown(() => reconciler.stop());
   await reconciler.whenSettled();
   const error = await t.throwsAsync(reconciler.demand('m1', 'v1'));
   t.is((error as { code?: number }).code, GrpcStatus.UNAVAILABLE);
-  t.regex(error!.message, /not loaded: it needs 3\.0 MiB and this node's budget is 5\.0 MiB, 3\.0 MiB held, 3\.0 MiB of it by 1 version\(s\) placed here/);
+  t.regex(error!.message, /not loaded: it needs 3\.0 MiB and this node's budget is 5\.0 MiB, 3\.0 MiB held, 3\.0 MiB of it by 1 version\(s\) always resident, loading or serving requests/);
   t.is(status.last.get('m1')?.state, 'FAILED');
   // No back-off for a request's load: the next one is decided afresh (and refused again here).
   await t.throwsAsync(reconciler.demand('m1', 'v1'), { message: /not loaded/ });
+  t.deepEqual(reconciler.displaced(), []);
 });
+
+test('a version a request needs displaces the least recently used idle placed copy when no cached one is left; the copy stays unloaded while displaced and is forgotten once its placement moves', async (t) => {
+  // 8 MiB budget, 3 MiB each: m0 and m1 placed here fill it.
+  let target = targetOf(3, 3, [0, 1]);
+  const displacedEvents: string[] = [];
+  const { reconciler, loads } = fullOfPlacedCopies(() => target, (key, forKey) => displacedEvents.push(`${key} for ${forKey}`));
+  t.teardown(() => reconciler.stop());
+  await waitUntil(() => reconciler.table.versions.size === 2);
+  t.deepEqual([...reconciler.table.versions.keys()].sort(), ['m0/v1', 'm1/v1']);
+  // m1 used last: m0 is the least recently used.
+  reconciler.table.versions.get('m1/v1')!.stats.lastUsedMs = Date.now() + 1000;
+  await reconciler.demand('m2', 'v1');
+  t.deepEqual(displacedEvents, ['m0/v1 for m2/v1']);
+  t.deepEqual(reconciler.displaced(), ['m0/v1']);
+  t.deepEqual([...reconciler.table.versions.keys()].sort(), ['m1/v1', 'm2/v1']);
+  // Passes do not load it back while its placement still names this node.
+  reconciler.reconcile();
+  await new Promise((r) => setTimeout(r, 30));
+  t.is(loads.get('m0'), 1);
+  t.false(reconciler.table.versions.has('m0/v1'));
+  // The placer moved it elsewhere: forgotten.
+  target = { ...targetOf(3, 3, [1]) };
+  reconciler.reconcile();
+  t.deepEqual(reconciler.displaced(), []);
+  // Placed here again later: an ordinary placed copy, loaded (making room by evicting the cached m2).
+  target = { ...targetOf(3, 3, [0, 1]) };
+  reconciler.reconcile();
+  await waitUntil(() => reconciler.table.versions.has('m0/v1'));
+  t.is(loads.get('m0'), 2);
+});
+
+test('a displaced copy that a request needs again loads on demand and is a placed copy again', async (t) => {
+  const target = targetOf(3, 3, [0, 1]);
+  const { reconciler } = fullOfPlacedCopies(() => target);
+  t.teardown(() => reconciler.stop());
+  await waitUntil(() => reconciler.table.versions.size === 2);
+  await reconciler.demand('m2', 'v1');
+  t.is(reconciler.displaced().length, 1);
+  const [gone] = reconciler.displaced();
+  const [model] = gone!.split('/');
+  await reconciler.demand(model!, 'v1');
+  t.deepEqual(reconciler.displaced().includes(gone!), false);
+  t.true(reconciler.table.versions.has(gone!));
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * 8 MiB of budget, two 3 MiB placed copies: both loaded once the first
+ * measurement corrects the default estimate (1.5 × the artifact, so the two
+ * first estimates do not fit together and one retries 10 ms later).
+ */
+function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: string, forKey: string) => void) {
+  const loads = instantLoader();
+  const reconciler = new Reconciler({
+    target: { current: target },
+    loader: loads.loader,
+    status: recordingStatus().sink,
+    logger: capturingLogger().logger,
+    retryMinMs: 10,
+    density: { nodeId: 'me', memory: new MemoryLedger(8 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
+  });
+  reconciler.reconcile();
+  return { reconciler, loads: loads.loads };
+}
