@@ -41,6 +41,12 @@ export interface AdmissionContext {
    * placer planned both. @default false
    */
   mayDisplace?: boolean;
+  /**
+   * What the load holds beyond `wantBytes` until it ends (the model file
+   * read whole while its session is built): room is made for it too, as far
+   * as the budget goes. @default 0
+   */
+  transientBytes?: number;
 }
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -64,21 +70,23 @@ export function admit(held: readonly HeldVersion[], wantBytes: number, context: 
   if (wantBytes > budgetBytes) {
     return { kind: 'refuse', reason: `it needs ${mib(wantBytes)}, more than this node's whole memory budget of ${mib(budgetBytes)}` };
   }
+  // The transient part needs room too, but never refuses a version that fits once loaded.
+  const need = Math.min(budgetBytes, wantBytes + (context.transientBytes ?? 0));
   let used = unaccounted;
   for (const h of held) used += h.bytes;
-  if (used + wantBytes <= budgetBytes) return { kind: 'fits' };
+  if (used + need <= budgetBytes) return { kind: 'fits' };
   const cached = held.filter((h) => !h.placed && idle(h)).sort(lru);
   const placed = context.mayDisplace ? held.filter((h) => h.placed && !h.alwaysResident && idle(h)).sort(lru) : [];
   const victims: string[] = [];
   const displaced: string[] = [];
   let freed = 0;
   for (const h of [...cached, ...placed]) {
-    if (used - freed + wantBytes <= budgetBytes) break;
+    if (used - freed + need <= budgetBytes) break;
     victims.push(h.key);
     if (h.placed) displaced.push(h.key);
     freed += h.bytes;
   }
-  if (used - freed + wantBytes <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed, displaced };
+  if (used - freed + need <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed, displaced };
   const pinned = held.filter((h) => !victims.includes(h.key));
   let pinnedBytes = 0;
   for (const h of pinned) pinnedBytes += h.bytes;
@@ -86,7 +94,7 @@ export function admit(held: readonly HeldVersion[], wantBytes: number, context: 
   return {
     kind: 'refuse',
     reason:
-      `it needs ${mib(wantBytes)} and this node's budget is ${mib(budgetBytes)}, ${mib(used)} held, ` +
+      `it needs ${mib(wantBytes)}${need > wantBytes ? ` (${mib(need)} while it loads)` : ''} and this node's budget is ${mib(budgetBytes)}, ${mib(used)} held, ` +
       `${mib(pinnedBytes)} of it by ${pinned.length} version(s) ${why}, which are not evicted` +
       (unaccounted > 0 ? `, and ${mib(unaccounted)} by the process's own growth` : ''),
   };

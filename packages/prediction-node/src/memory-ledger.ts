@@ -13,6 +13,17 @@ export interface PlacementOf {
   alwaysResident(key: string): boolean;
 }
 
+/**
+ * Memory a load holds beyond what its version keeps: onnxruntime reads the
+ * model file whole while it builds the session and pre-packs its weights,
+ * and frees that once it is built (measured with the 13.6 MB MLP: resident
+ * peaks ≈ one artifact above the loaded cost). Reserved while the load runs,
+ * so the budget bounds the peak and not only what stays.
+ */
+export function transientBytes(record: VersionRecord): number {
+  return record.artifact.size;
+}
+
 /** Ledgers measuring against the resident set in this process: with more than one, nobody's growth is its own. */
 let rssAccounts = 0;
 
@@ -119,7 +130,20 @@ export class MemoryLedger {
    * so idle placed copies may go once no idle cached version is left.
    */
   decide(record: VersionRecord, loaded: ReadonlyMap<string, LoadedVersion>, placement: PlacementOf, mayDisplace: boolean): Admission {
-    return admit(this.held(loaded, placement), this.estimate(record), { budgetBytes: this.budgetBytes, unaccountedBytes: this.unaccountedBytes, mayDisplace });
+    return admit(this.held(loaded, placement), this.estimate(record), {
+      budgetBytes: this.budgetBytes,
+      unaccountedBytes: this.unaccountedBytes,
+      mayDisplace,
+      transientBytes: transientBytes(record),
+    });
+  }
+
+  /**
+   * What a load holds until it ends: its expected cost plus its transient
+   * (see {@link transientBytes}), never more than the whole budget.
+   */
+  loadCost(record: VersionRecord): number {
+    return Math.min(this.budgetBytes, this.estimate(record) + transientBytes(record));
   }
 
   /**

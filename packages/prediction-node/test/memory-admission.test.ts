@@ -107,6 +107,14 @@ test('the ledger counts resident growth above its idle baseline that no version 
   ledger.dropBaseline();
 });
 
+test("a load's transient (its file read whole while its session is built) needs room too, but never refuses a version that fits once loaded", (t) => {
+  const versions = [held('a', 5, 1), held('b', 5, 2)];
+  t.deepEqual(admit(versions, 5 * MIB, { budgetBytes: 20 * MIB, transientBytes: 6 * MIB }), { kind: 'evict', victims: ['a'], freedBytes: 5 * MIB, displaced: [] });
+  t.deepEqual(admit([], 18 * MIB, { budgetBytes: 20 * MIB, transientBytes: 18 * MIB }), { kind: 'fits' });
+  const refused = admit([held('p', 5, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB });
+  t.regex((refused as { reason: string }).reason, /it needs 10\.0 MiB \(20\.0 MiB while it loads\)/);
+});
+
 test('estimates: the median ratio of similar sizes, the default otherwise, never below the floor', (t) => {
   t.is(estimateCost(10 * MIB, []), 15 * MIB);
   const measured = [

@@ -76,8 +76,8 @@ test('only placed versions load ahead of requests; 50 concurrent demands of a co
 });
 
 test('past the budget, the least recently used idle cached version goes first; placed ones and ones in use never do', async (t) => {
-  // 10 MiB budget, 3 MiB each: three fit.
-  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 10);
+  // 13 MiB budget, 3 MiB each, and a load holds its artifact once more (3 MiB) while it runs: three fit.
+  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 13);
   t.teardown(() => reconciler.stop());
   await reconciler.whenSettled();
   const m1 = await reconciler.demand('m1', 'v1');
@@ -91,7 +91,7 @@ test('past the budget, the least recently used idle cached version goes first; p
   t.true(m2.closed);
   t.false(m1.closed);
   m1.release();
-  t.true(reconciler.memoryUsedBytes() <= 10 * MIB);
+  t.true(reconciler.memoryUsedBytes() <= 13 * MIB);
   // Now m1 is the least recently used idle cached one; m0 (placed) stays whatever its age.
   await reconciler.demand('m4', 'v1');
   t.deepEqual(evicted, ['m2', 'm1']);
@@ -105,7 +105,7 @@ test('a load that cannot fit is refused with the sizes: FAILED, the demand UNAVA
   await reconciler.whenSettled();
   const error = await t.throwsAsync(reconciler.demand('m1', 'v1'));
   t.is((error as { code?: number }).code, GrpcStatus.UNAVAILABLE);
-  t.regex(error!.message, /not loaded: it needs 3\.0 MiB and this node's budget is 5\.0 MiB, 3\.0 MiB held, 3\.0 MiB of it by 1 version\(s\) always resident, loading or serving requests/);
+  t.regex(error!.message, /not loaded: it needs 3\.0 MiB \(5\.0 MiB while it loads\) and this node's budget is 5\.0 MiB, 3\.0 MiB held, 3\.0 MiB of it by 1 version\(s\) always resident, loading or serving requests/);
   t.is(status.last.get('m1')?.state, 'FAILED');
   // No back-off for a request's load: the next one is decided afresh (and refused again here).
   await t.throwsAsync(reconciler.demand('m1', 'v1'), { message: /not loaded/ });
@@ -113,7 +113,7 @@ test('a load that cannot fit is refused with the sizes: FAILED, the demand UNAVA
 });
 
 test('a version a request needs displaces the least recently used idle placed copy when no cached one is left; the copy stays unloaded while displaced and is forgotten once its placement moves', async (t) => {
-  // 8 MiB budget, 3 MiB each: m0 and m1 placed here fill it.
+  // 9 MiB budget, 3 MiB each, 6 while loading: m0 and m1 placed here fill it.
   let target = targetOf(3, 3, [0, 1]);
   const displacedEvents: string[] = [];
   const { reconciler, loads } = fullOfPlacedCopies(() => target, (key, forKey) => displacedEvents.push(`${key} for ${forKey}`));
@@ -165,9 +165,10 @@ async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<vo
 }
 
 /**
- * 8 MiB of budget, two 3 MiB placed copies: both loaded once the first
- * measurement corrects the default estimate (1.5 × the artifact, so the two
- * first estimates do not fit together and one retries 10 ms later).
+ * 9 MiB of budget, two 3 MiB placed copies: both loaded once the first
+ * measurement corrects the default estimate (1.5 × the artifact, plus the
+ * artifact while loading, so the two first loads do not fit together and
+ * one retries 10 ms later).
  */
 function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: string, forKey: string) => void) {
   const loads = instantLoader();
@@ -177,7 +178,7 @@ function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: strin
     status: recordingStatus().sink,
     logger: capturingLogger().logger,
     retryMinMs: 10,
-    density: { nodeId: 'me', memory: new MemoryLedger(8 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
+    density: { nodeId: 'me', memory: new MemoryLedger(9 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
   });
   reconciler.reconcile();
   return { reconciler, loads: loads.loads };
