@@ -143,7 +143,9 @@ export class PlacementView {
     } else if (parsed.kind === 'nodes') {
       if (value === undefined) return void this.addresses.delete(parsed.nodeId);
       const record = parseStored(NodeRecordSchema, value);
-      if (record.ok) this.addresses.set(parsed.nodeId, record.value.address);
+      // A draining node takes no new requests: its copies are being placed elsewhere.
+      if (record.ok && !record.value.draining) this.addresses.set(parsed.nodeId, record.value.address);
+      else this.addresses.delete(parsed.nodeId);
     }
   }
 

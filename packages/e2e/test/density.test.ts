@@ -271,6 +271,109 @@ test('placement: a node loads what names it, refuses what does not fit and says 
   t.is(node.state, 'SERVING');
 });
 
+test('a node full of placed copies serves a request for a big unplaced version by displacing idle placed copies, lists them as displaced, does not reload them while displaced, and forgets one once its placement moves', async (t) => {
+  // Placements by hand in a prefix of their own (no control plane watches it): six small copies on full-1, ≈ 80 % of 24 MiB.
+  const keys = new KeyLayout('/density-displace/');
+  const now = new Date().toISOString();
+  const bigShape = { inputSize: 128, hidden: 1024, layers: 2, seed: 9 };
+  await cluster.admin.createModel({ name: 'bigone', placement: { min_copies: 0, max_copies: 0, always_resident: false } });
+  const bigVersion = await cluster.createVersion('bigone', mlpModel(bigShape));
+  await cluster.setRoute('bigone', { [bigVersion]: 10_000 });
+  const copy = async (model: string, version: string, placed: boolean) => {
+    await cluster.client.put(keys.version(model, version)).value((await cluster.client.get(cluster.keys.version(model, version)).string())!);
+    await cluster.client.put(keys.route(model)).value((await cluster.client.get(cluster.keys.route(model)).string())!);
+    if (!placed) return;
+    const record: PlacementRecord = { model, version, copies: [{ nodeId: 'full-1', since: now }], wantedCopies: 1, estimatedBytes: 0, reason: '', updatedAt: now };
+    await cluster.client.put(keys.placement(model, version)).value(JSON.stringify(record));
+  };
+  for (let i = 1; i <= 6; i++) await copy(`m${i}`, versions.get(`m${i}`)!, true);
+  await copy('bigone', bigVersion, false);
+  const etcd = createEtcdClient({ endpoints: cluster.etcd.endpoint });
+  t.teardown(() => etcd.close());
+  const node = await PredictionNode.create({
+    etcd,
+    keys,
+    id: 'full-1',
+    dataDir: join(cluster.dir, 'full-1'),
+    logger: silentLogger(),
+    controlPlanes: [cluster.controlPlane.address],
+    memoryBudgetBytes: 24 * MIB,
+    statsIntervalMs: 200,
+    drainGraceMs: 0,
+  });
+  t.teardown(() => node.stop(500));
+  await node.ready(20_000);
+  const placedKeys = [1, 2, 3, 4, 5, 6].map((i) => `m${i}/${versions.get(`m${i}`)}`);
+  await waitFor(() => placedKeys.every((k) => node.table.versions.has(k)), { timeoutMs: 20_000, message: 'full-1 loaded its six placed copies' });
+  t.log(`full-1 holds ${(node.memoryUsedBytes / MIB).toFixed(1)} MiB of 24 MiB in six placed copies`);
+  const Inference = inferenceService();
+  const direct = new Inference(node.address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
+  t.teardown(() => direct.close());
+  const bigRow = Array.from({ length: 128 }, (_, i) => ((i % 5) - 2) / 4);
+  const request = { model_name: 'bigone', model_version: '', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 128] }], raw_input_contents: [encodeRaw(Float32Array.from(bigRow))] };
+  const response = await new Promise<ModelInferResponse>((resolve, reject) =>
+    direct['ModelInfer']!(request, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, res: ModelInferResponse) => (err ? reject(err) : resolve(res))),
+  );
+  const want = expectedMlp(bigShape, bigRow);
+  t.true(outputValues(response, 'y').every((v, i) => Math.abs(v - want[i]!) <= 1e-3 * Math.max(1, Math.abs(want[i]!))), 'the big version answered correctly');
+  const gone = placedKeys.filter((k) => !node.table.versions.has(k));
+  t.true(gone.length > 0, 'some placed copies were displaced');
+  const readDisplaced = async () => NodeMemoryRecordSchema.parse(JSON.parse((await etcd.get(keys.nodeMemory('full-1')).string())!)).displaced;
+  await waitFor(async () => (await readDisplaced()).length === gone.length, { message: 'the memory record lists the displaced copies' });
+  t.deepEqual(await readDisplaced(), [...gone].sort());
+  t.true((await node.metrics.registry.getSingleMetric('switchyard_displacements_total')!.get()).values[0]!.value >= gone.length);
+  // Not loaded back while displaced (their placements still name full-1): wait past a few passes and memory records.
+  await new Promise((r) => setTimeout(r, 600));
+  t.true(gone.every((k) => !node.table.versions.has(k)), 'displaced copies stay unloaded');
+  // The placer moved one elsewhere: forgotten.
+  const [movedModel, movedVersion] = gone[0]!.split('/') as [string, string];
+  const moved: PlacementRecord = { model: movedModel, version: movedVersion, copies: [{ nodeId: 'elsewhere', since: now }], wantedCopies: 1, estimatedBytes: 0, reason: '', updatedAt: now };
+  await etcd.put(keys.placement(movedModel, movedVersion)).value(JSON.stringify(moved));
+  await waitFor(async () => !(await readDisplaced()).includes(gone[0]!), { message: 'the moved copy is no longer listed' });
+  t.is(node.state, 'SERVING');
+});
+
+test('a draining node says so in its record during its grace period; other nodes stop forwarding to it and load the version themselves', async (t) => {
+  const drainKeys = cluster.keys;
+  await deploy('drained', 600);
+  const version = versions.get('drained')!;
+  const drainer = await PredictionNode.create({
+    etcd: cluster.client,
+    keys: drainKeys,
+    id: 'drainer',
+    dataDir: join(cluster.dir, 'drainer'),
+    logger: silentLogger(),
+    controlPlanes: [cluster.controlPlane.address],
+    memoryBudgetBytes: BUDGET,
+    drainGraceMs: 3000,
+  });
+  let stopping: Promise<void> | undefined;
+  t.teardown(() => stopping ?? drainer.stop(500));
+  await drainer.ready(20_000);
+  // The drainer loads it (a request marked forwarded is served where it lands).
+  const Inference = inferenceService();
+  const direct = new Inference(drainer.address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
+  t.teardown(() => direct.close());
+  const metadata = new grpc.Metadata();
+  metadata.set(FORWARDED_METADATA_KEY, 'the-test');
+  const request = { model_name: 'drained', model_version: '', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 64] }], raw_input_contents: [encodeRaw(Float32Array.from(ROW))] };
+  await new Promise<ModelInferResponse>((resolve, reject) =>
+    direct['ModelInfer']!(request, metadata, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, res: ModelInferResponse) => (err ? reject(err) : resolve(res))),
+  );
+  await waitFor(async () => (await cluster.status('drainer', 'drained', version))?.state === 'READY', { message: 'drained READY on the drainer' });
+  stopping = drainer.stop();
+  await waitFor(async () => NodeRecordSchema.parse(JSON.parse((await cluster.client.get(drainKeys.node('drainer')).string()) ?? '{}')).draining, {
+    timeoutMs: 2000,
+    message: 'the record says draining',
+  });
+  // Its lease and READY status are still there for the grace period, but node-1 no longer sends it requests.
+  const before = await counter(0, 'switchyard_forwards_total');
+  assertCorrect(t, await infer(0, 'drained'), 600);
+  t.is(await counter(0, 'switchyard_forwards_total'), before, 'node-1 did not forward to the draining node');
+  t.true(cluster.nodes[0]!.table.versions.has(`drained/${version}`), 'node-1 loaded it itself');
+  await stopping;
+});
+
 // Last: its version keeps a placed copy (min_copies 1), which the tests above must not have to share a small budget with.
 test('@switchyard/client reads placements from etcd and sends each request straight to the node holding the version: no forwarding hop', async (t) => {
   await deploy('direct', 400, 1);

@@ -8,7 +8,7 @@ import { versionKey } from './target-state.js';
 export interface ClusterView {
   /** Node ids holding `model/version` READY, this node included; empty when none does. */
   holders(key: string): readonly string[];
-  /** A live node's inference address, undefined when it is not registered. */
+  /** A live node's inference address, undefined when it is not registered or is draining. */
   address(nodeId: string): string | undefined;
 }
 
@@ -37,6 +37,8 @@ export class ClusterViewMirror implements ClusterView, NodeComponent {
   private readonly addresses = new Map<string, string>();
   /** `model/version` → READY holders. */
   private readonly ready = new Map<string, readonly string[]>();
+  /** Nodes whose record says draining: they hold nothing for others any more. */
+  private readonly draining = new Set<string>();
   private readonly watchers: Watcher[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -54,7 +56,8 @@ export class ClusterViewMirror implements ClusterView, NodeComponent {
   }
 
   holders(key: string): readonly string[] {
-    return this.ready.get(key) ?? NONE;
+    const holders = this.ready.get(key) ?? NONE;
+    return this.draining.size === 0 ? holders : holders.filter((id) => !this.draining.has(id));
   }
 
   address(nodeId: string): string | undefined {
@@ -68,6 +71,7 @@ export class ClusterViewMirror implements ClusterView, NodeComponent {
       if (this.stopped) return;
       this.addresses.clear();
       this.ready.clear();
+      this.draining.clear();
       for (const kv of nodes.kvs) this.apply(kv.key.toString(), kv.value.toString());
       for (const kv of statuses.kvs) this.apply(kv.key.toString(), kv.value.toString());
       this.watch(keys.nodesPrefix(), Number(nodes.revision));
@@ -103,8 +107,10 @@ export class ClusterViewMirror implements ClusterView, NodeComponent {
     const parsed = this.options.keys.parse(key);
     if (parsed?.kind === 'nodes') {
       const record = value === undefined ? undefined : parseStored(NodeRecordSchema, value);
-      if (record?.ok) this.addresses.set(parsed.nodeId, record.value.address);
+      if (record?.ok && !record.value.draining) this.addresses.set(parsed.nodeId, record.value.address);
       else this.addresses.delete(parsed.nodeId);
+      if (record?.ok && record.value.draining) this.draining.add(parsed.nodeId);
+      else this.draining.delete(parsed.nodeId);
     } else if (parsed?.kind === 'status') {
       const record = value === undefined ? undefined : parseStored(VersionStatusRecordSchema, value);
       this.setHolder(versionKey(parsed.model, parsed.version), parsed.nodeId, record?.ok === true && record.value.state === 'READY');

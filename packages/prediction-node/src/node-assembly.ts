@@ -115,6 +115,8 @@ export function assembleNode(o: ResolvedPredictionNodeOptions, logger: Logger, c
     figures.shadows,
     serving.target,
     servers.health,
+    // Stopped first: the record says draining before the grace period starts (issue #16).
+    { name: 'draining-flag', start: () => undefined, stop: () => servers.registration.markDraining() },
   ];
   return { metrics, reconciler: serving.reconciler, statsPublisher: figures.statsPublisher, health: servers.health, server: servers.server, metricsServer: servers.metricsServer, restServer: servers.restServer, components };
 }

@@ -25,13 +25,25 @@ export interface NodeRegistrationOptions {
  */
 export class NodeRegistration implements NodeComponent {
   readonly name = 'registration';
+  private record: NodeRecord | undefined;
 
   constructor(private readonly options: NodeRegistrationOptions) {}
+
+  /**
+   * Says in the record (same lease) that the node is draining: the placer
+   * moves its copies away, and other nodes and clients stop sending it
+   * requests, during the drain's grace period rather than after its lease goes.
+   */
+  markDraining(): void {
+    if (!this.record || this.record.draining) return;
+    this.record = { ...this.record, draining: true };
+    this.options.reporter.set(this.options.keys.node(this.options.nodeId), JSON.stringify(this.record));
+  }
 
   start(): void {
     const { reporter, keys, nodeId, addresses } = this.options;
     const { address, metricsAddress } = addresses();
-    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0, draining: false, httpAddress: '' };
+    const record: NodeRecord = (this.record = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0, draining: false, httpAddress: '' });
     reporter.set(keys.node(nodeId), JSON.stringify(record));
   }
 
