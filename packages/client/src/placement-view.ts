@@ -1,4 +1,5 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { readPrefixPaged } from '@switchyard/core/etcd';
 import {
   KeyLayout,
   NodeRecordSchema,
@@ -7,6 +8,7 @@ import {
   resolveSlots,
   RouteRecordSchema,
   routingKeySlot,
+  VersionStatusRecordSchema,
   TOTAL_WEIGHT,
   type SlotRange,
 } from '@switchyard/core';
@@ -21,11 +23,15 @@ export interface PlacementViewOptions {
   retryMs?: number;
 }
 
-/** Where one request should go: the version its route chose and the addresses of the nodes placed to hold it. */
+/** Where one request should go: the version its route chose and the addresses of the nodes holding it. */
 export interface PlacementTarget {
   /** The version the route's slot chose, for an unversioned request; undefined when the request named one. */
   routedVersion: string | undefined;
-  /** Addresses of the nodes placement names for that version; empty when none (any node will do). */
+  /**
+   * Addresses of the nodes holding that version READY (placed copies and
+   * copies loaded on request alike), then of the nodes placement names that
+   * do not hold it READY yet; empty when none (any node will do).
+   */
   addresses: readonly string[];
 }
 
@@ -34,18 +40,22 @@ interface Route {
 }
 
 /**
- * The client's copy of where versions are placed (issue #16): the routes
+ * The client's copy of where versions are held (issue #16): the routes
  * (their slots, to choose a version as a node would), the placements
- * (`target/placements/`) and the node addresses (`runtime/nodes/`), each a
- * range read plus a watch, read again when a watch ends. The client sends a
- * request straight to a node holding its version, so a well-behaved client
- * pays no forwarding hop; any node still answers for anything.
+ * (`target/placements/`), which nodes hold which version READY
+ * (`runtime/status/`: copies loaded on request too) and the node addresses
+ * (`runtime/nodes/`; draining nodes left out), each a paged range read plus
+ * a watch, read again when a watch ends. The client sends a request
+ * straight to a node holding its version, so a well-behaved client pays no
+ * forwarding hop; any node still answers for anything.
  */
 export class PlacementView {
   private readonly keys: KeyLayout;
   private readonly routes = new Map<string, Route>();
   /** `model/version` → node ids. */
   private readonly placements = new Map<string, readonly string[]>();
+  /** `model/version` → node ids holding it READY. */
+  private readonly ready = new Map<string, readonly string[]>();
   private readonly addresses = new Map<string, string>();
   private readonly watchers = new Map<string, Watcher>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -55,9 +65,11 @@ export class PlacementView {
     this.keys = options.keys ?? new KeyLayout();
   }
 
-  /** Reads the three prefixes; rejects when a first read fails (later failures are retried). */
+  /** Reads the four prefixes; rejects when a first read fails (later failures are retried). */
   async start(): Promise<void> {
-    await Promise.all([this.keys.routesPrefix(), this.keys.placementsPrefix(), this.keys.nodesPrefix()].map((prefix) => this.readAndWatch(prefix)));
+    await Promise.all(
+      [this.keys.routesPrefix(), this.keys.placementsPrefix(), this.keys.statusPrefix(), this.keys.nodesPrefix()].map((prefix) => this.readAndWatch(prefix)),
+    );
   }
 
   close(): void {
@@ -83,17 +95,21 @@ export class PlacementView {
       if (!chosen) return { routedVersion: undefined, addresses: [] };
       routedVersion = chosen;
     }
-    const nodes = this.placements.get(`${model}/${chosen}`) ?? [];
+    const key = `${model}/${chosen}`;
+    const ready = this.ready.get(key) ?? [];
+    const placed = this.placements.get(key) ?? [];
+    const nodes = placed.length === 0 ? ready : ready.length === 0 ? placed : [...new Set([...ready, ...placed])];
     const addresses = nodes.map((id) => this.addresses.get(id)).filter((a): a is string => a !== undefined);
     return { routedVersion, addresses };
   }
 
   private async readAndWatch(prefix: string): Promise<void> {
-    const response = await this.options.etcd.getAll().prefix(prefix).exec();
+    // Paged: status keys grow with nodes × versions.
+    const response = await readPrefixPaged(this.options.etcd, prefix);
     if (this.closed) return;
     this.clear(prefix);
     for (const kv of response.kvs) this.apply(kv.key.toString(), kv.value.toString());
-    const watcher = this.options.etcd.watch().prefix(prefix).startRevision(String(Number(response.header.revision) + 1)).watcher();
+    const watcher = this.options.etcd.watch().prefix(prefix).startRevision(String(Number(response.revision) + 1)).watcher();
     this.watchers.set(prefix, watcher);
     watcher.on('data', (res) => {
       for (const event of res.events) this.apply(event.kv.key.toString(), event.type === 'Put' ? (event.kv as IKeyValue).value.toString() : undefined);
@@ -123,6 +139,7 @@ export class PlacementView {
   private clear(prefix: string): void {
     if (prefix === this.keys.routesPrefix()) this.routes.clear();
     else if (prefix === this.keys.placementsPrefix()) this.placements.clear();
+    else if (prefix === this.keys.statusPrefix()) this.ready.clear();
     else this.addresses.clear();
   }
 
@@ -140,6 +157,15 @@ export class PlacementView {
       const record = parseStored(PlacementRecordSchema, value);
       if (record.ok) this.placements.set(id, record.value.copies.map((c) => c.nodeId));
       else this.options.onError?.(new Error(`placement record ${key}: ${record.error}`));
+    } else if (parsed.kind === 'status') {
+      const id = `${parsed.model}/${parsed.version}`;
+      const record = value === undefined ? undefined : parseStored(VersionStatusRecordSchema, value);
+      const holds = record?.ok === true && record.value.state === 'READY';
+      const current = this.ready.get(id) ?? [];
+      if (current.includes(parsed.nodeId) === holds) return;
+      const next = holds ? [...current, parsed.nodeId] : current.filter((n) => n !== parsed.nodeId);
+      if (next.length === 0) this.ready.delete(id);
+      else this.ready.set(id, next);
     } else if (parsed.kind === 'nodes') {
       if (value === undefined) return void this.addresses.delete(parsed.nodeId);
       const record = parseStored(NodeRecordSchema, value);
