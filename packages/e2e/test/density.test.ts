@@ -193,9 +193,9 @@ test('a cold request whose deadline is shorter than the load gets DEADLINE_EXCEE
   const row = Array.from({ length: 256 }, (_, i) => (i % 5) / 10);
   const input = [{ name: 'x', datatype: 'FP32' as const, shape: [1, 256], data: Float32Array.from(row) }];
   const error = await t.throwsAsync<grpc.ServiceError>(big.infer(0, 'mlp', input, { deadlineMs: 30 }));
-  // Our answer says why; grpc-js's own wins when session creation (synchronous) held the event loop past our timer.
+  // Answered at once, saying why, before session creation (synchronous) could hold the event loop past the deadline.
   t.is(error?.code, grpc.status.DEADLINE_EXCEEDED);
-  t.log(error?.details);
+  t.regex(error?.details ?? '', /not loaded on any node; loading it on node .* takes about \d+ ms \(a cold start\), more than the \d+ ms left/);
   await waitFor(() => big.nodes[0]!.table.versions.size === 1, { message: 'the load went on' });
   const response = await big.infer(0, 'mlp', input);
   const want = expectedMlp(options, row);
@@ -273,9 +273,11 @@ test('placement: a node loads what names it, refuses what does not fit and says 
 
 test('a node full of placed copies serves a request for a big unplaced version by displacing idle placed copies, lists them as displaced, does not reload them while displaced, and forgets one once its placement moves', async (t) => {
   // Placements by hand in a prefix of their own (no control plane watches it): six small copies on full-1, ≈ 80 % of 24 MiB.
+  // The big version (9.4 MB, four times the small ones: estimated 1.5 × its size, and its file once more while loading) needs ≈ 22 MiB:
+  // whatever the small copies measured in this shared process, it cannot load beside them.
   const keys = new KeyLayout('/density-displace/');
   const now = new Date().toISOString();
-  const bigShape = { inputSize: 128, hidden: 1024, layers: 2, seed: 9 };
+  const bigShape = { inputSize: 256, hidden: 1024, layers: 3, seed: 9 };
   await cluster.admin.createModel({ name: 'bigone', placement: { min_copies: 0, max_copies: 0, always_resident: false } });
   const bigVersion = await cluster.createVersion('bigone', mlpModel(bigShape));
   await cluster.setRoute('bigone', { [bigVersion]: 10_000 });
@@ -304,19 +306,23 @@ test('a node full of placed copies serves a request for a big unplaced version b
   t.teardown(() => node.stop(500));
   await node.ready(20_000);
   const placedKeys = [1, 2, 3, 4, 5, 6].map((i) => `m${i}/${versions.get(`m${i}`)}`);
-  await waitFor(() => placedKeys.every((k) => node.table.versions.has(k)), { timeoutMs: 20_000, message: 'full-1 loaded its six placed copies' });
-  t.log(`full-1 holds ${(node.memoryUsedBytes / MIB).toFixed(1)} MiB of 24 MiB in six placed copies`);
+  const states = () => Promise.all([1, 2, 3, 4, 5, 6].map(async (i) => (JSON.parse((await etcd.get(keys.status('full-1', `m${i}`, versions.get(`m${i}`)!)).string()) ?? 'null') as { state: string } | null)?.state));
+  // Normally all six; one measured high in this shared process may be refused.
+  await waitFor(async () => (await states()).every((s) => s === 'READY' || s === 'FAILED'), { timeoutMs: 20_000, message: 'full-1 loaded its placed copies' });
+  const held = placedKeys.filter((k) => node.table.versions.has(k));
+  t.true(held.length >= 3, `full-1 holds ${held.length} placed copies`);
+  t.log(`full-1 holds ${(node.memoryUsedBytes / MIB).toFixed(1)} MiB of 24 MiB in ${held.length} placed copies`);
   const Inference = inferenceService();
   const direct = new Inference(node.address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
   t.teardown(() => direct.close());
-  const bigRow = Array.from({ length: 128 }, (_, i) => ((i % 5) - 2) / 4);
-  const request = { model_name: 'bigone', model_version: '', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 128] }], raw_input_contents: [encodeRaw(Float32Array.from(bigRow))] };
+  const bigRow = Array.from({ length: 256 }, (_, i) => ((i % 5) - 2) / 4);
+  const request = { model_name: 'bigone', model_version: '', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 256] }], raw_input_contents: [encodeRaw(Float32Array.from(bigRow))] };
   const response = await new Promise<ModelInferResponse>((resolve, reject) =>
     direct['ModelInfer']!(request, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, res: ModelInferResponse) => (err ? reject(err) : resolve(res))),
   );
   const want = expectedMlp(bigShape, bigRow);
   t.true(outputValues(response, 'y').every((v, i) => Math.abs(v - want[i]!) <= 1e-3 * Math.max(1, Math.abs(want[i]!))), 'the big version answered correctly');
-  const gone = placedKeys.filter((k) => !node.table.versions.has(k));
+  const gone = held.filter((k) => !node.table.versions.has(k));
   t.true(gone.length > 0, 'some placed copies were displaced');
   const readDisplaced = async () => NodeMemoryRecordSchema.parse(JSON.parse((await etcd.get(keys.nodeMemory('full-1')).string())!)).displaced;
   await waitFor(async () => (await readDisplaced()).length === gone.length, { message: 'the memory record lists the displaced copies' });
@@ -366,11 +372,18 @@ test('a draining node says so in its record during its grace period; other nodes
     timeoutMs: 2000,
     message: 'the record says draining',
   });
-  // Its lease and READY status are still there for the grace period, but node-1 no longer sends it requests.
-  const before = await counter(0, 'switchyard_forwards_total');
-  assertCorrect(t, await infer(0, 'drained'), 600);
-  t.is(await counter(0, 'switchyard_forwards_total'), before, 'node-1 did not forward to the draining node');
+  // Its lease and READY status are still there for the grace period, but node-1 no longer sends it requests
+  // (once its watch has delivered the record: until then a request may still be forwarded, and answered).
+  await waitFor(
+    async () => {
+      const before = await counter(0, 'switchyard_forwards_total');
+      assertCorrect(t, await infer(0, 'drained'), 600);
+      return (await counter(0, 'switchyard_forwards_total')) === before;
+    },
+    { timeoutMs: 2000, message: 'node-1 serves it without forwarding to the draining node' },
+  );
   t.true(cluster.nodes[0]!.table.versions.has(`drained/${version}`), 'node-1 loaded it itself');
+  t.is(drainer.state, 'DRAINING', 'all within the grace period');
   await stopping;
 });
 

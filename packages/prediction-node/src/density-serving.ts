@@ -121,6 +121,24 @@ function holderElsewhere(view: ClusterView, key: string, selfId: string, random:
   return { nodeId, address: view.address(nodeId)! };
 }
 
+/** Cold-load time assumed per MiB of artifact before this node has timed one (fetch, checks, session, warm-up; measured 13.6 MB ≈ 290 ms, so on the low side). */
+export const DEFAULT_LOAD_MS_PER_MIB = 5;
+/** Cold loads whose time per MiB is remembered. */
+const LOAD_RATES_KEPT = 16;
+/** Only artifacts at least this big teach or use the expected load time: a tiny graph's load is fixed cost, and quick. */
+const TIMED_ARTIFACT_BYTES = 1024 * 1024;
+
+/**
+ * How long a cold load of `artifactBytes` is expected to take: the median
+ * time per MiB of the last cold loads timed here, else
+ * {@link DEFAULT_LOAD_MS_PER_MIB}.
+ */
+export function expectedLoadMs(artifactBytes: number, msPerMib: readonly number[]): number {
+  const sorted = [...msPerMib].sort((a, b) => a - b);
+  const rate = sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)]! : DEFAULT_LOAD_MS_PER_MIB;
+  return (artifactBytes / 1024 / 1024) * rate;
+}
+
 /** What {@link DensityServing} needs from the node. */
 export interface DensityServingOptions {
   nodeId: string;
@@ -138,6 +156,11 @@ export interface DensityServingOptions {
 
 /** Density's part of the inference path: where a request goes, forwarding, and waiting for a cold load. */
 export class DensityServing {
+  /** Time per MiB of the last cold loads (see {@link expectedLoadMs}). */
+  private readonly loadRates: number[] = [];
+  /** Loads already counted in loadRates (many requests wait on one). */
+  private readonly timed = new WeakSet<LoadedVersion>();
+
   constructor(private readonly options: DensityServingOptions) {}
 
   /** Where the request goes; undefined: the plain path (the table's pick or its error). */
@@ -203,6 +226,20 @@ export class DensityServing {
     // A little before the deadline, so the caller gets this answer and its reason rather than grpc-js's bare one.
     const waitMs = Math.min(capMs, Math.max(0, leftMs - Math.min(50, leftMs / 10)));
     metrics.coldRequests.inc();
+    const record = this.options.target()?.versions.get(versionKey(model, version));
+    const expectedMs = record && record.artifact.size >= TIMED_ARTIFACT_BYTES ? expectedLoadMs(record.artifact.size, this.loadRates) : 0;
+    if (waitMs < expectedMs) {
+      // Answered now, before the load's session creation (synchronous native
+      // work) can hold the event loop past the deadline: the caller would get
+      // grpc-js's bare DEADLINE_EXCEEDED instead of this reason.
+      this.warm(model, version);
+      metrics.coldFailures.inc({ code: String(GrpcStatus.DEADLINE_EXCEEDED) });
+      throw new SwitchyardError(
+        GrpcStatus.DEADLINE_EXCEEDED,
+        `model '${model}' version '${version}' is not loaded on any node; loading it on node ${this.options.nodeId} takes about ${Math.round(expectedMs)} ms ` +
+          `(a cold start), more than the ${Math.round(leftMs)} ms left of the request's deadline; the load goes on, so a retry soon will find it`,
+      );
+    }
     let timer: NodeJS.Timeout | undefined;
     let onCancel: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -223,6 +260,11 @@ export class DensityServing {
     try {
       const loaded = await Promise.race([this.options.demand(model, version), timeout]);
       metrics.coldWaitSeconds.observe((performance.now() - started) / 1000);
+      if (loaded.record.artifact.size >= TIMED_ARTIFACT_BYTES && !this.timed.has(loaded)) {
+        this.timed.add(loaded);
+        this.loadRates.push(loaded.loadMs / (loaded.record.artifact.size / 1024 / 1024));
+        if (this.loadRates.length > LOAD_RATES_KEPT) this.loadRates.shift();
+      }
       return loaded;
     } catch (err) {
       metrics.coldFailures.inc({ code: String(SwitchyardError.from(err).code) });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { assignSlots, type RouteRecord, type RouteSplit, type VersionRecord } from '@switchyard/core';
 import type { ClusterView } from '../src/cluster-view.js';
-import { resolveRequest, slotVersion, type ResolveInputs } from '../src/density-serving.js';
+import { DEFAULT_LOAD_MS_PER_MIB, expectedLoadMs, resolveRequest, slotVersion, type ResolveInputs } from '../src/density-serving.js';
 import type { LoadedVersion } from '../src/loaded-version.js';
 import { ModelRoute, type RoutingTable } from '../src/routing-table.js';
 import type { TargetState } from '../src/target-state.js';
@@ -105,4 +105,9 @@ test('a routing key picks the same slot version as the node-side picker', (t) =>
     const r = resolveRequest('m', '', inputs({ ...both, key }));
     t.is(r?.kind === 'local' ? r.pick.loaded.version : '', slotVersion(HALF, key, 0)!);
   }
+});
+
+test('the expected cold-load time: the median time per MiB of the last loads timed here, else the default', (t) => {
+  t.is(expectedLoadMs(10 * 1024 * 1024, []), 10 * DEFAULT_LOAD_MS_PER_MIB);
+  t.is(expectedLoadMs(2 * 1024 * 1024, [30, 10, 20]), 40);
 });
