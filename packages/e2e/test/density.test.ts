@@ -192,7 +192,9 @@ test('a cold request whose deadline is shorter than the load gets DEADLINE_EXCEE
   await new Promise((r) => setTimeout(r, 100));
   const row = Array.from({ length: 256 }, (_, i) => (i % 5) / 10);
   const input = [{ name: 'x', datatype: 'FP32' as const, shape: [1, 256], data: Float32Array.from(row) }];
-  const error = await t.throwsAsync<grpc.ServiceError>(big.infer(0, 'mlp', input, { deadlineMs: 30 }));
+  // The channel connected first: its connection must not take the short deadline's time.
+  await t.throwsAsync(big.infer(0, 'no-such-model', input));
+  const error = await t.throwsAsync<grpc.ServiceError>(big.infer(0, 'mlp', input, { deadlineMs: 40 }));
   // Answered at once, saying why, before session creation (synchronous) could hold the event loop past the deadline.
   t.is(error?.code, grpc.status.DEADLINE_EXCEEDED);
   t.regex(error?.details ?? '', /not loaded on any node; loading it on node .* takes about \d+ ms \(a cold start\), more than the \d+ ms left/);

@@ -395,9 +395,9 @@ export class Reconciler {
     return this.evict(decision.victims, key, decision.displaced);
   }
 
-  /** How admission sees placement while `forKey` loads: the load itself counts as placed (it is never its own victim). */
+  /** How admission sees placement while `forKey` loads: the load itself counts as placed and always resident (it is never its own victim). */
   private placementOf(forKey: string): PlacementOf {
-    return { placed: (k) => k === forKey || this.placedHere(k), alwaysResident: (k) => this.alwaysResident(k) };
+    return { placed: (k) => k === forKey || this.placedHere(k), alwaysResident: (k) => k === forKey || this.alwaysResident(k) };
   }
 
   /**
