@@ -17,12 +17,19 @@ const shape = (seed: number) => ({ inputSize: 256, hidden: 1024, layers: 4, seed
 const ROW = Array.from({ length: 256 }, (_, i) => ((i % 9) - 4) / 8);
 const BUDGET_MIB = 96;
 /**
- * Stated slack over the budget: onnxruntime's first session (≈ 28 MB, paid
- * once per process), one load's transient memory (the 13.6 MB file read while
- * the session is built and its weights pre-packed, ≈ 40 MB), and allocator
- * noise. Measured: +120 to +160 MiB of RSS against 96 MiB of budget.
+ * Stated slack of the resident set's peak over the budget. The node counts
+ * against its budget what its versions measured, its process's growth above
+ * its idle baseline that they do not account for (taken after onnxruntime's
+ * first session, so that ≈ 28 MB is not growth), and, while a load runs, its
+ * model file twice more (read whole by the graph check and by onnxruntime).
+ * Not counted: allocator and JS-heap noise between two measurements, and a
+ * load's transient when only the version itself had room. Measured on a
+ * shared machine (load average 6–15), 8 runs: peaks of +95 to +101 MiB of
+ * RSS against 96 MiB of budget, so 16 MiB is three times the largest
+ * overshoot. (Before the baseline and the load's reservation: +120 to +185
+ * MiB, with a slack of 96 MiB.)
  */
-const SLACK_MIB = 96;
+const SLACK_MIB = 16;
 
 const rssOf = (pid: number): number => {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
@@ -92,13 +99,16 @@ test('a `switchyard node` process with a small budget serving 10 models of which
   } finally {
     clearInterval(sampler);
   }
-  type Memory = { usedBytes: number; evictions: number; loaded: number };
+  type Memory = { usedBytes: number; unaccountedBytes?: number; evictions: number; loaded: number };
   const readMemory = async (): Promise<Memory> => JSON.parse((await cluster.client.get(cluster.keys.nodeMemory('rss-node')).string()) ?? '{"evictions":0}') as Memory;
   // Written at most once per stats interval (5 s).
   await waitFor(async () => (await readMemory()).evictions >= 10, { timeoutMs: 15_000, message: 'the memory record shows the evictions' });
   const memory = await readMemory();
   const growthMiB = (peak - baseline) / MIB;
-  t.log(`RSS ${(baseline / MIB).toFixed(0)} MiB before any model, peak ${(peak / MIB).toFixed(0)} MiB (+${growthMiB.toFixed(0)} MiB; budget ${BUDGET_MIB} MiB + ${SLACK_MIB} MiB slack); ${memory.loaded} loaded, ${memory.evictions} evictions`);
+  t.log(
+    `RSS ${(baseline / MIB).toFixed(0)} MiB before any model, peak ${(peak / MIB).toFixed(0)} MiB (+${growthMiB.toFixed(0)} MiB; budget ${BUDGET_MIB} MiB + ${SLACK_MIB} MiB slack); ` +
+      `${memory.loaded} loaded, ${(memory.usedBytes / MIB).toFixed(1)} MiB used, ${((memory.unaccountedBytes ?? 0) / MIB).toFixed(1)} MiB unaccounted, ${memory.evictions} evictions`,
+  );
   t.true(growthMiB <= BUDGET_MIB + SLACK_MIB, `RSS grew ${growthMiB.toFixed(0)} MiB`);
   t.true(memory.usedBytes <= BUDGET_MIB * MIB);
   // Not one model's worth of memory per model: 10 × ≈ 25 MB would be 250 MB.

@@ -70,7 +70,7 @@ export function admit(held: readonly HeldVersion[], wantBytes: number, context: 
   if (wantBytes > budgetBytes) {
     return { kind: 'refuse', reason: `it needs ${mib(wantBytes)}, more than this node's whole memory budget of ${mib(budgetBytes)}` };
   }
-  // The transient part needs room too, but never refuses a version that fits once loaded.
+  // The transient part needs room too, but never refuses a version that fits once loaded (see below).
   const need = Math.min(budgetBytes, wantBytes + (context.transientBytes ?? 0));
   let used = unaccounted;
   for (const h of held) used += h.bytes;
@@ -87,6 +87,8 @@ export function admit(held: readonly HeldVersion[], wantBytes: number, context: 
     freed += h.bytes;
   }
   if (used - freed + need <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed, displaced };
+  // Short of room for the transient only: load with what could be freed (the stated slack covers one load's transient).
+  if (used - freed + wantBytes <= budgetBytes) return victims.length === 0 ? { kind: 'fits' } : { kind: 'evict', victims, freedBytes: freed, displaced };
   const pinned = held.filter((h) => !victims.includes(h.key));
   let pinnedBytes = 0;
   for (const h of pinned) pinnedBytes += h.bytes;

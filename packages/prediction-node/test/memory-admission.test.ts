@@ -111,7 +111,15 @@ test("a load's transient (its file read whole while its session is built) needs 
   const versions = [held('a', 5, 1), held('b', 5, 2)];
   t.deepEqual(admit(versions, 5 * MIB, { budgetBytes: 20 * MIB, transientBytes: 6 * MIB }), { kind: 'evict', victims: ['a'], freedBytes: 5 * MIB, displaced: [] });
   t.deepEqual(admit([], 18 * MIB, { budgetBytes: 20 * MIB, transientBytes: 18 * MIB }), { kind: 'fits' });
-  const refused = admit([held('p', 5, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB });
+  // Room for the version but not for its transient: it loads, after whatever could go.
+  t.deepEqual(admit([held('p', 5, 1, { placed: true }), held('c', 2, 1)], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB }), {
+    kind: 'evict',
+    victims: ['c'],
+    freedBytes: 2 * MIB,
+    displaced: [],
+  });
+  t.deepEqual(admit([held('p', 5, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB }), { kind: 'fits' });
+  const refused = admit([held('p', 12, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB });
   t.regex((refused as { reason: string }).reason, /it needs 10\.0 MiB \(20\.0 MiB while it loads\)/);
 });
 

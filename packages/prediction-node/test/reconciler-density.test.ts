@@ -76,8 +76,8 @@ test('only placed versions load ahead of requests; 50 concurrent demands of a co
 });
 
 test('past the budget, the least recently used idle cached version goes first; placed ones and ones in use never do', async (t) => {
-  // 13 MiB budget, 3 MiB each, and a load holds its artifact once more (3 MiB) while it runs: three fit.
-  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 13);
+  // 16 MiB budget, 3 MiB each, and a load holds its artifact twice more (6 MiB) while it runs: three fit.
+  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 16);
   t.teardown(() => reconciler.stop());
   await reconciler.whenSettled();
   const m1 = await reconciler.demand('m1', 'v1');
@@ -91,7 +91,7 @@ test('past the budget, the least recently used idle cached version goes first; p
   t.true(m2.closed);
   t.false(m1.closed);
   m1.release();
-  t.true(reconciler.memoryUsedBytes() <= 13 * MIB);
+  t.true(reconciler.memoryUsedBytes() <= 16 * MIB);
   // Now m1 is the least recently used idle cached one; m0 (placed) stays whatever its age.
   await reconciler.demand('m4', 'v1');
   t.deepEqual(evicted, ['m2', 'm1']);
@@ -113,7 +113,7 @@ test('a load that cannot fit is refused with the sizes: FAILED, the demand UNAVA
 });
 
 test('a version a request needs displaces the least recently used idle placed copy when no cached one is left; the copy stays unloaded while displaced and is forgotten once its placement moves', async (t) => {
-  // 9 MiB budget, 3 MiB each, 6 while loading: m0 and m1 placed here fill it.
+  // 12 MiB budget, 3 MiB each, 9 while loading: m0 and m1 placed here fill it (a third load needs one of them gone).
   let target = targetOf(3, 3, [0, 1]);
   const displacedEvents: string[] = [];
   const { reconciler, loads } = fullOfPlacedCopies(() => target, (key, forKey) => displacedEvents.push(`${key} for ${forKey}`));
@@ -165,10 +165,10 @@ async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<vo
 }
 
 /**
- * 9 MiB of budget, two 3 MiB placed copies: both loaded once the first
+ * 12 MiB of budget, two 3 MiB placed copies: both loaded once the first
  * measurement corrects the default estimate (1.5 × the artifact, plus the
- * artifact while loading, so the two first loads do not fit together and
- * one retries 10 ms later).
+ * artifact twice while loading, so the two first loads do not fit together
+ * and one retries 10 ms later).
  */
 function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: string, forKey: string) => void) {
   const loads = instantLoader();
@@ -178,7 +178,7 @@ function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: strin
     status: recordingStatus().sink,
     logger: capturingLogger().logger,
     retryMinMs: 10,
-    density: { nodeId: 'me', memory: new MemoryLedger(9 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
+    density: { nodeId: 'me', memory: new MemoryLedger(12 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
   });
   reconciler.reconcile();
   return { reconciler, loads: loads.loads };
