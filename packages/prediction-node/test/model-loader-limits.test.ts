@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import ort from 'onnxruntime-node';
 import { GrpcStatus, VersionRecordSchema, type SwitchyardError, type VersionRecord } from '@switchyard/core';
-import { linearModel, makeTempDir, removeDir, SLOW_MODEL_WIDTH, slowModel } from '@switchyard/testkit';
+import { linearModel, loopCountModel, makeTempDir, removeDir, SLOW_MODEL_WIDTH, slowModel } from '@switchyard/testkit';
 import type { ArtifactCache } from '../src/artifact-cache.js';
 import { ModelLoader, type ModelLoaderOptions } from '../src/model-loader.js';
 import { liveSessionProcesses } from '../src/session-process.js';
@@ -17,6 +17,7 @@ test.before(async (t) => {
   const dir = await makeTempDir('switchyard-loader-limits-');
   await writeFile(join(dir, 'a'.repeat(64)), linearModel({ weights: [1, 2, 3], bias: 0 }));
   await writeFile(join(dir, 'b'.repeat(64)), slowModel({ iterations: 200 }));
+  await writeFile(join(dir, 'c'.repeat(64)), loopCountModel());
   t.context = { dir };
 });
 test.after.always(async (t) => {
@@ -53,8 +54,29 @@ test('requests with the warm-up shapes stay inline; a batch of another size runs
   const four = await loaded.session.run({ x: new ort.Tensor('float32', Float32Array.from({ length: 12 }, () => 1), [4, 3]) });
   t.deepEqual(Array.from(four['y']!.data as Float32Array), [6, 6, 6, 6]);
   t.is(liveSessionProcesses(), before + 1);
+  // Issue #16: the process's memory is outside this one's resident set, and is read for the version's account.
+  t.true(loaded.processRssBytes() > 10 * 1024 * 1024, `session process resident ${loaded.processRssBytes()} bytes`);
   await loaded.close();
   t.is(liveSessionProcesses(), before);
+  t.is(loaded.processRssBytes(), 0);
+});
+
+test("a version that runs only in a session process counts that process's resident memory as its cost", async (t) => {
+  t.timeout(60_000);
+  const loop = VersionRecordSchema.parse({
+    model: 'loop',
+    version: 'v1',
+    artifact: { sha256: 'c'.repeat(64), size: 100 },
+    signature: { inputs: [{ name: 'count', datatype: 'INT64', shape: [1] }], outputs: [{ name: 'acc', datatype: 'FP32', shape: [1] }] },
+    createdAt: new Date().toISOString(),
+  });
+  const loaded = await loader(t.context.dir).load(loop);
+  t.teardown(() => loaded.close());
+  t.is(loaded.session.host, 'process');
+  const child = loaded.processRssBytes();
+  t.true(child > 10 * 1024 * 1024, `session process resident ${child} bytes`);
+  // Read again now: a little more may be resident than at the end of the load.
+  t.true(loaded.memoryBytes >= child * 0.9, `cost ${loaded.memoryBytes} counts the process (${child})`);
 });
 
 test('a version whose warm-up passes the run time-out is not left in a worker thread: tried in a process, where the load fails at the limit', async (t) => {
