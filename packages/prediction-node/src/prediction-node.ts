@@ -154,7 +154,7 @@ export class PredictionNode {
 
   /**
    * Drains and stops: the components in reverse start order, which is
-   * 1. health NOT_SERVING and ServerReady false at once;
+   * 1. health NOT_SERVING and ServerReady false at once; the node record says `draining`;
    * 2. calls still accepted for `drainGraceMs`, so health-watching clients move away;
    * 3. the target-state watch, shadow mirroring and cache trimming stopped;
    * 4. registration removed from etcd (lease revoked);
