@@ -33,6 +33,7 @@ test('a node starts its parts in order and its drain stops every one of them in 
     'shadow-mirror',
     'target-state-watch',
     'health',
+    'draining-flag',
   ]);
   // The record is written in the background: readiness does not wait for etcd writes.
   await waitFor(async () => (await etcd.get(keys.node('n1')).string()) !== null, { message: 'n1 registered' });
