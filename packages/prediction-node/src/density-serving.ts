@@ -17,6 +17,7 @@ import type { LoadedVersion } from './loaded-version.js';
 import type { DensityMetrics } from './density-metrics.js';
 import type { NodeForwarder } from './node-forwarder.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
+import type { RequestTrace } from './tracing.js';
 import { versionKey, type TargetState } from './target-state.js';
 
 /** How one request is served when the node holds only part of what is routed (issue #16). */
@@ -167,11 +168,12 @@ export class DensityServing {
    * Forwards to the holder; when the holder cannot be reached (it died, or
    * dropped the version and is gone) and time is left, loads here instead.
    */
-  async forward(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, to: Extract<Resolution, { kind: 'forward' }>): Promise<ModelInferResponse | LoadedVersion> {
+  async forward(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, to: Extract<Resolution, { kind: 'forward' }>, trace?: RequestTrace): Promise<ModelInferResponse | LoadedVersion> {
     const { metrics, forwarder } = this.options;
     const request = call.request;
     try {
-      const response = await forwarder.forward(to.address, request, request.model_version ? undefined : to.version, call.getDeadline());
+      const hop = trace && ((metadata: grpc.Metadata) => trace.hop(to.nodeId, to.address, metadata));
+      const response = await forwarder.forward(to.address, request, request.model_version ? undefined : to.version, call.getDeadline(), hop);
       metrics.forwards.inc({ outcome: 'ok' });
       return response;
     } catch (err) {

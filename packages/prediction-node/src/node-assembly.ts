@@ -33,7 +33,7 @@ import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { TargetStateMirror } from './target-state-mirror.js';
-import { BASE_EXTENSIONS, tritonExtensionHandlers } from './triton-extensions.js';
+import { BASE_EXTENSIONS, queueFigures, tritonExtensionHandlers } from './triton-extensions.js';
 import { LocalVersionStates } from './version-states.js';
 import { clockOffset, UsageSource } from './usage-source.js';
 
@@ -278,6 +278,7 @@ function serverParts(
       inFlight: figures.inFlight,
       inFlightBytes,
       density: serving.densityServing,
+      ...(tracing ? { tracing } : {}),
     }),
     // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
     ...tritonExtensionHandlers({
@@ -286,11 +287,7 @@ function serverParts(
       states: () => states.list(),
       // The version queues' figures (#17): queue wait and runs; versions run inline at once have none.
       queueFigures: {
-        figures: (model, version) => {
-          const q = serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats;
-          if (!q || q.computeTime.count === 0) return undefined;
-          return { queue: { count: q.queueTime.count, ns: q.queueTime.sum * 1e9 }, computeInfer: { count: q.computeTime.count, ns: q.computeTime.sum * 1e9 }, batches: new Map() };
-        },
+        figures: (model, version) => queueFigures(serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats),
       },
       extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
     }),
