@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '@switchyard/core';
-import { inferenceService } from '@switchyard/core/grpc';
+import { channelCredentials, inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifactsYielding } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
-import { ClusterViewMirror, type ClusterView } from './cluster-view.js';
+import { ClusterViewMirror } from './cluster-view.js';
 import { densityMetrics, type DensityMetrics } from './density-metrics.js';
 import { DensityServing } from './density-serving.js';
 import { MemoryLedger } from './memory-ledger.js';
@@ -159,7 +159,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
       nodeId: o.id,
       memory: ledger,
       onEvicted: () => density.evictions.inc(),
-      heldElsewhere: (key) => !o.tls && clusterView.holders(key).some((id) => id !== o.id),
+      heldElsewhere: (key) => clusterView.holders(key).some((id) => id !== o.id),
       onRefused: (record, reason) => {
         density.refusals.inc();
         logger.warn('model version refused: it does not fit the memory budget', { model: record.model, version: record.version, reason });
@@ -167,16 +167,16 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     },
   });
   const clusterView = new ClusterViewMirror({ etcd: o.etcd, keys: o.keys, logger });
-  // Forwarding speaks plaintext; a node serving TLS loads what it is asked for instead (docs/placement.md).
-  const noHolders: ClusterView = { holders: () => [], address: () => undefined };
-  const forwarder = new NodeForwarder({ nodeId: o.id, maxMessageBytes: o.maxMessageBytes });
+  // Over TLS when the node serves TLS or peerTls is set; the files are read now, so a bad one fails start-up.
+  const forwarder = new NodeForwarder({ nodeId: o.id, maxMessageBytes: o.maxMessageBytes, credentials: channelCredentials(o.peerTls) });
+  if (o.peerTls) logger.info('forwarding to other nodes over TLS', { peerCa: o.peerTls.caFile ?? "the system's roots", clientCertificate: o.peerTls.certFile ?? 'none' });
   const densityServing = new DensityServing({
     nodeId: o.id,
     logger,
     metrics: density,
     table: () => reconciler.table,
     target: () => target.current(),
-    view: o.tls ? noHolders : clusterView,
+    view: clusterView,
     demand: (model, version) => reconciler.demand(model, version),
     forwarder,
     maxColdWaitMs: o.loadTimeoutMs,
