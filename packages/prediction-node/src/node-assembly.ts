@@ -22,7 +22,7 @@ import type { NodeComponent } from './node-component.js';
 import { NodeHealth } from './node-health.js';
 import { NodeMetrics } from './node-metrics.js';
 import { queueMetrics, type QueueStats } from './queue-metrics.js';
-import { NodeRegistration, NodeStatusSink } from './node-registration.js';
+import { advertisedHttpAddress, NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
 import { Reconciler, type StatusSink } from './reconciler.js';
@@ -304,7 +304,7 @@ function serverParts(
     reporter,
     keys: o.keys,
     nodeId: o.id,
-    addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
+    addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address, httpAddress: restServer && advertisedHttpAddress(restServer.address, o.advertise) }),
     logger,
     memoryBudgetBytes: o.memoryBudget.bytes,
   });
