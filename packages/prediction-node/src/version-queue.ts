@@ -250,20 +250,20 @@ export class VersionQueue {
     }
     const firstDim = firstDimension(feeds);
     if (trace) this.traceCompute(trace, now, run, firstDim);
-    // Fulfilled with the outputs, rejected with nothing passed on: only a success counts in the batch figures.
-    const settle = (results?: Record<string, Tensor>): void => {
+    // One function for both outcomes (no second closure per run): a run fails with an Error, and only a success counts in the batch figures.
+    const settle = (outcome: unknown): void => {
       cancel?.done?.();
       const seconds = (this.now() - now) / 1000;
       this.o.stats.computeTime.observe(seconds);
       this.o.stats.batchSize.observe(firstDim);
-      if (results) this.o.stats.recordBatch(firstDim, 0, seconds, 0);
+      if (!(outcome instanceof Error)) this.o.stats.recordBatch(firstDim, 0, seconds, 0);
       this.free.push(session);
       this.running--;
       this.lastEnded = this.now();
       this.lastRunRequests = 1;
       if (this.items.length > 0) this.pump();
     };
-    run.then(settle, () => settle());
+    run.then(settle, settle);
     return run;
   }
 
