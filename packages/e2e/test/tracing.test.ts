@@ -173,6 +173,7 @@ test.serial('a forwarded request: node A has a CLIENT span for the hop, and node
   t.is(nodeA.parentSpanId, parentId);
   t.is(hop.parentSpanId, nodeA.spanId);
   t.is(attribute(hop, 'switchyard.peer.node'), 'node-2');
+  t.is(`${attribute(hop, 'server.address')}:${intAttribute(hop, 'server.port')}`, cluster.nodes[1]!.address);
   t.is(nodeB.parentSpanId, hop.spanId);
   t.is(nodeB.kind, SERVER);
   t.deepEqual(childrenOf(nodeB).map((s) => s.name), ['compute', 'queue']);

@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { SwitchyardError, type Logger } from '@switchyard/core';
+import { splitHostPort, SwitchyardError, type Logger } from '@switchyard/core';
 import type { NodeComponent } from './node-component.js';
 import type { ShadowRun } from './shadow-mirror.js';
 import type { QueueTrace } from './version-queue.js';
@@ -106,6 +106,16 @@ function setError(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: SwitchyardError.from(error).rawMessage });
 }
 
+/** OTel's server.address and server.port of a peer's host:port. */
+function serverAttributes(address: string): { 'server.address': string; 'server.port'?: number } {
+  try {
+    const { host, port } = splitHostPort(address);
+    return { 'server.address': host, 'server.port': port };
+  } catch {
+    return { 'server.address': address };
+  }
+}
+
 /** The child spans of one request, in the context of its SERVER span (`parent`). */
 class SpanTrace implements RequestTrace {
   constructor(
@@ -132,7 +142,7 @@ class SpanTrace implements RequestTrace {
       'forward ModelInfer',
       {
         kind: SpanKind.CLIENT,
-        attributes: { 'switchyard.peer.node': nodeId, 'server.address': address, 'rpc.system': 'grpc', 'rpc.method': 'ModelInfer', 'rpc.service': 'inference.GRPCInferenceService' },
+        attributes: { 'switchyard.peer.node': nodeId, ...serverAttributes(address), 'rpc.system': 'grpc', 'rpc.method': 'ModelInfer', 'rpc.service': 'inference.GRPCInferenceService' },
       },
       this.parent,
     );
