@@ -179,3 +179,19 @@ test.serial('a forwarded request: node A has a CLIENT span for the hop, and node
   t.deepEqual(childrenOf(nodeB).map((s) => s.name), ['compute', 'queue']);
   t.deepEqual(childrenOf(nodeA).map((s) => s.name), ['forward ModelInfer'], 'node-1 ran nothing itself');
 });
+
+test.serial('a cold start: the wait for the version to load here is a child span of the request, before its queue and compute', async (t) => {
+  await cluster.admin.createModel({ name: 'cold', placement: { min_copies: 0, max_copies: 0, always_resident: false } });
+  const version = await cluster.createVersion('cold', linearModel({ weights: [1, 1, 1], bias: 0 }));
+  await cluster.setRoute('cold', { [version]: 10_000 });
+  const traceId = '5b8efff798038103d269b633813fc60c';
+  const parentId = 'eee19b7ec3c1b174';
+  // Marked as forwarded: node-1 loads it itself, whoever holds it. It may not have read the route yet: NOT_FOUND, then retry.
+  await waitFor(() => inferTraced(0, 'cold', `00-${traceId}-${parentId}-01`, true).then(() => true, () => false), { timeoutMs: 15_000, message: 'cold answered' });
+  // Refused attempts share the trace: the answered one is the span with children.
+  const answered = () => received.find((s) => s.traceId === traceId && s.name === 'ModelInfer' && childrenOf(s).length === 3);
+  await waitFor(() => answered() !== undefined, { timeoutMs: 10_000, message: "the cold request's spans reached the OTLP endpoint" });
+  const server = answered()!;
+  t.deepEqual(childrenOf(server).map((s) => s.name), ['cold load', 'compute', 'queue']);
+  t.is(attribute(childrenOf(server)[0]!, 'switchyard.version'), version);
+});

@@ -184,7 +184,7 @@ export class DensityServing {
       }
       metrics.forwards.inc({ outcome: 'unreachable' });
       this.options.logger.warn('forwarding to the node holding the version failed; loading it here', { model: request.model_name, version: to.version, node: to.nodeId, error: error.rawMessage });
-      return this.load(call, to.version);
+      return this.load(call, to.version, trace);
     }
   }
 
@@ -194,7 +194,7 @@ export class DensityServing {
    * DEADLINE_EXCEEDED saying the load goes on; a refused or failed load
    * UNAVAILABLE with the reason (another node may have room; clients retry).
    */
-  async load(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, version: string): Promise<LoadedVersion> {
+  async load(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, version: string, trace?: RequestTrace): Promise<LoadedVersion> {
     const { metrics } = this.options;
     const model = call.request.model_name;
     const started = performance.now();
@@ -224,10 +224,13 @@ export class DensityServing {
     });
     try {
       const loaded = await Promise.race([this.options.demand(model, version), timeout]);
-      metrics.coldWaitSeconds.observe((performance.now() - started) / 1000);
+      const ended = performance.now();
+      metrics.coldWaitSeconds.observe((ended - started) / 1000);
+      trace?.coldLoad(version, started, ended);
       return loaded;
     } catch (err) {
       metrics.coldFailures.inc({ code: String(SwitchyardError.from(err).code) });
+      trace?.coldLoad(version, started, performance.now(), err);
       throw err;
     } finally {
       clearTimeout(timer);

@@ -196,7 +196,8 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       return fail(callback, err);
     }
     if (resolution === undefined || resolution.kind === 'local') return serve(call, callback, resolution?.pick);
-    const served = resolution.kind === 'forward' ? ctx.density.forward(call, resolution, ctx.tracing?.requestTrace(call.request)) : ctx.density.load(call, resolution.version);
+    const trace = ctx.tracing?.requestTrace(call.request);
+    const served = resolution.kind === 'forward' ? ctx.density.forward(call, resolution, trace) : ctx.density.load(call, resolution.version, trace);
     served.then(
       (result) => ('session' in result ? serve(call, callback, { loaded: result, fallbackFrom: undefined }) : callback(null, result)),
       (err: unknown) => {

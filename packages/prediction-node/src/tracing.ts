@@ -21,6 +21,8 @@ export interface RequestTrace extends QueueTrace {
    * result when the hop has its answer.
    */
   hop(nodeId: string, address: string, metadata: grpc.Metadata): (error?: unknown) => void;
+  /** The request waited from `fromMs` to `toMs` (performance.now) for `version` to load here (a cold start). */
+  coldLoad(version: string, fromMs: number, toMs: number, error?: unknown): void;
 }
 
 /**
@@ -133,6 +135,12 @@ class SpanTrace implements RequestTrace {
       { kind: SpanKind.INTERNAL, startTime: fromMs, attributes: { 'switchyard.batch.size': rows, 'switchyard.batch.requests': requests } },
       this.parent,
     );
+    if (error !== undefined) setError(span, error);
+    span.end(toMs);
+  }
+
+  coldLoad(version: string, fromMs: number, toMs: number, error?: unknown): void {
+    const span = this.tracer.startSpan('cold load', { kind: SpanKind.INTERNAL, startTime: fromMs, attributes: { 'switchyard.version': version } }, this.parent);
     if (error !== undefined) setError(span, error);
     span.end(toMs);
   }
