@@ -1,8 +1,8 @@
 import type { Clock, Logger, PlacementRecord } from '@switchyard/core';
-import type { EtcdWatcher } from './etcd-client.js';
 import type { PlacementChange } from './etcd-placements.js';
 import type { EtcdTables } from './etcd-tables.js';
 import type { Leadership } from './leader-election.js';
+import { LeaderLoop, WakingWatches } from './leader-loop.js';
 import { DEFAULT_PLACEMENT_POLICY, decidePlacements, placementId, type PlacementPolicy, type VersionPlacement } from './placement-decision.js';
 import { placementCandidates, placementNodes, readPlacementInputs, type PlacementReads } from './placement-inputs.js';
 
@@ -50,76 +50,46 @@ export class PlacementKeeper {
   readonly #log: Logger;
   /** When each version's load first dropped low enough to lose a copy; in memory, reset with leadership (the quiet period then starts again). */
   #quietSince = new Map<string, number>();
-  #running = false;
-  #stopped = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #debounce: NodeJS.Timeout | undefined;
-  #unsubscribe: (() => void) | undefined;
-  #watchers: EtcdWatcher[] = [];
-  #pass: Promise<void> | undefined;
+  readonly #loop: LeaderLoop;
 
   constructor(options: PlacementKeeperOptions) {
     this.#o = options;
     this.#policy = { ...DEFAULT_PLACEMENT_POLICY, ...options.policy };
     this.#log = options.logger.child({ component: 'placement' });
+    const { tables } = options;
+    // Node keys, routes and models each wake a pass; the periodic one covers usage and measured memory.
+    const watches = new WakingWatches(
+      () => [tables.cluster.watchNodes(), tables.routes.watch(), tables.models.watch()],
+      () => this.#loop.wakeSoon(options.debounceMs ?? 250),
+      this.#log,
+    );
+    this.#loop = new LeaderLoop({
+      leadership: options.leadership,
+      pass: () => this.#decideAndWrite(),
+      intervalMs: options.intervalMs ?? 10_000,
+      held: [watches],
+      logger: this.#log,
+      failureMessage: 'placement pass failed; trying again',
+      onLeadershipChange: () => (this.#quietSince = new Map()),
+    });
   }
 
   start(): void {
-    if (this.#running || this.#stopped) return;
-    this.#running = true;
-    this.#unsubscribe = this.#o.leadership.onChange(() => {
-      this.#quietSince = new Map();
-      this.#wakeUp();
-    });
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Stops acting; waits for a pass in progress at most `timeoutMs` (etcd may be down), and it writes nothing more. */
   async stop(timeoutMs = 2000): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#stopped = true;
-    this.#unsubscribe?.();
-    clearTimeout(this.#debounce);
-    this.#wakeUp();
-    await Promise.race([this.#loop, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-    this.#stopWatches();
+    await this.#loop.stop(timeoutMs);
   }
 
   /** One pass now, when leading (tests); concurrent calls share it. */
   passOnce(): Promise<void> {
-    return (this.#pass ??= this.#decideAndWrite().finally(() => (this.#pass = undefined)));
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      if (this.#o.leadership.isLeader) {
-        this.#ensureWatches();
-        try {
-          await this.passOnce();
-        } catch (err) {
-          this.#log.warn('placement pass failed; trying again', { error: (err as Error).message });
-        }
-      } else {
-        this.#stopWatches();
-      }
-      if (!this.#running) break;
-      // Its own unref'd timer, not clock.sleep: a long interval must neither keep the process alive nor outlive stop().
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#o.intervalMs ?? 10_000);
-        timer.unref();
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
-    }
+    return this.#loop.runOnce();
   }
 
   async #decideAndWrite(): Promise<void> {
-    if (!this.#o.leadership.isLeader || this.#stopped) return;
+    if (!this.#o.leadership.isLeader || this.#loop.stopped) return;
     this.counts.passes++;
     const reads = await readPlacementInputs(this.#o.tables);
     const nowMs = this.#o.clock.now();
@@ -127,7 +97,7 @@ export class PlacementKeeper {
     const decision = decidePlacements({ nowMs, nodes: placementNodes(reads), versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
     this.#quietSince = decision.quietSince;
     for (const change of placementChanges(reads, decision.placements, new Date(nowMs).toISOString())) {
-      if (!this.#o.leadership.isLeader || this.#stopped) return;
+      if (!this.#o.leadership.isLeader || this.#loop.stopped) return;
       await this.#apply(change);
     }
   }
@@ -148,44 +118,6 @@ export class PlacementKeeper {
     const fields = { model, version, nodes: record.copies.map((c) => c.nodeId).join(',') || '(none)', wanted: record.wantedCopies, bytes: record.estimatedBytes };
     if (record.reason) this.#log.info(`placement changed: ${record.reason}`, fields);
     else this.#log.info('placement changed', fields);
-  }
-
-  #wakeUp(): void {
-    this.#wake?.();
-  }
-
-  /** Wakes the loop once changes stop arriving for `debounceMs`: a node restart or a deploy of many routes is one pass. */
-  #soon(): void {
-    clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => this.#wakeUp(), this.#o.debounceMs ?? 250);
-    this.#debounce.unref();
-  }
-
-  /** Watches of the node keys, routes and models (each a woken pass; the periodic one covers usage and measured memory). */
-  #ensureWatches(): void {
-    if (this.#watchers.length > 0) return;
-    const { tables } = this.#o;
-    const watchers = [tables.cluster.watchNodes(), tables.routes.watch(), tables.models.watch()];
-    this.#watchers = watchers;
-    for (const watcher of watchers) {
-      watcher.on('put', () => this.#soon());
-      watcher.on('delete', () => this.#soon());
-      watcher.on('error', (err: Error) => {
-        // A cancelled watcher is gone; the next leading pass makes them all again.
-        if (this.#watchers.includes(watcher)) this.#stopWatches();
-        this.#log.debug('placement watch ended; the periodic pass carries on', { error: err.message });
-      });
-    }
-  }
-
-  #stopWatches(): void {
-    const watchers = this.#watchers;
-    this.#watchers = [];
-    for (const watcher of watchers) {
-      watcher.removeAllListeners();
-      watcher.on('error', () => undefined);
-      void watcher.cancel().catch(() => undefined);
-    }
   }
 }
 
