@@ -10,52 +10,45 @@ import {
   type VersionStatusRecord,
 } from '@switchyard/core';
 import type { EtcdTables } from './etcd-tables.js';
+import type { PlacementView } from './placement-view.js';
 import { memoryFactor, versionCost, type CostSample } from './placement-cost.js';
 import { placementId, type PlacementCandidate, type PlacementNode } from './placement-decision.js';
 import { isActive } from './rollout-decision.js';
 
-/** What the placer reads each pass, as plain records. */
+/** What placement needs of a version record (what the placer's view keeps of each: a registry may hold 100,000). */
+export type PlacementVersion = Pick<VersionRecord, 'model' | 'version' | 'createdAt'> & {
+  artifact: Pick<VersionRecord['artifact'], 'size'>;
+  retirement?: Pick<NonNullable<VersionRecord['retirement']>, 'state'> | undefined;
+};
+
+/** The part of a version record placement keeps. */
+export function placementVersion(v: VersionRecord): PlacementVersion {
+  return { model: v.model, version: v.version, createdAt: v.createdAt, artifact: { size: v.artifact.size }, ...(v.retirement ? { retirement: { state: v.retirement.state } } : {}) };
+}
+
+/** What one placement pass decides from, as plain records. */
 export interface PlacementReads {
-  nodes: NodeRecord[];
-  memory: NodeMemoryRecord[];
-  statuses: VersionStatusRecord[];
-  models: ModelRecord[];
-  versions: VersionRecord[];
-  routes: RouteRecord[];
-  usage: UsageRecord[];
-  placements: PlacementRecord[];
+  nodes: readonly NodeRecord[];
+  memory: readonly NodeMemoryRecord[];
+  statuses: readonly VersionStatusRecord[];
+  models: readonly ModelRecord[];
+  versions: readonly PlacementVersion[];
+  routes: readonly RouteRecord[];
+  usage: readonly UsageRecord[];
+  placements: readonly PlacementRecord[];
   /** Mod revision of every placement key, by `model/version`. */
   placementRevisions: Map<string, string>;
 }
 
 /**
- * Reads everything one placement pass decides from. Every prefix that grows
- * with the cluster is read in pages (EtcdAccess.range); the reads are not at
- * one revision, which is safe: each write compares its placement key, and
- * the next pass sees what moved.
+ * What one placement pass decides from: the placer's watch-fed view, and the
+ * placements themselves, read in pages (each write compares its key's
+ * revision, so they are read fresh; the view may trail etcd by a watch
+ * event, which is safe: the next pass sees what moved).
  */
-export async function readPlacementInputs(tables: EtcdTables): Promise<PlacementReads> {
-  const [cluster, memory, models, versions, routes, usage, placements, placementRevisions] = await Promise.all([
-    tables.cluster.read(),
-    tables.cluster.memory(),
-    tables.models.list(),
-    tables.versions.list(),
-    tables.routes.listValid({ quiet: true }),
-    tables.figures.usage(),
-    tables.placements.list(),
-    tables.placements.revisions(),
-  ]);
-  return {
-    nodes: cluster.nodes.map((n) => n.value),
-    memory: memory.map((m) => m.value),
-    statuses: cluster.statuses.map((s) => s.value),
-    models: models.map((m) => m.value),
-    versions: versions.map((v) => v.value),
-    routes: routes.map((r) => r.value),
-    usage: usage.records,
-    placements: placements.map((p) => p.value),
-    placementRevisions,
-  };
+export async function readPlacementInputs(view: PlacementView, tables: EtcdTables): Promise<PlacementReads> {
+  const [seen, placements] = await Promise.all([view.read(), tables.placements.read()]);
+  return { ...seen, placements: placements.records, placementRevisions: placements.revisions };
 }
 
 /** How a never-used version ranks: as if last used this long before it was created (ModelMesh does the same with an hour). */
@@ -90,7 +83,7 @@ export function placementCandidates(reads: PlacementReads, nowMs: number, rateWi
     const id = placementId(s.model, s.version);
     measured.set(id, [...(measured.get(id) ?? []), s.memoryBytes]);
   }
-  const sample = (v: VersionRecord): CostSample => ({ artifactBytes: v.artifact.size, measuredBytes: measured.get(placementId(v.model, v.version)) ?? [] });
+  const sample = (v: PlacementVersion): CostSample => ({ artifactBytes: v.artifact.size, measuredBytes: measured.get(placementId(v.model, v.version)) ?? [] });
   const factor = memoryFactor(reads.versions.map(sample));
 
   const rate = new Map<string, number>();

@@ -2,9 +2,10 @@ import type { Clock, Logger, PlacementRecord } from '@switchyard/core';
 import type { PlacementChange } from './etcd-placements.js';
 import type { EtcdTables } from './etcd-tables.js';
 import type { Leadership } from './leader-election.js';
-import { LeaderLoop, WakingWatches } from './leader-loop.js';
+import { LeaderLoop } from './leader-loop.js';
 import { DEFAULT_PLACEMENT_POLICY, decidePlacements, placementId, type PlacementPolicy, type VersionPlacement } from './placement-decision.js';
 import { placementCandidates, placementNodes, readPlacementInputs, type PlacementReads } from './placement-inputs.js';
+import { PlacementView } from './placement-view.js';
 
 /** Options for {@link PlacementKeeper}. */
 export interface PlacementKeeperOptions {
@@ -51,23 +52,20 @@ export class PlacementKeeper {
   /** When each version's load first dropped low enough to lose a copy; in memory, reset with leadership (the quiet period then starts again). */
   #quietSince = new Map<string, number>();
   readonly #loop: LeaderLoop;
+  /** What a pass decides from, kept while leading. */
+  readonly #view: PlacementView;
 
   constructor(options: PlacementKeeperOptions) {
     this.#o = options;
     this.#policy = { ...DEFAULT_PLACEMENT_POLICY, ...options.policy };
     this.#log = options.logger.child({ component: 'placement' });
-    const { tables } = options;
-    // Node keys, routes and models each wake a pass; the periodic one covers usage and measured memory.
-    const watches = new WakingWatches(
-      () => [tables.cluster.watchNodes(), tables.routes.watch(), tables.models.watch()],
-      () => this.#loop.wakeSoon(options.debounceMs ?? 250),
-      this.#log,
-    );
+    // Node, route and model changes each wake a pass (placement-view.ts says which); the periodic one covers usage and measured memory.
+    this.#view = new PlacementView(options.tables, () => this.#loop.wakeSoon(options.debounceMs ?? 250));
     this.#loop = new LeaderLoop({
       leadership: options.leadership,
       pass: () => this.#decideAndWrite(),
       intervalMs: options.intervalMs ?? 10_000,
-      held: [watches],
+      held: [this.#view],
       logger: this.#log,
       failureMessage: 'placement pass failed; trying again',
       onLeadershipChange: () => (this.#quietSince = new Map()),
@@ -81,17 +79,28 @@ export class PlacementKeeper {
   /** Stops acting; waits for a pass in progress at most `timeoutMs` (etcd may be down), and it writes nothing more. */
   async stop(timeoutMs = 2000): Promise<void> {
     await this.#loop.stop(timeoutMs);
+    this.#view.close();
   }
 
-  /** One pass now, when leading (tests); concurrent calls share it. */
+  /**
+   * One pass now, when leading (tests); concurrent calls share it. Its view
+   * is read again first, so the pass sees every write made before the call
+   * (the loop's passes use the view as the watches keep it).
+   */
   passOnce(): Promise<void> {
+    if (this.#o.leadership.isLeader) this.#view.reload();
     return this.#loop.runOnce();
+  }
+
+  /** Changes the view's watches brought since it opened (tests and diagnostics). */
+  get viewChanges(): number {
+    return this.#view.changes;
   }
 
   async #decideAndWrite(): Promise<void> {
     if (!this.#o.leadership.isLeader || this.#loop.stopped) return;
     this.counts.passes++;
-    const reads = await readPlacementInputs(this.#o.tables);
+    const reads = await readPlacementInputs(this.#view, this.#o.tables);
     const nowMs = this.#o.clock.now();
     const candidates = placementCandidates(reads, nowMs, this.#o.rateWindowMs ?? 180_000);
     const decision = decidePlacements({ nowMs, nodes: placementNodes(reads), versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
