@@ -49,12 +49,19 @@ export class LeaderLoop {
   #stopped = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** A wake that came while no sleep was under way (a pass was running): the next sleep is skipped. */
+  #woken = false;
   #debounce: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #pass: Promise<void> | undefined;
 
   constructor(options: LeaderLoopOptions) {
     this.#o = options;
+  }
+
+  /** Between start() and stop(). */
+  get running(): boolean {
+    return this.#running;
   }
 
   /** Set by stop(): a pass still running should write nothing more. */
@@ -89,9 +96,14 @@ export class LeaderLoop {
     return (this.#pass ??= this.#o.pass().finally(() => (this.#pass = undefined)));
   }
 
-  /** Ends the current sleep: the next turn starts now (or when the pass in progress ends). */
+  /**
+   * Ends the current sleep: the next turn starts now, or as soon as the pass
+   * in progress ends (which may have read the state before the change that
+   * woke it).
+   */
   wake(): void {
-    this.#wake?.();
+    if (this.#wake) this.#wake();
+    else this.#woken = true;
   }
 
   /** Wakes the loop once calls stop coming for `debounceMs`: a node restart or a deploy of many routes is one pass. */
@@ -104,6 +116,7 @@ export class LeaderLoop {
 
   async #run(): Promise<void> {
     while (this.#running) {
+      this.#woken = false;
       if (this.#o.leadership.isLeader) {
         for (const held of this.#o.held ?? []) held.open();
         try {
@@ -116,6 +129,7 @@ export class LeaderLoop {
         this.#o.whileFollowing?.();
       }
       if (!this.#running) break;
+      if (this.#woken) continue;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         if (this.#o.sleep) {

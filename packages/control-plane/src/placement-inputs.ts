@@ -56,11 +56,21 @@ export const NEW_VERSION_AGE_MS = 3_600_000;
 
 /**
  * The live nodes placement may use: the node record's budget, or its memory
- * record's when the node record has none (0).
+ * record's when the node record has none (0); whether it drains (it then
+ * holds nothing, so its copies are placed elsewhere while its lease still
+ * lives); and the copies its memory record says it displaced.
  */
 export function placementNodes(reads: Pick<PlacementReads, 'nodes' | 'memory'>): PlacementNode[] {
   const memory = new Map(reads.memory.map((m) => [m.nodeId, m]));
-  return reads.nodes.map((n) => ({ id: n.id, budgetBytes: n.memoryBudgetBytes > 0 ? n.memoryBudgetBytes : (memory.get(n.id)?.budgetBytes ?? 0) }));
+  return reads.nodes.map((n) => {
+    const m = memory.get(n.id);
+    return {
+      id: n.id,
+      budgetBytes: n.memoryBudgetBytes > 0 ? n.memoryBudgetBytes : (m?.budgetBytes ?? 0),
+      ...(n.draining ? { draining: true } : {}),
+      ...(m && m.displaced.length > 0 ? { displaced: m.displaced } : {}),
+    };
+  });
 }
 
 /**

@@ -85,11 +85,17 @@ export class PlacementKeeper {
   /**
    * One pass now, when leading (tests); concurrent calls share it. Its view
    * is read again first, so the pass sees every write made before the call
-   * (the loop's passes use the view as the watches keep it).
+   * (the loop's passes use the view as the watches keep it); without the
+   * loop running, the view is closed again afterwards.
    */
-  passOnce(): Promise<void> {
-    if (this.#o.leadership.isLeader) this.#view.reload();
-    return this.#loop.runOnce();
+  async passOnce(): Promise<void> {
+    if (!this.#o.leadership.isLeader) return this.#loop.runOnce();
+    this.#view.reload();
+    try {
+      await this.#loop.runOnce();
+    } finally {
+      if (!this.#loop.running) this.#view.close();
+    }
   }
 
   /** Changes the view's watches brought since it opened (tests and diagnostics). */

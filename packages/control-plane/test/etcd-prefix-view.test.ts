@@ -23,7 +23,7 @@ const nodeRecord = (id: string, draining = false): NodeRecord => ({
 
 const ids = (values: readonly NodeRecord[]): string[] => values.map((n) => `${n.id}${n.draining ? '(draining)' : ''}`).sort();
 
-test('one read, then the watch brings each put and delete; a closed view holds nothing', async (t) => {
+test.serial('one read, then the watch brings each put and delete; a closed view holds nothing', async (t) => {
   const { client } = etcd();
   const keys = freshKeys();
   await client.put(keys.node('a')).value(JSON.stringify(nodeRecord('a')));
@@ -50,7 +50,7 @@ test('one read, then the watch brings each put and delete; a closed view holds n
   await t.throwsAsync(view.ready(), { message: /not open/ });
 });
 
-test('a watch whose revision was compacted while etcd was out of reach is replaced by a new read', async (t) => {
+test.serial('a watch whose revision was compacted while etcd was out of reach is replaced by a new read', async (t) => {
   const { client, process } = etcd();
   const keys = freshKeys();
   const proxy = await TcpProxy.start(process.clientPort);

@@ -329,3 +329,45 @@ test('candidates: routed, shadow and rollout versions with their settings, rate 
   t.deepEqual(v3!.shadowOf, ['v1']);
   t.is(v1!.costBytes, 150, 'artifact size times the default factor');
 });
+
+test('a copy its node displaced no longer counts there, and goes to another node with room', (t) => {
+  const d = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100)], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0 - 600_000) }] }), version('v2', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
+  t.deepEqual(where(d), { v1: ['b'], v2: ['a'] }, "the node's other copies stay");
+  t.is(d.placements[0]!.reason, '');
+  t.deepEqual(d.nodes.get('a'), { plannedBytes: 10 * MB, capacityBytes: 100 * MB }, 'the displaced copy is not planned on its node');
+});
+
+test('a displaced version is not placed on that node again while listed, even where most memory is free', (t) => {
+  const d = decide([node('a', 1000, { displaced: ['m/v1'] }), node('b', 100)], [version('v1'), version('v2')]);
+  t.deepEqual(where(d), { v1: ['b'], v2: ['a'] });
+});
+
+test('with no other node with room, a displaced version has fewer copies, and the reason says which node unloaded it', (t) => {
+  const alone = decide([node('a', 100, { displaced: ['m/v1'] })], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
+  t.deepEqual(where(alone), { v1: [] });
+  t.regex(alone.placements[0]!.reason, /^0 of 1 wanted copy placed: a unloaded it to make room for versions requests needed, and no other node is usable; it loads on its next request$/);
+
+  // b has room for one 10 MB copy, which v2, used more recently, holds.
+  const full = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 15)], [version('v1', { lastUsedMs: T0 - 1000 }), version('v2', { lastUsedMs: T0, copies: [{ nodeId: 'b', since: iso(T0) }] })]);
+  t.deepEqual(where(full).v1, []);
+  t.regex(full.placements[0]!.reason, /a unloaded it to make room for versions requests needed, and no other node has room/);
+});
+
+test('of several copies only the displaced one moves; copies wanted beyond the nodes that did not displace it are missing, with the reason', (t) => {
+  const copies = [
+    { nodeId: 'a', since: iso(T0 - 600_000) },
+    { nodeId: 'b', since: iso(T0 - 600_000) },
+  ];
+  const d = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100), node('c', 100)], [version('v1', { copies, settings: { minCopies: 2 } })]);
+  t.deepEqual(where(d), { v1: ['b', 'c'] });
+  t.is(d.placements[0]!.copies.find((c) => c.nodeId === 'b')!.since, iso(T0 - 600_000), 'the copy that stays keeps its age');
+
+  const three = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100), node('c', 100)], [version('v1', { copies, settings: { minCopies: 3 } })]);
+  t.deepEqual(where(three), { v1: ['b', 'c'] });
+  t.regex(three.placements[0]!.reason, /^2 of 3 wanted copies placed: a unloaded it .*no other node is usable$/);
+});
+
+test('a draining node holds nothing: its copies go to the others', (t) => {
+  const d = decide([node('a', 100, { draining: true }), node('b', 100)], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
+  t.deepEqual(where(d), { v1: ['b'] });
+});
