@@ -11,7 +11,7 @@ import {
 } from '@switchyard/core';
 import type { EtcdTables } from './etcd-tables.js';
 import type { PlacementView } from './placement-view.js';
-import { memoryFactor, versionCost, type CostSample } from './placement-cost.js';
+import { costEstimate, versionCost, type CostSample } from './placement-cost.js';
 import { placementId, type PlacementCandidate, type PlacementNode } from './placement-decision.js';
 import { isActive } from './rollout-decision.js';
 
@@ -91,10 +91,12 @@ export function placementCandidates(reads: PlacementReads, nowMs: number, rateWi
   for (const s of reads.statuses) {
     if (s.memoryBytes === undefined || !live.has(s.nodeId)) continue;
     const id = placementId(s.model, s.version);
-    measured.set(id, [...(measured.get(id) ?? []), s.memoryBytes]);
+    const list = measured.get(id);
+    if (list) list.push(s.memoryBytes);
+    else measured.set(id, [s.memoryBytes]);
   }
   const sample = (v: PlacementVersion): CostSample => ({ artifactBytes: v.artifact.size, measuredBytes: measured.get(placementId(v.model, v.version)) ?? [] });
-  const factor = memoryFactor(reads.versions.map(sample));
+  const estimate = costEstimate(reads.versions.map(sample));
 
   const rate = new Map<string, number>();
   const lastUsed = new Map<string, number>();
@@ -120,7 +122,7 @@ export function placementCandidates(reads: PlacementReads, nowMs: number, rateWi
       const id = placementId(route.model, name);
       const version = versions.get(id);
       if (!version || version.retirement?.state === 'RETIRED') continue;
-      const cost = versionCost(sample(version), factor);
+      const cost = versionCost(sample(version), estimate);
       out.push({
         model: route.model,
         version: name,

@@ -9,7 +9,7 @@ import {
   type PlacementNode,
   type PlacementPolicy,
 } from '../src/placement-decision.js';
-import { DEFAULT_MEMORY_FACTOR, memoryFactor, versionCost } from '../src/placement-cost.js';
+import { costEstimate, MIN_VERSION_BYTES, versionCost } from '../src/placement-cost.js';
 import { NEW_VERSION_AGE_MS, placementCandidates } from '../src/placement-inputs.js';
 
 const MB = 1024 * 1024;
@@ -265,21 +265,26 @@ test('the same input decides the same placements (a pass that changes nothing wr
   t.deepEqual(again.placements, first.placements);
 });
 
-test('cost: measured on a node wins (the largest measurement), else artifact size times a factor learned from measured versions', (t) => {
-  t.is(memoryFactor([]), DEFAULT_MEMORY_FACTOR);
+test('cost: measured on a node wins (the largest measurement), else artifact size times the median ratio of measured versions of a similar size', (t) => {
   const MB = 1024 * 1024;
-  const factor = memoryFactor([
+  t.is(costEstimate([])(10 * MB), 15 * MB, 'nothing measured: the default factor');
+  t.is(costEstimate([])(100), MIN_VERSION_BYTES, 'never below a session’s fixed cost, as the node');
+  const estimate = costEstimate([
     { artifactBytes: 100 * MB, measuredBytes: [110 * MB, 120 * MB] },
     { artifactBytes: 100 * MB, measuredBytes: [130 * MB] },
     { artifactBytes: 100 * MB, measuredBytes: [] },
     { artifactBytes: 100 * MB, measuredBytes: [500 * MB] },
-    // A session's fixed cost, not a factor: ignored, however many of them there are.
+    // A session's fixed cost: it teaches only artifacts of a similar (tiny) size.
     ...Array.from({ length: 9 }, () => ({ artifactBytes: 100, measuredBytes: [3 * MB] })),
+    { artifactBytes: 2 * MB, measuredBytes: [4 * MB] },
   ]);
-  t.is(factor, 1.3);
-  t.is(memoryFactor([{ artifactBytes: 100, measuredBytes: [3 * MB] }]), DEFAULT_MEMORY_FACTOR, 'tiny artifacts teach nothing');
-  t.deepEqual(versionCost({ artifactBytes: 100, measuredBytes: [90, 95] }, factor), { bytes: 95, measured: true });
-  t.deepEqual(versionCost({ artifactBytes: 1000 * MB, measuredBytes: [] }, factor), { bytes: 1300 * MB, measured: false });
+  t.is(estimate(200 * MB), 260 * MB, 'ratios 1.2, 1.3 and 5 of 25–400 MB artifacts: the upper median, 1.3');
+  t.is(estimate(1000 * MB), 1500 * MB, 'nothing measured within ×4: the default factor');
+  t.is(estimate(8 * MB), 16 * MB, 'only the 2 MB version is within ×4: its ratio, 2');
+  t.is(estimate(9 * MB), Math.round(9 * MB * 1.5), 'just past ×4 of 2 MB: the default');
+  t.is(estimate(200), 6 * MB, 'tiny models learn from tiny models, as on the node');
+  t.deepEqual(versionCost({ artifactBytes: 100, measuredBytes: [90, 95] }, estimate), { bytes: 95, measured: true });
+  t.deepEqual(versionCost({ artifactBytes: 200 * MB, measuredBytes: [] }, estimate), { bytes: 260 * MB, measured: false });
 });
 
 test('candidates: routed, shadow and rollout versions with their settings, rate of recent usage only, last use or creation less an hour', (t) => {
@@ -327,7 +332,7 @@ test('candidates: routed, shadow and rollout versions with their settings, rate 
   t.is(v1!.settings.minCopies, 2);
   t.is(v2!.lastUsedMs, T0 - NEW_VERSION_AGE_MS, 'never used: as if an hour before it was created');
   t.deepEqual(v3!.shadowOf, ['v1']);
-  t.is(v1!.costBytes, 150, 'artifact size times the default factor');
+  t.is(v1!.costBytes, MIN_VERSION_BYTES, 'artifact size times the default factor, never below a session’s fixed cost');
 });
 
 test('a copy its node displaced no longer counts there, and goes to another node with room', (t) => {
