@@ -90,3 +90,11 @@ test('placement settings read as words', (t) => {
   t.is(formatPlacementSettings({ min_copies: 0, max_copies: 0, always_resident: false }), 'no copy until a request, up to one per node under load');
   t.is(formatPlacementSettings({ min_copies: 0, max_copies: 3, always_resident: true }), '1 copy, up to 3 under load, always resident');
 });
+
+test('a draining node says so beside its id', (t) => {
+  const cluster = bigCluster();
+  cluster.nodes[0]!.node.draining = true;
+  const text = formatClusterStatus(cluster);
+  t.regex(text, /node-1 \(draining\) .*│ 1000 /);
+  t.regex(text, /│ node-2 +│/);
+});

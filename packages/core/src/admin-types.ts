@@ -341,6 +341,8 @@ export interface NodeInfoMessage {
   memory_rss_bytes?: Int64;
   loaded_versions?: number;
   evictions?: Int64;
+  /** Draining: it takes nothing new, and placement moved its copies (issue #16). */
+  draining?: boolean;
 }
 
 /** A node's state of one version of one model. */
