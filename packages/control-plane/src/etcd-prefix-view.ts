@@ -8,8 +8,12 @@ export interface PrefixViewOptions<T, P> {
   reader: RecordReader;
   prefix: string;
   kind: RecordKind<T>;
-  /** What is kept of each record (less memory for a big prefix, e.g. 100,000 versions). @default the record */
-  project?: (value: T) => P;
+  /**
+   * What is kept of each record (less memory for a big prefix, e.g. 100,000
+   * versions); undefined keeps nothing of it (as if the key were absent).
+   * @default the record
+   */
+  project?: (value: T) => P | undefined;
   /** Invalid records are skipped without a log line (routes: the admin API and the nodes report them). */
   quiet?: boolean;
   /** Called after each change the watch brings (not the reads), with the key's record before and after (undefined: none). */

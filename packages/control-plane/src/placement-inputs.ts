@@ -26,11 +26,19 @@ export function placementVersion(v: VersionRecord): PlacementVersion {
   return { model: v.model, version: v.version, createdAt: v.createdAt, artifact: { size: v.artifact.size }, ...(v.retirement ? { retirement: { state: v.retirement.state } } : {}) };
 }
 
+/** What placement needs of a status: a measured cost (the view keeps only statuses that carry one). */
+export type PlacementStatus = Pick<VersionStatusRecord, 'nodeId' | 'model' | 'version' | 'memoryBytes'>;
+
+/** The part of a status record placement keeps; undefined when it measured nothing. */
+export function placementStatus(s: VersionStatusRecord): PlacementStatus | undefined {
+  return s.memoryBytes === undefined ? undefined : { nodeId: s.nodeId, model: s.model, version: s.version, memoryBytes: s.memoryBytes };
+}
+
 /** What one placement pass decides from, as plain records. */
 export interface PlacementReads {
   nodes: readonly NodeRecord[];
   memory: readonly NodeMemoryRecord[];
-  statuses: readonly VersionStatusRecord[];
+  statuses: readonly PlacementStatus[];
   models: readonly ModelRecord[];
   versions: readonly PlacementVersion[];
   routes: readonly RouteRecord[];

@@ -2,15 +2,16 @@ import type { NodeMemoryRecord } from '@switchyard/core';
 import type { PrefixView } from './etcd-prefix-view.js';
 import type { EtcdTables } from './etcd-tables.js';
 import type { LeaderHeld } from './leader-loop.js';
-import { placementVersion, type PlacementReads } from './placement-inputs.js';
+import { placementStatus, placementVersion, type PlacementReads } from './placement-inputs.js';
 
 /** Everything a placement pass decides from except the placements themselves. */
 export type PlacementViewRead = Omit<PlacementReads, 'placements' | 'placementRevisions'>;
 
 /**
  * The placer's watch-fed copy of what it decides from (issue #16): the live
- * nodes, their memory records, every version status, usage records,
- * models, versions (only what placement needs of each) and routes, each a
+ * nodes, their memory records, the measured cost in every version status,
+ * usage records, models, versions (only what placement needs of each) and
+ * routes, each a
  * PrefixView (one paged read, then a watch from its revision; compaction
  * means a new read). Held only while leading, so a follower keeps no copy.
  * A pass then reads only the placements, which it compares on write.
@@ -35,7 +36,7 @@ export class PlacementView implements LeaderHeld {
     const wake = (): void => onWake();
     this.#nodes = tables.view(keys.nodesPrefix(), 'node', { onChange: wake });
     this.#memory = tables.view(keys.nodeMemoryPrefix(), 'memory', { onChange: (before, after) => (memoryMatters(before, after) ? onWake() : undefined) });
-    this.#statuses = tables.view(keys.statusPrefix(), 'status', {});
+    this.#statuses = tables.view(keys.statusPrefix(), 'status', { project: placementStatus });
     this.#usage = tables.view(keys.usagePrefix(), 'usage', {});
     this.#models = tables.view(keys.modelsPrefix(), 'model', { onChange: wake });
     this.#versions = tables.view(keys.versionsPrefix(), 'version', { project: placementVersion });
