@@ -341,6 +341,8 @@ export interface NodeInfoMessage {
   memory_rss_bytes?: Int64;
   loaded_versions?: number;
   evictions?: Int64;
+  /** The node's KServe v2 REST address; '' when REST is off. */
+  http_address?: string;
   /** Draining: it takes nothing new, and placement moved its copies (issue #16). */
   draining?: boolean;
 }
