@@ -212,6 +212,17 @@ export class EtcdAccess {
   }
 }
 
+/**
+ * Cancels a watcher and silences whatever it still emits: a response already
+ * on its way, or the error of a watcher etcd cancelled (cancel() on that one
+ * never resolves).
+ */
+export function closeWatcher(watcher: EtcdWatcher): void {
+  watcher.removeAllListeners();
+  watcher.on('error', () => undefined);
+  void watcher.cancel().catch(() => undefined);
+}
+
 function toCompare(c: TxnCompare): ICompare {
   if ('prefix' in c) {
     const range = Range.prefix(c.prefix);

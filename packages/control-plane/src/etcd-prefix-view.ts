@@ -1,5 +1,5 @@
 import type { Logger } from '@switchyard/core';
-import type { EtcdAccess, EtcdKv, EtcdWatcher } from './etcd-client.js';
+import { closeWatcher, type EtcdAccess, type EtcdKv, type EtcdWatcher } from './etcd-client.js';
 import type { RecordKind, RecordReader } from './etcd-read.js';
 
 /** Options for {@link PrefixView}. */
@@ -160,9 +160,6 @@ export class PrefixView<T, P = T> {
   #dropWatcher(): void {
     const watcher = this.#watcher;
     this.#watcher = undefined;
-    if (!watcher) return;
-    watcher.removeAllListeners();
-    watcher.on('error', () => undefined);
-    void watcher.cancel().catch(() => undefined);
+    if (watcher) closeWatcher(watcher);
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@switchyard/core';
-import type { EtcdWatcher } from './etcd-client.js';
+import { closeWatcher, type EtcdWatcher } from './etcd-client.js';
 import type { Leadership } from './leader-election.js';
 
 /**
@@ -189,11 +189,4 @@ export class WakingWatches implements LeaderHeld {
     this.#watchers = [];
     for (const watcher of watchers) closeWatcher(watcher);
   }
-}
-
-/** Cancels a watcher and silences whatever it still emits. */
-export function closeWatcher(watcher: EtcdWatcher): void {
-  watcher.removeAllListeners();
-  watcher.on('error', () => undefined);
-  void watcher.cancel().catch(() => undefined);
 }

@@ -37,10 +37,12 @@ export interface PlacementKeeperCounts {
  * Leader-only: decides where every routed version is kept loaded
  * (placement-decision.ts) and writes `target/placements/{model}/{version}`
  * when, and only when, a version's placement changes; deletes the
- * placement of a version no longer routed, retired or deleted. A pass runs
- * every `intervalMs`, and `debounceMs` after a node joins or leaves or a
- * route or model changes, so a dead node's copies are placed elsewhere
- * within its lease TTL plus about a second. Each write compares the key's
+ * placement of a version no longer routed, retired or deleted. It decides
+ * from a watch-fed view held while leading (placement-view.ts) and runs on
+ * a LeaderLoop: a pass every `intervalMs`, and `debounceMs` after a node
+ * joins, leaves, drains or displaces a copy, or a route or model changes,
+ * so a dead node's copies are placed elsewhere within its lease TTL plus
+ * about a second, a draining node's at once. Each write compares the key's
  * revision, so a replica that lost leadership mid-pass cannot undo a newer
  * leader's decision. Never in the inference path: nodes read the records.
  */
