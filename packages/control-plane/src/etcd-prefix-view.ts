@@ -19,7 +19,7 @@ export interface PrefixViewOptions<T, P> {
   /** Called after each change the watch brings (not the reads), with the key's record before and after (undefined: none). */
   onChange?: (before: P | undefined, after: P | undefined) => void;
   logger: Logger;
-  /** Delay before reading again after a failed read or an ended watch. @default 1000 */
+  /** Delay before reading again after a failed read; doubled after each further failure, up to 5 s. @default 1000 */
   retryMs?: number;
 }
 
@@ -28,7 +28,8 @@ export interface PrefixViewOptions<T, P> {
  * read, then a watch from the revision after it, applying each put and
  * delete. A watch that ends (compaction removed the revision it needed, or
  * etcd cancelled it) is replaced by reading the prefix again; a read that
- * fails is tried again after `retryMs`. While etcd3 reconnects a watch it
+ * fails is tried again after `retryMs`, then less often (etcd may be down
+ * for a while; only the first failure in a row is a warning). While etcd3 reconnects a watch it
  * resumes from the last revision it saw, so nothing is missed. Open only
  * while needed ({@link open}, {@link close}; a LeaderHeld): a follower keeps
  * no copy and no watch.
@@ -42,6 +43,8 @@ export class PrefixView<T, P = T> {
   #retry: NodeJS.Timeout | undefined;
   /** Bumped by close() and by every new read, so a read or watch of an older turn applies nothing. */
   #generation = 0;
+  /** Reads that failed in a row. */
+  #failures = 0;
   /** Changes applied from the watch since the view opened (tests and diagnostics). */
   changes = 0;
 
@@ -69,6 +72,7 @@ export class PrefixView<T, P = T> {
     this.#generation++;
     clearTimeout(this.#retry);
     this.#ready = undefined;
+    this.#failures = 0;
     this.#dropWatcher();
     this.#records = new Map();
     this.#values = undefined;
@@ -96,7 +100,9 @@ export class PrefixView<T, P = T> {
     this.#ready = loading;
     loading.catch((err: unknown) => {
       if (generation !== this.#generation) return;
-      this.#o.logger.warn('reading a view from etcd failed; trying again', { prefix: this.#o.prefix, error: (err as Error).message });
+      const fields = { prefix: this.#o.prefix, error: (err as Error).message };
+      if (this.#failures++ === 0) this.#o.logger.warn('reading a view from etcd failed; trying again', fields);
+      else this.#o.logger.debug('reading a view from etcd failed again', fields);
       this.#scheduleLoad();
     });
   }
@@ -116,6 +122,7 @@ export class PrefixView<T, P = T> {
       if (value !== undefined) records.set(kv.key.toString('utf8'), value);
     }
     this.#records = records;
+    this.#failures = 0;
     this.#values = undefined;
     this.#watch(generation, read.revision);
   }
@@ -153,7 +160,7 @@ export class PrefixView<T, P = T> {
     const generation = this.#generation;
     this.#retry = setTimeout(() => {
       if (generation === this.#generation) this.#load();
-    }, this.#o.retryMs ?? 1000);
+    }, Math.min(5000, (this.#o.retryMs ?? 1000) * 2 ** Math.min(this.#failures - 1, 3)));
     this.#retry.unref();
   }
 
