@@ -17,6 +17,12 @@ export interface PlacementPolicy {
   minCopyAgeMs: number;
   /** Share of each node's budget placement fills; the rest is left for versions loaded on demand. */
   fillRatio: number;
+  /**
+   * After a node stops listing a copy as displaced (its placement no longer
+   * names it), how long the version still goes on no copy there: else the
+   * next pass could place it back at once, and the node displace it again.
+   */
+  displacedCooldownMs: number;
 }
 
 export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
@@ -25,6 +31,7 @@ export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
   quietMs: 5 * 60_000,
   minCopyAgeMs: 2 * 60_000,
   fillRatio: 0.9,
+  displacedCooldownMs: 5 * 60_000,
 };
 
 /** A live node as placement sees it. */

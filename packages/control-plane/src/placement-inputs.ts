@@ -59,6 +59,37 @@ export async function readPlacementInputs(view: PlacementView, tables: EtcdTable
   return { ...seen, placements: placements.records, placementRevisions: placements.revisions };
 }
 
+/**
+ * Each node's displaced copies as placement should see them: what its memory
+ * record lists now, and what it listed within `cooldownMs` (`remembered`, by
+ * node and `model/version`, when it was last listed; the leader's memory,
+ * empty after a change of leadership). A node stops listing a copy once its
+ * placement no longer names the node; without the cool-down the next pass
+ * could place it there again at once, and the node displace it again.
+ * Returns the nodes to decide with and what to remember for the next pass.
+ */
+export function withRecentlyDisplaced(
+  nodes: readonly PlacementNode[],
+  remembered: ReadonlyMap<string, number>,
+  nowMs: number,
+  cooldownMs: number,
+): { nodes: PlacementNode[]; remembered: Map<string, number> } {
+  const next = new Map<string, number>();
+  for (const [key, at] of remembered) if (nowMs - at < cooldownMs) next.set(key, at);
+  for (const n of nodes) for (const id of n.displaced ?? []) next.set(`${n.id}\0${id}`, nowMs);
+  const byNode = new Map<string, Set<string>>();
+  for (const key of next.keys()) {
+    const cut = key.indexOf('\0');
+    const node = key.slice(0, cut);
+    byNode.set(node, (byNode.get(node) ?? new Set()).add(key.slice(cut + 1)));
+  }
+  const out = nodes.map((n) => {
+    const ids = byNode.get(n.id);
+    return ids ? { ...n, displaced: [...ids] } : n;
+  });
+  return { nodes: out, remembered: next };
+}
+
 /** How a never-used version ranks: as if last used this long before it was created (ModelMesh does the same with an hour). */
 export const NEW_VERSION_AGE_MS = 3_600_000;
 

@@ -4,7 +4,7 @@ import type { EtcdTables } from './etcd-tables.js';
 import type { Leadership } from './leader-election.js';
 import { LeaderLoop } from './leader-loop.js';
 import { DEFAULT_PLACEMENT_POLICY, decidePlacements, placementId, type PlacementPolicy, type VersionPlacement } from './placement-decision.js';
-import { placementCandidates, placementNodes, readPlacementInputs, type PlacementReads } from './placement-inputs.js';
+import { placementCandidates, placementNodes, readPlacementInputs, withRecentlyDisplaced, type PlacementReads } from './placement-inputs.js';
 import { PlacementView } from './placement-view.js';
 
 /** Options for {@link PlacementKeeper}. */
@@ -53,6 +53,8 @@ export class PlacementKeeper {
   readonly #log: Logger;
   /** When each version's load first dropped low enough to lose a copy; in memory, reset with leadership (the quiet period then starts again). */
   #quietSince = new Map<string, number>();
+  /** When each node last listed each displaced copy (`{node}\0{model/version}`); in memory, reset with leadership. */
+  #displaced = new Map<string, number>();
   readonly #loop: LeaderLoop;
   /** What a pass decides from, kept while leading. */
   readonly #view: PlacementView;
@@ -70,7 +72,10 @@ export class PlacementKeeper {
       held: [this.#view],
       logger: this.#log,
       failureMessage: 'placement pass failed; trying again',
-      onLeadershipChange: () => (this.#quietSince = new Map()),
+      onLeadershipChange: () => {
+        this.#quietSince = new Map();
+        this.#displaced = new Map();
+      },
     });
   }
 
@@ -111,7 +116,9 @@ export class PlacementKeeper {
     const reads = await readPlacementInputs(this.#view, this.#o.tables);
     const nowMs = this.#o.clock.now();
     const candidates = placementCandidates(reads, nowMs, this.#o.rateWindowMs ?? 180_000);
-    const decision = decidePlacements({ nowMs, nodes: placementNodes(reads), versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
+    const { nodes, remembered } = withRecentlyDisplaced(placementNodes(reads), this.#displaced, nowMs, this.#policy.displacedCooldownMs);
+    this.#displaced = remembered;
+    const decision = decidePlacements({ nowMs, nodes, versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
     this.#quietSince = decision.quietSince;
     for (const change of placementChanges(reads, decision.placements, new Date(nowMs).toISOString())) {
       if (!this.#o.leadership.isLeader || this.#loop.stopped) return;

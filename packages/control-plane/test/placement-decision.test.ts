@@ -10,7 +10,7 @@ import {
   type PlacementPolicy,
 } from '../src/placement-decision.js';
 import { costEstimate, MIN_VERSION_BYTES, versionCost } from '../src/placement-cost.js';
-import { NEW_VERSION_AGE_MS, placementCandidates } from '../src/placement-inputs.js';
+import { NEW_VERSION_AGE_MS, placementCandidates, withRecentlyDisplaced } from '../src/placement-inputs.js';
 
 const MB = 1024 * 1024;
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -375,4 +375,18 @@ test('of several copies only the displaced one moves; copies wanted beyond the n
 test('a draining node holds nothing: its copies go to the others', (t) => {
   const d = decide([node('a', 100, { draining: true }), node('b', 100)], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
   t.deepEqual(where(d), { v1: ['b'] });
+});
+
+test('a displaced copy stays off its node for the cool-down after the node stops listing it', (t) => {
+  const listed = withRecentlyDisplaced([node('a', 100, { displaced: ['m/v1'] }), node('b', 100)], new Map(), T0, 300_000);
+  t.deepEqual(listed.nodes.map((n) => n.displaced ?? []), [['m/v1'], []]);
+
+  // The placement no longer names a, so a lists it no more; it stays barred for the cool-down.
+  const after = withRecentlyDisplaced([node('a', 100), node('b', 100)], listed.remembered, T0 + 299_000, 300_000);
+  t.deepEqual(after.nodes[0]!.displaced, ['m/v1']);
+  t.deepEqual(where(decide(after.nodes, [version('v1')])), { v1: ['b'] });
+
+  const later = withRecentlyDisplaced([node('a', 100), node('b', 100)], after.remembered, T0 + 300_000, 300_000);
+  t.is(later.nodes[0]!.displaced, undefined);
+  t.is(later.remembered.size, 0);
 });
