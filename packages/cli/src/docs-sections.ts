@@ -464,6 +464,14 @@ can also read samples documents; a viewer token downloads models only) so it
 can download artifacts; when they serve TLS, give it their CA
 with \`--control-plane-tls-ca\`.
 
+A node forwards a request for a version it does not hold to a node that
+holds it (docs/placement.md). A node serving TLS forwards over TLS: give it
+the CA the other nodes' certificates chain to with \`--peer-tls-ca\`
+(without it, the system's roots), and, when the nodes require client
+certificates (\`--tls-client-ca\`), a client certificate with
+\`--peer-tls-cert\` and \`--peer-tls-key\`. A node whose certificate covers
+its \`--advertise\` address is what the others verify.
+
 \`\`\`sh
 SWITCHYARD_TOKEN=$NODE_TOKEN switchyard node --etcd https://10.0.0.1:2379 --etcd-ca /etc/switchyard/etcd-ca.pem \\
   --listen 0.0.0.0:8001 --advertise node-1.internal:8001 --data-dir /var/cache/switchyard --id node-1 \\

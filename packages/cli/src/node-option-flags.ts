@@ -29,6 +29,7 @@ export const NODE_OPTION_FLAGS: Readonly<Record<string, string>> = {
   'tls.certFile': '--tls-cert',
   'tls.keyFile': '--tls-key',
   'tls.clientCaFile': '--tls-client-ca',
+  peerTls: '--peer-tls-ca',
   'shadow.queueSize': '--shadow-queue-size',
   'shadow.concurrency': '--shadow-concurrency',
   'shadow.timeoutMs': '--shadow-timeout',

@@ -90,3 +90,13 @@ test('placement settings read as words', (t) => {
   t.is(formatPlacementSettings({ min_copies: 0, max_copies: 0, always_resident: false }), 'no copy until a request, up to one per node under load');
   t.is(formatPlacementSettings({ min_copies: 0, max_copies: 3, always_resident: true }), '1 copy, up to 3 under load, always resident');
 });
+
+test('each node shows its REST address, or a dash when it serves none', (t) => {
+  const cluster = bigCluster();
+  cluster.nodes[0]!.node.http_address = '127.0.0.1:41203';
+  const text = formatClusterStatus(cluster);
+  t.regex(text, /REST/);
+  t.regex(text, /node-1 .*│ 127\.0\.0\.1:8001 .*│ 127\.0\.0\.1:41203 /);
+  t.regex(text, /node-2 .*│ 127\.0\.0\.1:8002 .*│ - /);
+  t.true(Math.max(...text.split('\n').map((l) => l.length)) <= 120);
+});

@@ -3,13 +3,16 @@ import type { Endpoint } from './endpoint.js';
 /**
  * Round robin over the endpoints whose health is SERVING. Immutable: the
  * client replaces it whole whenever the set or a health state changes; only
- * the rotation counter moves.
+ * the rotation counter moves, and it carries over to the replacement: a
+ * picker rebuilt between calls would otherwise start at the first endpoint
+ * again and send every call to it while health or discovery keeps changing.
  */
 export class EndpointPicker {
-  private next = 0;
+  private next: number;
   readonly ready: readonly Endpoint[];
 
-  constructor(endpoints: Iterable<Endpoint>) {
+  constructor(endpoints: Iterable<Endpoint>, previous?: EndpointPicker) {
+    this.next = previous?.next ?? 0;
     this.ready = [...endpoints].filter((e) => e.serving).sort((a, b) => (a.address < b.address ? -1 : 1));
   }
 

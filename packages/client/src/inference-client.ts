@@ -249,7 +249,7 @@ export class InferenceClient {
   }
 
   private rebuild(): void {
-    this.picker = new EndpointPicker(this.endpoints.values());
+    this.picker = new EndpointPicker(this.endpoints.values(), this.picker);
     this.wake();
   }
 

@@ -18,3 +18,15 @@ test('avoids endpoints already tried while it can, and returns undefined when no
   t.truthy(picker.pick(new Set([a, c])), 'every endpoint tried: reuse one');
   t.is(new EndpointPicker([fake('x:1', false)]).pick(), undefined);
 });
+
+test('a rebuilt picker keeps rotating where the last one stopped', (t) => {
+  const [a, c] = [fake('a:1', true), fake('c:1', true)];
+  let picker = new EndpointPicker([a, c]);
+  const picked: Endpoint[] = [];
+  // Health or discovery changes between calls replace the picker each time.
+  for (let i = 0; i < 4; i++) {
+    picked.push(picker.pick()!);
+    picker = new EndpointPicker([a, c], picker);
+  }
+  t.deepEqual(picked, [a, c, a, c]);
+});

@@ -61,10 +61,29 @@ export interface NodeInfo {
   build_version: string;
   started_at: string;
   metrics_address: string;
+  /** uint64 as strings; '0' budget: a node from before budgets. */
+  memory_budget_bytes: string;
+  memory_used_bytes: string;
+  memory_rss_bytes: string;
+  loaded_versions: number;
+  evictions: string;
+}
+
+export interface VersionCounts {
+  total: number;
+  ready: number;
+  loading: number;
+  failed: number;
+  unloading: number;
 }
 
 export interface ClusterStatus {
-  nodes: { node: NodeInfo; versions: { model: string; state: { version: string; state: string; error: string } }[] }[];
+  nodes: {
+    node: NodeInfo;
+    versions: { model: string; state: { version: string; state: string; error: string } }[];
+    /** First page only. */
+    counts: VersionCounts | null;
+  }[];
   control_planes: { id: string; address: string; started_at: string }[];
 }
 

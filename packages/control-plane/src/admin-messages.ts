@@ -156,6 +156,7 @@ export function nodeInfoToMessage(record: NodeRecord, memory?: NodeMemoryRecord)
     memory_rss_bytes: String(memory?.rssBytes ?? 0),
     loaded_versions: memory?.loaded ?? 0,
     evictions: String(memory?.evictions ?? 0),
+    http_address: record.httpAddress,
   };
 }
 

@@ -342,6 +342,8 @@ export interface NodeInfoMessage {
   memory_rss_bytes?: Int64;
   loaded_versions?: number;
   evictions?: Int64;
+  /** The node's KServe v2 REST address; '' when REST is off. */
+  http_address?: string;
 }
 
 /** A node's state of one version of one model. */

@@ -76,6 +76,27 @@ test.serial('concurrent requests are batched, and each gets exactly its own rows
   t.regex(metrics, /switchyard_queue_duration_seconds_count\{.*model="mlp"/);
 });
 
+test.serial("Triton's ModelStatistics reports the batches run: batch_stats per batch size, every row once, as many runs as executions", async (t) => {
+  type Duration = { count: string; ns: string };
+  const res = await unary<{ model_stats: { execution_count: string; batch_stats: { batch_size: string; compute_input: Duration; compute_infer: Duration; compute_output: Duration }[] }[] }>(
+    cluster.nodeClients[0]!,
+    'ModelStatistics',
+    { name: 'mlp' },
+  );
+  const s = res.model_stats[0]!;
+  const batches = s.batch_stats;
+  t.true(batches.length > 0, 'batch_stats is filled');
+  const stats = [...cluster.nodes[0]!.table.versions.values()].find((v) => v.model === 'mlp')!.queueStats;
+  t.is(batches.reduce((n, b) => n + Number(b.batch_size) * Number(b.compute_infer.count), 0), stats.batchSize.sum, 'every row computed once, counted in its batch size');
+  t.is(batches.reduce((n, b) => n + Number(b.compute_infer.count), 0), Number(s.execution_count), 'one entry per run');
+  for (const b of batches) {
+    t.true(Number(b.compute_infer.ns) > 0, `batch size ${b.batch_size} timed`);
+    t.is(b.compute_input.count, b.compute_infer.count);
+    t.is(b.compute_output.count, b.compute_infer.count);
+  }
+  t.true(batches.some((b) => Number(b.compute_input.ns) > 0), 'batched runs put their inputs together');
+});
+
 test.serial('INT64 and two-output models batch correctly; requests asking for other outputs are not mixed', async (t) => {
   await deployWith('ids', int64Model({ scale: 3, offset: -1 }), { max_batch_size: 8 });
   const ids = await Promise.all(

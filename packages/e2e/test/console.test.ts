@@ -71,6 +71,8 @@ test.serial('the admin signs in with a session cookie only and sees the overview
   t.false(stored.includes(TOKENS.admin), 'nor in storage a script can read');
 
   for (const id of ['node-1', 'node-2']) t.regex(await page.locator(`#nodes tr[data-node="${id}"]`).innerText(), /live/);
+  // #16: each node's model memory, used of its budget.
+  t.regex(await page.locator('#nodes tr[data-node="node-1"] td.memory').innerText(), /of [\d.]+ [KMGT]iB \(\d+%\)/);
   t.regex(await page.locator('#control-planes').innerText(), /serves this console, leader/);
   t.regex(await page.locator('#models tr[data-model="lin"]').innerText(), /lin\s+v1\s+4/);
   // The rates come from the nodes' metrics: wait until they show the traffic.

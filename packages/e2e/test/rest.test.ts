@@ -1,6 +1,6 @@
 import test from 'ava';
 import { connect } from 'node:net';
-import { decodeBytesRaw, encodeBytesRaw, encodeRaw, halvesToNumbers, numbersToHalves } from '@switchyard/core';
+import { decodeBytesRaw, encodeBytesRaw, encodeRaw, halvesToNumbers, NodeRecordSchema, numbersToHalves } from '@switchyard/core';
 import { expectedLinear, float16Model, linearModel, startEtcd, stringLabelModel, twoOutputModel, type EtcdProcess } from '@switchyard/testkit';
 import { TestCluster } from './helpers/cluster.js';
 
@@ -167,4 +167,12 @@ test.serial('raw HTTP/1.1 bytes, as curl sends them', async (t) => {
   t.regex(response, /content-type: application\/json/i);
   const json = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
   t.deepEqual(json.outputs[0].data, [14.5]);
+});
+
+test.serial("the node publishes its REST address in its etcd record, and the admin API's node info carries it", async (t) => {
+  const node = cluster.nodes[0]!;
+  const record = NodeRecordSchema.parse(JSON.parse((await cluster.client.get(cluster.keys.node(node.id)).string())!));
+  t.is(record.httpAddress, node.httpAddress!);
+  const status = await cluster.adminCall<{ nodes: { node: { node_id: string; http_address: string } }[] }>('GetClusterStatus', { summary_only: true });
+  t.is(status.nodes.find((n) => n.node.node_id === node.id)?.node.http_address, node.httpAddress);
 });

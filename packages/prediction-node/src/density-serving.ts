@@ -17,6 +17,7 @@ import type { LoadedVersion } from './loaded-version.js';
 import type { DensityMetrics } from './density-metrics.js';
 import type { NodeForwarder } from './node-forwarder.js';
 import type { RoutePick, RoutingTable } from './routing-table.js';
+import type { RequestTrace } from './tracing.js';
 import { versionKey, type TargetState } from './target-state.js';
 
 /** How one request is served when the node holds only part of what is routed (issue #16). */
@@ -167,11 +168,12 @@ export class DensityServing {
    * Forwards to the holder; when the holder cannot be reached (it died, or
    * dropped the version and is gone) and time is left, loads here instead.
    */
-  async forward(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, to: Extract<Resolution, { kind: 'forward' }>): Promise<ModelInferResponse | LoadedVersion> {
+  async forward(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, to: Extract<Resolution, { kind: 'forward' }>, trace?: RequestTrace): Promise<ModelInferResponse | LoadedVersion> {
     const { metrics, forwarder } = this.options;
     const request = call.request;
     try {
-      const response = await forwarder.forward(to.address, request, request.model_version ? undefined : to.version, call.getDeadline());
+      const hop = trace && ((metadata: grpc.Metadata) => trace.hop(to.nodeId, to.address, metadata));
+      const response = await forwarder.forward(to.address, request, request.model_version ? undefined : to.version, call.getDeadline(), hop);
       metrics.forwards.inc({ outcome: 'ok' });
       return response;
     } catch (err) {
@@ -182,7 +184,7 @@ export class DensityServing {
       }
       metrics.forwards.inc({ outcome: 'unreachable' });
       this.options.logger.warn('forwarding to the node holding the version failed; loading it here', { model: request.model_name, version: to.version, node: to.nodeId, error: error.rawMessage });
-      return this.load(call, to.version);
+      return this.load(call, to.version, trace);
     }
   }
 
@@ -192,7 +194,7 @@ export class DensityServing {
    * DEADLINE_EXCEEDED saying the load goes on; a refused or failed load
    * UNAVAILABLE with the reason (another node may have room; clients retry).
    */
-  async load(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, version: string): Promise<LoadedVersion> {
+  async load(call: grpc.ServerUnaryCall<ModelInferRequest, ModelInferResponse>, version: string, trace?: RequestTrace): Promise<LoadedVersion> {
     const { metrics } = this.options;
     const model = call.request.model_name;
     const started = performance.now();
@@ -222,10 +224,13 @@ export class DensityServing {
     });
     try {
       const loaded = await Promise.race([this.options.demand(model, version), timeout]);
-      metrics.coldWaitSeconds.observe((performance.now() - started) / 1000);
+      const ended = performance.now();
+      metrics.coldWaitSeconds.observe((ended - started) / 1000);
+      trace?.coldLoad(version, started, ended);
       return loaded;
     } catch (err) {
       metrics.coldFailures.inc({ code: String(SwitchyardError.from(err).code) });
+      trace?.coldLoad(version, started, performance.now(), err);
       throw err;
     } finally {
       clearTimeout(timer);

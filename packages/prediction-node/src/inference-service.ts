@@ -21,6 +21,7 @@ import type { PrimaryInFlight } from './primary-in-flight.js';
 import { knownModel, type RoutePick, type RoutingTable } from './routing-table.js';
 import { inferParameters, type InferParameters } from './infer-parameters.js';
 import { classifyOutput } from './output-classification.js';
+import type { RequestTrace } from './tracing.js';
 
 /** What the inference handlers need from the node. */
 export interface InferenceServiceContext {
@@ -43,6 +44,8 @@ export interface InferenceServiceContext {
   inFlightBytes?: InFlightBytes;
   /** Model density (issue #16): versions not loaded here are forwarded or loaded on request. @default off: every routed version is loaded */
   density?: DensityServing;
+  /** Child spans (queue, compute, hop) of traced requests (tracing.ts). @default off: no per-request cost */
+  tracing?: { requestTrace(request: object): RequestTrace | undefined };
 }
 
 /** The label of refused requests whose model or version this node does not know: one series, not one per name sent. */
@@ -192,7 +195,8 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
       return fail(callback, err);
     }
     if (resolution === undefined || resolution.kind === 'local') return serve(call, callback, resolution?.pick);
-    const served = resolution.kind === 'forward' ? ctx.density.forward(call, resolution) : ctx.density.load(call, resolution.version);
+    const trace = ctx.tracing?.requestTrace(call.request);
+    const served = resolution.kind === 'forward' ? ctx.density.forward(call, resolution, trace) : ctx.density.load(call, resolution.version, trace);
     served.then(
       (result) => ('session' in result ? serve(call, callback, { loaded: result, fallbackFrom: undefined }) : callback(null, result)),
       (err: unknown) => {
@@ -258,7 +262,7 @@ export function inferenceHandlers(ctx: InferenceServiceContext): grpc.UntypedSer
     // and, only for runs that left the main thread and asked for a signal,
     // aborts them (a caller who has gone gets nothing computed for it).
     const cancel = new CallCancel(call, () => giveBack());
-    loaded.queue.submit(feeds, outputs, { remainingMs, cancel }).then(
+    loaded.queue.submit(feeds, outputs, { remainingMs, cancel, trace: ctx.tracing?.requestTrace(request) }).then(
       (results) => {
         cancel.done();
         loaded.release();

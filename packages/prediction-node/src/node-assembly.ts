@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '@switchyard/core';
-import { inferenceService } from '@switchyard/core/grpc';
+import { channelCredentials, inferenceService } from '@switchyard/core/grpc';
 import { ArtifactCache } from './artifact-cache.js';
 import { ArtifactCacheTrimmer, artifactCacheMetrics, loadedArtifacts, wantedArtifactsYielding } from './artifact-cache-trimmer.js';
 import { ControlPlaneArtifactSource } from './artifact-fetcher.js';
-import { ClusterViewMirror, type ClusterView } from './cluster-view.js';
+import { ClusterViewMirror } from './cluster-view.js';
 import { densityMetrics, type DensityMetrics } from './density-metrics.js';
 import { DensityServing } from './density-serving.js';
 import { MemoryLedger } from './memory-ledger.js';
@@ -22,7 +22,7 @@ import type { NodeComponent } from './node-component.js';
 import { NodeHealth } from './node-health.js';
 import { NodeMetrics } from './node-metrics.js';
 import { queueMetrics, type QueueStats } from './queue-metrics.js';
-import { NodeRegistration, NodeStatusSink } from './node-registration.js';
+import { advertisedHttpAddress, NodeRegistration, NodeStatusSink } from './node-registration.js';
 import type { ResolvedPredictionNodeOptions } from './prediction-node-options.js';
 import { PrimaryInFlight } from './primary-in-flight.js';
 import { Reconciler, type StatusSink } from './reconciler.js';
@@ -33,7 +33,7 @@ import { RuntimeReporter } from './runtime-reporter.js';
 import { startShadowMirroring } from './shadow-node.js';
 import { StatsPublisher } from './stats-publisher.js';
 import { TargetStateMirror } from './target-state-mirror.js';
-import { BASE_EXTENSIONS, tritonExtensionHandlers } from './triton-extensions.js';
+import { BASE_EXTENSIONS, queueFigures, tritonExtensionHandlers } from './triton-extensions.js';
 import { LocalVersionStates } from './version-states.js';
 import { clockOffset, UsageSource } from './usage-source.js';
 
@@ -159,7 +159,7 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
       nodeId: o.id,
       memory: ledger,
       onEvicted: () => density.evictions.inc(),
-      heldElsewhere: (key) => !o.tls && clusterView.holders(key).some((id) => id !== o.id),
+      heldElsewhere: (key) => clusterView.holders(key).some((id) => id !== o.id),
       onRefused: (record, reason) => {
         density.refusals.inc();
         logger.warn('model version refused: it does not fit the memory budget', { model: record.model, version: record.version, reason });
@@ -167,16 +167,16 @@ function servingParts(o: ResolvedPredictionNodeOptions, logger: Logger, metrics:
     },
   });
   const clusterView = new ClusterViewMirror({ etcd: o.etcd, keys: o.keys, logger });
-  // Forwarding speaks plaintext; a node serving TLS loads what it is asked for instead (docs/placement.md).
-  const noHolders: ClusterView = { holders: () => [], address: () => undefined };
-  const forwarder = new NodeForwarder({ nodeId: o.id, maxMessageBytes: o.maxMessageBytes });
+  // Over TLS when the node serves TLS or peerTls is set; the files are read now, so a bad one fails start-up.
+  const forwarder = new NodeForwarder({ nodeId: o.id, maxMessageBytes: o.maxMessageBytes, credentials: channelCredentials(o.peerTls) });
+  if (o.peerTls) logger.info('forwarding to other nodes over TLS', { peerCa: o.peerTls.caFile ?? "the system's roots", clientCertificate: o.peerTls.certFile ?? 'none' });
   const densityServing = new DensityServing({
     nodeId: o.id,
     logger,
     metrics: density,
     table: () => reconciler.table,
     target: () => target.current(),
-    view: o.tls ? noHolders : clusterView,
+    view: clusterView,
     demand: (model, version) => reconciler.demand(model, version),
     forwarder,
     maxColdWaitMs: o.loadTimeoutMs,
@@ -278,6 +278,7 @@ function serverParts(
       inFlight: figures.inFlight,
       inFlightBytes,
       density: serving.densityServing,
+      ...(tracing ? { tracing } : {}),
     }),
     // Triton's extensions (statistics, repository index, ServerMetadata listing them) on the same service.
     ...tritonExtensionHandlers({
@@ -286,11 +287,7 @@ function serverParts(
       states: () => states.list(),
       // The version queues' figures (#17): queue wait and runs; versions run inline at once have none.
       queueFigures: {
-        figures: (model, version) => {
-          const q = serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats;
-          if (!q || q.computeTime.count === 0) return undefined;
-          return { queue: { count: q.queueTime.count, ns: q.queueTime.sum * 1e9 }, computeInfer: { count: q.computeTime.count, ns: q.computeTime.sum * 1e9 }, batches: new Map() };
-        },
+        figures: (model, version) => queueFigures(serving.reconciler.table.versions.get(`${model}/${version}`)?.queueStats),
       },
       extensions: [...BASE_EXTENSIONS, ...(o.httpListen !== undefined ? ['binary_tensor_data'] : [])],
     }),
@@ -307,7 +304,7 @@ function serverParts(
     reporter,
     keys: o.keys,
     nodeId: o.id,
-    addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address }),
+    addresses: () => ({ address: o.advertise ?? server.address, metricsAddress: metricsServer?.address, httpAddress: restServer && advertisedHttpAddress(restServer.address, o.advertise) }),
     logger,
     memoryBudgetBytes: o.memoryBudget.bytes,
   });

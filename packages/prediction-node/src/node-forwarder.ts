@@ -25,17 +25,30 @@ export class NodeForwarder {
 
   constructor(private readonly options: NodeForwarderOptions) {}
 
-  /** The peer's answer, or its error as a SwitchyardError (a dead peer: UNAVAILABLE). */
-  forward(address: string, request: ModelInferRequest, routedVersion: string | undefined, deadline: grpc.Deadline): Promise<ModelInferResponse> {
+  /**
+   * The peer's answer, or its error as a SwitchyardError (a dead peer: UNAVAILABLE).
+   * `hop`, for a traced request, starts its span, adds the trace context to the call's metadata, and returns what ends the span.
+   */
+  forward(
+    address: string,
+    request: ModelInferRequest,
+    routedVersion: string | undefined,
+    deadline: grpc.Deadline,
+    hop?: (metadata: grpc.Metadata) => (error?: unknown) => void,
+  ): Promise<ModelInferResponse> {
     const client = this.client(address);
     const metadata = new grpc.Metadata();
     metadata.set(FORWARDED_METADATA_KEY, this.options.nodeId);
     if (routedVersion !== undefined) metadata.set(ROUTED_VERSION_METADATA_KEY, routedVersion);
+    const ended = hop?.(metadata);
     const method = (client as unknown as Record<string, Function>)['ModelInfer']!;
     return new Promise((resolve, reject) =>
-      method.call(client, request, metadata, { deadline }, (err: grpc.ServiceError | null, response: ModelInferResponse) =>
-        err ? reject(SwitchyardError.from(err)) : resolve(response),
-      ),
+      method.call(client, request, metadata, { deadline }, (err: grpc.ServiceError | null, response: ModelInferResponse) => {
+        const error = err ? SwitchyardError.from(err) : undefined;
+        ended?.(error);
+        if (error) reject(error);
+        else resolve(response);
+      }),
     );
   }
 

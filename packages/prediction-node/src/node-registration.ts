@@ -1,4 +1,4 @@
-import { BUILD_VERSION, type KeyLayout, type Logger, type NodeRecord, type VersionStatusRecord } from '@switchyard/core';
+import { BUILD_VERSION, splitHostPort, type KeyLayout, type Logger, type NodeRecord, type VersionStatusRecord } from '@switchyard/core';
 import type { NodeComponent } from './node-component.js';
 import type { NodeMetrics } from './node-metrics.js';
 import type { StatusSink } from './reconciler.js';
@@ -11,7 +11,7 @@ export interface NodeRegistrationOptions {
   keys: KeyLayout;
   nodeId: string;
   /** The addresses, known once the servers are bound (so read at start). */
-  addresses: () => { address: string; metricsAddress: string | undefined };
+  addresses: () => { address: string; metricsAddress: string | undefined; httpAddress?: string | undefined };
   logger: Logger;
   /** Published for placement (issue #16). @default 0: unknown */
   memoryBudgetBytes?: number;
@@ -30,8 +30,8 @@ export class NodeRegistration implements NodeComponent {
 
   start(): void {
     const { reporter, keys, nodeId, addresses } = this.options;
-    const { address, metricsAddress } = addresses();
-    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0, draining: false, httpAddress: '' };
+    const { address, metricsAddress, httpAddress } = addresses();
+    const record: NodeRecord = { id: nodeId, address, metricsAddress: metricsAddress ?? '', buildVersion: BUILD_VERSION, startedAt: new Date().toISOString(), memoryBudgetBytes: this.options.memoryBudgetBytes ?? 0, draining: false, httpAddress: httpAddress ?? '' };
     reporter.set(keys.node(nodeId), JSON.stringify(record));
   }
 
@@ -70,4 +70,15 @@ export class NodeStatusSink implements StatusSink {
     if (stats) usage.retain(stats);
     metrics.forget(model, version);
   }
+}
+
+/**
+ * The REST address others reach: the bound one, except that a node which
+ * advertises a host (behind NAT, a DNS name, listening on 0.0.0.0) is
+ * reached on that host, at the REST port.
+ */
+export function advertisedHttpAddress(bound: string, advertise: string | undefined): string {
+  if (advertise === undefined) return bound;
+  const host = splitHostPort(advertise).host;
+  return `${host.includes(':') ? `[${host}]` : host}:${splitHostPort(bound).port}`;
 }

@@ -104,6 +104,14 @@ export interface PredictionNodeOptions {
   /** TLS towards the control planes; an empty object uses the system's roots. @default plaintext */
   controlPlaneTls?: ClientTlsOptions;
   /**
+   * TLS towards the other nodes, for requests forwarded to the node holding
+   * a version (issue #16): `caFile` verifies their certificates, `certFile`
+   * and `keyFile` are presented to nodes that require client certificates.
+   * An empty object uses the system's roots.
+   * @default TLS with the system's roots when this node serves TLS (`tls`), else plaintext
+   */
+  peerTls?: ClientTlsOptions;
+  /**
    * On stop, how long the node keeps taking calls after turning health
    * NOT_SERVING, so clients and load balancers that watch health move away
    * before it refuses anything. @default 2000
@@ -173,6 +181,8 @@ export interface ResolvedPredictionNodeOptions {
   tls: ServerTlsOptions | undefined;
   controlPlaneToken: string | undefined;
   controlPlaneTls: ClientTlsOptions | undefined;
+  /** TLS of forwarded calls; undefined: plaintext. */
+  peerTls: ClientTlsOptions | undefined;
   drainGraceMs: number;
   shutdownDeadlineMs: number;
   statsIntervalMs: number;
@@ -296,6 +306,9 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
   if (controlPlaneTls !== undefined && (controlPlaneTls === null || typeof controlPlaneTls !== 'object')) {
     refuse('controlPlaneTls', 'must be an object (empty for the system roots); omit it for plaintext');
   }
+  const peerTls = options.peerTls;
+  if (peerTls !== undefined && (peerTls === null || typeof peerTls !== 'object')) refuse('peerTls', 'must be an object (empty for the system roots); omit it to follow tls');
+  const tls = resolveTls(options.tls);
   return {
     etcd: options.etcd,
     keys: options.keys ?? new KeyLayout(),
@@ -324,9 +337,11 @@ export function resolvePredictionNodeOptions(options: PredictionNodeOptions): Re
     leaseTtlSeconds: integer('leaseTtlSeconds', options.leaseTtlSeconds, 10, 1),
     loadRetryMinMs: duration('loadRetryMinMs', options.loadRetryMinMs, 1000, false),
     processMetrics: flag('processMetrics', options.processMetrics),
-    tls: resolveTls(options.tls),
+    tls,
     controlPlaneToken: token,
     controlPlaneTls: controlPlaneTls === undefined ? undefined : { ...controlPlaneTls },
+    // Nodes of one cluster serve alike: a node serving TLS reaches the others over TLS.
+    peerTls: peerTls !== undefined ? { ...peerTls } : tls !== undefined ? {} : undefined,
     drainGraceMs: duration('drainGraceMs', options.drainGraceMs, 2000, true),
     shutdownDeadlineMs: duration('shutdownDeadlineMs', options.shutdownDeadlineMs, 10_000, true),
     statsIntervalMs: duration('statsIntervalMs', options.statsIntervalMs, 5000, false),

@@ -8,6 +8,20 @@ export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
 export const REJECTION_REASONS = ['queue_full', 'queue_timeout', 'deadline', 'cancelled', 'shadow_dropped'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
+/** Runs of one batch size that succeeded, and their time in seconds (Triton's batch_stats). */
+export interface BatchFigures {
+  count: number;
+  /** Putting the requests' inputs together for the run (0 for a run of one request). */
+  inputSeconds: number;
+  /** The session's run. */
+  inferSeconds: number;
+  /** Splitting the outputs among the requests (0 for a run of one request). */
+  outputSeconds: number;
+}
+
+/** Distinct batch sizes kept per version: a batch size is what callers sent, so it is bounded here, not by them. */
+export const MAX_BATCH_SIZES = 256;
+
 /** Non-cumulative counts per bucket; the last slot is +Inf. */
 class Buckets {
   readonly counts: Float64Array;
@@ -43,6 +57,8 @@ export class QueueStats {
   /** Requests per run: how many callers one run answered. */
   requestsPerRun = 0;
   readonly rejected = new Float64Array(REJECTION_REASONS.length);
+  /** Successful timed runs per batch size (rows); runs on the main thread at once are not timed, so not here. */
+  readonly batches = new Map<number, BatchFigures>();
 
   constructor(
     readonly model: string,
@@ -51,6 +67,20 @@ export class QueueStats {
 
   reject(reason: RejectionReason): void {
     this.rejected[REJECTION_REASONS.indexOf(reason)]!++;
+  }
+
+  /** One successful run of `rows` rows; times in seconds. */
+  recordBatch(rows: number, inputSeconds: number, inferSeconds: number, outputSeconds: number): void {
+    let b = this.batches.get(rows);
+    if (!b) {
+      if (this.batches.size >= MAX_BATCH_SIZES) return;
+      b = { count: 0, inputSeconds: 0, inferSeconds: 0, outputSeconds: 0 };
+      this.batches.set(rows, b);
+    }
+    b.count++;
+    b.inputSeconds += inputSeconds;
+    b.inferSeconds += inferSeconds;
+    b.outputSeconds += outputSeconds;
   }
 
   /** Rejections counted for `reason` (tests, bench). */

@@ -1,12 +1,29 @@
 import type * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { SwitchyardError, type Logger } from '@switchyard/core';
+import { splitHostPort, SwitchyardError, type Logger } from '@switchyard/core';
 import type { NodeComponent } from './node-component.js';
 import type { ShadowRun } from './shadow-mirror.js';
+import type { QueueTrace } from './version-queue.js';
+
+/**
+ * The spans below one traced request's SERVER span: its queue wait and run
+ * (version-queue.ts), and a hop to another node (node-forwarder.ts). Only
+ * traced requests have one; the inference path checks for it once.
+ */
+export interface RequestTrace extends QueueTrace {
+  /**
+   * Starts a CLIENT span for a hop to node `nodeId` and puts its W3C context
+   * in `metadata`, so the other node's SERVER span is its child; call the
+   * result when the hop has its answer.
+   */
+  hop(nodeId: string, address: string, metadata: grpc.Metadata): (error?: unknown) => void;
+  /** The request waited from `fromMs` to `toMs` (performance.now) for `version` to load here (a cold start). */
+  coldLoad(version: string, fromMs: number, toMs: number, error?: unknown): void;
+}
 
 /**
  * OpenTelemetry traces of a node, exported over OTLP/HTTP. Off unless the
@@ -23,6 +40,8 @@ export class NodeTracing implements NodeComponent {
   private readonly provider: TracerProvider;
   /** Each answered request's span, for the shadow runs that replay it later (the request object is the key, so nothing outlives it). */
   readonly requestSpans = new WeakMap<object, SpanContext>();
+  /** Each traced request's child spans, by request object, while it is served. */
+  readonly requestTraces = new WeakMap<object, RequestTrace>();
 
   private constructor(nodeId: string, env: NodeJS.ProcessEnv) {
     this.provider = new TracerProvider({
@@ -65,6 +84,11 @@ export class NodeTracing implements NodeComponent {
     span.end(run.startedAtMs + run.seconds * 1000);
   };
 
+  /** The trace of a request being served; undefined when it is not traced. */
+  requestTrace(request: object): RequestTrace | undefined {
+    return this.requestTraces.get(request);
+  }
+
   /** Sends the spans still buffered. */
   async stop(): Promise<void> {
     await this.provider.shutdown();
@@ -78,6 +102,65 @@ function scheduleDelay(env: NodeJS.ProcessEnv): { scheduledDelayMillis?: number 
 }
 
 const w3c = new W3CTraceContextPropagator();
+const metadataSetter = { set: (carrier: grpc.Metadata, key: string, value: string) => carrier.set(key, value) };
+
+function setError(span: Span, error: unknown): void {
+  span.setStatus({ code: SpanStatusCode.ERROR, message: SwitchyardError.from(error).rawMessage });
+}
+
+/** OTel's server.address and server.port of a peer's host:port. */
+function serverAttributes(address: string): { 'server.address': string; 'server.port'?: number } {
+  try {
+    const { host, port } = splitHostPort(address);
+    return { 'server.address': host, 'server.port': port };
+  } catch {
+    return { 'server.address': address };
+  }
+}
+
+/** The child spans of one request, in the context of its SERVER span (`parent`). */
+class SpanTrace implements RequestTrace {
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly parent: Context,
+  ) {}
+
+  queued(fromMs: number, toMs: number): void {
+    this.tracer.startSpan('queue', { kind: SpanKind.INTERNAL, startTime: fromMs }, this.parent).end(toMs);
+  }
+
+  computed(fromMs: number, toMs: number, rows: number, requests: number, error?: unknown): void {
+    const span = this.tracer.startSpan(
+      'compute',
+      { kind: SpanKind.INTERNAL, startTime: fromMs, attributes: { 'switchyard.batch.size': rows, 'switchyard.batch.requests': requests } },
+      this.parent,
+    );
+    if (error !== undefined) setError(span, error);
+    span.end(toMs);
+  }
+
+  coldLoad(version: string, fromMs: number, toMs: number, error?: unknown): void {
+    const span = this.tracer.startSpan('cold load', { kind: SpanKind.INTERNAL, startTime: fromMs, attributes: { 'switchyard.version': version } }, this.parent);
+    if (error !== undefined) setError(span, error);
+    span.end(toMs);
+  }
+
+  hop(nodeId: string, address: string, metadata: grpc.Metadata): (error?: unknown) => void {
+    const span = this.tracer.startSpan(
+      'forward ModelInfer',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'switchyard.peer.node': nodeId, ...serverAttributes(address), 'rpc.system': 'grpc', 'rpc.method': 'ModelInfer', 'rpc.service': 'inference.GRPCInferenceService' },
+      },
+      this.parent,
+    );
+    w3c.inject(trace.setSpan(this.parent, span), metadata, metadataSetter);
+    return (error) => {
+      if (error !== undefined) setError(span, error);
+      span.end();
+    };
+  }
+}
 const metadataGetter = {
   keys: (carrier: grpc.Metadata) => Object.keys(carrier.getMap()),
   get: (carrier: grpc.Metadata, key: string) => {
@@ -94,7 +177,7 @@ type Unary = (call: grpc.ServerUnaryCall<{ model_name?: string; model_version?: 
  * header there). Wrapping the handler, not editing it, keeps tracing out of
  * the hot path when it is off.
  */
-export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, tracing: Pick<NodeTracing, 'tracer' | 'requestSpans'>, nodeId: string): grpc.UntypedServiceImplementation {
+export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, tracing: Pick<NodeTracing, 'tracer' | 'requestSpans' | 'requestTraces'>, nodeId: string): grpc.UntypedServiceImplementation {
   const { tracer } = tracing;
   const infer = handlers.ModelInfer as unknown as Unary;
   const traced: Unary = (call, callback) => {
@@ -109,6 +192,7 @@ export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, trac
     );
     tracing.requestSpans.set(call.request, span.spanContext());
     const active = trace.setSpan(parent, span);
+    tracing.requestTraces.set(call.request, new SpanTrace(tracer, active));
     context.with(active, () =>
       infer(call, (err, value, ...rest) => {
         if (err) {
@@ -120,6 +204,7 @@ export function tracedHandlers(handlers: grpc.UntypedServiceImplementation, trac
           span.setAttribute('rpc.grpc.status_code', 0);
         }
         span.end();
+        tracing.requestTraces.delete(call.request);
         callback(err, value, ...(rest as []));
       }),
     );

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { BUILD_VERSION, notFound, SwitchyardError, unimplemented } from '@switchyard/core';
+import type { QueueStats } from './queue-metrics.js';
 import type { RoutingTable } from './routing-table.js';
 import type { LocalVersionState } from './version-states.js';
 
@@ -15,8 +16,8 @@ export interface VersionQueueFigures {
   queue: StatisticDuration;
   /** Model runs (one per batch) and their total time. */
   computeInfer: StatisticDuration;
-  /** Per batch size (rows of the run): runs and their total time. */
-  batches: ReadonlyMap<number, StatisticDuration>;
+  /** Per batch size (rows of the run): successful runs and their total times. */
+  batches: ReadonlyMap<number, BatchDurations>;
   /** Requests answered, each counted by its rows (Triton's inference_count); the request count when absent. */
   inferences?: number;
 }
@@ -24,6 +25,25 @@ export interface VersionQueueFigures {
 /** Where queue and batch figures come from; undefined for a version with none. */
 export interface QueueFiguresSource {
   figures(model: string, version: string): VersionQueueFigures | undefined;
+}
+
+/** Runs of one batch size: how many succeeded, and the cumulative nanoseconds of each part of them. */
+export interface BatchDurations {
+  count: number;
+  /** Putting the requests' inputs together into the batch. */
+  inputNs: number;
+  /** The model's run. */
+  inferNs: number;
+  /** Splitting the batch's outputs among its requests. */
+  outputNs: number;
+}
+
+/** A version queue's figures (issue #17) as Triton reports them; undefined when the queue timed no run (versions run on the main thread at once). */
+export function queueFigures(q: QueueStats | undefined): VersionQueueFigures | undefined {
+  if (!q || q.computeTime.count === 0) return undefined;
+  const batches = new Map<number, BatchDurations>();
+  for (const [size, b] of q.batches) batches.set(size, { count: b.count, inputNs: b.inputSeconds * 1e9, inferNs: b.inferSeconds * 1e9, outputNs: b.outputSeconds * 1e9 });
+  return { queue: { count: q.queueTime.count, ns: q.queueTime.sum * 1e9 }, computeInfer: { count: q.computeTime.count, ns: q.computeTime.sum * 1e9 }, batches };
 }
 
 /** Triton's StatisticDuration: how many, and their cumulative nanoseconds. */
@@ -70,7 +90,12 @@ export function versionStatistics(loaded: { model: string; version: string; stat
       compute_infer: duration(computeInfer),
       compute_output: duration(ZERO),
     },
-    batch_stats: batches.map(([size, d]) => ({ batch_size: String(size), compute_input: duration(ZERO), compute_infer: duration(d), compute_output: duration(ZERO) })),
+    batch_stats: batches.map(([size, d]) => ({
+      batch_size: String(size),
+      compute_input: duration({ count: d.count, ns: d.inputNs }),
+      compute_infer: duration({ count: d.count, ns: d.inferNs }),
+      compute_output: duration({ count: d.count, ns: d.outputNs }),
+    })),
   };
 }
 

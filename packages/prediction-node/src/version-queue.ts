@@ -36,6 +36,18 @@ export interface CallCancel {
   done?(): void;
 }
 
+/**
+ * A traced request's queue wait and run, as child spans of its request span
+ * (tracing.ts). Times are `now`'s clock (performance.now by default). Given
+ * only when tracing is on: an untraced request costs one check of a field.
+ */
+export interface QueueTrace {
+  /** The request waited from `fromMs` to `toMs` before its run started (equal: it started at once). */
+  queued(fromMs: number, toMs: number): void;
+  /** Its run, alone or in a batch of `requests` requests and `rows` rows, from `fromMs` to `toMs`; `error` when it failed. */
+  computed(fromMs: number, toMs: number, rows: number, requests: number, error?: unknown): void;
+}
+
 /** Options of one {@link VersionQueue.submit}. */
 export interface SubmitOptions {
   /** Milliseconds the caller still waits (its deadline); Infinity when it set none. */
@@ -45,6 +57,8 @@ export interface SubmitOptions {
   /** Longest wait in the queue for this request, over the version's queue time-out (shadow calls). */
   maxWaitMs?: number;
   cancel?: CallCancel;
+  /** Spans of a traced request. @default untraced */
+  trace?: QueueTrace | undefined;
 }
 
 interface Item extends Plannable {
@@ -58,6 +72,7 @@ interface Item extends Plannable {
   expiry: RejectionReason;
   deadlineAt: number;
   cancel: CallCancel | undefined;
+  trace: QueueTrace | undefined;
   resolve: (r: Record<string, Tensor>) => void;
   reject: (e: Error) => void;
 }
@@ -143,9 +158,15 @@ export class VersionQueue {
   submit(feeds: Record<string, Tensor>, outputs: readonly string[], o: SubmitOptions): Promise<Record<string, Tensor>> {
     if (this.inline) {
       // A measured run on the main thread is over before another request can arrive: nothing to queue or batch.
+      const startedAt = o.trace ? this.now() : 0;
       const direct = this.inline.runInline!(feeds, outputs);
       if (direct) {
-        this.o.stats.batchSize.observe(firstDimension(feeds));
+        const rows = firstDimension(feeds);
+        this.o.stats.batchSize.observe(rows);
+        if (o.trace) {
+          o.trace.queued(startedAt, startedAt);
+          this.traceCompute(o.trace, startedAt, direct, rows);
+        }
         return direct;
       }
     }
@@ -154,7 +175,8 @@ export class VersionQueue {
     // The common case at low load: nothing waits, a session is free, no reason to wait for company.
     if (this.items.length === 0 && this.free.length > 0 && (!this.batching || this.policy.maxBatchDelayMs === 0 || this.idle(now))) {
       this.o.stats.queueTime.observe(0);
-      return this.runOne(feeds, outputs, o.remainingMs, o.cancel, now);
+      o.trace?.queued(now, now);
+      return this.runOne(feeds, outputs, o.remainingMs, o.cancel, now, o.trace);
     }
     if (this.items.length >= this.o.settings.queueSize) {
       const victim = shadow ? -1 : evictionFor(this.items);
@@ -187,6 +209,7 @@ export class VersionQueue {
         expiry: shadow ? 'shadow_dropped' : byQueue ? 'queue_timeout' : 'deadline',
         deadlineAt: now + o.remainingMs,
         cancel: o.cancel,
+        trace: o.trace,
         resolve,
         reject,
       });
@@ -232,7 +255,15 @@ export class VersionQueue {
     return this.lastRunRequests <= 1 || now - this.lastEnded >= RECENT_BATCH_MS;
   }
 
-  private runOne(feeds: Record<string, Tensor>, outputs: readonly string[], remainingMs: number, cancel: CallCancel | undefined, now: number): Promise<Record<string, Tensor>> {
+  /** A traced request's span for a run it had alone, started at `startedAt`. */
+  private traceCompute(trace: QueueTrace, startedAt: number, run: Promise<unknown>, rows: number): void {
+    run.then(
+      () => trace.computed(startedAt, this.now(), rows, 1),
+      (err: unknown) => trace.computed(startedAt, this.now(), rows, 1, err),
+    );
+  }
+
+  private runOne(feeds: Record<string, Tensor>, outputs: readonly string[], remainingMs: number, cancel: CallCancel | undefined, now: number, trace?: QueueTrace): Promise<Record<string, Tensor>> {
     const session = this.free.pop()!;
     this.running++;
     const limits: RunLimits = cancel ? { timeoutMs: remainingMs, get signal() { return cancel.signal; } } : { timeoutMs: remainingMs };
@@ -243,10 +274,14 @@ export class VersionQueue {
       run = Promise.reject(err as Error);
     }
     const firstDim = firstDimension(feeds);
-    const settle = (): void => {
+    if (trace) this.traceCompute(trace, now, run, firstDim);
+    // One function for both outcomes (no second closure per run): a run fails with an Error, and only a success counts in the batch figures.
+    const settle = (outcome: unknown): void => {
       cancel?.done?.();
-      this.o.stats.computeTime.observe((this.now() - now) / 1000);
+      const seconds = (this.now() - now) / 1000;
+      this.o.stats.computeTime.observe(seconds);
       this.o.stats.batchSize.observe(firstDim);
+      if (!(outcome instanceof Error)) this.o.stats.recordBatch(firstDim, 0, seconds, 0);
       this.free.push(session);
       this.running--;
       this.lastEnded = this.now();
@@ -304,41 +339,56 @@ export class VersionQueue {
     for (const item of items) this.o.stats.queueTime.observe((now - item.enqueuedAt) / 1000);
     if (items.length === 1) {
       const item = items[0]!;
-      this.runOne(item.feeds, item.outputs, Math.max(0, item.deadlineAt - now), item.cancel, now).then(item.resolve, item.reject);
+      item.trace?.queued(item.enqueuedAt, now);
+      this.runOne(item.feeds, item.outputs, Math.max(0, item.deadlineAt - now), item.cancel, now, item.trace).then(item.resolve, item.reject);
       return;
     }
+    for (const item of items) item.trace?.queued(item.enqueuedAt, now);
     const session = this.free.pop()!;
     this.running++;
     const rowsPer: number[] = new Array<number>(items.length);
-    const parts: Record<string, Tensor>[] = new Array<Record<string, Tensor>>(items.length);
+    const inputs: Record<string, Tensor>[] = new Array<Record<string, Tensor>>(items.length);
     let rows = 0;
     let lastDeadline = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       rowsPer[i] = item.rows;
-      parts[i] = item.feeds;
+      inputs[i] = item.feeds;
       rows += item.rows;
       if (item.deadlineAt > lastDeadline) lastDeadline = item.deadlineAt;
     }
     let run: Promise<Record<string, Tensor>>;
+    let inferAt = now;
     try {
-      run = session.run(concatFeeds(parts, rows), items[0]!.outputs, { timeoutMs: Math.max(0, lastDeadline - now) });
+      const feeds = concatFeeds(inputs, rows);
+      inferAt = this.now();
+      run = session.run(feeds, items[0]!.outputs, { timeoutMs: Math.max(0, lastDeadline - now) });
     } catch (err) {
       run = Promise.reject(err as Error);
     }
+    const traced = (end: number, err?: unknown): void => {
+      for (const item of items) item.trace?.computed(now, end, rows, items.length, err);
+    };
     run
       .then(
         (results) => {
-          this.o.stats.computeTime.observe((this.now() - now) / 1000);
+          const ranAt = this.now();
+          this.o.stats.computeTime.observe((ranAt - now) / 1000);
           this.o.stats.batchSize.observe(rows);
           const parts = splitOutputs(results, rowsPer);
-          if (parts) return items.forEach((item, i) => item.resolve(parts[i]!));
+          const end = this.now();
+          traced(end);
+          if (parts) {
+            this.o.stats.recordBatch(rows, (inferAt - now) / 1000, (ranAt - inferAt) / 1000, (end - ranAt) / 1000);
+            return items.forEach((item, i) => item.resolve(parts[i]!));
+          }
           // Outputs that do not keep one row per input row: answer each alone, and stop batching.
           this.splitBroken = true;
           this.o.logger?.warn('a batched run returned outputs that cannot be split by rows; this version now runs requests alone', { version: this.o.label });
           for (const item of items.reverse()) this.items.unshift({ ...item, rows: 0, group: '' });
         },
         (err: Error) => {
+          traced(this.now(), err);
           for (const item of items) item.reject(err);
         },
       )

@@ -36,6 +36,7 @@ test('every default is filled in', (t) => {
   t.is(o.tls, undefined);
   t.is(o.controlPlaneToken, undefined);
   t.is(o.controlPlaneTls, undefined);
+  t.is(o.peerTls, undefined, 'a plaintext node forwards in plaintext');
   t.is(o.drainGraceMs, 2000);
   t.is(o.shutdownDeadlineMs, 10_000);
   t.is(o.statsIntervalMs, 5000);
@@ -106,6 +107,7 @@ const refusals: Array<[string, Partial<Record<keyof PredictionNodeOptions, unkno
   ['tls.clientCaFile', { tls: { certFile: 'c.pem', keyFile: 'k.pem', clientCaFile: '' } }, /^tls.clientCaFile must be a path to a PEM file/],
   ['controlPlaneToken', { controlPlaneToken: ' ' }, /^controlPlaneToken must be a non-empty string/],
   ['controlPlaneTls', { controlPlaneTls: true }, /^controlPlaneTls must be an object/],
+  ['peerTls', { peerTls: 'ca.pem' }, /^peerTls must be an object/],
   ['drainGraceMs', { drainGraceMs: -5 }, /^drainGraceMs must be a number of milliseconds 0 or more, got -5/],
   ['shutdownDeadlineMs', { shutdownDeadlineMs: Number.NaN }, /^shutdownDeadlineMs must be a number of milliseconds 0 or more, got NaN/],
   ['statsIntervalMs', { statsIntervalMs: 0 }, /^statsIntervalMs must be a number of milliseconds above 0, got 0/],
@@ -136,4 +138,11 @@ test('every option field has a refusal case above, except those that accept anyt
   const covered = new Set(refusals.map(([field]) => field.split(/[.[]/)[0]!).map((f) => resolvedAs[f] ?? f));
   const fields = Object.keys(resolvePredictionNodeOptions(base));
   t.deepEqual(fields.filter((f) => !accepted.has(f) && !covered.has(f)), []);
+});
+
+test('a node serving TLS forwards over TLS (the system roots unless peerTls names a CA); peerTls alone turns it on', (t) => {
+  const tls = { certFile: 'node.pem', keyFile: 'node.key' };
+  t.deepEqual(resolvePredictionNodeOptions({ ...base, tls }).peerTls, {});
+  t.deepEqual(resolvePredictionNodeOptions({ ...base, tls, peerTls: { caFile: 'ca.pem' } }).peerTls, { caFile: 'ca.pem' });
+  t.deepEqual(resolvePredictionNodeOptions({ ...base, peerTls: { caFile: 'ca.pem' } }).peerTls, { caFile: 'ca.pem' });
 });

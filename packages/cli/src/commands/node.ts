@@ -21,6 +21,9 @@ interface NodeFlags extends ServerFlags, ServerTlsFlags, ShadowNodeFlags {
   controlPlaneTlsCa?: string;
   controlPlaneTlsCert?: string;
   controlPlaneTlsKey?: string;
+  peerTlsCa?: string;
+  peerTlsCert?: string;
+  peerTlsKey?: string;
   drainGrace: string;
   usageInterval: string;
   shutdownDeadline: string;
@@ -45,6 +48,7 @@ const CONTROL_PLANE_GROUP = 'Artifact downloads from the control planes:';
 
 export function nodeCommand(): Command {
   const option = (flags: string, description: string): Option => new Option(flags, description).helpGroup(CONTROL_PLANE_GROUP);
+  const peer = (flags: string, description: string): Option => new Option(flags, description).helpGroup('TLS:');
   const limit = (flags: string, description: string, value: string): Option => new Option(flags, description).helpGroup(LIMITS_GROUP).default(value);
   const command = addServerOptions(new Command('node'))
     .description('run a prediction node (KServe v2 gRPC, and REST with --http-listen) until SIGTERM/SIGINT')
@@ -96,7 +100,15 @@ export function nodeCommand(): Command {
     .addOption(option('--control-plane-tls', "reach the control planes over TLS, verified against the system's roots"))
     .addOption(option('--control-plane-tls-ca <file>', "PEM CA bundle the control planes' certificates must chain to; turns on TLS"))
     .addOption(option('--control-plane-tls-cert <file>', 'PEM client certificate, for control planes that require one (mutual TLS)'))
-    .addOption(option('--control-plane-tls-key <file>', 'PEM private key of --control-plane-tls-cert'));
+    .addOption(option('--control-plane-tls-key <file>', 'PEM private key of --control-plane-tls-cert'))
+    .addOption(
+      peer(
+        '--peer-tls-ca <file>',
+        "PEM CA bundle the other nodes' certificates must chain to, for requests forwarded to the node holding a version; turns on TLS for them (a node serving TLS forwards over TLS anyway, verified against the system's roots without this)",
+      ),
+    )
+    .addOption(peer('--peer-tls-cert <file>', 'PEM client certificate presented to other nodes that require one (their --tls-client-ca)'))
+    .addOption(peer('--peer-tls-key <file>', 'PEM private key of --peer-tls-cert'));
   return addShadowNodeOptions(addServerTlsOptions(command, 'inference API')).action(async (flags: NodeFlags) => {
     const tls = serverTls(flags);
     const drainGraceMs = parseDuration(flags.drainGrace, '--drain-grace');
@@ -130,6 +142,10 @@ export function nodeCommand(): Command {
       { tls: flags.controlPlaneTls, tlsCa: flags.controlPlaneTlsCa, tlsCert: flags.controlPlaneTlsCert, tlsKey: flags.controlPlaneTlsKey },
       { ca: '--control-plane-tls-ca', cert: '--control-plane-tls-cert', key: '--control-plane-tls-key' },
     );
+    const peerTls = resolveClientTls(
+      { tlsCa: flags.peerTlsCa, tlsCert: flags.peerTlsCert, tlsKey: flags.peerTlsKey },
+      { ca: '--peer-tls-ca', cert: '--peer-tls-cert', key: '--peer-tls-key' },
+    );
     const { etcd, keys } = await serverSetup(flags);
     const { createLogger } = await import('@switchyard/core/logging');
     const logger = createLogger({ component: 'prediction-node' });
@@ -144,6 +160,7 @@ export function nodeCommand(): Command {
       ...(tls ? { tls } : {}),
       ...(token !== undefined ? { controlPlaneToken: token } : {}),
       ...(controlPlaneTls ? { controlPlaneTls } : {}),
+      ...(peerTls ? { peerTls } : {}),
       dataDir: flags.dataDir,
       logger,
       processMetrics: true,

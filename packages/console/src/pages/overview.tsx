@@ -1,7 +1,7 @@
 import { useRef } from 'preact/hooks';
 import { admin, consoleInfo, nodeRates, usePoll } from '../api.js';
 import type { ClusterStatus, Model, Route } from '../admin-types.js';
-import { percent, primaryOf, rate, relative } from '../format.js';
+import { bytes, percent, primaryOf, rate, relative } from '../format.js';
 import { ErrorBox, Loading } from '../ui.js';
 
 interface OverviewData {
@@ -13,7 +13,9 @@ interface OverviewData {
 
 async function loadOverview(): Promise<OverviewData> {
   const [status, list, rates, console] = await Promise.all([
-    admin<ClusterStatus>('GetClusterStatus'),
+    // One page: every node's summary and memory, and the first node × version states, which a small
+    // cluster shows whole; a node with more than BADGES_PER_NODE versions shows counts instead.
+    admin<ClusterStatus>('GetClusterStatus', { page_size: 200 }),
     admin<{ models: Model[] }>('ListModels', { page_size: 1000 }),
     nodeRates(),
     consoleInfo(),
@@ -22,6 +24,37 @@ async function loadOverview(): Promise<OverviewData> {
     list.models.map(async (model) => ({ model, route: await admin<Route>('GetRoute', { model: model.name }).catch(() => undefined) })),
   );
   return { status, models, rates, console };
+}
+
+/** Past this many versions on a node, the overview counts them by state instead of naming each. */
+const BADGES_PER_NODE = 12;
+
+/** Used of budget, e.g. "412 MiB of 1.5 GiB (27%)"; a node from before budgets shows what it holds only. */
+function memoryCell(node: ClusterStatus['nodes'][number]['node']) {
+  const budget = Number(node.memory_budget_bytes ?? 0);
+  const used = Number(node.memory_used_bytes ?? 0);
+  const title = `resident set ${bytes(node.memory_rss_bytes)}; ${node.evictions ?? '0'} eviction(s) since start`;
+  if (budget <= 0) return <span title={title}>{bytes(used)}</span>;
+  const share = Math.min(1, used / budget);
+  return (
+    <span title={title}>
+      <meter min={0} max={1} high={0.9} value={share} aria-label="memory used of budget" /> {bytes(used)} of {bytes(budget)} ({percent(share, 0)})
+    </span>
+  );
+}
+
+/** The node's versions: each named with its state while few, else counted by state. */
+function versionsCell(n: ClusterStatus['nodes'][number]) {
+  const total = n.counts?.total ?? n.versions.length;
+  if (total > BADGES_PER_NODE || n.versions.length < total) {
+    const c = n.counts;
+    return c ? `${c.ready} ready, ${c.loading} loading, ${c.failed} failed${c.unloading ? `, ${c.unloading} unloading` : ''}` : `${total}`;
+  }
+  return n.versions.map((v) => (
+    <span key={`${v.model}:${v.state.version}`} class={`badge ${v.state.state === 'READY' ? 'ok' : v.state.state === 'FAILED' ? 'bad' : 'warn'}`} title={v.state.error || v.state.state}>
+      {v.model}:{v.state.version} {v.state.state}
+    </span>
+  ));
 }
 
 /** The cluster at a glance: nodes, control planes, models with their primary and live rates. */
@@ -55,6 +88,7 @@ export function Overview() {
                 <th>address</th>
                 <th>build</th>
                 <th>up since</th>
+                <th>memory</th>
                 <th>versions loaded</th>
               </tr>
             </thead>
@@ -68,13 +102,8 @@ export function Overview() {
                   <td>{n.node.address}</td>
                   <td>{n.node.build_version}</td>
                   <td>{relative(n.node.started_at)}</td>
-                  <td>
-                    {n.versions.map((v) => (
-                      <span key={`${v.model}:${v.state.version}`} class={`badge ${v.state.state === 'READY' ? 'ok' : v.state.state === 'FAILED' ? 'bad' : 'warn'}`} title={v.state.error || v.state.state}>
-                        {v.model}:{v.state.version} {v.state.state}
-                      </span>
-                    ))}
-                  </td>
+                  <td class="memory">{memoryCell(n.node)}</td>
+                  <td>{versionsCell(n)}</td>
                 </tr>
               ))}
               {gone.map(([id, n]) => (
@@ -85,6 +114,7 @@ export function Overview() {
                   </td>
                   <td>{n.address}</td>
                   <td>{n.build}</td>
+                  <td>—</td>
                   <td>—</td>
                   <td>—</td>
                 </tr>

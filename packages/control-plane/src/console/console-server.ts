@@ -231,7 +231,7 @@ export class ConsoleServer {
 
   /** Per-version rates from the nodes' metrics endpoints, listed by the admin API for this caller. */
   async #nodeRates(session: ConsoleSession): Promise<object> {
-    const status = await this.#admin.call<{ nodes: { node: { node_id: string; metrics_address: string } }[] }>('GetClusterStatus', {}, session.token);
+    const status = await this.#admin.call<{ nodes: { node: { node_id: string; metrics_address: string } }[] }>('GetClusterStatus', { summary_only: true }, session.token);
     const nodes = new Map(status.nodes.filter((n) => n.node.metrics_address).map((n) => [n.node.node_id, n.node.metrics_address]));
     return this.#metrics.rates(nodes);
   }
