@@ -100,6 +100,7 @@ export interface RuntimeSettingsMessage {
   queue_size?: number | null;
   queue_timeout_ms?: number | null;
   warmup?: string | null;
+  run_timeout_ms?: number | null;
 }
 
 /** CreateVersion's request; an empty version asks for the next free vN. */
