@@ -206,7 +206,7 @@ export async function measureBatching(o: BatchingOptions): Promise<BatchingResul
   const bare = await startBareServer(mlpBytes);
   const etcd = createEtcdClient({ endpoints: cluster.etcd.endpoint });
   try {
-    const deploy = async (model: string, bytes: Uint8Array, runtime?: Parameters<BenchCluster['createVersion']>[2]): Promise<string> => {
+    const deploy: Deploy = async (model, bytes, runtime) => {
       const version = await cluster.createVersion(model, bytes, runtime);
       await cluster.routeAll(model, version);
       await cluster.watch!.waitReady(model, version, [node.id, ...cluster.nodeIds], 120_000);
@@ -318,10 +318,13 @@ async function measureSaturation(o: BatchingOptions, node: NodeProcess, bareAddr
   };
 }
 
+/** Creates a version with runtime settings, routes all traffic to it and waits until it is READY on every node. */
+type Deploy = (model: string, bytes: Uint8Array, runtime?: Parameters<BenchCluster['createVersion']>[2]) => Promise<string>;
+
 async function measureLowLoad(
   o: BatchingOptions,
   node: NodeProcess,
-  deploy: (model: string, bytes: Uint8Array, runtime?: Parameters<BenchCluster['createVersion']>[2]) => Promise<string>,
+  deploy: Deploy,
 ): Promise<BatchingResults['lowLoad']> {
   o.log(`  low load: linear 3→1 at concurrency 1, batching on vs off (A/A: off vs off), ${o.rounds} rotating rounds`);
   const bytes = linearModel(LINEAR);
@@ -354,7 +357,7 @@ async function measureLowLoad(
 async function measureOverload(
   o: BatchingOptions,
   node: NodeProcess,
-  deploy: (model: string, bytes: Uint8Array, runtime?: Parameters<BenchCluster['createVersion']>[2]) => Promise<string>,
+  deploy: Deploy,
   mlpBytes: Uint8Array,
   mlpCall: (l: string, m: string) => CallSpec,
   capacity: number,
@@ -415,7 +418,7 @@ async function measureOverload(
 async function measureShadowDrops(
   o: BatchingOptions,
   node: NodeProcess,
-  deploy: (model: string, bytes: Uint8Array, runtime?: Parameters<BenchCluster['createVersion']>[2]) => Promise<string>,
+  deploy: Deploy,
   mlpBytes: Uint8Array,
   mlpCall: (l: string, m: string) => CallSpec,
   capacity: number,

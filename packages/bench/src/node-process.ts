@@ -36,6 +36,8 @@ export interface NodeProcessOptions {
   env?: Record<string, string | undefined>;
   /** Node.js flags before the script (profiling). */
   execArgv?: string[];
+  /** Another build's bin script (A/B runs against a copy of an earlier build). @default this workspace's */
+  bin?: string;
 }
 
 /** Starts `switchyard node`; resolves once its metrics endpoint answers. */
@@ -52,7 +54,7 @@ export async function startNodeProcess(o: NodeProcessOptions): Promise<NodeProce
   }
   const args = [
     ...(o.execArgv ?? []),
-    CLI_BIN,
+    o.bin ?? CLI_BIN,
     'node',
     '--etcd',
     o.etcdEndpoint,

@@ -16,6 +16,7 @@ export interface RuntimeFlags {
   queueSize?: string;
   queueTimeout?: string;
   warmup?: string;
+  runTimeout?: string;
 }
 
 /** Adds the runtime-settings flags; `what` names what they set ("the version", "the model's versions by default"). */
@@ -29,7 +30,11 @@ export function addRuntimeFlags(command: Command, what: string): Command {
     .option('--intra-op-threads <n>', "onnxruntime threads per run; 0: the node's setting (default 0)")
     .option('--queue-size <n>', `requests that may wait per node; more are refused with RESOURCE_EXHAUSTED (default ${DEFAULT_RUNTIME.queueSize})`)
     .option('--queue-timeout <duration>', "longest wait in the queue before a request is dropped, e.g. 100ms (default: the caller's deadline only)")
-    .option('--warmup <samples|zeros>', "warm-up input at load: the version's first sample (default; zeros when it has none) or zeros");
+    .option('--warmup <samples|zeros>', "warm-up input at load: the version's first sample (default; zeros when it has none) or zeros")
+    .option(
+      '--run-timeout <duration>',
+      "longest run, for runs a node can stop (those in a session process), e.g. 5s; the caller's deadline shortens it (default: the node's --run-timeout)",
+    );
 }
 
 /** The settings the flags give, checked; undefined when none was given. */
@@ -58,6 +63,7 @@ export async function runtimeFromFlags(flags: RuntimeFlags): Promise<RuntimeSett
     queueSize: count('--queue-size', flags.queueSize, 1),
     queueTimeoutMs: flags.queueTimeout === undefined ? undefined : parseDuration(flags.queueTimeout, '--queue-timeout'),
     warmup: flags.warmup,
+    runTimeoutMs: flags.runTimeout === undefined ? undefined : parseDuration(flags.runTimeout, '--run-timeout'),
   };
   for (const [k, v] of Object.entries(given)) if (v !== undefined) settings[k] = v;
   if (Object.keys(settings).length === 0) return undefined;
@@ -70,7 +76,7 @@ export async function runtimeFromFlags(flags: RuntimeFlags): Promise<RuntimeSett
   return runtimeToMessage(checked) ?? undefined;
 }
 
-/** Settings in force as one line, e.g. "batch ≤ 32 (delay 2 ms), 1 instance, queue 1024, no queue time-out, warm-up on samples". */
+/** Settings in force as one line, e.g. "batch ≤ 32 (delay 2 ms), 1 instance, queue 1024, no queue time-out, warm-up on samples, node's run time-out". */
 export function formatRuntime(m: RuntimeSettingsMessage | null | undefined): string {
   if (!m) return 'defaults';
   const batch = (m.max_batch_size ?? 1) > 1 ? `batch ≤ ${m.max_batch_size} (delay ${m.max_batch_delay_ms ?? 0} ms${m.preferred_batch_sizes?.length ? `, preferred ${m.preferred_batch_sizes.join('/')}` : ''})` : 'no batching';
@@ -82,5 +88,6 @@ export function formatRuntime(m: RuntimeSettingsMessage | null | undefined): str
     `queue ${m.queue_size ?? DEFAULT_RUNTIME.queueSize}`,
     m.queue_timeout_ms ? `queue time-out ${m.queue_timeout_ms} ms` : 'no queue time-out',
     `warm-up on ${m.warmup ?? 'samples'}`,
+    m.run_timeout_ms ? `run time-out ${m.run_timeout_ms} ms` : "node's run time-out",
   ].join(', ');
 }

@@ -19,12 +19,12 @@ async function putNode(t: { context: CliContext }, id: string, budgetBytes: numb
 }
 
 test.serial('a deploy that cannot be placed says why and exits 1; one that fits waits for the placed node only', async (t) => {
-  // Usable: 90 % of 700 bytes, more than the artifact, less than its estimate (1.5 × its size).
+  // Usable: 90 % of 700 bytes, more than the artifact, less than its estimate (1.5 × its size, and at least 1 MiB).
   t.true(model.byteLength < 630 && model.byteLength * 1.5 > 630, `artifact of ${model.byteLength} bytes`);
   await putNode(t, 'tiny', 700);
   const refused = await cli(t, 'deploy', 'linear', 'linear.onnx', '--timeout', '20s');
   t.is(refused.code, 1, refused.stderr);
-  t.regex(refused.stderr, /linear:v1 cannot be placed: 0 of 1 wanted copy placed: one copy needs \d+ bytes, more than any node may hold \(the largest: 630 bytes\)/);
+  t.regex(refused.stderr, /linear:v1 cannot be placed: 0 of 1 wanted copy placed: one copy needs [\d.]+ (bytes|KiB|MiB), more than any node may hold \(the largest: 630 bytes\)/);
 
   const status = await cli(t, 'status', 'linear');
   t.regex(status.stdout, /placement \(docs\/placement\.md\):/);

@@ -100,3 +100,12 @@ test('each node shows its REST address, or a dash when it serves none', (t) => {
   t.regex(text, /node-2 .*│ 127\.0\.0\.1:8002 .*│ - /);
   t.true(Math.max(...text.split('\n').map((l) => l.length)) <= 120);
 });
+
+test('a draining node says so beside its id', (t) => {
+  const cluster = bigCluster();
+  cluster.nodes[0]!.node.draining = true;
+  const text = formatClusterStatus(cluster);
+  t.regex(text, /node-1 \(draining\) .*│ 1000 /);
+  t.regex(text, /│ node-2 +│/);
+  t.true(Math.max(...text.split('\n').map((l) => l.length)) <= 120);
+});

@@ -157,6 +157,7 @@ export function nodeInfoToMessage(record: NodeRecord, memory?: NodeMemoryRecord)
     loaded_versions: memory?.loaded ?? 0,
     evictions: String(memory?.evictions ?? 0),
     http_address: record.httpAddress,
+    draining: record.draining,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   resolveRuntime,
+  checkInheritedRuntime,
   runtimeFromMessage,
   runtimeToMessage,
   ANONYMOUS,
@@ -276,6 +277,8 @@ export class AdminService {
       const now = this.#now();
       const existingModel = await this.#state.getModel(model);
       const version = explicit ?? nextVersionName(await this.#state.listVersionNames(model));
+      // The model's defaults apply where the request sets nothing: they must fit this signature too.
+      checkInheritedRuntime(existingModel?.value.runtime, [{ version, signature, runtime }]);
       const record: VersionRecord = {
         model,
         version,

@@ -218,6 +218,7 @@ function resolvePlacementPolicy(given: Partial<PlacementPolicy> = {}): Placement
   check('quietMs', (v) => v >= 0, '0 or more milliseconds');
   check('minCopyAgeMs', (v) => v >= 0, '0 or more milliseconds');
   check('fillRatio', (v) => v > 0 && v <= 1, 'more than 0 and at most 1');
+  check('displacedCooldownMs', (v) => v >= 0, '0 or more milliseconds');
   return policy;
 }
 

@@ -178,10 +178,17 @@ export class EtcdAccess {
     };
   }
 
-  /** A watch of every key under `prefix`; it reports its own errors as 'error' events. */
-  watchPrefix(prefix: string): EtcdWatcher {
+  /**
+   * A watch of every key under `prefix`, from revision `fromRevision` when
+   * given (a read's revision + 1: nothing between the read and the watch is
+   * missed); it reports its own errors as 'error' events, a compacted
+   * `fromRevision` included.
+   */
+  watchPrefix(prefix: string, options: { fromRevision?: string } = {}): EtcdWatcher {
+    const builder = this.#client.watch().prefix(prefix);
+    if (options.fromRevision !== undefined) builder.startRevision(options.fromRevision);
     // watcher(), not create(): create()'s promise never settles while etcd is down.
-    return this.#client.watch().prefix(prefix).watcher();
+    return builder.watcher();
   }
 
   /** A lease of `ttlSeconds`, granted on first use. */
@@ -203,6 +210,17 @@ export class EtcdAccess {
   async revoke(lease: EtcdLease, deadlineMs?: number): Promise<void> {
     await etcdCall(() => lease.revoke(deadlineMs === undefined ? undefined : { deadline: Date.now() + deadlineMs }));
   }
+}
+
+/**
+ * Cancels a watcher and silences whatever it still emits: a response already
+ * on its way, or the error of a watcher etcd cancelled (cancel() on that one
+ * never resolves).
+ */
+export function closeWatcher(watcher: EtcdWatcher): void {
+  watcher.removeAllListeners();
+  watcher.on('error', () => undefined);
+  void watcher.cancel().catch(() => undefined);
 }
 
 function toCompare(c: TxnCompare): ICompare {

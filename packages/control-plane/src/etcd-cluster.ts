@@ -49,6 +49,12 @@ export class ClusterTable {
     );
   }
 
+  /** The live nodes alone, read in pages. */
+  async nodes(): Promise<Stored<NodeRecord>[]> {
+    const { kvs } = await this.t.access.range({ prefix: this.t.keys.nodesPrefix() });
+    return this.t.reader.all(kvs, this.t.kinds.node);
+  }
+
   /** Every node's memory record (runtime/memory/, lease-bound like the node key), read in pages. */
   async memory(): Promise<Stored<NodeMemoryRecord>[]> {
     const { kvs } = await this.t.access.range({ prefix: this.t.keys.nodeMemoryPrefix() });

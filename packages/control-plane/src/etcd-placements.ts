@@ -29,6 +29,18 @@ export class PlacementsTable {
     return this.t.reader.all(kvs, this.t.kinds.placement);
   }
 
+  /**
+   * Every valid placement, and the mod revision of every placement key, valid
+   * or not, by `model/version` (what a change or a delete compares), from one
+   * paged read.
+   */
+  async read(): Promise<{ records: PlacementRecord[]; revisions: Map<string, string> }> {
+    const prefix = this.t.keys.placementsPrefix();
+    const { kvs } = await this.t.access.range({ prefix });
+    const records = this.t.reader.all(kvs, this.t.kinds.placement).map((s) => s.value);
+    return { records, revisions: new Map(kvs.map((kv) => [kv.key.toString('utf8').slice(prefix.length), kv.mod_revision])) };
+  }
+
   /** Mod revision of every placement key, valid or not, by `model/version`: what a change or a delete compares. */
   async revisions(): Promise<Map<string, string>> {
     const prefix = this.t.keys.placementsPrefix();

@@ -6,8 +6,9 @@ import { FiguresTable } from './etcd-figures.js';
 import type { GuardedWrite } from './etcd-guarded-write.js';
 import { ModelsTable } from './etcd-models.js';
 import { PlacementsTable } from './etcd-placements.js';
-import { RecordReader } from './etcd-read.js';
-import { recordKinds } from './etcd-records.js';
+import { PrefixView, type PrefixViewOptions } from './etcd-prefix-view.js';
+import { RecordReader, type RecordKind } from './etcd-read.js';
+import { recordKinds, type RecordKinds } from './etcd-records.js';
 import { RoutesTable } from './etcd-routes.js';
 import { TableContext } from './etcd-table-context.js';
 import { VersionsTable } from './etcd-versions.js';
@@ -41,11 +42,13 @@ export class EtcdTables {
   readonly figures: FiguresTable;
   readonly cluster: ClusterTable;
   readonly #context: TableContext;
+  readonly #logger: Logger;
 
   constructor(options: EtcdTablesOptions) {
     this.keys = options.keys;
     this.access = new EtcdAccess(options.etcd);
     const logger = options.logger;
+    this.#logger = logger;
     // Each write trims its models' logs alongside; a failed trim is tried again by the model's next write.
     const trim = async (models: readonly string[]): Promise<void> => {
       for (const model of models) {
@@ -62,8 +65,24 @@ export class EtcdTables {
     this.cluster = new ClusterTable(this.#context);
   }
 
+  /**
+   * A watch-fed copy of the valid records of one kind under `prefix`
+   * (etcd-prefix-view.ts), closed until opened.
+   */
+  view<K extends keyof RecordKinds, P = RecordOf<K>>(
+    prefix: string,
+    kind: K,
+    options: Omit<PrefixViewOptions<RecordOf<K>, P>, 'access' | 'reader' | 'prefix' | 'kind' | 'logger'>,
+  ): PrefixView<RecordOf<K>, P> {
+    const recordKind = this.#context.kinds[kind] as unknown as RecordKind<RecordOf<K>>;
+    return new PrefixView<RecordOf<K>, P>({ ...options, access: this.access, reader: this.#context.reader, prefix, kind: recordKind, logger: this.#logger });
+  }
+
   /** A new guarded write of `target/`: stage changes through the tables' `stage` methods, then commit. */
   write(): GuardedWrite {
     return this.#context.write();
   }
 }
+
+/** The record type of one kind of {@link RecordKinds}. */
+export type RecordOf<K extends keyof RecordKinds> = RecordKinds[K] extends RecordKind<infer T> ? T : never;

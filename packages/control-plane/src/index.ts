@@ -60,7 +60,7 @@ export { ShadowAdmin, MAX_SHADOWS, DEFAULT_SHADOW_TOLERANCE, type ShadowAdminOpt
 export { ShadowKeeper, SHADOW_KEEPER_ACTOR, type ShadowKeeperOptions } from './shadow-keeper.js';
 export { PlacementKeeper, placementChanges, type PlacementKeeperOptions, type PlacementKeeperCounts } from './placement-keeper.js';
 export { DEFAULT_PLACEMENT_POLICY, decidePlacements, placementId, type PlacementCandidate, type PlacementDecision, type PlacementInput, type PlacementNode, type PlacementPolicy, type VersionPlacement } from './placement-decision.js';
-export { DEFAULT_MEMORY_FACTOR, memoryFactor, versionCost } from './placement-cost.js';
+export { DEFAULT_MEMORY_FACTOR, costEstimate, versionCost, type CostEstimate } from './placement-cost.js';
 export { pairToMessage, shadowToMessage, sumShadowStats, type ShadowPairFigures } from './shadow-figures.js';
 export { RolloutController, ROLLOUT_CONTROLLER_ACTOR, type RolloutControllerOptions, type RolloutControllerCounts } from './rollout-controller.js';
 export { RolloutAdmin, type RolloutAdminOptions } from './rollout-admin.js';

@@ -3,6 +3,7 @@ import {
   NAME_PATTERN,
   aborted,
   alreadyExists,
+  checkInheritedRuntime,
   failedPrecondition,
   notFound,
   type CallerIdentity,
@@ -132,6 +133,11 @@ export class ModelAdmin {
     if (expectedRevision !== '0' && expectedRevision !== stored.modRevision) throw modelChanged(name);
     const now = this.#now();
     const record = applyModelUpdate(stored.value, request, fields, now);
+    if (fields.has('runtime') && record.runtime) {
+      // Defaults reach every version without settings of its own: each must be able to run with them.
+      const versions = await this.#state.listVersions(name);
+      checkInheritedRuntime(record.runtime, versions.map((v) => v.value));
+    }
     const history = historyEntry({ at: now, actor: caller.name, action: 'UpdateModel', model: name, before: stored.value, after: record });
     const revision = await this.#state.updateModel(record, stored.modRevision, history);
     if (revision === undefined) throw modelChanged(name);

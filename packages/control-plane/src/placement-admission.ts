@@ -15,8 +15,10 @@ import { DEFAULT_MEMORY_FACTOR } from './placement-cost.js';
  * @throws RESOURCE_EXHAUSTED giving the sizes.
  */
 export async function checkFitsSomeNode(tables: EtcdTables, what: string, artifactBytes: number, fillRatio: number): Promise<void> {
-  const [cluster, memory] = await Promise.all([tables.cluster.read(), tables.cluster.memory()]);
-  const nodes = placementNodes({ nodes: cluster.nodes.map((n) => n.value), memory: memory.map((m) => m.value) });
+  // The node keys alone: every version status is not needed to know the budgets.
+  const [live, memory] = await Promise.all([tables.cluster.nodes(), tables.cluster.memory()]);
+  // A draining node counts: in a rolling restart it comes back with the same budget.
+  const nodes = placementNodes({ nodes: live.map((n) => n.value), memory: memory.map((m) => m.value) });
   const largest = Math.max(0, ...nodes.map((n) => n.budgetBytes));
   if (largest === 0) return;
   const usable = Math.floor(largest * fillRatio);

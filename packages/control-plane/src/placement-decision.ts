@@ -17,6 +17,12 @@ export interface PlacementPolicy {
   minCopyAgeMs: number;
   /** Share of each node's budget placement fills; the rest is left for versions loaded on demand. */
   fillRatio: number;
+  /**
+   * After a node stops listing a copy as displaced (its placement no longer
+   * names it), how long the version still goes on no copy there: else the
+   * next pass could place it back at once, and the node displace it again.
+   */
+  displacedCooldownMs: number;
 }
 
 export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
@@ -25,6 +31,7 @@ export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
   quietMs: 5 * 60_000,
   minCopyAgeMs: 2 * 60_000,
   fillRatio: 0.9,
+  displacedCooldownMs: 5 * 60_000,
 };
 
 /** A live node as placement sees it. */
@@ -34,6 +41,13 @@ export interface PlacementNode {
   budgetBytes: number;
   /** A node on its way out gets no new copies and loses the ones it has. */
   draining?: boolean;
+  /**
+   * Placed copies (`model/version`, {@link placementId}) this node unloaded
+   * to make room for versions requests needed (NodeMemoryRecord.displaced):
+   * such a copy no longer counts here, and the version is not placed here
+   * again while it is listed.
+   */
+  displaced?: readonly string[];
 }
 
 /** One copy as stored: which node, since when (ISO time). */
@@ -120,6 +134,8 @@ interface Plan {
   placed: PlacedCopy[];
   /** Nodes of kept copies already tried. */
   tried: Set<string>;
+  /** Usable nodes that displaced it: no copy goes there. */
+  barred: Set<string>;
   /** Set when a copy could not be placed. */
   short?: string;
 }
@@ -146,10 +162,16 @@ interface Plan {
  *   copies go to the node with the most free memory, a shadow's first to its
  *   primaries' nodes. Nodes that are gone, draining or without a known
  *   budget hold nothing, so their copies are placed again elsewhere.
+ * - A copy its node displaced (unloaded for versions requests needed) no
+ *   longer counts there, and the version goes on no node that lists it:
+ *   elsewhere if another node has room, else it has fewer copies and the
+ *   reason names the nodes that unloaded it.
  */
 export function decidePlacements(input: PlacementInput): PlacementDecision {
   const { policy, nowMs } = input;
   const usable = input.nodes.filter((n) => !n.draining && n.budgetBytes > 0);
+  const displacedOn = new Map<string, string[]>();
+  for (const n of usable) for (const id of n.displaced ?? []) displacedOn.set(id, [...(displacedOn.get(id) ?? []), n.id]);
   const capacity = new Map(usable.map((n) => [n.id, Math.floor(n.budgetBytes * policy.fillRatio)]));
   const planned = new Map(usable.map((n) => [n.id, 0]));
   const quietSince = new Map<string, number>();
@@ -159,10 +181,11 @@ export function decidePlacements(input: PlacementInput): PlacementDecision {
   const byId = new Map(input.versions.map((c) => [placementId(c.model, c.version), c]));
   const plans = input.versions.map((c): Plan => {
     const id = placementId(c.model, c.version);
-    const live = c.copies.filter((copy) => capacity.has(copy.nodeId)).sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
+    const barred = new Set(displacedOn.get(id) ?? []);
+    const live = c.copies.filter((copy) => capacity.has(copy.nodeId) && !barred.has(copy.nodeId)).sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
     const primaryCopies = new Set(c.shadowOf.flatMap((p) => byId.get(placementId(c.model, p))?.copies.map((copy) => copy.nodeId) ?? []));
     const { wanted, keep } = wantedCopies(c, live, primaryCopies.size, usable.length, input, quietSince, id);
-    return { c, id, cost: Math.max(1, Math.round(c.costBytes)), wanted, keep, placed: [], tried: new Set() };
+    return { c, id, cost: Math.max(1, Math.round(c.costBytes)), wanted, keep, placed: [], tried: new Set(), barred };
   });
 
   const planById = new Map(plans.map((p) => [p.id, p]));
@@ -182,13 +205,13 @@ export function decidePlacements(input: PlacementInput): PlacementDecision {
       p.short = `one copy needs ${formatBytes(p.cost)}, more than any node may hold (the largest: ${formatBytes(largest)})`;
       continue;
     }
-    if (p.placed.length >= usable.length) {
-      p.short = `one copy per node, and ${usable.length === 1 ? 'one node is' : `${usable.length} nodes are`} usable`;
+    if (p.placed.length >= usable.length - p.barred.size) {
+      p.short = p.barred.size > 0 ? displacedReason(p, 'no other node is usable') : `one copy per node, and ${usable.length === 1 ? 'one node is' : `${usable.length} nodes are`} usable`;
       continue;
     }
     const nodeId = keepExisting(p, planned, capacity, reserved) ?? newNode(p, { planById, planned, capacity, reserved, copiesOn });
     if (nodeId === undefined) {
-      p.short = 'the nodes are full of versions used more recently';
+      p.short = p.barred.size > 0 ? displacedReason(p, 'no other node has room') : 'the nodes are full of versions used more recently';
       continue;
     }
     planned.set(nodeId, planned.get(nodeId)! + p.cost);
@@ -277,7 +300,7 @@ function newNode(p: Plan, r: Room): string | undefined {
   const pick = (free: (id: string) => number): string | undefined => {
     let best: { id: string; free: number } | undefined;
     for (const id of r.capacity.keys()) {
-      if (holds.has(id)) continue;
+      if (holds.has(id) || p.barred.has(id)) continue;
       const f = free(id);
       if (f < p.cost) continue;
       if (!best || better({ id, free: f }, best, preferred, r.copiesOn)) best = { id, free: f };
@@ -297,6 +320,12 @@ function better(a: { id: string; free: number }, b: { id: string; free: number }
   const cb = copiesOn.get(b.id) ?? 0;
   if (ca !== cb) return ca < cb;
   return a.id < b.id;
+}
+
+/** Why a version a node displaced has fewer copies: which nodes unloaded it, and what else was missing. */
+function displacedReason(p: Plan, rest: string): string {
+  const nodes = [...p.barred].sort().join(', ');
+  return `${nodes} unloaded it to make room for versions requests needed, and ${rest}`;
 }
 
 function reasonFor(p: Plan, nodeCount: number): string {

@@ -1,10 +1,11 @@
 import type { Clock, Logger, PlacementRecord } from '@switchyard/core';
-import type { EtcdWatcher } from './etcd-client.js';
 import type { PlacementChange } from './etcd-placements.js';
 import type { EtcdTables } from './etcd-tables.js';
 import type { Leadership } from './leader-election.js';
+import { LeaderLoop } from './leader-loop.js';
 import { DEFAULT_PLACEMENT_POLICY, decidePlacements, placementId, type PlacementPolicy, type VersionPlacement } from './placement-decision.js';
-import { placementCandidates, placementNodes, readPlacementInputs, type PlacementReads } from './placement-inputs.js';
+import { placementCandidates, placementNodes, readPlacementInputs, withRecentlyDisplaced, type PlacementReads } from './placement-inputs.js';
+import { PlacementView } from './placement-view.js';
 
 /** Options for {@link PlacementKeeper}. */
 export interface PlacementKeeperOptions {
@@ -36,10 +37,12 @@ export interface PlacementKeeperCounts {
  * Leader-only: decides where every routed version is kept loaded
  * (placement-decision.ts) and writes `target/placements/{model}/{version}`
  * when, and only when, a version's placement changes; deletes the
- * placement of a version no longer routed, retired or deleted. A pass runs
- * every `intervalMs`, and `debounceMs` after a node joins or leaves or a
- * route or model changes, so a dead node's copies are placed elsewhere
- * within its lease TTL plus about a second. Each write compares the key's
+ * placement of a version no longer routed, retired or deleted. It decides
+ * from a watch-fed view held while leading (placement-view.ts) and runs on
+ * a LeaderLoop: a pass every `intervalMs`, and `debounceMs` after a node
+ * joins, leaves, drains or displaces a copy, or a route or model changes,
+ * so a dead node's copies are placed elsewhere within its lease TTL plus
+ * about a second, a draining node's at once. Each write compares the key's
  * revision, so a replica that lost leadership mid-pass cannot undo a newer
  * leader's decision. Never in the inference path: nodes read the records.
  */
@@ -50,84 +53,75 @@ export class PlacementKeeper {
   readonly #log: Logger;
   /** When each version's load first dropped low enough to lose a copy; in memory, reset with leadership (the quiet period then starts again). */
   #quietSince = new Map<string, number>();
-  #running = false;
-  #stopped = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #debounce: NodeJS.Timeout | undefined;
-  #unsubscribe: (() => void) | undefined;
-  #watchers: EtcdWatcher[] = [];
-  #pass: Promise<void> | undefined;
+  /** When each node last listed each displaced copy (`{node}\0{model/version}`); in memory, reset with leadership. */
+  #displaced = new Map<string, number>();
+  readonly #loop: LeaderLoop;
+  /** What a pass decides from, kept while leading. */
+  readonly #view: PlacementView;
 
   constructor(options: PlacementKeeperOptions) {
     this.#o = options;
     this.#policy = { ...DEFAULT_PLACEMENT_POLICY, ...options.policy };
     this.#log = options.logger.child({ component: 'placement' });
+    // Node, route and model changes each wake a pass (placement-view.ts says which); the periodic one covers usage and measured memory.
+    this.#view = new PlacementView(options.tables, () => this.#loop.wakeSoon(options.debounceMs ?? 250));
+    this.#loop = new LeaderLoop({
+      leadership: options.leadership,
+      pass: () => this.#decideAndWrite(),
+      intervalMs: options.intervalMs ?? 10_000,
+      held: [this.#view],
+      logger: this.#log,
+      failureMessage: 'placement pass failed; trying again',
+      onLeadershipChange: () => {
+        this.#quietSince = new Map();
+        this.#displaced = new Map();
+      },
+    });
   }
 
   start(): void {
-    if (this.#running || this.#stopped) return;
-    this.#running = true;
-    this.#unsubscribe = this.#o.leadership.onChange(() => {
-      this.#quietSince = new Map();
-      this.#wakeUp();
-    });
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Stops acting; waits for a pass in progress at most `timeoutMs` (etcd may be down), and it writes nothing more. */
   async stop(timeoutMs = 2000): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#stopped = true;
-    this.#unsubscribe?.();
-    clearTimeout(this.#debounce);
-    this.#wakeUp();
-    await Promise.race([this.#loop, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-    this.#stopWatches();
+    await this.#loop.stop(timeoutMs);
+    this.#view.close();
   }
 
-  /** One pass now, when leading (tests); concurrent calls share it. */
-  passOnce(): Promise<void> {
-    return (this.#pass ??= this.#decideAndWrite().finally(() => (this.#pass = undefined)));
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      if (this.#o.leadership.isLeader) {
-        this.#ensureWatches();
-        try {
-          await this.passOnce();
-        } catch (err) {
-          this.#log.warn('placement pass failed; trying again', { error: (err as Error).message });
-        }
-      } else {
-        this.#stopWatches();
-      }
-      if (!this.#running) break;
-      // Its own unref'd timer, not clock.sleep: a long interval must neither keep the process alive nor outlive stop().
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#o.intervalMs ?? 10_000);
-        timer.unref();
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+  /**
+   * One pass now, when leading (tests); concurrent calls share it. Its view
+   * is read again first, so the pass sees every write made before the call
+   * (the loop's passes use the view as the watches keep it); without the
+   * loop running, the view is closed again afterwards.
+   */
+  async passOnce(): Promise<void> {
+    if (!this.#o.leadership.isLeader) return this.#loop.runOnce();
+    this.#view.reload();
+    try {
+      await this.#loop.runOnce();
+    } finally {
+      if (!this.#loop.running) this.#view.close();
     }
   }
 
+  /** Changes the view's watches brought since it opened (tests and diagnostics). */
+  get viewChanges(): number {
+    return this.#view.changes;
+  }
+
   async #decideAndWrite(): Promise<void> {
-    if (!this.#o.leadership.isLeader || this.#stopped) return;
+    if (!this.#o.leadership.isLeader || this.#loop.stopped) return;
     this.counts.passes++;
-    const reads = await readPlacementInputs(this.#o.tables);
+    const reads = await readPlacementInputs(this.#view, this.#o.tables);
     const nowMs = this.#o.clock.now();
     const candidates = placementCandidates(reads, nowMs, this.#o.rateWindowMs ?? 180_000);
-    const decision = decidePlacements({ nowMs, nodes: placementNodes(reads), versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
+    const { nodes, remembered } = withRecentlyDisplaced(placementNodes(reads), this.#displaced, nowMs, this.#policy.displacedCooldownMs);
+    this.#displaced = remembered;
+    const decision = decidePlacements({ nowMs, nodes, versions: candidates, policy: this.#policy, quietSince: this.#quietSince });
     this.#quietSince = decision.quietSince;
     for (const change of placementChanges(reads, decision.placements, new Date(nowMs).toISOString())) {
-      if (!this.#o.leadership.isLeader || this.#stopped) return;
+      if (!this.#o.leadership.isLeader || this.#loop.stopped) return;
       await this.#apply(change);
     }
   }
@@ -148,44 +142,6 @@ export class PlacementKeeper {
     const fields = { model, version, nodes: record.copies.map((c) => c.nodeId).join(',') || '(none)', wanted: record.wantedCopies, bytes: record.estimatedBytes };
     if (record.reason) this.#log.info(`placement changed: ${record.reason}`, fields);
     else this.#log.info('placement changed', fields);
-  }
-
-  #wakeUp(): void {
-    this.#wake?.();
-  }
-
-  /** Wakes the loop once changes stop arriving for `debounceMs`: a node restart or a deploy of many routes is one pass. */
-  #soon(): void {
-    clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => this.#wakeUp(), this.#o.debounceMs ?? 250);
-    this.#debounce.unref();
-  }
-
-  /** Watches of the node keys, routes and models (each a woken pass; the periodic one covers usage and measured memory). */
-  #ensureWatches(): void {
-    if (this.#watchers.length > 0) return;
-    const { tables } = this.#o;
-    const watchers = [tables.cluster.watchNodes(), tables.routes.watch(), tables.models.watch()];
-    this.#watchers = watchers;
-    for (const watcher of watchers) {
-      watcher.on('put', () => this.#soon());
-      watcher.on('delete', () => this.#soon());
-      watcher.on('error', (err: Error) => {
-        // A cancelled watcher is gone; the next leading pass makes them all again.
-        if (this.#watchers.includes(watcher)) this.#stopWatches();
-        this.#log.debug('placement watch ended; the periodic pass carries on', { error: err.message });
-      });
-    }
-  }
-
-  #stopWatches(): void {
-    const watchers = this.#watchers;
-    this.#watchers = [];
-    for (const watcher of watchers) {
-      watcher.removeAllListeners();
-      watcher.on('error', () => undefined);
-      void watcher.cancel().catch(() => undefined);
-    }
   }
 }
 

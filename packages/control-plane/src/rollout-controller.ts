@@ -1,6 +1,7 @@
 import type { Clock, KeyLayout, Logger, RolloutRecord, RolloutState, RouteRecord } from '@switchyard/core';
-import type { EtcdClient, EtcdWatcher } from './etcd-client.js';
+import type { EtcdClient } from './etcd-client.js';
 import type { Leadership } from './leader-election.js';
+import { LeaderLoop, WakingWatches } from './leader-loop.js';
 import { decide, isActive, stepLabel } from './rollout-decision.js';
 import type { RolloutFiguresReader } from './rollout-figures.js';
 import { RolloutMetrics } from './rollout-metrics.js';
@@ -64,37 +65,35 @@ export class RolloutController {
   readonly counts: RolloutControllerCounts = { passes: 0, steps: 0, succeeded: 0, rolledBack: 0, conflicts: 0 };
   readonly #o: Required<Omit<RolloutControllerOptions, 'etcd' | 'keys' | 'notPlaced'>> & Pick<RolloutControllerOptions, 'notPlaced'>;
   readonly #log: Logger;
-  #running = false;
-  /** Set by stop(): a pass still running writes nothing more. */
-  #stopped = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #unsubscribe: (() => void) | undefined;
-  #watcher: EtcdWatcher | undefined;
+  readonly #loop: LeaderLoop;
   /** Ended rollouts whose figures are known to be gone, so they are not checked again. */
   readonly #cleaned = new Set<string>();
 
   constructor(options: RolloutControllerOptions) {
     this.#o = { tickMs: 1000, cleanupGraceMs: 30_000, metrics: new RolloutMetrics(), ...options };
     this.#log = options.logger.child({ component: 'rollout-controller' });
+    // A watch on the routes wakes the loop as soon as an admin starts, pauses or resumes a rollout.
+    const routesWatch = new WakingWatches(() => [this.#o.state.tables.routes.watch()], () => this.#loop.wake(), this.#log);
+    this.#loop = new LeaderLoop({
+      leadership: options.leadership,
+      pass: () => this.pass(),
+      intervalMs: this.#o.tickMs,
+      sleep: (ms) => this.#o.clock.sleep(ms),
+      held: [routesWatch],
+      logger: this.#log,
+      failureMessage: 'rollout pass failed; trying again',
+      whileFollowing: () => this.#o.metrics.clearActive(),
+    });
   }
 
   start(): void {
-    if (this.#running || this.#stopped) return;
-    this.#running = true;
-    this.#unsubscribe = this.#o.leadership.onChange(() => this.#wakeUp());
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Stops acting; waits for a pass in progress, but not longer than `timeoutMs` (etcd may be down). */
   async stop(timeoutMs = 2000): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#stopped = true;
-    this.#unsubscribe?.();
-    this.#wakeUp();
-    await Promise.race([this.#loop, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-    this.#stopWatch();
+    if (this.#loop.stopped) return;
+    await this.#loop.stop(timeoutMs);
     this.#o.metrics.clearActive();
   }
 
@@ -109,7 +108,7 @@ export class RolloutController {
     // Each rollout's state after this pass, for the active gauge.
     const states: RolloutState[] = [];
     for (const { route, revision } of routes) {
-      if (!this.#o.leadership.isLeader || this.#stopped) return;
+      if (!this.#o.leadership.isLeader || this.#loop.stopped) return;
       const rollout = route.rollout;
       if (!rollout) continue;
       states.push(rollout.state);
@@ -121,32 +120,6 @@ export class RolloutController {
       }
     }
     this.#o.metrics.setActive(states);
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      if (this.#o.leadership.isLeader) {
-        this.#ensureWatch();
-        try {
-          await this.pass();
-        } catch (err) {
-          this.#log.warn('rollout pass failed; trying again', { error: (err as Error).message });
-        }
-      } else {
-        this.#stopWatch();
-        this.#o.metrics.clearActive();
-      }
-      if (!this.#running) break;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        void this.#o.clock.sleep(this.#o.tickMs).then(resolve);
-      });
-      this.#wake = undefined;
-    }
-  }
-
-  #wakeUp(): void {
-    this.#wake?.();
   }
 
   /** Applies what the state machine decides; resolves the rollout's state afterwards. */
@@ -162,7 +135,7 @@ export class RolloutController {
     const ctx = { at: new Date(this.#o.clock.now()).toISOString(), actor: ROLLOUT_CONTROLLER_ACTOR };
     const change = decision.kind === 'advance' ? advanceTo(route, rollout, decision.toIndex, figures, ctx) : rollBack(route, rollout, decision.reason, figures, ctx);
     // Leadership may have ended while the figures were read; the CAS below covers the rest of the race.
-    if (!this.#o.leadership.isLeader || this.#stopped) return rollout.state;
+    if (!this.#o.leadership.isLeader || this.#loop.stopped) return rollout.state;
     const outcome = await writeRouteChange(this.#o.state, route, revision, change, this.#o.metrics);
     if (outcome.status === 'version-retired') {
       this.#log.warn('a version of a rollout is retired, so its steps cannot be applied; abort the rollout or unretire the version', { model, rollout: rollout.id, version: outcome.version });
@@ -227,35 +200,5 @@ export class RolloutController {
     // Invalid routes are reported by the admin API and the nodes; the controller leaves them alone.
     const routes = await this.#o.state.tables.routes.listValid({ quiet: true });
     return routes.map((stored) => ({ route: stored.value, revision: stored.modRevision }));
-  }
-
-  /**
-   * A watch on the routes wakes the loop as soon as an admin starts, pauses
-   * or resumes a rollout. The watcher is ours at once (EtcdAccess.watchPrefix
-   * builds it with etcd3's `watcher()`, not `create()`, whose promise never
-   * settles while etcd is down, leaving a watcher that cannot be cancelled and
-   * a process that never exits), and cancel() removes an unconnected watcher
-   * on the spot.
-   */
-  #ensureWatch(): void {
-    if (this.#watcher) return;
-    const watcher = this.#o.state.tables.routes.watch();
-    this.#watcher = watcher;
-    watcher.on('put', () => this.#wakeUp());
-    watcher.on('error', (err: Error) => {
-      // A cancelled watcher is gone (and cancel() on it never resolves); the next pass makes a new one.
-      if (this.#watcher === watcher) this.#watcher = undefined;
-      this.#log.debug('routes watch ended; the periodic pass carries on', { error: err.message });
-    });
-  }
-
-  #stopWatch(): void {
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    if (watcher) {
-      watcher.removeAllListeners();
-      watcher.on('error', () => undefined);
-      void watcher.cancel().catch(() => undefined);
-    }
   }
 }

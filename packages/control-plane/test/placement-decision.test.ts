@@ -9,8 +9,8 @@ import {
   type PlacementNode,
   type PlacementPolicy,
 } from '../src/placement-decision.js';
-import { DEFAULT_MEMORY_FACTOR, memoryFactor, versionCost } from '../src/placement-cost.js';
-import { NEW_VERSION_AGE_MS, placementCandidates } from '../src/placement-inputs.js';
+import { costEstimate, MIN_VERSION_BYTES, versionCost } from '../src/placement-cost.js';
+import { NEW_VERSION_AGE_MS, placementCandidates, withRecentlyDisplaced } from '../src/placement-inputs.js';
 
 const MB = 1024 * 1024;
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -265,21 +265,26 @@ test('the same input decides the same placements (a pass that changes nothing wr
   t.deepEqual(again.placements, first.placements);
 });
 
-test('cost: measured on a node wins (the largest measurement), else artifact size times a factor learned from measured versions', (t) => {
-  t.is(memoryFactor([]), DEFAULT_MEMORY_FACTOR);
+test('cost: measured on a node wins (the largest measurement), else artifact size times the median ratio of measured versions of a similar size', (t) => {
   const MB = 1024 * 1024;
-  const factor = memoryFactor([
+  t.is(costEstimate([])(10 * MB), 15 * MB, 'nothing measured: the default factor');
+  t.is(costEstimate([])(100), MIN_VERSION_BYTES, 'never below a session’s fixed cost, as the node');
+  const estimate = costEstimate([
     { artifactBytes: 100 * MB, measuredBytes: [110 * MB, 120 * MB] },
     { artifactBytes: 100 * MB, measuredBytes: [130 * MB] },
     { artifactBytes: 100 * MB, measuredBytes: [] },
     { artifactBytes: 100 * MB, measuredBytes: [500 * MB] },
-    // A session's fixed cost, not a factor: ignored, however many of them there are.
+    // A session's fixed cost: it teaches only artifacts of a similar (tiny) size.
     ...Array.from({ length: 9 }, () => ({ artifactBytes: 100, measuredBytes: [3 * MB] })),
+    { artifactBytes: 2 * MB, measuredBytes: [4 * MB] },
   ]);
-  t.is(factor, 1.3);
-  t.is(memoryFactor([{ artifactBytes: 100, measuredBytes: [3 * MB] }]), DEFAULT_MEMORY_FACTOR, 'tiny artifacts teach nothing');
-  t.deepEqual(versionCost({ artifactBytes: 100, measuredBytes: [90, 95] }, factor), { bytes: 95, measured: true });
-  t.deepEqual(versionCost({ artifactBytes: 1000 * MB, measuredBytes: [] }, factor), { bytes: 1300 * MB, measured: false });
+  t.is(estimate(200 * MB), 260 * MB, 'ratios 1.2, 1.3 and 5 of 25–400 MB artifacts: the upper median, 1.3');
+  t.is(estimate(1000 * MB), 1500 * MB, 'nothing measured within ×4: the default factor');
+  t.is(estimate(8 * MB), 16 * MB, 'only the 2 MB version is within ×4: its ratio, 2');
+  t.is(estimate(9 * MB), Math.round(9 * MB * 1.5), 'just past ×4 of 2 MB: the default');
+  t.is(estimate(200), 6 * MB, 'tiny models learn from tiny models, as on the node');
+  t.deepEqual(versionCost({ artifactBytes: 100, measuredBytes: [90, 95] }, estimate), { bytes: 95, measured: true });
+  t.deepEqual(versionCost({ artifactBytes: 200 * MB, measuredBytes: [] }, estimate), { bytes: 260 * MB, measured: false });
 });
 
 test('candidates: routed, shadow and rollout versions with their settings, rate of recent usage only, last use or creation less an hour', (t) => {
@@ -327,5 +332,61 @@ test('candidates: routed, shadow and rollout versions with their settings, rate 
   t.is(v1!.settings.minCopies, 2);
   t.is(v2!.lastUsedMs, T0 - NEW_VERSION_AGE_MS, 'never used: as if an hour before it was created');
   t.deepEqual(v3!.shadowOf, ['v1']);
-  t.is(v1!.costBytes, 150, 'artifact size times the default factor');
+  t.is(v1!.costBytes, MIN_VERSION_BYTES, 'artifact size times the default factor, never below a session’s fixed cost');
+});
+
+test('a copy its node displaced no longer counts there, and goes to another node with room', (t) => {
+  const d = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100)], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0 - 600_000) }] }), version('v2', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
+  t.deepEqual(where(d), { v1: ['b'], v2: ['a'] }, "the node's other copies stay");
+  t.is(d.placements[0]!.reason, '');
+  t.deepEqual(d.nodes.get('a'), { plannedBytes: 10 * MB, capacityBytes: 100 * MB }, 'the displaced copy is not planned on its node');
+});
+
+test('a displaced version is not placed on that node again while listed, even where most memory is free', (t) => {
+  const d = decide([node('a', 1000, { displaced: ['m/v1'] }), node('b', 100)], [version('v1'), version('v2')]);
+  t.deepEqual(where(d), { v1: ['b'], v2: ['a'] });
+});
+
+test('with no other node with room, a displaced version has fewer copies, and the reason says which node unloaded it', (t) => {
+  const alone = decide([node('a', 100, { displaced: ['m/v1'] })], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
+  t.deepEqual(where(alone), { v1: [] });
+  t.regex(alone.placements[0]!.reason, /^0 of 1 wanted copy placed: a unloaded it to make room for versions requests needed, and no other node is usable; it loads on its next request$/);
+
+  // b has room for one 10 MB copy, which v2, used more recently, holds.
+  const full = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 15)], [version('v1', { lastUsedMs: T0 - 1000 }), version('v2', { lastUsedMs: T0, copies: [{ nodeId: 'b', since: iso(T0) }] })]);
+  t.deepEqual(where(full).v1, []);
+  t.regex(full.placements[0]!.reason, /a unloaded it to make room for versions requests needed, and no other node has room/);
+});
+
+test('of several copies only the displaced one moves; copies wanted beyond the nodes that did not displace it are missing, with the reason', (t) => {
+  const copies = [
+    { nodeId: 'a', since: iso(T0 - 600_000) },
+    { nodeId: 'b', since: iso(T0 - 600_000) },
+  ];
+  const d = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100), node('c', 100)], [version('v1', { copies, settings: { minCopies: 2 } })]);
+  t.deepEqual(where(d), { v1: ['b', 'c'] });
+  t.is(d.placements[0]!.copies.find((c) => c.nodeId === 'b')!.since, iso(T0 - 600_000), 'the copy that stays keeps its age');
+
+  const three = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100), node('c', 100)], [version('v1', { copies, settings: { minCopies: 3 } })]);
+  t.deepEqual(where(three), { v1: ['b', 'c'] });
+  t.regex(three.placements[0]!.reason, /^2 of 3 wanted copies placed: a unloaded it .*no other node is usable$/);
+});
+
+test('a draining node holds nothing: its copies go to the others', (t) => {
+  const d = decide([node('a', 100, { draining: true }), node('b', 100)], [version('v1', { copies: [{ nodeId: 'a', since: iso(T0) }] })]);
+  t.deepEqual(where(d), { v1: ['b'] });
+});
+
+test('a displaced copy stays off its node for the cool-down after the node stops listing it', (t) => {
+  const listed = withRecentlyDisplaced([node('a', 100, { displaced: ['m/v1'] }), node('b', 100)], new Map(), T0, 300_000);
+  t.deepEqual(listed.nodes.map((n) => n.displaced ?? []), [['m/v1'], []]);
+
+  // The placement no longer names a, so a lists it no more; it stays barred for the cool-down.
+  const after = withRecentlyDisplaced([node('a', 100), node('b', 100)], listed.remembered, T0 + 299_000, 300_000);
+  t.deepEqual(after.nodes[0]!.displaced, ['m/v1']);
+  t.deepEqual(where(decide(after.nodes, [version('v1')])), { v1: ['b'] });
+
+  const later = withRecentlyDisplaced([node('a', 100), node('b', 100)], after.remembered, T0 + 300_000, 300_000);
+  t.is(later.nodes[0]!.displaced, undefined);
+  t.is(later.remembered.size, 0);
 });

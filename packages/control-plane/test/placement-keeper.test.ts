@@ -190,3 +190,47 @@ test('a node whose lease ends loses its copies to the others at once (the watch 
   await waitFor(async () => nodesOf((await placements(client, keys)).get('a/v1'))?.[0] === 'n2', { message: 'placed again on n2', timeoutMs: 5000 });
   t.true(Date.now() - started < 5000);
 });
+
+test('a node set draining has its copies placed elsewhere within seconds while its lease still lives (the view wakes the placer)', async (t) => {
+  const { client } = etcd();
+  const keys = freshKeys();
+  await seed(client, keys, 'a', ['v1']);
+  const lease = client.lease(60);
+  await putNode(client, keys, 'n1', 100, lease);
+  // A long interval: only the view's watch can wake the placer in time.
+  const { logger } = capturingLogger();
+  const tables = new EtcdTables({ etcd: client, keys, logger });
+  const k = new PlacementKeeper({ tables, leadership: new StaticLeadership(true), clock: new ManualClock(T0), logger, intervalMs: 600_000, debounceMs: 50 });
+  k.start();
+  t.teardown(() => k.stop());
+  await waitFor(async () => nodesOf((await placements(client, keys)).get('a/v1'))?.[0] === 'n1', { message: 'placed on n1' });
+  await putNode(client, keys, 'n2', 100);
+
+  const record = JSON.parse((await client.get(keys.node('n1')).string())!) as NodeRecord;
+  const started = Date.now();
+  await lease.put(keys.node('n1')).value(JSON.stringify({ ...record, draining: true }));
+  await waitFor(async () => nodesOf((await placements(client, keys)).get('a/v1'))?.join() === 'n2', { message: 'placed again on n2', timeoutMs: 5000 });
+  t.true(Date.now() - started < 5000);
+  t.truthy(await client.get(keys.node('n1')).string(), "n1's lease still lives");
+  t.true(k.viewChanges > 0, 'the watch-fed view saw the change');
+  await lease.revoke();
+});
+
+test('a copy its node displaced is placed on another node soon after the memory record lists it', async (t) => {
+  const { client } = etcd();
+  const keys = freshKeys();
+  await seed(client, keys, 'a', ['v1']);
+  await putNode(client, keys, 'n1', 1000);
+  const { logger } = capturingLogger();
+  const tables = new EtcdTables({ etcd: client, keys, logger });
+  const k = new PlacementKeeper({ tables, leadership: new StaticLeadership(true), clock: new ManualClock(T0), logger, intervalMs: 600_000, debounceMs: 50 });
+  k.start();
+  t.teardown(() => k.stop());
+  await waitFor(async () => nodesOf((await placements(client, keys)).get('a/v1'))?.join() === 'n1', { message: 'placed on n1' });
+  await putNode(client, keys, 'n2', 100);
+
+  const memory: NodeMemoryRecord = { nodeId: 'n1', budgetBytes: 1000 * MB, usedBytes: 0, rssBytes: 0, loaded: 0, evictions: 1, displaced: ['a/v1'], updatedAt: at };
+  await client.put(keys.nodeMemory('n1')).value(JSON.stringify(memory));
+  await waitFor(async () => nodesOf((await placements(client, keys)).get('a/v1'))?.join() === 'n2', { message: 'placed on n2, though n1 has more room', timeoutMs: 5000 });
+  t.is((await placements(client, keys)).get('a/v1')!.reason, '');
+});

@@ -100,6 +100,7 @@ export interface RuntimeSettingsMessage {
   queue_size?: number | null;
   queue_timeout_ms?: number | null;
   warmup?: string | null;
+  run_timeout_ms?: number | null;
 }
 
 /** CreateVersion's request; an empty version asks for the next free vN. */
@@ -343,6 +344,8 @@ export interface NodeInfoMessage {
   evictions?: Int64;
   /** The node's KServe v2 REST address; '' when REST is off. */
   http_address?: string;
+  /** Draining: it takes nothing new, and placement moved its copies (issue #16). */
+  draining?: boolean;
 }
 
 /** A node's state of one version of one model. */

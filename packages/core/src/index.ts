@@ -322,6 +322,7 @@ export type { Logger } from './logger.js';
 export type { Feeds, EncodedOutput } from './tensor-codec.js';
 export {
   batchable,
+  checkInheritedRuntime,
   checkRuntimeSettings,
   DEFAULT_RUNTIME,
   resolveRuntime,
@@ -330,5 +331,6 @@ export {
   runtimeToMessage,
   RuntimeSettingsSchema,
   type ResolvedRuntime,
+  type RuntimeHeir,
   type RuntimeSettings,
 } from './runtime-settings.js';

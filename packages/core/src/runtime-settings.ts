@@ -27,6 +27,12 @@ export const RuntimeSettingsSchema = z.object({
   queueTimeoutMs: z.number().min(0).max(600_000).optional(),
   /** Warm-up runs at load: `samples` (the version's samples, zeros when it has none) or `zeros`. */
   warmup: z.enum(['samples', 'zeros']).optional(),
+  /**
+   * Longest run of the version, in ms, for runs that can be stopped (those
+   * in a session process); the caller's deadline shortens it. 0: the
+   * node's `--run-timeout`.
+   */
+  runTimeoutMs: z.number().min(0).max(3_600_000).optional(),
 });
 export type RuntimeSettings = z.infer<typeof RuntimeSettingsSchema>;
 /** Runtime settings with every field resolved. */
@@ -42,6 +48,7 @@ export const DEFAULT_RUNTIME: Readonly<ResolvedRuntime> = Object.freeze({
   queueSize: 1024,
   queueTimeoutMs: 0,
   warmup: 'samples',
+  runTimeoutMs: 0,
 });
 
 /** The settings in force: the version's value, else the model's, else the default, field by field. */
@@ -56,7 +63,7 @@ export function resolveRuntime(model: RuntimeSettings | undefined, version: Runt
 
 /** A stable text of resolved settings: two loads with the same key need no swap. */
 export function runtimeKey(r: ResolvedRuntime): string {
-  return JSON.stringify([r.maxBatchSize, r.maxBatchDelayMs, r.preferredBatchSizes, r.instances, r.intraOpThreads, r.queueSize, r.queueTimeoutMs, r.warmup]);
+  return JSON.stringify([r.maxBatchSize, r.maxBatchDelayMs, r.preferredBatchSizes, r.instances, r.intraOpThreads, r.queueSize, r.queueTimeoutMs, r.warmup, r.runTimeoutMs]);
 }
 
 /**
@@ -77,7 +84,7 @@ export function checkRuntimeSettings(input: unknown, signature?: Signature, fiel
     if (max !== undefined && p > max) throw invalidArgument(`${field}.preferredBatchSizes: ${p} is above maxBatchSize ${max}`);
   }
   if (signature && max !== undefined && max > 1) {
-    const fixed = signature.inputs.find((t) => t.shape.length === 0 || t.shape[0] !== -1);
+    const fixed = fixedFirstDimension(signature);
     if (fixed) {
       throw invalidArgument(
         `${field}.maxBatchSize: ${max} needs a variable first dimension on every input, and input '${fixed.name}' has shape [${fixed.shape.join(', ')}]; ` +
@@ -86,6 +93,45 @@ export function checkRuntimeSettings(input: unknown, signature?: Signature, fiel
     }
   }
   return s;
+}
+
+/** The first input whose first dimension is fixed (no batch can be made along it), if any. */
+function fixedFirstDimension(signature: Signature): Signature['inputs'][number] | undefined {
+  return signature.inputs.find((t) => t.shape.length === 0 || t.shape[0] !== -1);
+}
+
+/** A version as {@link checkInheritedRuntime} needs it. */
+export interface RuntimeHeir {
+  version: string;
+  signature: Signature;
+  /** The version's own settings, which win over the model's. */
+  runtime?: RuntimeSettings | undefined;
+}
+
+/**
+ * Checks a model's new default settings against each version that would
+ * take them (a version's own values win): a batch size above 1 on a version
+ * with a fixed first dimension, or preferred batch sizes above the batch
+ * size in force, is refused, naming the version and the input.
+ * @throws INVALID_ARGUMENT naming the field, the version and the input.
+ */
+export function checkInheritedRuntime(model: RuntimeSettings | undefined, versions: Iterable<RuntimeHeir>, field = 'runtime'): void {
+  if (!model) return;
+  for (const v of versions) {
+    const inForce = resolveRuntime(model, v.runtime);
+    const fixed = fixedFirstDimension(v.signature);
+    if (inForce.maxBatchSize > 1 && fixed && v.runtime?.maxBatchSize === undefined) {
+      throw invalidArgument(
+        `${field}.maxBatchSize: ${inForce.maxBatchSize} would apply to version '${v.version}', which sets none of its own, and its input '${fixed.name}' has shape [${fixed.shape.join(', ')}] ` +
+          '(batching needs a variable first dimension on every input); leave the model\'s maxBatchSize at 1 and set it per version at deploy, ' +
+          'or give such a version maxBatchSize 1 of its own (deploy --max-batch-size 1)',
+      );
+    }
+    const over = inForce.preferredBatchSizes.find((p) => p > inForce.maxBatchSize);
+    if (over !== undefined && inForce.maxBatchSize > 1 && (v.runtime?.maxBatchSize === undefined || v.runtime.preferredBatchSizes === undefined)) {
+      throw invalidArgument(`${field}: version '${v.version}' would run with preferredBatchSizes ${over} above its maxBatchSize ${inForce.maxBatchSize}; make them agree`);
+    }
+  }
 }
 
 /** Whether every input of `signature` has a variable first dimension, so requests can be concatenated along it. */
@@ -101,6 +147,7 @@ const MESSAGE_FIELDS = [
   ['queue_size', 'queueSize'],
   ['queue_timeout_ms', 'queueTimeoutMs'],
   ['warmup', 'warmup'],
+  ['run_timeout_ms', 'runTimeoutMs'],
 ] as const;
 
 /** Settings from their API form, checked ({@link checkRuntimeSettings}); undefined when the message sets nothing. */

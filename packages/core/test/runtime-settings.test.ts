@@ -1,5 +1,5 @@
 import test from 'ava';
-import { checkRuntimeSettings, DEFAULT_RUNTIME, resolveRuntime, runtimeFromMessage, runtimeKey, runtimeToMessage, type Signature } from '../src/index.js';
+import { checkInheritedRuntime, checkRuntimeSettings, DEFAULT_RUNTIME, resolveRuntime, runtimeFromMessage, runtimeKey, runtimeToMessage, type Signature } from '../src/index.js';
 
 const dynamic: Signature = { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] };
 const fixed: Signature = { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }, { name: 'mask', datatype: 'BOOL', shape: [1, 3] }], outputs: dynamic.outputs };
@@ -28,9 +28,27 @@ test('bad values and unknown fields are refused naming the field', (t) => {
 });
 
 test('the API form round-trips; an empty message sets nothing', (t) => {
-  const settings = { maxBatchSize: 32, maxBatchDelayMs: 2, preferredBatchSizes: [16, 32], queueTimeoutMs: 100, warmup: 'zeros' as const };
+  const settings = { maxBatchSize: 32, maxBatchDelayMs: 2, preferredBatchSizes: [16, 32], queueTimeoutMs: 100, warmup: 'zeros' as const, runTimeoutMs: 500 };
   t.deepEqual(runtimeFromMessage(runtimeToMessage(settings)), settings);
   t.is(runtimeFromMessage({ preferred_batch_sizes: [] }), undefined);
   t.is(runtimeFromMessage(null), undefined);
   t.is(runtimeToMessage(undefined), null);
+});
+
+test("a model's new defaults are checked against the versions that take them, naming version and input", (t) => {
+  const heirs = [
+    { version: 'v1', signature: dynamic },
+    { version: 'v2', signature: fixed, runtime: { maxBatchSize: 1 } },
+    { version: 'v3', signature: fixed },
+  ];
+  const err = t.throws(() => checkInheritedRuntime({ maxBatchSize: 8 }, heirs));
+  t.regex(err.message, /runtime\.maxBatchSize: 8 would apply to version 'v3'.*input 'mask' has shape \[1, 3\]/);
+  // v2 keeps its own batch size of 1; without v3 nothing is refused.
+  t.notThrows(() => checkInheritedRuntime({ maxBatchSize: 8 }, heirs.slice(0, 2)));
+  t.notThrows(() => checkInheritedRuntime({ queueSize: 4 }, heirs));
+  t.notThrows(() => checkInheritedRuntime(undefined, heirs));
+  // Preferred sizes from one level above a batch size from the other.
+  const own = [{ version: 'v4', signature: dynamic, runtime: { maxBatchSize: 4 } }];
+  t.regex(t.throws(() => checkInheritedRuntime({ preferredBatchSizes: [8] }, own)).message, /version 'v4' would run with preferredBatchSizes 8 above its maxBatchSize 4/);
+  t.notThrows(() => checkInheritedRuntime({ preferredBatchSizes: [8] }, [{ version: 'v5', signature: dynamic }]), 'no batching: preferred sizes do nothing');
 });

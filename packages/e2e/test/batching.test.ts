@@ -2,7 +2,7 @@
 import test from 'ava';
 import { GrpcStatus, type RuntimeSettingsMessage } from '@switchyard/core';
 import { encodeModel, int64Tensor, node, valueInfo } from '@switchyard/core/onnx';
-import { expectedMlp, identityModel, int64Model, mlpModel, slowModel, SLOW_MODEL_WIDTH, startEtcd, twoOutputModel, waitFor, type EtcdProcess } from '@switchyard/testkit';
+import { expectedMlp, identityModel, int64Model, loopCountModel, mlpModel, slowModel, SLOW_MODEL_WIDTH, startEtcd, twoOutputModel, waitFor, type EtcdProcess } from '@switchyard/testkit';
 import { unary } from './helpers/grpc-call.js';
 import { TestCluster, outputValues } from './helpers/cluster.js';
 
@@ -192,6 +192,45 @@ test.serial('a version that cannot run on zeros of one row warms up on its sampl
   t.is(loadedOf('pairs', version).warmupSource, 'samples');
   const res = await cluster.infer(0, 'pairs', [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }]);
   t.deepEqual(outputValues(res, 'y'), [1, 2, 3, 4, 5, 6]);
+});
+
+test.serial("a process-hosted version runs `instances` processes sharing its queue, and its own run time-out bounds a run under the caller's deadline", async (t) => {
+  // A loop whose count the request chooses: its cost is not known from shapes, so every run goes to a session process.
+  const version = await deployWith('loop', loopCountModel(), { instances: 2, run_timeout_ms: 1500 });
+  const loaded = loadedOf('loop', version);
+  t.deepEqual(loaded.sessions.map((s) => s.host), ['process', 'process']);
+  t.is(loaded.runtime.runTimeoutMs, 1500);
+  t.is((await cluster.admin.getVersion('loop', version)).effective_runtime?.run_timeout_ms, 1500);
+  const loop = (count: bigint) =>
+    cluster.infer(0, 'loop', [{ name: 'count', datatype: 'INT64', shape: [1], data: BigInt64Array.from([count]) }], { deadlineMs: 60_000 });
+  let hostileDone = false;
+  const hostile = loop(1_000_000_000_000n).finally(() => (hostileDone = true));
+  // The second process answers while the first is busy: with one instance this would wait behind the hostile run.
+  await waitFor(() => loaded.queue.active >= 1, { timeoutMs: 10_000, message: 'the hostile run started' });
+  t.deepEqual(outputValues(await loop(10n), 'acc'), [10]);
+  t.false(hostileDone, 'answered while the hostile run was still going');
+  const err = await t.throwsAsync(hostile);
+  t.is((err as { code?: number }).code, GrpcStatus.DEADLINE_EXCEEDED);
+  // The version's 1.5 s, not the node's default (30 s) nor the caller's 60 s.
+  t.regex(err!.message, /did not finish within 1500 ms/);
+  t.deepEqual(outputValues(await loop(3n), 'acc'), [3]);
+});
+
+test.serial("a model's new runtime defaults are refused when a version taking them cannot batch, naming version and input", async (t) => {
+  const { sha256 } = await cluster.upload(identityModel('FP32', [1, 2]));
+  const created = await cluster.admin.createVersion({ model: 'pinned-rows', artifact_sha256: sha256 });
+  const err = await t.throwsAsync(cluster.admin.updateModel({ name: 'pinned-rows', update_mask: ['runtime'], runtime: { max_batch_size: 8 } }));
+  t.is((err as { code?: number }).code, GrpcStatus.INVALID_ARGUMENT);
+  t.regex(err!.message, new RegExp(`runtime\\.maxBatchSize: 8 would apply to version '${created.version}'.*input 'in' has shape \\[1, 2\\]`));
+  t.is((await cluster.admin.getModel('pinned-rows')).runtime, null, 'nothing was written');
+  // Settings a fixed first dimension can run are taken.
+  await cluster.admin.updateModel({ name: 'pinned-rows', update_mask: ['runtime'], runtime: { queue_size: 16 } });
+  // And a deploy that would inherit a batch size it cannot use is refused the same way, unless it sets its own.
+  await cluster.admin.updateModel({ name: 'mlp', update_mask: ['runtime'], runtime: { max_batch_size: 4 } });
+  const inherit = await t.throwsAsync(cluster.admin.createVersion({ model: 'mlp', artifact_sha256: sha256 }));
+  t.regex(inherit!.message, /maxBatchSize: 4 would apply to version 'v\d+'.*input 'in'/);
+  const own = await cluster.admin.createVersion({ model: 'mlp', artifact_sha256: sha256, runtime: { max_batch_size: 1 } });
+  t.is(own.effective_runtime?.max_batch_size, 1);
 });
 
 async function fetchMetrics(): Promise<string> {

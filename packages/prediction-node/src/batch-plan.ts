@@ -31,8 +31,12 @@ export interface BatchPolicy {
 export type BatchPlan =
   /** Run these queue positions (ascending) as one run now. */
   | { kind: 'run'; take: number[]; rows: number }
-  /** Nothing to run before `atMs` (or before a request arrives or a run ends). */
-  | { kind: 'wait'; atMs: number }
+  /**
+   * Nothing to run before `atMs` (or before a request arrives or a run
+   * ends); the batch waited for has `rows` rows of `group`, its head a
+   * primary (undefined group when its head is a shadow).
+   */
+  | { kind: 'wait'; atMs: number; rows: number; group: string | undefined }
   | { kind: 'idle' };
 
 /**
@@ -70,10 +74,11 @@ export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now:
   }
   take.sort((a, b) => a - b);
   if (full || rows >= max || policy.preferredBatchSizes.has(rows) || idle) return { kind: 'run', take, rows };
-  const oldest = Math.min(...take.map((i) => queue[i]!.enqueuedAt));
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const i of take) if (queue[i]!.enqueuedAt < oldest) oldest = queue[i]!.enqueuedAt;
   const dueAt = oldest + policy.maxBatchDelayMs;
   if (now >= dueAt) return { kind: 'run', take, rows };
-  return { kind: 'wait', atMs: dueAt };
+  return { kind: 'wait', atMs: dueAt, rows, group: head.shadow ? undefined : head.group };
 }
 
 /** Positions of queued requests whose time is up at `now` (`expiresAt` ≤ now), ascending. */

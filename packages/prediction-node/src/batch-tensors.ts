@@ -25,6 +25,14 @@ export function batchKey(feeds: Record<string, Tensor>, outputs: readonly string
   return { rows, group: `${group}|${outputs.join(',')}` };
 }
 
+/** Feeds made by {@link concatFeeds}: buffers no caller holds, which a run may take (transfer) rather than copy. */
+const batchOwned = new WeakSet<object>();
+
+/** Whether `feeds` were made by {@link concatFeeds}, so nothing but their run reads them. */
+export function ownedByRun(feeds: Record<string, Tensor>): boolean {
+  return batchOwned.has(feeds);
+}
+
 /** The feeds of several requests of one group, concatenated along the first dimension. */
 export function concatFeeds(parts: readonly Record<string, Tensor>[], rows: number): Record<string, Tensor> {
   const first = parts[0]!;
@@ -41,6 +49,7 @@ export function concatFeeds(parts: readonly Record<string, Tensor>[], rows: numb
     }
     out[name] = new Tensor(t.type as never, data as never, [rows, ...t.dims.slice(1)]);
   }
+  batchOwned.add(out);
   return out;
 }
 

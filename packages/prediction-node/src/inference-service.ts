@@ -18,7 +18,7 @@ import type { NodeMetrics } from './node-metrics.js';
 import type { InFlightBytes } from './in-flight-bytes.js';
 import type { CallCancel as CallCancelLike } from './version-queue.js';
 import type { PrimaryInFlight } from './primary-in-flight.js';
-import type { RoutePick, RoutingTable } from './routing-table.js';
+import { knownModel, type RoutePick, type RoutingTable } from './routing-table.js';
 import { inferParameters, type InferParameters } from './infer-parameters.js';
 import { classifyOutput } from './output-classification.js';
 import type { RequestTrace } from './tracing.js';
@@ -58,8 +58,7 @@ export const UNKNOWN_LABEL = 'unknown';
  * freely and each new label pair is a series kept for the node's life.
  */
 export function refusalLabels(table: RoutingTable, model: string, version: string): { model: string; version: string } {
-  const knownModel = table.routes.has(model) || table.retired?.has(model) === true || [...table.versions.values()].some((v) => v.model === model);
-  if (!knownModel) return { model: UNKNOWN_LABEL, version: UNKNOWN_LABEL };
+  if (!knownModel(table, model)) return { model: UNKNOWN_LABEL, version: UNKNOWN_LABEL };
   return { model, version: version === '' || table.versions.has(`${model}/${version}`) ? version : UNKNOWN_LABEL };
 }
 

@@ -223,12 +223,13 @@ export class ModelLoader {
       memoryLimitBytes: o.runMemoryLimitBytes ?? DEFAULT_RUN_MEMORY_LIMIT_BYTES,
       ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
     };
-    const runTimeoutMs = o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    // The version's own limit, else the node's (issue #17); the caller's deadline shortens either.
+    const runTimeoutMs = runtime.runTimeoutMs || (o.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS);
     let fast: VersionSession[] | undefined;
-    let first: SessionProcess | undefined;
+    let processes: SessionProcess[] | undefined;
     if (!verdict.shapeDetermined) {
       // Whatever the hosting option says: only a process can stop such a run.
-      first = await this.inProcess(processOptions, plan, runTimeoutMs);
+      processes = await this.inProcesses(processOptions, plan, runTimeoutMs);
       (o.logger ?? silentLogger()).info('model version runs in a session process: its cost can depend on the values of a request', {
         model: record.model,
         version: record.version,
@@ -240,18 +241,20 @@ export class ModelLoader {
       const large = record.artifact.size >= (o.workerArtifactBytes ?? DEFAULT_WORKER_ARTIFACT_BYTES);
       const slowCreate = createMs > (o.inlineCreateLimitMs ?? DEFAULT_INLINE_CREATE_LIMIT_MS);
       const threaded = hosting === 'worker' || runtime.instances > 1 || (hosting === 'auto' && (large || slowCreate));
-      fast = threaded ? await this.inWorker(path, plan, undefined) : await this.inlineOrWorker(path, plan, hosting);
-      if (!fast) first = await this.inProcess(processOptions, plan, runTimeoutMs);
+      fast = threaded ? await this.inWorker(path, plan, undefined, runTimeoutMs) : await this.inlineOrWorker(path, plan, hosting, runTimeoutMs);
+      if (!fast) processes = await this.inProcesses(processOptions, plan, runTimeoutMs);
     }
     const measuredRows = measuredRowsOf(plan, this.options.inlineRunLimitMs ?? DEFAULT_INLINE_RUN_LIMIT_MS, runTimeoutMs, fast?.[0]?.host);
-    const sessions = (fast ?? [undefined]).map(
-      (f, i) =>
+    // One guarded session per instance: over a fast session each, or over a process each when every run goes to one.
+    const sessions = Array.from(
+      { length: (fast ?? processes!).length },
+      (_, i) =>
         new GuardedSession({
-          fast: f,
+          fast: fast?.[i],
           measuredShapes: shapesOf(warm.feeds()),
           ...(measuredRows > 0 ? { measuredRows } : {}),
           process: processOptions,
-          ...(first && i === 0 ? { first } : {}),
+          ...(processes ? { first: processes[i] } : {}),
           runTimeoutMs,
           logger: o.logger ?? silentLogger(),
           ...(o.onRunProcessLost ? { onProcessLost: () => o.onRunProcessLost!(record) } : {}),
@@ -287,17 +290,32 @@ export class ModelLoader {
     return { source: 'zeros', feeds: () => warmupFeeds(record.signature) };
   }
 
-  /** A session in a process of its own, checked and warmed up, within the load and run limits. */
-  private async inProcess(options: SessionProcessOptions, plan: LoadPlan, runTimeoutMs: number): Promise<SessionProcess> {
-    const proc = await SessionProcess.start(options);
-    try {
-      checkSignature(proc, plan.record.signature);
-      await proc.run(plan.warm.feeds(), undefined, { timeoutMs: runTimeoutMs });
-    } catch (err) {
-      await proc.release();
-      throw err;
+  /**
+   * One session process per instance (runtime `instances`, sharing the
+   * version's queue), each checked and warmed up within the load and run
+   * limits; if any fails, all are ended.
+   */
+  private async inProcesses(options: SessionProcessOptions, plan: LoadPlan, runTimeoutMs: number): Promise<SessionProcess[]> {
+    const started = await Promise.allSettled(
+      Array.from({ length: plan.runtime.instances }, async () => {
+        const proc = await SessionProcess.start(options);
+        try {
+          checkSignature(proc, plan.record.signature);
+          await proc.run(plan.warm.feeds(), undefined, { timeoutMs: runTimeoutMs });
+        } catch (err) {
+          await proc.release();
+          throw err;
+        }
+        return proc;
+      }),
+    );
+    const procs = started.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+    const failed = started.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failed) {
+      await Promise.all(procs.map((p) => p.release()));
+      throw failed.reason;
     }
-    return proc;
+    return procs;
   }
 
   /**
@@ -312,9 +330,9 @@ export class ModelLoader {
   }
 
   /** Loads on the main thread; under `auto`, moves to a worker if the warm-up run is over the limit. */
-  private async inlineOrWorker(path: string, plan: LoadPlan, hosting: SessionHosting): Promise<VersionSession[] | undefined> {
+  private async inlineOrWorker(path: string, plan: LoadPlan, hosting: SessionHosting, runTimeoutMs: number): Promise<VersionSession[] | undefined> {
     const inline = await mainThreadLoads(() => this.inline(path, plan, hosting));
-    return inline instanceof InlineSession ? [inline] : this.inWorker(path, plan, inline.slowRunMs);
+    return inline instanceof InlineSession ? [inline] : this.inWorker(path, plan, inline.slowRunMs, runTimeoutMs);
   }
 
   /** The session on the main thread, or how slow its warm-up run was when it belongs in a worker. */
@@ -357,7 +375,7 @@ export class ModelLoader {
   }
 
   /** A worker-thread session, or undefined when its warm-up run took longer than the run time-out. */
-  private async inWorker(path: string, plan: LoadPlan, inlineRunMs: number | undefined): Promise<VersionSession[] | undefined> {
+  private async inWorker(path: string, plan: LoadPlan, inlineRunMs: number | undefined, runTimeoutMs: number): Promise<VersionSession[] | undefined> {
     const record = plan.record;
     const logger = this.options.logger ?? silentLogger();
     const created = await Promise.allSettled(
@@ -393,7 +411,6 @@ export class ModelLoader {
       throw err;
     }
     const session = sessions[0]!;
-    const runTimeoutMs = this.options.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     if (warmupMs > runTimeoutMs) {
       // A thread cannot stop a run: one this slow would pass the run time-out every time.
       await Promise.all(sessions.map((s) => s.release()));

@@ -121,3 +121,22 @@ export interface RoutingTable {
 }
 
 export const EMPTY_TABLE: RoutingTable = { routes: new Map(), versions: new Map() };
+
+/** Per snapshot, the models it routes or holds a version of (a snapshot never changes, so neither does its set). */
+const modelNames = new WeakMap<RoutingTable, ReadonlySet<string>>();
+
+/**
+ * Whether `model` is routed, retired or has a version loaded in `table`: a
+ * lookup in a set built once per snapshot, so refused requests (which may
+ * come in floods) cost no walk over every loaded version.
+ */
+export function knownModel(table: RoutingTable, model: string): boolean {
+  if (table.routes.has(model) || table.retired?.has(model) === true) return true;
+  let names = modelNames.get(table);
+  if (!names) {
+    const set = new Set<string>();
+    for (const v of table.versions.values()) set.add(v.model);
+    modelNames.set(table, (names = set));
+  }
+  return names.has(model);
+}

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { invalidArgument, unavailable } from '@switchyard/core';
+import { ownedByRun } from './batch-tensors.js';
 import { fromWire, toWire, type FromWorker, type SessionWorkerData, type ToWorker } from './session-wire.js';
 
 /** The worker script, next to this file in dist. */
@@ -107,9 +108,13 @@ export class SessionThread {
     return this.pending.size;
   }
 
-  /** Runs the session in the thread; the caller's tensors are copied, never detached. */
+  /**
+   * Runs the session in the thread; the caller's tensors are copied, never
+   * detached, except a batch's concatenated feeds, which nobody else reads:
+   * their buffers move to the thread.
+   */
   async run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    const { wire, transfer } = toWire(feeds, true);
+    const { wire, transfer } = toWire(feeds, !ownedByRun(feeds));
     const answer = await this.request((id) => ({ kind: 'run', id, feeds: wire, outputs }), transfer);
     if (answer.kind === 'result') return fromWire(answer.outputs, Tensor);
     // onnxruntime's own rejection, as an inline run would give it.

@@ -11,7 +11,7 @@ test('a lone request runs at once when the version is idle (nothing running, non
 
 test('while the version is busy, a partial batch waits for the delay from its oldest request, then runs', (t) => {
   const queue = [req(1, 100), req(2, 102)];
-  t.deepEqual(planBatch(queue, policy(), 103, false), { kind: 'wait', atMs: 105 });
+  t.deepEqual(planBatch(queue, policy(), 103, false), { kind: 'wait', atMs: 105, rows: 3, group: 'g' });
   t.deepEqual(planBatch(queue, policy(), 105, false), { kind: 'run', take: [0, 1], rows: 3 });
 });
 

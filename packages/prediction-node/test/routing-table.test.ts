@@ -1,7 +1,8 @@
 import test from 'ava';
 import { assignSlots, type RouteSplit } from '@switchyard/core';
 import type { LoadedVersion } from '../src/loaded-version.js';
-import { ModelRoute, type RouteEntry } from '../src/routing-table.js';
+import { knownModel, ModelRoute, type RouteEntry, type RoutingTable } from '../src/routing-table.js';
+import { refusalLabels } from '../src/inference-service.js';
 
 const fake = (version: string, closed = false) => ({ model: 'm', version, closed }) as unknown as LoadedVersion;
 
@@ -117,4 +118,23 @@ test('a single version is always picked; a closed version makes the route unusab
   t.is(route.pick('any key').loaded.version, 'v1');
   t.true(route.usable());
   t.false(new ModelRoute('m', [{ loaded: fake('v1', true), weight: 10_000 }]).usable());
+});
+
+test('a model is known when routed, retired or loaded; refusals of unknown names share one label', (t) => {
+  const held = { model: 'held', version: 'v2', closed: false } as unknown as LoadedVersion;
+  const table: RoutingTable = {
+    routes: new Map([['m', routeOf([{ version: 'a', weight: 10_000 }])]]),
+    versions: new Map([['held/v2', held]]),
+    retired: new Map([['old', '2026-01-01T00:00:00Z']]),
+  };
+  for (const name of ['m', 'held', 'old']) t.true(knownModel(table, name), name);
+  t.false(knownModel(table, 'nobody'));
+  t.false(knownModel(table, 'v2'), 'a version name is not a model name');
+  t.deepEqual(refusalLabels(table, 'held', 'v2'), { model: 'held', version: 'v2' });
+  t.deepEqual(refusalLabels(table, 'held', 'v9'), { model: 'held', version: 'unknown' });
+  t.deepEqual(refusalLabels(table, 'nobody', 'v1'), { model: 'unknown', version: 'unknown' });
+  // A new snapshot is a new set: a version loaded since is known there.
+  const next: RoutingTable = { ...table, versions: new Map([...table.versions, ['late/v1', { model: 'late', version: 'v1' } as unknown as LoadedVersion]]) };
+  t.false(knownModel(table, 'late'));
+  t.true(knownModel(next, 'late'));
 });

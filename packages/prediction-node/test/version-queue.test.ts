@@ -228,3 +228,54 @@ test('right after a batch a request waits up to the batch delay for company; at 
   made.runs[4]!.answer();
   await next;
 });
+
+test('while a batch waits for company, arrivals join it; it runs when full or at its due time, and another group is planned on its own', async (t) => {
+  let now = 0;
+  const made = controlled();
+  const q = new VersionQueue({
+    sessions: [made.session],
+    settings: settings({ maxBatchSize: 4, maxBatchDelayMs: 5, preferredBatchSizes: [] }),
+    batchable: true,
+    stats: new QueueStats('m', 'v1'),
+    label: 'm',
+    now: () => now,
+  });
+  // Two callers answered together: the version is under load, the next arrivals wait for company.
+  const lone = q.submit(x([0]), ['y'], { remainingMs: Infinity });
+  const pair = [q.submit(x([0]), ['y'], { remainingMs: Infinity }), q.submit(x([0]), ['y'], { remainingMs: Infinity })];
+  made.runs[0]!.answer();
+  await lone;
+  await tick();
+  made.runs[1]!.answer();
+  await Promise.all(pair);
+  now = 1;
+  const calls = [q.submit(x([1]), ['y'], { remainingMs: Infinity })];
+  now = 2;
+  calls.push(q.submit(x([2]), ['y'], { remainingMs: Infinity }));
+  calls.push(q.submit(x([3]), ['y'], { remainingMs: Infinity }));
+  t.is(made.runs.length, 2, 'three rows of four: still waiting');
+  t.is(q.waiting, 3);
+  // The fourth row fills it: it runs at once, without waiting for the due time.
+  calls.push(q.submit(x([4]), ['y'], { remainingMs: Infinity }));
+  t.is(made.runs.length, 3);
+  t.deepEqual(made.runs[2]!.feeds.x!.dims, [4, 1]);
+  made.runs[2]!.answer();
+  t.deepEqual((await Promise.all(calls)).map(values), [[10], [20], [30], [40]]);
+  // Another group arriving while one waits is planned at once (and waits on its own).
+  now = 10;
+  const one = q.submit(x([5]), ['y'], { remainingMs: Infinity });
+  const other = q.submit(x([6, 6]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 3, 'both wait');
+  // At the due time of the oldest, its batch runs: what joined it is in it.
+  now = 11;
+  const joined = q.submit(x([7]), ['y'], { remainingMs: Infinity });
+  now = 15;
+  await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(made.runs[3]!.feeds.x!.dims, [2, 1], 'the first group: two rows, at its due time');
+  made.runs[3]!.answer();
+  t.deepEqual([values(await one), values(await joined)], [[50], [70]]);
+  await tick();
+  t.deepEqual(made.runs[4]!.feeds.x!.dims, [1, 2], 'then the other group');
+  made.runs[4]!.answer();
+  t.deepEqual(values(await other), [60, 60]);
+});

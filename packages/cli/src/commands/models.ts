@@ -79,7 +79,8 @@ export function modelsCommand(): Command {
     addRuntimeFlags(addModelFields(addClientOptions(new Command('update'))), "the model's versions (their defaults; settings a version has of its own win)")
       .description(
         'change the owner, description, default expiration, placement settings or default runtime settings of a model; other fields stay as they are. ' +
-          'New runtime settings replace the old whole and apply on every node without a failed request',
+          'New runtime settings replace the old whole and apply on every node without a failed request; ' +
+          'they are refused when a version that takes them cannot run them (a batch size on a version whose first dimension is fixed, naming version and input)',
       )
       .argument('<name>', 'model name')
       .option('--expected-revision <n>', "only if the model is still at this revision (from 'models get'); exit 6 if not")

@@ -92,7 +92,7 @@ export function formatClusterStatus(cluster: ClusterStatusMessage, options: { ve
     for (const status of cluster.nodes) {
       const { node } = status;
       const counts = status.counts ?? countStates(status.versions);
-      table.push([node.node_id, node.address, node.http_address || '-', node.build_version, formatNodeMemory(node), counts.total, counts.ready, counts.loading, counts.failed, counts.other].map(String));
+      table.push([node.draining ? `${node.node_id} (draining)` : node.node_id, node.address, node.http_address || '-', node.build_version, formatNodeMemory(node), counts.total, counts.ready, counts.loading, counts.failed, counts.other].map(String));
       // The server lists the first errors of each node; a page without the summary has only its own versions to go by.
       const errors = status.counts ? status.errors : status.versions.filter((v) => v.state.error);
       for (const v of errors) failures.push(`  ${node.node_id} ${v.model}:${v.state.version} ${v.state.state}: ${v.state.error}`);
