@@ -214,7 +214,10 @@ export async function measureBatching(o: BatchingOptions): Promise<BatchingResul
     };
     log(`  node: switchyard node in its own process (pid ${node.pid}), as it ships`);
     const shipped = await measureShipped(o, node);
-    await deploy('mlp-batch', mlpBytes, { max_batch_size: MAX_BATCH, max_batch_delay_ms: MAX_BATCH_DELAY_MS });
+    // SWITCHYARD_BENCH_MLP_RUNTIME (JSON runtime settings, proto field names) tries other settings for the saturation MLP.
+    const mlpRuntime = { max_batch_size: MAX_BATCH, max_batch_delay_ms: MAX_BATCH_DELAY_MS, ...(JSON.parse(process.env.SWITCHYARD_BENCH_MLP_RUNTIME ?? '{}') as object) };
+    log(`  saturation MLP runtime settings: ${JSON.stringify(mlpRuntime)}`);
+    await deploy('mlp-batch', mlpBytes, mlpRuntime);
     const mlpCall = (label: string, model: string) => inferCall(label, model, { name: 'x', shape: [1, MLP.inputSize], data: randomInput(MLP.inputSize, 1) });
     const saturation = await measureSaturation(o, node, bare.address, mlpCall);
     await bare.stop();
