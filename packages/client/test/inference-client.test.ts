@@ -168,9 +168,16 @@ test.serial('etcd discovery picks up a node added later and drops one stopped', 
   await waitFor(() => client.nodes.some((n) => n.address === first.address && n.serving), { message: 'first node discovered' });
   const second = await startNode(t);
   await waitFor(() => client.nodes.some((n) => n.address === second.address && n.serving), { message: 'second node discovered' });
+  // The client sends a version to the nodes holding it READY (it reads their status records) once it
+  // sees them, so the new node gets calls from when its own load is READY and seen, not at once.
   const answered = new Set<string>();
-  for (let i = 0; i < 10; i++) answered.add((await client.infer('linear', [X])).node);
-  t.true(answered.has(first.address) && answered.has(second.address));
+  await waitFor(
+    async () => {
+      answered.add((await client.infer('linear', [X])).node);
+      return answered.has(first.address) && answered.has(second.address);
+    },
+    { timeoutMs: 15_000, intervalMs: 20, message: 'calls answered by both nodes' },
+  );
   await second.stop(500);
   await waitFor(() => !client.nodes.some((n) => n.address === second.address), { message: 'stopped node dropped' });
   for (let i = 0; i < 5; i++) t.is((await client.infer('linear', [X])).node, first.address);
