@@ -119,6 +119,16 @@ test("a load's transient (its file read whole while its session is built) needs 
     displaced: [],
   });
   t.deepEqual(admit([held('p', 5, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB }), { kind: 'fits' });
+  // Versions used lately are not unloaded for a transient (they would be the next cold loads), only for the version itself.
+  const now = 1_000_000;
+  const recent = [held('old', 4, now - 60_000), held('hot1', 5, now - 10), held('hot2', 5, now - 20)];
+  t.deepEqual(admit(recent, 5 * MIB, { budgetBytes: 20 * MIB, transientBytes: 8 * MIB, nowMs: now }), { kind: 'evict', victims: ['old'], freedBytes: 4 * MIB, displaced: [] });
+  t.deepEqual(admit(recent, 12 * MIB, { budgetBytes: 20 * MIB, transientBytes: 12 * MIB, nowMs: now }), {
+    kind: 'evict',
+    victims: ['old', 'hot2'],
+    freedBytes: 9 * MIB,
+    displaced: [],
+  });
   const refused = admit([held('p', 12, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB });
   t.regex((refused as { reason: string }).reason, /it needs 10\.0 MiB \(20\.0 MiB while it loads\)/);
 });

@@ -113,7 +113,7 @@ test('a load that cannot fit is refused with the sizes: FAILED, the demand UNAVA
 });
 
 test('a version a request needs displaces the least recently used idle placed copy when no cached one is left; the copy stays unloaded while displaced and is forgotten once its placement moves', async (t) => {
-  // 12 MiB budget, 3 MiB each, 9 while loading: m0 and m1 placed here fill it (a third load needs one of them gone).
+  // 8 MiB budget, 3 MiB each: m0 and m1 placed here leave 2 MiB (a third load needs one of them gone).
   let target = targetOf(3, 3, [0, 1]);
   const displacedEvents: string[] = [];
   const { reconciler, loads } = fullOfPlacedCopies(() => target, (key, forKey) => displacedEvents.push(`${key} for ${forKey}`));
@@ -178,7 +178,7 @@ function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: strin
     status: recordingStatus().sink,
     logger: capturingLogger().logger,
     retryMinMs: 10,
-    density: { nodeId: 'me', memory: new MemoryLedger(12 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
+    density: { nodeId: 'me', memory: new MemoryLedger(8 * MIB), ...(onDisplaced ? { onDisplaced } : {}) },
   });
   reconciler.reconcile();
   return { reconciler, loads: loads.loads };
