@@ -8,6 +8,8 @@ export interface HeldVersion {
   readonly placed: boolean;
   /** Its model is kept always resident (`placement.alwaysResident`): never displaced. @default false */
   readonly alwaysResident?: boolean;
+  /** Of `bytes`, what a load in progress holds only until it ends (its transient, see AdmissionContext.transientBytes). @default 0 */
+  readonly transientBytes?: number;
   /** Still loading: its memory is not yet known, and it cannot be unloaded. */
   readonly loading: boolean;
   /** Requests running on it now: never unloaded under them. */
@@ -88,8 +90,14 @@ export function admit(held: readonly HeldVersion[], wantBytes: number, context: 
   // The transient part needs room too, but never refuses a version that fits once loaded (see below).
   const need = Math.min(budgetBytes, wantBytes + (context.transientBytes ?? 0));
   let used = unaccounted;
-  for (const h of held) used += h.bytes;
+  // Other loads' transients end with them: like this load's own, they unload only versions not in active use.
+  let transientHeld = 0;
+  for (const h of held) {
+    used += h.bytes;
+    transientHeld += h.transientBytes ?? 0;
+  }
   if (used + need <= budgetBytes) return { kind: 'fits' };
+  const fitsItself = (freedBytes: number): boolean => used - transientHeld - freedBytes + wantBytes <= budgetBytes;
   const cached = held.filter((h) => !h.placed && idle(h)).sort(lru);
   const placed = context.mayDisplace ? held.filter((h) => h.placed && !h.alwaysResident && idle(h)).sort(lru) : [];
   const victims: string[] = [];
@@ -98,15 +106,15 @@ export function admit(held: readonly HeldVersion[], wantBytes: number, context: 
   const idleSince = (context.nowMs ?? Date.now()) - TRANSIENT_IDLE_MS;
   for (const h of [...cached, ...placed]) {
     if (used - freed + need <= budgetBytes) break;
-    // The version fits already; only its transient is short: not at the cost of a version in use.
-    if (used - freed + wantBytes <= budgetBytes && h.lastUsedMs > idleSince) continue;
+    // The version fits already; only transients are short: not at the cost of a version in use.
+    if (fitsItself(freed) && h.lastUsedMs > idleSince) continue;
     victims.push(h.key);
     if (h.placed) displaced.push(h.key);
     freed += h.bytes;
   }
   if (used - freed + need <= budgetBytes) return { kind: 'evict', victims, freedBytes: freed, displaced };
-  // Short of room for the transient only: load with what could be freed (the stated slack covers one load's transient).
-  if (used - freed + wantBytes <= budgetBytes) return victims.length === 0 ? { kind: 'fits' } : { kind: 'evict', victims, freedBytes: freed, displaced };
+  // Short of room for transients only: load with what could be freed (the stated slack covers one load's transient).
+  if (fitsItself(freed)) return victims.length === 0 ? { kind: 'fits' } : { kind: 'evict', victims, freedBytes: freed, displaced };
   const pinned = held.filter((h) => !victims.includes(h.key));
   let pinnedBytes = 0;
   for (const h of pinned) pinnedBytes += h.bytes;

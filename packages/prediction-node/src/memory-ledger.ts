@@ -36,7 +36,7 @@ let rssAccounts = 0;
  */
 export class MemoryLedger {
   /** Estimated bytes of loads in progress, by `model/version`. */
-  private readonly loading = new Map<string, number>();
+  private readonly loading = new Map<string, { bytes: number; transient: number }>();
   /** Bytes of versions whose session is being released (still resident), by a token per release. */
   private readonly releasing = new Map<symbol, number>();
   /** Measured cost by artifact sha256: a version loaded again is expected to cost what it did. */
@@ -160,9 +160,15 @@ export class MemoryLedger {
     return admit(this.held(loaded, placement, false), 0, { budgetBytes: this.budgetBytes, unaccountedBytes: this.unaccountedBytes, mayDisplace });
   }
 
-  /** Reserves a load's estimate until {@link loadEnded}. */
-  loadStarted(key: string, bytes: number): void {
-    this.loading.set(key, bytes);
+  /** Reserves a load's estimate, and apart from it the transient it holds only while it runs, until {@link loadEnded}. */
+  loadStarted(key: string, bytes: number, transient = 0): void {
+    this.loading.set(key, { bytes, transient });
+  }
+
+  /** {@link loadStarted} with `record`'s estimate and transient, never more than the whole budget together (see {@link loadCost}). */
+  loadStartedFor(key: string, record: VersionRecord): void {
+    const bytes = Math.min(this.budgetBytes, this.estimate(record));
+    this.loadStarted(key, bytes, this.loadCost(record) - bytes);
   }
 
   loadEnded(key: string): void {
@@ -180,7 +186,7 @@ export class MemoryLedger {
   usedBytes(loaded: ReadonlyMap<string, LoadedVersion>): number {
     let used = 0;
     for (const v of loaded.values()) used += v.memoryBytes;
-    for (const b of this.loading.values()) used += b;
+    for (const b of this.loading.values()) used += b.bytes + b.transient;
     for (const b of this.releasing.values()) used += b;
     return used;
   }
@@ -198,7 +204,9 @@ export class MemoryLedger {
         lastUsedMs: Math.max(v.stats.lastUsedMs, v.loadedAtMs),
       });
     }
-    for (const [key, bytes] of this.loading) held.push({ key, bytes, placed: placement.placed(key), loading: true, inFlight: 0, lastUsedMs: Number.MAX_SAFE_INTEGER });
+    for (const [key, b] of this.loading) {
+      held.push({ key, bytes: b.bytes + b.transient, transientBytes: b.transient, placed: placement.placed(key), loading: true, inFlight: 0, lastUsedMs: Number.MAX_SAFE_INTEGER });
+    }
     let i = 0;
     if (withReleasing) for (const bytes of this.releasing.values()) held.push({ key: `(releasing ${i++})`, bytes, placed: false, loading: true, inFlight: 0, lastUsedMs: 0 });
     return held;

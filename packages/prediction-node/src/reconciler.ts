@@ -481,7 +481,7 @@ export class Reconciler {
     // A settings change: the serving set keeps serving (and its status) until the new one is ready.
     const replacing = this.loaded.has(key);
     this.loading.add(key);
-    this.density?.memory.loadStarted(key, this.density.memory.loadCost(record));
+    this.density?.memory.loadStartedFor(key, record);
     if (!replacing) this.report(record, 'LOADING', attempts);
     logger.info(replacing ? 'loading model version with new runtime settings' : 'loading model version', { model: record.model, version: record.version, attempt: attempts });
     this.limit(async () => {

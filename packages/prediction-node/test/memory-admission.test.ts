@@ -129,6 +129,15 @@ test("a load's transient (its file read whole while its session is built) needs 
     freedBytes: 9 * MIB,
     displaced: [],
   });
+  // Nor for another load's transient: it ends with that load.
+  const loadingOther = held('other', 9, Number.MAX_SAFE_INTEGER, { loading: true, transientBytes: 6 * MIB });
+  t.deepEqual(admit([held('hot1', 5, now - 10), held('hot2', 4, now - 20), loadingOther], 4 * MIB, { budgetBytes: 20 * MIB, nowMs: now }), { kind: 'fits' });
+  t.deepEqual(admit([held('old', 2, now - 60_000), held('hot2', 4, now - 20), loadingOther], 8 * MIB, { budgetBytes: 20 * MIB, nowMs: now }), {
+    kind: 'evict',
+    victims: ['old'],
+    freedBytes: 2 * MIB,
+    displaced: [],
+  });
   const refused = admit([held('p', 12, 1, { placed: true })], 10 * MIB, { budgetBytes: 20 * MIB, transientBytes: 10 * MIB });
   t.regex((refused as { reason: string }).reason, /it needs 10\.0 MiB \(20\.0 MiB while it loads\)/);
 });
