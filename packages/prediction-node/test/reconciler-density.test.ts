@@ -76,8 +76,8 @@ test('only placed versions load ahead of requests; 50 concurrent demands of a co
 });
 
 test('past the budget, the least recently used idle cached version goes first; placed ones and ones in use never do', async (t) => {
-  // 16 MiB budget, 3 MiB each, and a load holds its artifact twice more (6 MiB) while it runs: three fit.
-  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 16);
+  // 11 MiB budget, 3 MiB each: three fit, a fourth needs one gone (a load's transient alone unloads only versions idle 250 ms).
+  const { reconciler, evicted } = reconcilerWith(targetOf(6, 3, [0]), 11);
   t.teardown(() => reconciler.stop());
   await reconciler.whenSettled();
   const m1 = await reconciler.demand('m1', 'v1');
@@ -91,7 +91,7 @@ test('past the budget, the least recently used idle cached version goes first; p
   t.true(m2.closed);
   t.false(m1.closed);
   m1.release();
-  t.true(reconciler.memoryUsedBytes() <= 16 * MIB);
+  t.true(reconciler.memoryUsedBytes() <= 11 * MIB);
   // Now m1 is the least recently used idle cached one; m0 (placed) stays whatever its age.
   await reconciler.demand('m4', 'v1');
   t.deepEqual(evicted, ['m2', 'm1']);
