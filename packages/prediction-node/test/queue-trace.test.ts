@@ -5,23 +5,8 @@ import { QueueStats } from '../src/queue-metrics.js';
 import type { VersionSession } from '../src/session-interface.js';
 import { VersionQueue, type QueueTrace } from '../src/version-queue.js';
 
-type Out = Record<string, ort.Tensor>;
+import { controlled, type Out } from './helpers/controlled-session.js';
 
-function controlled() {
-  const runs: { answer: () => void; fail: (e: Error) => void }[] = [];
-  const session = {
-    host: 'worker',
-    inputNames: ['x'],
-    outputNames: ['y'],
-    run: (feeds: Out) =>
-      new Promise<Out>((resolve, reject) => {
-        const x = feeds.x!;
-        runs.push({ answer: () => resolve({ y: new ort.Tensor('float32', Float32Array.from(x.data as Float32Array), x.dims) }), fail: reject });
-      }),
-    release: async () => undefined,
-  } as unknown as VersionSession;
-  return { session, runs };
-}
 
 function recorder(name: string, events: string[]): QueueTrace {
   return {

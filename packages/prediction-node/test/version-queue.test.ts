@@ -6,28 +6,8 @@ import { QueueStats } from '../src/queue-metrics.js';
 import type { VersionSession } from '../src/session-interface.js';
 import { isQueueRefusal, VersionQueue, type QueueSettings } from '../src/version-queue.js';
 
-type Out = Record<string, ort.Tensor>;
+import { controlled, type Out } from './helpers/controlled-session.js';
 
-/** A session whose runs wait until the test answers them; answers y = x·10 + row index within the run. */
-function controlled() {
-  const runs: { feeds: Out; answer: (out?: Out) => void; fail: (e: Error) => void }[] = [];
-  const session = {
-    host: 'worker',
-    inputNames: ['x'],
-    outputNames: ['y'],
-    run: (feeds: Out) =>
-      new Promise<Out>((resolve, reject) => {
-        const x = feeds.x!;
-        runs.push({
-          feeds,
-          answer: (out?: Out) => resolve(out ?? { y: new ort.Tensor('float32', Float32Array.from(x.data as Float32Array, (v) => v * 10), x.dims) }),
-          fail: reject,
-        });
-      }),
-    release: async () => undefined,
-  } as unknown as VersionSession;
-  return { session, runs };
-}
 
 const x = (...rows: number[][]) => ({ x: new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]) });
 const settings = (o: Partial<QueueSettings> = {}): QueueSettings => ({ maxBatchSize: 8, maxBatchDelayMs: 0, preferredBatchSizes: [], queueSize: 16, queueTimeoutMs: 0, ...o });
