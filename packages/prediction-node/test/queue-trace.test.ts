@@ -2,7 +2,6 @@
 import test from 'ava';
 import ort from 'onnxruntime-node';
 import { QueueStats } from '../src/queue-metrics.js';
-import type { VersionSession } from '../src/session-interface.js';
 import { VersionQueue, type QueueTrace } from '../src/version-queue.js';
 
 import { controlled, type Out } from './helpers/controlled-session.js';

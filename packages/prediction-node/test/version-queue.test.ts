@@ -3,7 +3,6 @@ import test from 'ava';
 import ort from 'onnxruntime-node';
 import { GrpcStatus, SwitchyardError } from '@switchyard/core';
 import { QueueStats } from '../src/queue-metrics.js';
-import type { VersionSession } from '../src/session-interface.js';
 import { isQueueRefusal, VersionQueue, type QueueSettings } from '../src/version-queue.js';
 
 import { controlled, type Out } from './helpers/controlled-session.js';
