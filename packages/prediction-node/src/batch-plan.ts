@@ -4,8 +4,11 @@
  * are tested without threads or timers. Modelled on Triton's
  * DynamicBatchScheduler::GetDynamicBatch (a batch runs at once when full or
  * at a preferred size, else when its oldest request has waited the delay),
- * with one change: when nothing of the version is running, the batch runs at
- * once, so a lone request never waits for company that is not coming.
+ * with one addition: a batch also runs at once when it holds `dueRows` rows,
+ * which the queue sets from what it sees (version-queue.ts): 1 when the
+ * version is idle, so a lone request never waits for company that is not
+ * coming; half the callers' concurrency under load, so that one batch forms
+ * while another computes instead of every caller moving in lockstep.
  */
 
 /** What the planner reads of a queued request. */
@@ -43,11 +46,11 @@ export type BatchPlan =
  * Picks the next run from `queue` (in arrival order) for one free instance.
  * The head is the oldest primary (the oldest shadow when no primary waits);
  * it is joined by same-group requests, primaries first, while the rows fit.
- * @param idle nothing of the version runs, and none ran within the batch
- *   delay (low load): a batch that is not full runs at once rather than
- *   wait for company that is not coming.
+ * @param dueRows a batch holding this many rows runs at once rather than
+ *   wait for the delay (1: whatever is queued runs now; Infinity: only a
+ *   full or preferred batch, or one whose oldest request waited the delay).
  */
-export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now: number, idle: boolean): BatchPlan {
+export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now: number, dueRows: number): BatchPlan {
   if (queue.length === 0) return { kind: 'idle' };
   let headAt = queue.findIndex((q) => !q.shadow);
   if (headAt < 0) headAt = 0;
@@ -73,7 +76,7 @@ export function planBatch(queue: readonly Plannable[], policy: BatchPolicy, now:
     }
   }
   take.sort((a, b) => a - b);
-  if (full || rows >= max || policy.preferredBatchSizes.has(rows) || idle) return { kind: 'run', take, rows };
+  if (full || rows >= max || rows >= dueRows || policy.preferredBatchSizes.has(rows)) return { kind: 'run', take, rows };
   let oldest = Number.POSITIVE_INFINITY;
   for (const i of take) if (queue[i]!.enqueuedAt < oldest) oldest = queue[i]!.enqueuedAt;
   const dueAt = oldest + policy.maxBatchDelayMs;

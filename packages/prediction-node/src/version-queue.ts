@@ -19,6 +19,8 @@ export interface QueueSettings {
 
 /** How long after a batch of several callers the version still counts as under load (see VersionQueue.idle). */
 const RECENT_BATCH_MS = 50;
+/** The callers' concurrency is the most rows queued and running at once within the last one to two of these windows. */
+const CONCURRENCY_WINDOW_MS = 100;
 
 /** The settings of a version nobody configured: no batching, a generous bound. */
 export const UNBATCHED: QueueSettings = { maxBatchSize: 1, maxBatchDelayMs: 0, preferredBatchSizes: [], queueSize: 1024, queueTimeoutMs: 0 };
@@ -109,6 +111,13 @@ export class VersionQueue {
   private lastEnded = Number.NEGATIVE_INFINITY;
   /** Callers the last run answered: more than one means requests are arriving together. */
   private lastRunRequests = 0;
+  /** Rows waiting (batchable requests) and rows being computed. */
+  private queuedRows = 0;
+  private runningRows = 0;
+  /** The most rows queued and running at once, in this window and the one before (see {@link concurrency}). */
+  private peakRows = 0;
+  private previousPeakRows = 0;
+  private peakWindowAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private minExpiry = Number.POSITIVE_INFINITY;
@@ -119,7 +128,7 @@ export class VersionQueue {
    * it joins without the batch being planned again (at concurrency 32 a
    * plan per arrival was 3 µs of every request's main-thread time).
    */
-  private armed: { group: string; rows: number; atMs: number } | undefined;
+  private armed: { group: string; rows: number; atMs: number; dueRows: number } | undefined;
   /** Set when a batched run's outputs could not be split by rows: the version runs requests alone from then on. */
   private splitBroken = false;
   private readonly batching: boolean;
@@ -190,6 +199,7 @@ export class VersionQueue {
       }
       this.armed = undefined;
       const [evicted] = this.items.splice(victim, 1);
+      this.queuedRows -= evicted!.rows;
       this.o.stats.reject('shadow_dropped');
       evicted!.reject(refusal(resourceExhausted(`a shadow call to ${this.o.label} gave its place in the queue to a primary request`)));
     }
@@ -213,6 +223,8 @@ export class VersionQueue {
         resolve,
         reject,
       });
+      this.queuedRows += rows;
+      this.notePeak(now);
       if (expiresAt < this.minExpiry) this.minExpiry = expiresAt;
       if (!this.joinsArmedBatch(rows, group, shadow, now)) this.pump();
     });
@@ -228,7 +240,7 @@ export class VersionQueue {
     const armed = this.armed;
     if (!armed || shadow || rows === 0 || group !== armed.group || now >= armed.atMs || now >= this.minExpiry) return false;
     const total = armed.rows + rows;
-    if (total >= this.policy.maxBatchSize || this.policy.preferredBatchSizes.has(total) || this.idle(now)) return false;
+    if (total >= this.policy.maxBatchSize || total >= armed.dueRows || this.policy.preferredBatchSizes.has(total) || this.idle(now)) return false;
     armed.rows = total;
     return true;
   }
@@ -238,6 +250,7 @@ export class VersionQueue {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.armed = undefined;
+    this.queuedRows = 0;
     for (const item of this.items.splice(0)) item.reject(err);
   }
 
@@ -248,11 +261,48 @@ export class VersionQueue {
    * while the node writes the answers out; without waiting, the first of
    * them would take the session as a batch of one and the rest would queue
    * behind it (measured at concurrency 32: as many runs of one row as full
-   * ones). It waits at most the batch delay from its own arrival.
+   * ones). It waits at most the batch delay from its own arrival, and less
+   * once half of them are back (see {@link dueRows}).
    */
   private idle(now: number): boolean {
     if (this.running > 0) return false;
     return this.lastRunRequests <= 1 || now - this.lastEnded >= RECENT_BATCH_MS;
+  }
+
+  /**
+   * The rows at which a batch that is not full runs without waiting out the
+   * delay (planBatch's `dueRows`). At low load, 1: a lone request never waits
+   * for company. Under load, half the callers' concurrency, so that one batch
+   * forms while the other computes. With every caller in one batch they move
+   * in lockstep: the session idles while the whole batch is answered and
+   * comes back, and nobody arrives while it computes (measured on the
+   * saturation MLP at client concurrency 32: two halves served ×1.3–1.5 as
+   * many requests as one batch of 32; docs/benchmarks.md, session 7).
+   */
+  private dueRows(now: number): number {
+    if (this.idle(now)) return 1;
+    return Math.max(1, Math.ceil(this.concurrency(now) / 2));
+  }
+
+  /**
+   * The callers' concurrency as the node sees it: the most rows queued and
+   * running at once lately. Callers being answered or on their way back are
+   * not seen, but each is counted at the moments it waits or runs while the
+   * other half waits or runs too.
+   */
+  private concurrency(now: number): number {
+    this.notePeak(now);
+    return Math.max(this.peakRows, this.previousPeakRows);
+  }
+
+  private notePeak(now: number): void {
+    if (now - this.peakWindowAt >= CONCURRENCY_WINDOW_MS) {
+      this.previousPeakRows = now - this.peakWindowAt >= 2 * CONCURRENCY_WINDOW_MS ? 0 : this.peakRows;
+      this.peakRows = 0;
+      this.peakWindowAt = now;
+    }
+    const rows = this.queuedRows + this.runningRows;
+    if (rows > this.peakRows) this.peakRows = rows;
   }
 
   /** A traced request's span for a run it had alone, started at `startedAt`. */
@@ -266,6 +316,8 @@ export class VersionQueue {
   private runOne(feeds: Record<string, Tensor>, outputs: readonly string[], remainingMs: number, cancel: CallCancel | undefined, now: number, trace?: QueueTrace): Promise<Record<string, Tensor>> {
     const session = this.free.pop()!;
     this.running++;
+    const firstDim = firstDimension(feeds);
+    this.runningRows += firstDim;
     const limits: RunLimits = cancel ? { timeoutMs: remainingMs, get signal() { return cancel.signal; } } : { timeoutMs: remainingMs };
     let run: Promise<Record<string, Tensor>>;
     try {
@@ -273,7 +325,6 @@ export class VersionQueue {
     } catch (err) {
       run = Promise.reject(err as Error);
     }
-    const firstDim = firstDimension(feeds);
     if (trace) this.traceCompute(trace, now, run, firstDim);
     // One function for both outcomes (no second closure per run): a run fails with an Error, and only a success counts in the batch figures.
     const settle = (outcome: unknown): void => {
@@ -286,6 +337,7 @@ export class VersionQueue {
       this.running--;
       this.lastEnded = this.now();
       this.lastRunRequests = 1;
+      this.runningRows -= firstDim;
       if (this.items.length > 0) this.pump();
     };
     run.then(settle, settle);
@@ -297,10 +349,11 @@ export class VersionQueue {
     this.armed = undefined;
     if (now >= this.minExpiry) this.sweep(now);
     while (this.free.length > 0 && this.items.length > 0) {
-      const plan = planBatch(this.items, this.policy, now, this.idle(now));
+      const dueRows = this.dueRows(now);
+      const plan = planBatch(this.items, this.policy, now, dueRows);
       if (plan.kind === 'idle') break;
       if (plan.kind === 'wait') {
-        if (plan.group !== undefined) this.armed = { group: plan.group, rows: plan.rows, atMs: plan.atMs };
+        if (plan.group !== undefined) this.armed = { group: plan.group, rows: plan.rows, atMs: plan.atMs, dueRows };
         this.wakeAt(plan.atMs);
         break;
       }
@@ -320,6 +373,7 @@ export class VersionQueue {
     const live: Item[] = [];
     let kept = 0;
     let next = 0;
+    let keptRows = 0;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       if (next < take.length && take[next] === i) {
@@ -329,9 +383,13 @@ export class VersionQueue {
           this.o.stats.reject('cancelled');
           item.reject(cancelled('the caller cancelled the call while it waited in the queue'));
         }
-      } else items[kept++] = item;
+      } else {
+        items[kept++] = item;
+        keptRows += item.rows;
+      }
     }
     items.length = kept;
+    this.queuedRows = keptRows;
     return live;
   }
 
@@ -357,6 +415,8 @@ export class VersionQueue {
       rows += item.rows;
       if (item.deadlineAt > lastDeadline) lastDeadline = item.deadlineAt;
     }
+    this.runningRows += rows;
+    this.notePeak(now);
     let run: Promise<Record<string, Tensor>>;
     let inferAt = now;
     try {
@@ -397,6 +457,7 @@ export class VersionQueue {
         this.running--;
         this.lastEnded = this.now();
         this.lastRunRequests = items.length;
+        this.runningRows -= rows;
         this.pump();
       })
       .catch((err: unknown) => this.o.logger?.error('version queue failed after a run', { version: this.o.label, error: String(err) }));
@@ -408,6 +469,7 @@ export class VersionQueue {
     const expired = expiredPositions(this.items, now);
     for (let k = expired.length - 1; k >= 0; k--) {
       const [item] = this.items.splice(expired[k]!, 1);
+      this.queuedRows -= item!.rows;
       this.o.stats.reject(item!.expiry);
       item!.reject(refusal(
         item!.expiry === 'queue_timeout'

@@ -165,47 +165,90 @@ test('a batch whose outputs do not keep a row per input row is answered alone, a
   await d;
 });
 
-test('right after a batch a request waits up to the batch delay for company; at low load it never waits', async (t) => {
+/** Submits `n` one-row requests x = base, base+1, …; returns their answers. */
+function submitRows(q: VersionQueue, n: number, base: number): Promise<Out>[] {
+  return Array.from({ length: n }, (_, i) => q.submit(x([base + i]), ['y'], { remainingMs: Infinity }));
+}
+
+test('right after a batch a request waits for company, until half the callers are back; at low load it never waits', async (t) => {
   let now = 0;
   const made = controlled();
   const q = new VersionQueue({ sessions: [made.session], settings: settings({ maxBatchDelayMs: 5 }), batchable: true, stats: new QueueStats('m', 'v1'), label: 'm', now: () => now });
   const first = q.submit(x([1]), ['y'], { remainingMs: Infinity });
   t.is(made.runs.length, 1, 'idle: runs at once');
-  const a = q.submit(x([2]), ['y'], { remainingMs: Infinity });
-  const b = q.submit(x([3]), ['y'], { remainingMs: Infinity });
-  now = 10;
+  const three = submitRows(q, 3, 2);
+  now = 1;
   made.runs[0]!.answer();
   await first;
   await tick();
-  t.deepEqual(made.runs[1]!.feeds.x!.dims, [2, 1], 'a batch of two callers');
-  now = 12;
+  t.deepEqual(made.runs[1]!.feeds.x!.dims, [3, 1], 'the last run answered one caller: what waits runs at once');
+  now = 2;
   made.runs[1]!.answer();
-  await Promise.all([a, b]);
-  // Under load: the callers just answered come back one by one.
-  now = 13;
-  const c = q.submit(x([4]), ['y'], { remainingMs: Infinity });
-  t.is(made.runs.length, 2, 'right after a batch: it waits for the others');
-  now = 14;
-  const d = q.submit(x([5]), ['y'], { remainingMs: Infinity });
-  now = 18;
-  await new Promise((r) => setTimeout(r, 20));
-  t.deepEqual(made.runs[2]!.feeds.x!.dims, [2, 1], 'one batch of both, within the delay of the first');
-  now = 19;
+  t.deepEqual((await Promise.all(three)).map(values), [[20], [30], [40]]);
+  // Under load (four callers at once lately): the callers just answered come back one by one.
+  now = 3;
+  const c = q.submit(x([5]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 2, 'right after a batch: it waits for company');
+  now = 4;
+  const d = q.submit(x([6]), ['y'], { remainingMs: Infinity });
+  t.deepEqual(made.runs[2]!.feeds.x!.dims, [2, 1], 'half of the four callers are back: it runs without waiting out the delay');
+  now = 5;
   made.runs[2]!.answer();
   await Promise.all([c, d]);
   // Low load: long after the last batch, a lone request runs at once.
   now = 200;
-  const late = q.submit(x([6]), ['y'], { remainingMs: Infinity });
+  const late = q.submit(x([7]), ['y'], { remainingMs: Infinity });
   t.is(made.runs.length, 4, 'at once');
   now = 201;
   made.runs[3]!.answer();
   await late;
   // And after a run of a single caller (concurrency 1), the next one never waits either.
   now = 202;
-  const next = q.submit(x([7]), ['y'], { remainingMs: Infinity });
+  const next = q.submit(x([8]), ['y'], { remainingMs: Infinity });
   t.is(made.runs.length, 5, 'at once');
   made.runs[4]!.answer();
   await next;
+});
+
+test('closed-loop callers split into two batches: one forms while the other runs; a lone caller waits at most the delay', async (t) => {
+  let now = 0;
+  const made = controlled();
+  const q = new VersionQueue({ sessions: [made.session], settings: settings({ maxBatchSize: 8, maxBatchDelayMs: 5 }), batchable: true, stats: new QueueStats('m', 'v1'), label: 'm', now: () => now });
+  // Eight callers: one runs, seven wait for it and run as one batch.
+  const warm = q.submit(x([0]), ['y'], { remainingMs: Infinity });
+  const seven = submitRows(q, 7, 1);
+  made.runs[0]!.answer();
+  await warm;
+  await tick();
+  t.deepEqual(made.runs[1]!.feeds.x!.dims, [7, 1]);
+  made.runs[1]!.answer();
+  await Promise.all(seven);
+  // They all come back: the first four run (half of eight), the last four wait for that run and run as it ends.
+  const firstHalf = submitRows(q, 4, 10);
+  t.deepEqual(made.runs[2]!.feeds.x!.dims, [4, 1]);
+  const secondHalf = submitRows(q, 4, 20);
+  t.is(made.runs.length, 3);
+  made.runs[2]!.answer();
+  t.deepEqual((await Promise.all(firstHalf)).map(values), [[100], [110], [120], [130]]);
+  await tick();
+  t.deepEqual(made.runs[3]!.feeds.x!.dims, [4, 1]);
+  // The first half comes back while the second runs, and runs as it ends.
+  const thirdRun = submitRows(q, 4, 30);
+  made.runs[3]!.answer();
+  t.deepEqual((await Promise.all(secondHalf)).map(values), [[200], [210], [220], [230]]);
+  await tick();
+  t.deepEqual(made.runs[4]!.feeds.x!.dims, [4, 1]);
+  made.runs[4]!.answer();
+  await Promise.all(thirdRun);
+  // Under load, one caller alone waits for company, and runs alone at its delay when nobody comes.
+  now = 10;
+  const alone = q.submit(x([40]), ['y'], { remainingMs: Infinity });
+  t.is(made.runs.length, 5, 'waits for company');
+  now = 15;
+  await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(made.runs[5]!.feeds.x!.dims, [1, 1], 'nobody came: it runs alone at its delay');
+  made.runs[5]!.answer();
+  t.deepEqual(values(await alone), [400]);
 });
 
 test('while a batch waits for company, arrivals join it; it runs when full or at its due time, and another group is planned on its own', async (t) => {
@@ -213,28 +256,28 @@ test('while a batch waits for company, arrivals join it; it runs when full or at
   const made = controlled();
   const q = new VersionQueue({
     sessions: [made.session],
-    settings: settings({ maxBatchSize: 4, maxBatchDelayMs: 5, preferredBatchSizes: [] }),
+    settings: settings({ maxBatchSize: 8, maxBatchDelayMs: 5, preferredBatchSizes: [] }),
     batchable: true,
     stats: new QueueStats('m', 'v1'),
     label: 'm',
     now: () => now,
   });
-  // Two callers answered together: the version is under load, the next arrivals wait for company.
+  // Eight callers at once, seven answered together: the version is under load, the next arrivals wait for company (up to four rows).
   const lone = q.submit(x([0]), ['y'], { remainingMs: Infinity });
-  const pair = [q.submit(x([0]), ['y'], { remainingMs: Infinity }), q.submit(x([0]), ['y'], { remainingMs: Infinity })];
+  const batch = submitRows(q, 7, 0);
   made.runs[0]!.answer();
   await lone;
   await tick();
   made.runs[1]!.answer();
-  await Promise.all(pair);
+  await Promise.all(batch);
   now = 1;
   const calls = [q.submit(x([1]), ['y'], { remainingMs: Infinity })];
   now = 2;
   calls.push(q.submit(x([2]), ['y'], { remainingMs: Infinity }));
   calls.push(q.submit(x([3]), ['y'], { remainingMs: Infinity }));
-  t.is(made.runs.length, 2, 'three rows of four: still waiting');
+  t.is(made.runs.length, 2, 'three rows of the four due: still waiting');
   t.is(q.waiting, 3);
-  // The fourth row fills it: it runs at once, without waiting for the due time.
+  // The fourth row makes half the last batch: it runs at once, without waiting for the due time.
   calls.push(q.submit(x([4]), ['y'], { remainingMs: Infinity }));
   t.is(made.runs.length, 3);
   t.deepEqual(made.runs[2]!.feeds.x!.dims, [4, 1]);
@@ -245,16 +288,16 @@ test('while a batch waits for company, arrivals join it; it runs when full or at
   const one = q.submit(x([5]), ['y'], { remainingMs: Infinity });
   const other = q.submit(x([6, 6]), ['y'], { remainingMs: Infinity });
   t.is(made.runs.length, 3, 'both wait');
-  // At the due time of the oldest, its batch runs: what joined it is in it.
-  now = 11;
-  const joined = q.submit(x([7]), ['y'], { remainingMs: Infinity });
+  // At the due time of the oldest, its batch runs alone.
   now = 15;
   await new Promise((r) => setTimeout(r, 20));
-  t.deepEqual(made.runs[3]!.feeds.x!.dims, [2, 1], 'the first group: two rows, at its due time');
+  t.deepEqual(made.runs[3]!.feeds.x!.dims, [1, 1], 'the first group, at its due time');
+  // What arrives meanwhile joins the other group's batch, which runs as the run ends.
+  const joined = q.submit(x([7, 7]), ['y'], { remainingMs: Infinity });
   made.runs[3]!.answer();
-  t.deepEqual([values(await one), values(await joined)], [[50], [70]]);
+  t.deepEqual(values(await one), [50]);
   await tick();
-  t.deepEqual(made.runs[4]!.feeds.x!.dims, [1, 2], 'then the other group');
+  t.deepEqual(made.runs[4]!.feeds.x!.dims, [2, 2], 'then the other group, both callers');
   made.runs[4]!.answer();
-  t.deepEqual(values(await other), [60, 60]);
+  t.deepEqual([values(await other), values(await joined)], [[60, 60], [70, 70]]);
 });
