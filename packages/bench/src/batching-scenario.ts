@@ -106,6 +106,11 @@ export interface BatchingResults {
     healthP50Ms: number;
     healthP99Ms: number;
     healthMaxMs: number;
+    /** Where an admitted request's time went, node side, means in ms: waiting in the queue, and decoded request to encoded response. */
+    nodeQueueMeanMs: number;
+    nodeRequestMeanMs: number;
+    /** Share of admitted requests whose node-side time (decoded to encoded) exceeded 50 ms (a histogram bound). */
+    nodeOver50msShare: number;
   };
   shadow: { offeredPerSecond: number; mirrored: number; dropped: number; dropShare: number; primaryP99Ms: number };
 }
@@ -357,7 +362,7 @@ async function measureLowLoad(
   };
 }
 
-async function measureOverload(
+export async function measureOverload(
   o: BatchingOptions,
   node: NodeProcess,
   deploy: Deploy,
@@ -393,6 +398,12 @@ async function measureOverload(
       const n = diff('switchyard_queue_rejections_total', { model: 'mlp-queue', reason });
       if (n > 0) refusedByReason[reason] = n;
     }
+    const mean = (name: string) => {
+      const n = diff(`${name}_count`, { model: 'mlp-queue' });
+      return n > 0 ? round((diff(`${name}_sum`, { model: 'mlp-queue' }) * 1000) / n) : 0;
+    };
+    const served = diff('switchyard_request_duration_seconds_count', { model: 'mlp-queue' });
+    const within50 = diff('switchyard_request_duration_seconds_bucket', { model: 'mlp-queue', le: '0.05' });
     const runs = diff('switchyard_compute_duration_seconds_count', { model: 'mlp-queue' });
     const computeMs = runs > 0 ? (diff('switchyard_compute_duration_seconds_sum', { model: 'mlp-queue' }) * 1000) / runs : 0;
     return {
@@ -411,6 +422,9 @@ async function measureOverload(
       healthP50Ms: round(h.p50Ms),
       healthP99Ms: round(h.p99Ms),
       healthMaxMs: round(h.maxMs),
+      nodeQueueMeanMs: mean('switchyard_queue_duration_seconds'),
+      nodeRequestMeanMs: mean('switchyard_request_duration_seconds'),
+      nodeOver50msShare: served > 0 ? round(1 - within50 / served, 4) : 0,
     };
   } finally {
     await load.close();
@@ -499,6 +513,7 @@ export function formatBatching(b: BatchingResults): string {
       `(bound: queue time-out ${ov.queueTimeoutMs} ms + batch compute ${ov.batchComputeMs} ms = ${ov.boundMs} ms); refused by the node ${ov.refused} ${JSON.stringify(ov.refusedByReason)}, ` +
       `not sent (${OPEN_LOOP_MAX_OUTSTANDING} streams outstanding) ${ov.refusedByTransport}; ` +
       `health p50 ${ov.healthP50Ms} ms, p99 ${ov.healthP99Ms} ms, max ${ov.healthMaxMs} ms`,
+    `    node side: queue wait mean ${ov.nodeQueueMeanMs} ms, decoded request to encoded response mean ${ov.nodeRequestMeanMs} ms, over 50 ms ${round(ov.nodeOver50msShare * 100, 2)} %`,
     `  shadows at half capacity (${round(b.shadow.offeredPerSecond, 0)} req/s): mirrored ${b.shadow.mirrored}, dropped ${b.shadow.dropped} (${round(b.shadow.dropShare * 100, 2)} %), primary p99 ${b.shadow.primaryP99Ms} ms`,
   ].join('\n');
 }

@@ -265,6 +265,7 @@ export class ModelLoader {
       sessions,
       settings: runtime,
       batchable: measuredRows >= runtime.maxBatchSize && batchableInputs(record.signature),
+      pipelined: true,
       stats: new QueueStats(record.model, record.version),
       label,
       logger: o.logger ?? silentLogger(),

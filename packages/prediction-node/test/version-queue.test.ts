@@ -136,6 +136,22 @@ test('instances share one queue: a request goes to whichever session is free', a
   t.deepEqual((await Promise.all([a, b, c])).map(values).flat().sort(), [10, 20, 30]);
 });
 
+test('pipelined: a worker-hosted session takes a second run while one computes; the next waits in the queue', async (t) => {
+  const made = controlled();
+  const q = new VersionQueue({ sessions: [made.session], settings: settings({ maxBatchSize: 1 }), batchable: false, pipelined: true, stats: new QueueStats('m', 'v1'), label: 'm' });
+  const calls = [1, 2, 3].map((v) => q.submit(x([v]), ['y'], { remainingMs: Infinity }));
+  t.is(made.runs.length, 2, 'two runs sent to the session');
+  t.is(q.active, 2);
+  t.is(q.waiting, 1);
+  made.runs[0]!.answer();
+  t.deepEqual(values(await calls[0]!), [10]);
+  await tick();
+  t.is(made.runs.length, 3, 'the third is sent as the first ends');
+  made.runs[1]!.answer();
+  made.runs[2]!.answer();
+  t.deepEqual((await Promise.all(calls)).map(values), [[10], [20], [30]]);
+});
+
 test('a batch whose outputs do not keep a row per input row is answered alone, and batching stops', async (t) => {
   const { q, runs } = queue();
   const running = q.submit(x([1]), ['y'], { remainingMs: Infinity });
