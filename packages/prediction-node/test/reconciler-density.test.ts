@@ -183,3 +183,21 @@ function fullOfPlacedCopies(target: () => TargetState, onDisplaced?: (key: strin
   reconciler.reconcile();
   return { reconciler, loads: loads.loads };
 }
+
+test('versions evicted for a load are not loaded again in the same pass: nobody asked for them', async (t) => {
+  // 12 MiB, 2 MiB versions (a load holds 6 MiB while it runs: its artifact read twice more).
+  const { reconciler, loads, evicted } = reconcilerWith(targetOf(5, 2), 12);
+  t.teardown(() => reconciler.stop());
+  await reconciler.whenSettled();
+  await reconciler.demand('m3', 'v1');
+  await reconciler.demand('m4', 'v1');
+  // Idle long enough to go for another load's transient.
+  await new Promise((r) => setTimeout(r, 300));
+  // One pass takes both demands: m1 fits, m2 unloads m3 and m4.
+  await Promise.all([reconciler.demand('m1', 'v1'), reconciler.demand('m2', 'v1')]);
+  await reconciler.whenSettled();
+  t.deepEqual(evicted.sort(), ['m3', 'm4']);
+  t.is(loads.loads.get('m3'), 1, 'm3 was not loaded again');
+  t.is(loads.loads.get('m4'), 1, 'm4 was not loaded again');
+  t.deepEqual([...reconciler.table.versions.keys()].sort(), ['m1/v1', 'm2/v1']);
+});
