@@ -81,7 +81,9 @@ export interface EtcdDiscoveryOptions {
 /**
  * The nodes registered under `{prefix}runtime/nodes/`: a range read plus a
  * watch on the prefix from the read's revision on. A record disappears when
- * its node stops or its lease expires. While etcd is unreachable the watch
+ * its node stops or its lease expires; a node that starts draining marks its
+ * record and is left out from then on (it takes nothing new), before its
+ * health check would say so. While etcd is unreachable the watch
  * reconnects by itself; when it ends (compaction) the table is read again and
  * the watch recreated.
  */
@@ -107,7 +109,8 @@ export class EtcdDiscovery implements NodeDiscovery {
       try {
         const record = JSON.parse(value) as NodeRecord;
         if (typeof record.address !== 'string' || record.address === '') throw new Error(`node record ${key} has no address`);
-        this.records.set(key, record.address);
+        if (record.draining === true) this.records.delete(key);
+        else this.records.set(key, record.address);
       } catch (err) {
         this.options.onError?.(err);
       }
