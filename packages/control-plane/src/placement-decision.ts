@@ -181,9 +181,14 @@ export function decidePlacements(input: PlacementInput): PlacementDecision {
   const byId = new Map(input.versions.map((c) => [placementId(c.model, c.version), c]));
   const plans = input.versions.map((c): Plan => {
     const id = placementId(c.model, c.version);
-    const barred = new Set(displacedOn.get(id) ?? []);
+    const primaryIds = c.shadowOf.map((p) => placementId(c.model, p));
+    // A shadow runs where its primary runs: off a node that displaced the primary too, where its mirror would find no primary.
+    const barred = new Set([id, ...primaryIds].flatMap((v) => displacedOn.get(v) ?? []));
     const live = c.copies.filter((copy) => capacity.has(copy.nodeId) && !barred.has(copy.nodeId)).sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
-    const primaryCopies = new Set(c.shadowOf.flatMap((p) => byId.get(placementId(c.model, p))?.copies.map((copy) => copy.nodeId) ?? []));
+    // As many copies as its primaries hold where they still count (not on a node that displaced them or is gone).
+    const primaryCopies = new Set(
+      primaryIds.flatMap((pid) => byId.get(pid)?.copies.map((copy) => copy.nodeId).filter((n) => capacity.has(n) && !(displacedOn.get(pid) ?? []).includes(n)) ?? []),
+    );
     const { wanted, keep } = wantedCopies(c, live, primaryCopies.size, usable.length, input, quietSince, id);
     return { c, id, cost: Math.max(1, Math.round(c.costBytes)), wanted, keep, placed: [], tried: new Set(), barred };
   });
@@ -325,7 +330,8 @@ function better(a: { id: string; free: number }, b: { id: string; free: number }
 /** Why a version a node displaced has fewer copies: which nodes unloaded it, and what else was missing. */
 function displacedReason(p: Plan, rest: string): string {
   const nodes = [...p.barred].sort().join(', ');
-  return `${nodes} unloaded it to make room for versions requests needed, and ${rest}`;
+  const what = p.c.shadowOf.length > 0 ? 'it or the version it shadows' : 'it';
+  return `${nodes} unloaded ${what} to make room for versions requests needed, and ${rest}`;
 }
 
 function reasonFor(p: Plan, nodeCount: number): string {

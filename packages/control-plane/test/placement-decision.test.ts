@@ -342,6 +342,18 @@ test('a copy its node displaced no longer counts there, and goes to another node
   t.deepEqual(d.nodes.get('a'), { plannedBytes: 10 * MB, capacityBytes: 100 * MB }, 'the displaced copy is not planned on its node');
 });
 
+test('a shadow follows its primary off the node that displaced the primary', (t) => {
+  const primary = version('v1', { lastUsedMs: T0, copies: [{ nodeId: 'a', since: iso(T0 - 600_000) }] });
+  const shadow = version('v2', { lastUsedMs: T0 - 1, shadowOf: ['v1'], copies: [{ nodeId: 'a', since: iso(T0 - 600_000) }] });
+  const d = decide([node('a', 100, { displaced: ['m/v1'] }), node('b', 100), node('c', 100)], [primary, shadow]);
+  t.deepEqual(where(d), { v1: ['b'], v2: ['b'] });
+  t.is(d.placements[1]!.wantedCopies, 1, "the primary's displaced copy is not counted");
+  // With nowhere else to go, the reason names the node and the primary.
+  const alone = decide([node('a', 100, { displaced: ['m/v1'] })], [primary, shadow]);
+  t.deepEqual(where(alone), { v1: [], v2: [] });
+  t.regex(alone.placements[1]!.reason, /a unloaded it or the version it shadows/);
+});
+
 test('a displaced version is not placed on that node again while listed, even where most memory is free', (t) => {
   const d = decide([node('a', 1000, { displaced: ['m/v1'] }), node('b', 100)], [version('v1'), version('v2')]);
   t.deepEqual(where(d), { v1: ['b'], v2: ['a'] });
