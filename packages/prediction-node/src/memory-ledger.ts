@@ -140,14 +140,6 @@ export class MemoryLedger {
   }
 
   /**
-   * What a load holds until it ends: its expected cost plus its transient
-   * (see {@link transientBytes}), never more than the whole budget.
-   */
-  loadCost(record: VersionRecord): number {
-    return Math.min(this.budgetBytes, this.estimate(record) + transientBytes(record));
-  }
-
-  /**
    * What to evict when the account (with what is unaccounted) is over the
    * budget: a load may measure more than it was admitted on, and the process
    * may have grown. Undefined when within it.
@@ -165,10 +157,11 @@ export class MemoryLedger {
     this.loading.set(key, { bytes, transient });
   }
 
-  /** {@link loadStarted} with `record`'s estimate and transient, never more than the whole budget together (see {@link loadCost}). */
+  /** {@link loadStarted} with `record`'s estimate and transient (see {@link transientBytes}), never more than the whole budget together. */
   loadStartedFor(key: string, record: VersionRecord): void {
     const bytes = Math.min(this.budgetBytes, this.estimate(record));
-    this.loadStarted(key, bytes, this.loadCost(record) - bytes);
+    const withTransient = Math.min(this.budgetBytes, bytes + transientBytes(record));
+    this.loadStarted(key, bytes, withTransient - bytes);
   }
 
   loadEnded(key: string): void {
