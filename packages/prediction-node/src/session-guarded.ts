@@ -43,6 +43,8 @@ export class GuardedSession implements VersionSession {
   private current: SessionProcess | undefined;
   private starting: Promise<SessionProcess> | undefined;
   private released = false;
+  /** Settles when the last run sent to a process has ended: process runs go one at a time (see {@link inProcess}). */
+  private processTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: GuardedSessionOptions) {
     this.current = o.first;
@@ -74,10 +76,9 @@ export class GuardedSession implements VersionSession {
     // The signal is read only by runs that leave the main thread: it may be made on demand (version-queue.ts).
     if (fast?.host === 'inline' && this.measured(feeds)) return fast.run(feeds, outputs);
     const signal = limits?.signal;
-    const l = { timeoutMs: Math.min(limits?.timeoutMs ?? Number.POSITIVE_INFINITY, this.o.runTimeoutMs), ...(signal ? { signal } : {}) };
-    if (l.signal?.aborted) return Promise.reject(cancelled('the caller cancelled the call'));
-    if (fast && this.measured(feeds)) return abandonable(fast.run(feeds, outputs), l.signal);
-    return this.inProcess(feeds, outputs, l);
+    if (signal?.aborted) return Promise.reject(cancelled('the caller cancelled the call'));
+    if (fast && this.measured(feeds)) return abandonable(fast.run(feeds, outputs), signal);
+    return this.inProcess(feeds, outputs, limits?.timeoutMs ?? Number.POSITIVE_INFINITY, signal);
   }
 
   runInline(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> | undefined {
@@ -110,12 +111,29 @@ export class GuardedSession implements VersionSession {
     return true;
   }
 
-  private async inProcess(feeds: Record<string, Tensor>, outputs: readonly string[] | undefined, l: RunLimits): Promise<Record<string, Tensor>> {
-    const deadline = performance.now() + l.timeoutMs;
-    const proc = await this.currentProcess();
-    const timeoutMs = deadline - performance.now();
-    if (timeoutMs <= 0) throw deadlineExceeded(`${this.o.process.label} was still starting its process when the run's time was up (${l.timeoutMs} ms)`);
-    return proc.run(feeds, outputs, { timeoutMs, ...(l.signal ? { signal: l.signal } : {}) });
+  /**
+   * One run in the process, after the process runs sent before it have
+   * ended: a version queue may hand a worker-hosted session a second run
+   * while one computes (version-queue.ts, `pipelined`), and a second run
+   * queued in the process would have its run time-out counting the first's
+   * time. The caller's deadline counts from the call; the run time-out from
+   * the run's start.
+   */
+  private async inProcess(feeds: Record<string, Tensor>, outputs: readonly string[] | undefined, callerMs: number, signal: AbortSignal | undefined): Promise<Record<string, Tensor>> {
+    const deadline = performance.now() + callerMs;
+    const before = this.processTurn;
+    let done!: () => void;
+    this.processTurn = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await abandonable(before, signal);
+      const proc = await this.currentProcess();
+      const left = deadline - performance.now();
+      if (left <= 0) throw deadlineExceeded(`${this.o.process.label}: the request's deadline (${Math.round(callerMs)} ms) passed before its run could start`);
+      return await proc.run(feeds, outputs, { timeoutMs: Math.min(left, this.o.runTimeoutMs), ...(signal ? { signal } : {}) });
+    } finally {
+      // A caller that left while waiting lets the next go only after the runs ahead of it.
+      void before.then(done);
+    }
   }
 
   /** The live process, starting a new one when the last has been killed or crashed. */
