@@ -454,10 +454,15 @@ interface LoadPlan {
 /**
  * A version with batching whose single run takes longer than this is hosted
  * in worker threads: on the main thread a run blocks it, no request can
- * arrive meanwhile, so nothing would ever be batched. A linear model (≈ 12
- * µs) stays inline and pays no thread hop (≈ 30–100 µs).
+ * arrive meanwhile, so nothing would ever be batched. A run below it costs
+ * less than the thread hop (≈ 30–100 µs) it would save nothing against: a
+ * linear model (≈ 12 µs) stays inline. It was 0.25 ms, within reach of the
+ * 256→1024×4 MLP's own run (0.30 ms median, fastest of four at times below
+ * 0.25): with `maxBatchSize` 16, whose 16-row run also fits the inline
+ * limit, that MLP stayed on the main thread in some loads and was never
+ * batched (bench: 1.08× the bare server instead of 2.7×).
  */
-const BATCH_ON_MAIN_THREAD_MS = 0.25;
+const BATCH_ON_MAIN_THREAD_MS = 0.1;
 
 function batchingWanted(plan: LoadPlan): boolean {
   return plan.runtime.maxBatchSize > 1 && batchableInputs(plan.record.signature);
