@@ -252,8 +252,13 @@ export class Reconciler {
     const routable = this.routable();
     if (!this.density) return routable;
     const wanted = new Map<string, VersionRecord>();
-    for (const [key, record] of routable) if (this.demanded.has(key) || this.placedHere(key)) wanted.set(key, record);
+    for (const [key, record] of routable) if (this.wantedHere(key)) wanted.set(key, record);
     return wanted;
+  }
+
+  /** With density, whether this node keeps a routed version loaded: a request asked for it, or its placement names this node. */
+  private wantedHere(key: string): boolean {
+    return this.demanded.has(key) || this.placedHere(key);
   }
 
   /** Every version named by a route's splits or shadows whose version record exists. */
@@ -291,7 +296,7 @@ export class Reconciler {
       if (this.loading.has(key)) continue;
       // Evicted to make room for a load earlier in this pass: no longer wanted. Loading it again at once
       // evicted another in turn (measured in bench (m): tail versions reloaded for nobody, hot ones evicted for them).
-      if (this.density && !this.demanded.has(key) && !this.placedHere(key)) continue;
+      if (this.density && !this.wantedHere(key)) continue;
       const runtime = this.runtimeOf(record);
       const serving = this.loaded.get(key);
       // New runtime settings: a new session set is built beside the serving one, then swapped in (startLoad).
