@@ -8,6 +8,7 @@ import {
   resolveSlots,
   RouteRecordSchema,
   routingKeySlot,
+  setReadyHolder,
   VersionStatusRecordSchema,
   TOTAL_WEIGHT,
   type SlotRange,
@@ -160,12 +161,7 @@ export class PlacementView {
     } else if (parsed.kind === 'status') {
       const id = `${parsed.model}/${parsed.version}`;
       const record = value === undefined ? undefined : parseStored(VersionStatusRecordSchema, value);
-      const holds = record?.ok === true && record.value.state === 'READY';
-      const current = this.ready.get(id) ?? [];
-      if (current.includes(parsed.nodeId) === holds) return;
-      const next = holds ? [...current, parsed.nodeId] : current.filter((n) => n !== parsed.nodeId);
-      if (next.length === 0) this.ready.delete(id);
-      else this.ready.set(id, next);
+      setReadyHolder(this.ready, id, parsed.nodeId, record?.ok === true && record.value.state === 'READY');
     } else if (parsed.kind === 'nodes') {
       if (value === undefined) return void this.addresses.delete(parsed.nodeId);
       const record = parseStored(NodeRecordSchema, value);

@@ -107,6 +107,7 @@ export {
   validateSlots,
   resolveSlots,
 } from './route-slots.js';
+export { setReadyHolder } from './ready-holders.js';
 export {
   FALLBACK_HASH_SEED,
   hash32,

@@ -1,5 +1,5 @@
 import { readPrefixPaged } from '@switchyard/core/etcd';
-import { NodeRecordSchema, parseStored, VersionStatusRecordSchema, type KeyLayout, type Logger } from '@switchyard/core';
+import { NodeRecordSchema, parseStored, setReadyHolder, VersionStatusRecordSchema, type KeyLayout, type Logger } from '@switchyard/core';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { NodeComponent } from './node-component.js';
 import { versionKey } from './target-state.js';
@@ -113,17 +113,8 @@ export class ClusterViewMirror implements ClusterView, NodeComponent {
       else this.draining.delete(parsed.nodeId);
     } else if (parsed?.kind === 'status') {
       const record = value === undefined ? undefined : parseStored(VersionStatusRecordSchema, value);
-      this.setHolder(versionKey(parsed.model, parsed.version), parsed.nodeId, record?.ok === true && record.value.state === 'READY');
+      setReadyHolder(this.ready, versionKey(parsed.model, parsed.version), parsed.nodeId, record?.ok === true && record.value.state === 'READY');
     }
-  }
-
-  private setHolder(key: string, nodeId: string, holds: boolean): void {
-    const current = this.ready.get(key) ?? NONE;
-    const has = current.includes(nodeId);
-    if (has === holds) return;
-    const next = holds ? [...current, nodeId] : current.filter((id) => id !== nodeId);
-    if (next.length === 0) this.ready.delete(key);
-    else this.ready.set(key, Object.freeze(next));
   }
 
   private dropWatchers(): void {
