@@ -13,7 +13,7 @@ import { BenchCluster } from './bench-cluster.js';
 import { LoadClient } from './load-runner.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
 import { inferCall } from './requests.js';
-import { round, summarize } from './stats.js';
+import { median, round, summarize } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,10 +63,6 @@ try {
     }
   }
   for (const a of arms) await a.client.close();
-  const median = (v: number[]) => {
-    const s = [...v].sort((x, y) => x - y);
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
   const [A, B, A2] = arms as [(typeof arms)[0], (typeof arms)[0], (typeof arms)[0]];
   const per = (x: typeof A) => ({
     requestsPerSecond: round(x.rps.reduce((s, v) => s + v, 0) / x.rps.length, 0),

@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import { mlpModel, seededRandom } from '@switchyard/testkit';
 import { BenchCluster } from './bench-cluster.js';
 import { startBareServer } from './bare-server.js';
-import { LoadClient } from './load-runner.js';
+import { arm, segment } from './batching-scenario.js';
 import { metricSum, startNodeProcess } from './node-process.js';
 import { inferCall } from './requests.js';
-import { round, summarize } from './stats.js';
+import { median, round, summarize } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,31 +50,16 @@ try {
   const targets = [{ label: 'bare', model: 'mlp', address: bare.address, cpu: cpuOfBench }, ...models.map((m) => ({ label: m.label, model: m.model, address: node.address, cpu: () => node.cpuMs() }))];
   const arms = [];
   for (const t of targets) {
-    const client = await LoadClient.start({ target: t.address, mode: 'closed-loop', calls: [inferCall(t.label, t.model, { name: 'x', shape: [1, MLP.inputSize], data })], concurrency: Number(values.concurrency), intervalMs: 0, deadlineMs: 10_000 });
-    await client.run(1000, 0);
-    arms.push({ ...t, client, rps: [] as number[], cpuMs: 0, calls: 0, latencies: [] as number[] });
+    const call = inferCall(t.label, t.model, { name: 'x', shape: [1, MLP.inputSize], data });
+    arms.push({ model: t.model, ...(await arm(t.address, call, Number(values.concurrency), t.cpu, 1000)) });
   }
   const before = await node.metrics();
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < arms.length; i++) {
-      const a = arms[(i + r) % arms.length]!;
-      const cpu0 = a.cpu();
-      const res = await a.client.run(100, segmentMs);
-      a.cpuMs += a.cpu() - cpu0;
-      const c = res.calls[a.label]!;
-      if (c.errors > 0) throw new Error(`${a.label}: ${c.errors} failed, first: ${c.firstError}`);
-      a.calls += c.total;
-      a.latencies.push(...c.latenciesMs);
-      a.rps.push(c.completed / (res.windowMs / 1000));
-    }
+    for (let i = 0; i < arms.length; i++) await segment(arms[(i + r) % arms.length]!, segmentMs);
     console.error(`round ${r + 1}/${rounds}: ${arms.map((a) => `${a.label} ${round(a.rps.at(-1)!, 0)}`).join(', ')}`);
   }
   const after = await node.metrics();
   for (const a of arms) await a.client.close();
-  const median = (v: number[]) => {
-    const s = [...v].sort((x, y) => x - y);
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
   const [b, ...rest] = arms;
   const meanRows = (model: string) => {
     const d = (name: string) => metricSum(after, name, { model }) - metricSum(before, name, { model });

@@ -23,7 +23,7 @@ import { LoadClient } from './load-runner.js';
 import { metricSum, startNodeProcess, type NodeProcess } from './node-process.js';
 import { startBareServer } from './bare-server.js';
 import { healthCheckCall, inferCall } from './requests.js';
-import { round, summarize } from './stats.js';
+import { median, round, summarize } from './stats.js';
 
 const MLP = { inputSize: 256, hidden: 1024, layers: 4, seed: 7 };
 const LINEAR = { weights: [0.5, -1.25, 2], bias: 0.75 };
@@ -129,13 +129,8 @@ function randomInput(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => random() * 2 - 1);
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-interface Arm {
+/** One closed-loop client measured in segments that rotate with other arms' (its figures summed over them). */
+export interface Arm {
   client: LoadClient;
   label: string;
   cpu: () => number;
@@ -147,13 +142,15 @@ interface Arm {
   rps: number[];
 }
 
-async function arm(target: string, call: CallSpec, concurrency: number, cpu: () => number, warmupMs: number): Promise<Arm> {
+/** Starts a closed-loop client of `call` against `target` and warms its connection. */
+export async function arm(target: string, call: CallSpec, concurrency: number, cpu: () => number, warmupMs: number): Promise<Arm> {
   const client = await LoadClient.start({ target, mode: 'closed-loop', calls: [call], concurrency, intervalMs: 0, deadlineMs: 10_000 });
   await client.run(warmupMs, 0);
   return { client, label: call.label, cpu, completed: 0, windowMs: 0, latencies: [], cpuMs: 0, calls: 0, rps: [] };
 }
 
-async function segment(a: Arm, segmentMs: number): Promise<void> {
+/** Runs one measured segment of `a` (after 100 ms unmeasured), adding to its figures; throws on a failed call. */
+export async function segment(a: Arm, segmentMs: number): Promise<void> {
   const cpu0 = a.cpu();
   const r = await a.client.run(100, segmentMs);
   a.cpuMs += a.cpu() - cpu0;

@@ -34,6 +34,14 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
   };
 }
 
+/** The median (the mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /** Rounds for display and JSON: 3 significant decimals are plenty for noisy timings. */
 export function round(value: number, decimals = 3): number {
   const f = 10 ** decimals;
