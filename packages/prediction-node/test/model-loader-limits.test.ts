@@ -79,6 +79,28 @@ test("a version that runs only in a session process counts that process's reside
   t.true(loaded.memoryBytes >= child * 0.9, `cost ${loaded.memoryBytes} counts the process (${child})`);
 });
 
+test("runs sent to a version's session process go one at a time, each with the run time-out from its own start", async (t) => {
+  t.timeout(60_000);
+  const loop = VersionRecordSchema.parse({
+    model: 'loop',
+    version: 'v1',
+    artifact: { sha256: 'c'.repeat(64), size: 100 },
+    signature: { inputs: [{ name: 'count', datatype: 'INT64', shape: [1] }], outputs: [{ name: 'acc', datatype: 'FP32', shape: [1] }] },
+    createdAt: new Date().toISOString(),
+  });
+  const limitMs = 2000;
+  const loaded = await loader(t.context.dir, { runTimeoutMs: limitMs }).load(loop);
+  t.teardown(() => loaded.close());
+  const count = (n: number) => ({ count: new ort.Tensor('int64', BigInt64Array.from([BigInt(n)]), [1]) });
+  // Iterations for a run of about 60 % of the limit on this machine: two of them back to back pass the limit, one does not.
+  const probe = 200_000;
+  const started = performance.now();
+  await loaded.session.run(count(probe), ['acc'], { timeoutMs: 60_000 });
+  const n = Math.round((probe * 0.6 * limitMs) / Math.max(1, performance.now() - started));
+  const both = await Promise.all([0, 1].map(() => loaded.session.run(count(n), ['acc'], { timeoutMs: 60_000 })));
+  t.deepEqual(both.map((out) => Number((out.acc!.data as Float32Array)[0])), [n, n], 'the second ran whole: its time-out did not count the first run');
+});
+
 test('a version whose warm-up passes the run time-out is not left in a worker thread: tried in a process, where the load fails at the limit', async (t) => {
   t.timeout(60_000);
   const threads = liveSessionThreads();
